@@ -1,0 +1,13 @@
+//! The domain of jiesu: what a citizen request is and how it moves through the closed loop.
+//!
+//! **Architecture invariant:** this crate does no I/O. It knows no database, no HTTP and no clock:
+//! every function takes the time it needs as an argument, and default data files are embedded
+//! with `include_str!` and parsed from strings. Everything here is tested directly.
+
+pub mod assessment;
+pub mod calendar;
+pub mod catalog;
+pub mod deadline;
+pub mod draft;
+pub mod model;
+pub mod workflow;

@@ -1,0 +1,432 @@
+//! Case rows and event rows: create, append, read, list.
+
+use chrono::{DateTime, Utc};
+use jiesu_domain::draft::{Contact, NewCase, Place};
+use jiesu_domain::model::{CaseKind, Channel, Status};
+use jiesu_domain::workflow::{CaseState, Event};
+use serde::{Deserialize, Serialize};
+use sqlx::any::AnyRow;
+// Every dynamic SQL string here is built from constants of this module, never from input.
+use sqlx::{Any, AssertSqlSafe, QueryBuilder, Row};
+
+use crate::{Store, StoreError};
+
+/// A stored case: what was written at intake, and its current (replayed) state.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct CaseRecord {
+    /// Case id (the public 诉求编号 is derived from it).
+    pub id: i64,
+    /// What was written at intake (category and place as corrected since).
+    pub case: NewCase,
+    /// The fold of its events.
+    pub state: CaseState,
+}
+
+/// Which cases to list. Every field narrows the result; the default lists everything.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct CaseFilter {
+    /// Any of these statuses.
+    pub statuses: Vec<Status>,
+    /// Held by this unit.
+    pub assignee: Option<String>,
+    /// Category code; a 2-character code matches all its subcategories.
+    pub category: Option<String>,
+    /// In this street.
+    pub street: Option<String>,
+    /// Received at or after.
+    pub received_from: Option<DateTime<Utc>>,
+    /// Received before.
+    pub received_to: Option<DateTime<Utc>>,
+    /// Only cases past their deadline at this instant (open, not yet replied).
+    pub overdue_at: Option<DateTime<Utc>>,
+    /// Came from this external id (Open311 token, sensor alarm).
+    pub external_id: Option<String>,
+}
+
+/// Keyset paging, newest first.
+#[derive(Debug, Clone, Copy, Serialize, Deserialize)]
+pub struct Page {
+    /// At most this many rows.
+    pub limit: u32,
+    /// Only ids below this one (the last id of the previous page).
+    pub before: Option<i64>,
+}
+
+impl Default for Page {
+    fn default() -> Self {
+        Page { limit: 50, before: None }
+    }
+}
+
+/// Statuses in which a deadline runs (the unit holds the case and has not replied).
+pub(crate) const DEADLINE_STATUSES: &str = "('dispatched', 'accepted', 'in_progress', 'return_requested')";
+
+pub(crate) fn ms(t: DateTime<Utc>) -> i64 {
+    t.timestamp_millis()
+}
+
+fn json<T: Serialize>(v: &T) -> String {
+    serde_json::to_string(v).expect("domain types serialise")
+}
+
+const CASE_COLUMNS: &str =
+    "id, channel, kind, title, body, category, address, lat, lon, street, community, grid, contact, external_id, state";
+
+fn decode_case(row: &AnyRow) -> Result<CaseRecord, StoreError> {
+    let id: i64 = row.try_get("id")?;
+    let corrupt = |what: &str, e: &dyn std::fmt::Display| StoreError::Corrupt(format!("case {id} {what}: {e}"));
+    let channel: String = row.try_get("channel")?;
+    let kind: String = row.try_get("kind")?;
+    let contact: Option<String> = row.try_get("contact")?;
+    let state: String = row.try_get("state")?;
+    let contact: Contact = match contact {
+        Some(c) => serde_json::from_str(&c).map_err(|e| corrupt("contact", &e))?,
+        None => Contact::default(),
+    };
+    let case = NewCase {
+        channel: channel.parse::<Channel>().map_err(|e| corrupt("channel", &e))?,
+        kind: kind.parse::<CaseKind>().map_err(|e| corrupt("kind", &e))?,
+        title: Some(row.try_get("title")?),
+        text: row.try_get("body")?,
+        category: row.try_get("category")?,
+        place: Place {
+            address: row.try_get("address")?,
+            lat: row.try_get("lat")?,
+            lon: row.try_get("lon")?,
+            street: row.try_get("street")?,
+            community: row.try_get("community")?,
+            grid: row.try_get("grid")?,
+        },
+        contact,
+        external_id: row.try_get("external_id")?,
+    };
+    let state: CaseState = serde_json::from_str(&state).map_err(|e| corrupt("state", &e))?;
+    Ok(CaseRecord { id, case, state })
+}
+
+impl Store {
+    /// Stores a new case with its first events, in one transaction. Returns the new id.
+    pub async fn create_case(&self, case: &NewCase, events: &[Event], state: &CaseState) -> Result<i64, StoreError> {
+        let mut tx = self.pool.begin().await?;
+        let contact = (!case.contact.is_empty()).then(|| json(&case.contact));
+        let id: i64 = sqlx::query_scalar(
+            "INSERT INTO cases (channel, kind, title, body, category, address, lat, lon, street, community, grid, \
+             contact, external_id, status, assignee, due, overdue_noticed, received_at, updated_at, closed_at, seq, state) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22) \
+             RETURNING id",
+        )
+        .bind(case.channel.code())
+        .bind(case.kind.code())
+        .bind(case.display_title())
+        .bind(&case.text)
+        .bind(&case.category)
+        .bind(&case.place.address)
+        .bind(case.place.lat)
+        .bind(case.place.lon)
+        .bind(&case.place.street)
+        .bind(&case.place.community)
+        .bind(&case.place.grid)
+        .bind(contact)
+        .bind(&case.external_id)
+        .bind(state.status.code())
+        .bind(&state.assignee)
+        .bind(state.due.map(ms))
+        .bind(i64::from(state.overdue_noticed))
+        .bind(ms(state.received_at))
+        .bind(ms(state.updated_at))
+        .bind(state.closed_at.map(ms))
+        .bind(i64::from(state.seq))
+        .bind(json(state))
+        .fetch_one(&mut *tx)
+        .await?;
+        insert_events(&mut tx, id, events).await?;
+        tx.commit().await?;
+        Ok(id)
+    }
+
+    /// Appends events to case `id` and stores its new state, in one transaction, provided the
+    /// case's latest event is still number `expected_seq`.
+    pub async fn append(&self, id: i64, expected_seq: u32, events: &[Event], state: &CaseState) -> Result<(), StoreError> {
+        let mut tx = self.pool.begin().await?;
+        let done = sqlx::query(
+            "UPDATE cases SET status = $1, assignee = $2, due = $3, overdue_noticed = $4, updated_at = $5, \
+             closed_at = $6, seq = $7, state = $8 WHERE id = $9 AND seq = $10",
+        )
+        .bind(state.status.code())
+        .bind(&state.assignee)
+        .bind(state.due.map(ms))
+        .bind(i64::from(state.overdue_noticed))
+        .bind(ms(state.updated_at))
+        .bind(state.closed_at.map(ms))
+        .bind(i64::from(state.seq))
+        .bind(json(state))
+        .bind(id)
+        .bind(i64::from(expected_seq))
+        .execute(&mut *tx)
+        .await?;
+        if done.rows_affected() == 0 {
+            let exists: Option<i64> =
+                sqlx::query_scalar("SELECT id FROM cases WHERE id = $1").bind(id).fetch_optional(&mut *tx).await?;
+            return Err(match exists {
+                Some(_) => StoreError::Conflict { id, expected: expected_seq },
+                None => StoreError::NotFound(id),
+            });
+        }
+        insert_events(&mut tx, id, events).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Changes what intake wrote (category and place, e.g. an operator's correction); the state's
+    /// category is carried by events and is not touched here.
+    pub async fn update_intake(&self, id: i64, case: &NewCase) -> Result<(), StoreError> {
+        let done = sqlx::query(
+            "UPDATE cases SET category = $1, address = $2, lat = $3, lon = $4, street = $5, community = $6, grid = $7 \
+             WHERE id = $8",
+        )
+        .bind(&case.category)
+        .bind(&case.place.address)
+        .bind(case.place.lat)
+        .bind(case.place.lon)
+        .bind(&case.place.street)
+        .bind(&case.place.community)
+        .bind(&case.place.grid)
+        .bind(id)
+        .execute(&self.pool)
+        .await?;
+        if done.rows_affected() == 0 { Err(StoreError::NotFound(id)) } else { Ok(()) }
+    }
+
+    /// One case.
+    pub async fn case(&self, id: i64) -> Result<CaseRecord, StoreError> {
+        let row = sqlx::query(AssertSqlSafe(format!("SELECT {CASE_COLUMNS} FROM cases WHERE id = $1")))
+            .bind(id)
+            .fetch_optional(&self.pool)
+            .await?
+            .ok_or(StoreError::NotFound(id))?;
+        decode_case(&row)
+    }
+
+    /// A case's events, oldest first.
+    pub async fn events(&self, id: i64) -> Result<Vec<Event>, StoreError> {
+        let rows: Vec<String> = sqlx::query_scalar("SELECT body FROM events WHERE case_id = $1 ORDER BY seq")
+            .bind(id)
+            .fetch_all(&self.pool)
+            .await?;
+        if rows.is_empty() {
+            // Distinguish a missing case from a case with no events (which would be corrupt).
+            self.case(id).await?;
+        }
+        rows.iter()
+            .map(|b| serde_json::from_str(b).map_err(|e| StoreError::Corrupt(format!("case {id} event: {e}"))))
+            .collect()
+    }
+
+    /// Events of the cases with ids in `ids`, grouped by case (for integrity checks in bulk).
+    pub async fn events_of(&self, first_id: i64, last_id: i64) -> Result<Vec<(i64, Event)>, StoreError> {
+        let rows = sqlx::query("SELECT case_id, body FROM events WHERE case_id BETWEEN $1 AND $2 ORDER BY case_id, seq")
+            .bind(first_id)
+            .bind(last_id)
+            .fetch_all(&self.pool)
+            .await?;
+        rows.iter()
+            .map(|r| {
+                let id: i64 = r.try_get("case_id")?;
+                let body: String = r.try_get("body")?;
+                let e = serde_json::from_str(&body).map_err(|e| StoreError::Corrupt(format!("case {id} event: {e}")))?;
+                Ok((id, e))
+            })
+            .collect()
+    }
+
+    /// Cases matching `filter`, newest first, one page.
+    pub async fn list(&self, filter: &CaseFilter, page: Page) -> Result<Vec<CaseRecord>, StoreError> {
+        let mut q = QueryBuilder::<Any>::new(format!("SELECT {CASE_COLUMNS} FROM cases"));
+        push_filter(&mut q, filter, page.before);
+        q.push(" ORDER BY id DESC LIMIT ").push_bind(i64::from(page.limit.min(1000)));
+        let rows = q.build().fetch_all(&self.pool).await?;
+        rows.iter().map(decode_case).collect()
+    }
+
+    /// How many cases match `filter`.
+    pub async fn count(&self, filter: &CaseFilter) -> Result<u64, StoreError> {
+        let mut q = QueryBuilder::<Any>::new("SELECT COUNT(*) FROM cases");
+        push_filter(&mut q, filter, None);
+        let n: i64 = q.build_query_scalar().fetch_one(&self.pool).await?;
+        Ok(n as u64)
+    }
+
+    /// Case counts by status code.
+    pub async fn count_by_status(&self) -> Result<Vec<(String, u64)>, StoreError> {
+        let rows = sqlx::query("SELECT status, COUNT(*) AS n FROM cases GROUP BY status ORDER BY status")
+            .fetch_all(&self.pool)
+            .await?;
+        rows.iter().map(|r| Ok((r.try_get("status")?, r.try_get::<i64, _>("n")? as u64))).collect()
+    }
+
+    /// Ids of cases whose deadline passed before `now` and that have no overdue notice yet,
+    /// oldest deadline first.
+    pub async fn overdue_unnoticed(&self, now: DateTime<Utc>, limit: u32) -> Result<Vec<i64>, StoreError> {
+        Ok(sqlx::query_scalar(AssertSqlSafe(format!(
+            "SELECT id FROM cases WHERE status IN {DEADLINE_STATUSES} AND due <= $1 AND overdue_noticed = 0 \
+             ORDER BY due LIMIT $2"
+        )))
+        .bind(ms(now))
+        .bind(i64::from(limit))
+        .fetch_all(&self.pool)
+        .await?)
+    }
+
+    /// States of the cases received in `[from, to)`, with their ids (for the assessment).
+    pub async fn states_received(&self, from: DateTime<Utc>, to: DateTime<Utc>) -> Result<Vec<(i64, CaseState)>, StoreError> {
+        let rows = sqlx::query("SELECT id, state FROM cases WHERE received_at >= $1 AND received_at < $2")
+            .bind(ms(from))
+            .bind(ms(to))
+            .fetch_all(&self.pool)
+            .await?;
+        rows.iter()
+            .map(|r| {
+                let id: i64 = r.try_get("id")?;
+                let s: String = r.try_get("state")?;
+                let st = serde_json::from_str(&s).map_err(|e| StoreError::Corrupt(format!("case {id} state: {e}")))?;
+                Ok((id, st))
+            })
+            .collect()
+    }
+
+    /// Cases with ids in `[first_id, last_id]`, ascending (for integrity checks in bulk).
+    pub async fn cases_between(&self, first_id: i64, last_id: i64) -> Result<Vec<CaseRecord>, StoreError> {
+        let rows = sqlx::query(AssertSqlSafe(format!("SELECT {CASE_COLUMNS} FROM cases WHERE id BETWEEN $1 AND $2 ORDER BY id")))
+            .bind(first_id)
+            .bind(last_id)
+            .fetch_all(&self.pool)
+            .await?;
+        rows.iter().map(decode_case).collect()
+    }
+
+    /// The highest case id, if any.
+    pub async fn max_case_id(&self) -> Result<Option<i64>, StoreError> {
+        Ok(sqlx::query_scalar("SELECT MAX(id) FROM cases").fetch_one(&self.pool).await?)
+    }
+
+    /// The cached columns (status, assignee, due, seq) of cases with ids in `[first_id, last_id]`,
+    /// for checking them against the replay of the events.
+    pub async fn cached_columns_between(&self, first_id: i64, last_id: i64) -> Result<Vec<CachedColumns>, StoreError> {
+        let rows = sqlx::query("SELECT id, status, assignee, due, seq FROM cases WHERE id BETWEEN $1 AND $2 ORDER BY id")
+            .bind(first_id)
+            .bind(last_id)
+            .fetch_all(&self.pool)
+            .await?;
+        rows.iter()
+            .map(|r| {
+                Ok(CachedColumns {
+                    id: r.try_get("id")?,
+                    status: r.try_get("status")?,
+                    assignee: r.try_get("assignee")?,
+                    due: r.try_get("due")?,
+                    seq: r.try_get("seq")?,
+                })
+            })
+            .collect()
+    }
+}
+
+/// The columns of a case row that cache its state for queries.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CachedColumns {
+    /// Case id.
+    pub id: i64,
+    /// Status code.
+    pub status: String,
+    /// Assigned unit.
+    pub assignee: Option<String>,
+    /// Deadline, epoch ms.
+    pub due: Option<i64>,
+    /// Latest event number.
+    pub seq: i64,
+}
+
+impl CachedColumns {
+    /// True when the columns say what `state` says.
+    pub fn agree_with(&self, state: &CaseState) -> bool {
+        self.status == state.status.code()
+            && self.assignee == state.assignee
+            && self.due == state.due.map(ms)
+            && self.seq == i64::from(state.seq)
+    }
+}
+
+async fn insert_events(tx: &mut sqlx::Transaction<'_, Any>, id: i64, events: &[Event]) -> Result<(), StoreError> {
+    for e in events {
+        sqlx::query(
+            "INSERT INTO events (case_id, seq, at, actor_user, actor_role, actor_unit, action, from_status, to_status, body) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+        )
+        .bind(id)
+        .bind(i64::from(e.seq))
+        .bind(ms(e.at))
+        .bind(&e.actor.user)
+        .bind(e.actor.role.code())
+        .bind(&e.actor.unit)
+        .bind(e.action.code())
+        .bind(e.from.map(|s| s.code()))
+        .bind(e.to.code())
+        .bind(json(e))
+        .execute(&mut **tx)
+        .await?;
+    }
+    Ok(())
+}
+
+fn push_filter(q: &mut QueryBuilder<Any>, f: &CaseFilter, before: Option<i64>) {
+    let mut sep = " WHERE ";
+    let mut next = |q: &mut QueryBuilder<Any>| {
+        q.push(sep);
+        sep = " AND ";
+    };
+    if !f.statuses.is_empty() {
+        next(q);
+        q.push("status IN (");
+        let mut list = q.separated(", ");
+        for s in &f.statuses {
+            list.push_bind(s.code().to_string());
+        }
+        q.push(")");
+    }
+    if let Some(u) = &f.assignee {
+        next(q);
+        q.push("assignee = ").push_bind(u.clone());
+    }
+    if let Some(c) = &f.category {
+        next(q);
+        if c.len() == 2 {
+            q.push("category LIKE ").push_bind(format!("{c}%"));
+        } else {
+            q.push("category = ").push_bind(c.clone());
+        }
+    }
+    if let Some(s) = &f.street {
+        next(q);
+        q.push("street = ").push_bind(s.clone());
+    }
+    if let Some(t) = f.received_from {
+        next(q);
+        q.push("received_at >= ").push_bind(ms(t));
+    }
+    if let Some(t) = f.received_to {
+        next(q);
+        q.push("received_at < ").push_bind(ms(t));
+    }
+    if let Some(t) = f.overdue_at {
+        next(q);
+        q.push(format!("status IN {DEADLINE_STATUSES} AND due <= ")).push_bind(ms(t));
+    }
+    if let Some(x) = &f.external_id {
+        next(q);
+        q.push("external_id = ").push_bind(x.clone());
+    }
+    if let Some(b) = before {
+        next(q);
+        q.push("id < ").push_bind(b);
+    }
+}
