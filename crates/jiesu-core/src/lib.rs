@@ -1,1 +1,322 @@
-//! (being written)
+//! The desk (受理台): the one place where the pure domain and the store meet.
+//!
+//! Every change to a case goes through [`Desk::receive`] or [`Desk::act`]: load the case, let the
+//! domain decide ([`jiesu_domain::workflow::step`]), append the event and the new state in one
+//! transaction, and retry when another writer won the race (optimistic concurrency on the event
+//! sequence number). Background work ([`Desk::sweep_overdue`]) uses the same path, so two servers
+//! running the sweep never raise the same notice twice: the loser's append conflicts, it reloads,
+//! and sees the notice already there.
+//!
+//! **Architecture invariant:** the desk knows no HTTP and no SQL; it reads no clock (callers pass
+//! the time).
+
+mod check;
+mod command;
+mod error;
+pub mod routing;
+
+pub use check::CheckReport;
+pub use command::Command;
+pub use error::CoreError;
+
+use std::sync::Arc;
+
+use chrono::{DateTime, Duration, Utc};
+use chrono_tz::Tz;
+use jiesu_domain::assessment::{self, CaseFacts, Period, RankRow, UnitFigures, Weights};
+use jiesu_domain::calendar::Calendar;
+use jiesu_domain::catalog::Catalog;
+use jiesu_domain::deadline::{self, DeadlinePolicy, Span};
+use jiesu_domain::draft::NewCase;
+use jiesu_domain::model::{Channel, UnitKind};
+use jiesu_domain::workflow::{self, Action, Actor, CaseState};
+use jiesu_store::{CaseRecord, Store, StoreError};
+
+use crate::error::invalid;
+
+/// How many times an action is retried when other writers keep winning.
+const MAX_ATTEMPTS: usize = 8;
+
+/// Settings of the desk. Everything has a sensible default for Dongcheng.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// Deadline per class.
+    pub policy: DeadlinePolicy,
+    /// Local time zone (day boundaries, months).
+    pub tz: Tz,
+    /// Weights of the composite score.
+    pub weights: Weights,
+    /// Time summoned units have to check in (报到) after 吹哨.
+    pub checkin: Span,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            policy: DeadlinePolicy::default(),
+            tz: deadline::default_tz(),
+            weights: Weights::default(),
+            checkin: Span::Hours(2),
+        }
+    }
+}
+
+/// The desk: store + catalog + calendar + configuration. Cheap to clone.
+#[derive(Debug, Clone)]
+pub struct Desk {
+    store: Store,
+    catalog: Arc<Catalog>,
+    calendar: Arc<Calendar>,
+    config: Arc<Config>,
+}
+
+impl Desk {
+    /// A desk over `store`.
+    pub fn new(store: Store, catalog: Catalog, calendar: Calendar, config: Config) -> Desk {
+        Desk { store, catalog: Arc::new(catalog), calendar: Arc::new(calendar), config: Arc::new(config) }
+    }
+
+    /// The store.
+    pub fn store(&self) -> &Store {
+        &self.store
+    }
+
+    /// The catalog of units, areas and categories.
+    pub fn catalog(&self) -> &Catalog {
+        &self.catalog
+    }
+
+    /// The working-day calendar.
+    pub fn calendar(&self) -> &Calendar {
+        &self.calendar
+    }
+
+    /// The configuration.
+    pub fn config(&self) -> &Config {
+        &self.config
+    }
+
+    fn due_from(&self, state: &CaseState, at: DateTime<Utc>) -> Result<DateTime<Utc>, CoreError> {
+        let span = self.config.policy.span(state.deadline_class);
+        Ok(deadline::due_at(span, at, self.config.tz, &self.calendar)?)
+    }
+
+    /// 受理: validates and stores a new case. With `auto_dispatch`, it is also dispatched at once
+    /// to the unit the responsibility list names (as the system actor `router`), in the same
+    /// transaction.
+    pub async fn receive(
+        &self,
+        actor: Actor,
+        case: NewCase,
+        at: DateTime<Utc>,
+        auto_dispatch: bool,
+    ) -> Result<CaseRecord, CoreError> {
+        case.validate(&self.catalog).map_err(CoreError::Invalid)?;
+        let category = self.catalog.category(&case.category).expect("validated");
+        let receive = Action::Receive {
+            category: category.code.clone(),
+            deadline_class: category.deadline_class,
+            verify: matches!(case.channel, Channel::Grid | Channel::Sensor),
+        };
+        let (first, state) = workflow::step(None, at, actor, receive, None)?;
+        let mut events = vec![first];
+        let mut state = state;
+        if auto_dispatch {
+            let r = routing::route(&self.catalog, &case.category, case.place.street.as_deref());
+            let due = self.due_from(&state, at)?;
+            let action = Action::Dispatch { unit: r.unit, due, rule: Some(r.rule) };
+            let (e, s) = workflow::step(Some(&state), at, Actor::system("router"), action, None)?;
+            events.push(e);
+            state = s;
+        }
+        let id = self.store.create_case(&case, &events, &state).await?;
+        let mut case = case;
+        case.title = Some(case.display_title());
+        Ok(CaseRecord { id, case, state })
+    }
+
+    /// Takes `command` on case `id` as `actor` at `at` (moved forward to the case's latest event
+    /// if a clock lags).
+    pub async fn act(
+        &self,
+        id: i64,
+        actor: Actor,
+        command: Command,
+        note: Option<String>,
+        at: DateTime<Utc>,
+    ) -> Result<CaseRecord, CoreError> {
+        let note = note.map(|n| n.trim().to_string()).filter(|n| !n.is_empty());
+        if command.needs_note() && note.is_none() {
+            return Err(invalid("note", format!("{} needs a note (the reason or the reply text)", command.code())));
+        }
+        if note.as_ref().is_some_and(|n| n.chars().count() > jiesu_domain::draft::MAX_TEXT_CHARS) {
+            return Err(invalid("note", "longer than 5000 characters"));
+        }
+        self.act_with(id, at, |desk, rec, at| {
+            let action = desk.action_for(rec, &command, at)?;
+            Ok(Some((actor.clone(), action, note.clone())))
+        })
+        .await?
+        .ok_or(CoreError::NotFound(id))
+    }
+
+    /// Load → decide → append, retried on conflicts. `decide` returns None to do nothing.
+    async fn act_with<F>(&self, id: i64, at: DateTime<Utc>, decide: F) -> Result<Option<CaseRecord>, CoreError>
+    where
+        F: Fn(&Desk, &CaseRecord, DateTime<Utc>) -> Result<Option<(Actor, Action, Option<String>)>, CoreError>,
+    {
+        for _ in 0..MAX_ATTEMPTS {
+            let rec = self.store.case(id).await?;
+            let at = at.max(rec.state.updated_at);
+            let Some((actor, action, note)) = decide(self, &rec, at)? else { return Ok(None) };
+            if let Action::Merge { into } = &action {
+                self.check_merge_target(id, *into).await?;
+            }
+            let (event, next) = workflow::step(Some(&rec.state), at, actor, action, note)?;
+            match self.store.append(id, rec.state.seq, &[event], &next).await {
+                Ok(()) => return Ok(Some(CaseRecord { id, case: rec.case, state: next })),
+                Err(StoreError::Conflict { .. }) => continue,
+                Err(e) => return Err(e.into()),
+            }
+        }
+        Err(CoreError::Busy(id))
+    }
+
+    async fn check_merge_target(&self, id: i64, into: i64) -> Result<(), CoreError> {
+        if into == id {
+            return Err(invalid("into", "a case cannot be merged into itself"));
+        }
+        let master = match self.store.case(into).await {
+            Ok(m) => m,
+            Err(StoreError::NotFound(_)) => return Err(invalid("into", format!("master case {into} does not exist"))),
+            Err(e) => return Err(e.into()),
+        };
+        if !master.state.status.is_open() {
+            return Err(invalid("into", format!("master case {into} is {} and takes no merges", master.state.status.label())));
+        }
+        Ok(())
+    }
+
+    /// Turns an API command into a domain action for case `rec`.
+    fn action_for(&self, rec: &CaseRecord, command: &Command, at: DateTime<Utc>) -> Result<Action, CoreError> {
+        if let Some(a) = command.plain_action() {
+            return Ok(a);
+        }
+        let state = &rec.state;
+        Ok(match command {
+            Command::Dispatch { unit } => {
+                let (unit, rule) = match unit {
+                    Some(u) => {
+                        if self.catalog.unit(u).is_none() {
+                            return Err(invalid("unit", format!("unknown unit code '{u}'")));
+                        }
+                        (u.clone(), None)
+                    }
+                    None => {
+                        let r = routing::route(&self.catalog, &state.category, rec.case.place.street.as_deref());
+                        (r.unit, Some(r.rule))
+                    }
+                };
+                Action::Dispatch { unit, due: self.due_from(state, at)?, rule }
+            }
+            Command::RequestExtension { until, working_days } => {
+                let until = match (until, working_days) {
+                    (Some(u), None) => *u,
+                    (None, Some(n)) if *n > 0 => {
+                        // Count on from the last instant of the current deadline (due is exclusive).
+                        let base = state.due.map_or(at, |d| d - Duration::seconds(1));
+                        deadline::due_at(Span::WorkingDays(*n), base, self.config.tz, &self.calendar)?
+                    }
+                    _ => return Err(invalid("until", "give either until (a time) or working_days (> 0)")),
+                };
+                Action::RequestExtension { until }
+            }
+            Command::Whistle { units, checkin_hours } => {
+                let lead = state.assignee.as_deref().and_then(|u| self.catalog.unit(u));
+                if lead.is_some_and(|u| u.kind != UnitKind::Street) {
+                    return Err(invalid("units", "吹哨 is for a street office summoning departments"));
+                }
+                for u in units {
+                    match self.catalog.unit(u) {
+                        None => return Err(invalid("units", format!("unknown unit code '{u}'"))),
+                        Some(unit) if matches!(unit.kind, UnitKind::Street | UnitKind::District) => {
+                            return Err(invalid("units", format!("{u} ({}) is not a department or utility", unit.name)));
+                        }
+                        Some(_) => {}
+                    }
+                }
+                let checkin_due = match checkin_hours {
+                    Some(h) if *h > 0 => at + Duration::hours(i64::from(*h)),
+                    Some(_) => return Err(invalid("checkin_hours", "must be > 0")),
+                    None => deadline::due_at(self.config.checkin, at, self.config.tz, &self.calendar)?,
+                };
+                Action::Whistle { units: units.clone(), checkin_due }
+            }
+            Command::Reopen => {
+                let due = if state.assignee.is_some() { Some(self.due_from(state, at)?) } else { None };
+                Action::Reopen { due }
+            }
+            _ => unreachable!("plain commands are handled above"),
+        })
+    }
+
+    /// Raises an overdue supervision notice (督办) on every case whose deadline passed before
+    /// `now` and has none yet. Returns how many notices this call raised.
+    pub async fn sweep_overdue(&self, now: DateTime<Utc>) -> Result<usize, CoreError> {
+        let mut raised = 0;
+        loop {
+            let ids = self.store.overdue_unnoticed(now, 500).await?;
+            if ids.is_empty() {
+                return Ok(raised);
+            }
+            let mut progressed = false;
+            for id in ids {
+                let done = self
+                    .act_with(id, now, |_, rec, _| {
+                        Ok((rec.state.is_overdue(now) && !rec.state.overdue_noticed).then(|| {
+                            (Actor::system("deadline-timer"), Action::Supervise { overdue: true }, Some("超期督办".to_string()))
+                        }))
+                    })
+                    .await?;
+                if done.is_some() {
+                    raised += 1;
+                    progressed = true;
+                }
+            }
+            if !progressed {
+                return Ok(raised);
+            }
+        }
+    }
+
+    /// The assessment figures of every unit for `period`, as known at `now`.
+    pub async fn assessment(&self, period: Period, now: DateTime<Utc>) -> Result<Vec<UnitFigures>, CoreError> {
+        let (from, to) = period.bounds(self.config.tz);
+        let states = self.store.states_received(from, to).await?;
+        let facts: Vec<CaseFacts> = states
+            .into_iter()
+            .filter_map(|(_, s)| {
+                let unit = self.catalog.unit(s.assignee.as_deref()?)?;
+                Some(CaseFacts {
+                    unit: unit.code.clone(),
+                    unit_kind: unit.kind,
+                    received_at: s.received_at,
+                    dispatched_at: s.dispatched_at,
+                    replied_at: s.replied_at,
+                    closed_at: s.closed_at,
+                    due: s.due,
+                    callback: s.callback,
+                    reopen_count: s.reopen_count,
+                })
+            })
+            .collect();
+        Ok(assessment::assess(&facts, period, self.config.tz, now, &self.config.weights))
+    }
+
+    /// The ranking of units of `kind` for `period`, with the change from the previous month.
+    pub async fn ranking(&self, period: Period, kind: UnitKind, now: DateTime<Utc>) -> Result<Vec<RankRow>, CoreError> {
+        let current = self.assessment(period, now).await?;
+        let previous = self.assessment(period.previous(), now).await?;
+        Ok(assessment::rank(&current, &previous, kind))
+    }
+}

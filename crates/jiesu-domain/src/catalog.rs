@@ -217,7 +217,7 @@ impl Catalog {
 
     /// The street with this code.
     pub fn street(&self, code: &str) -> Option<&Street> {
-        self.index.streets.get(code).map(|&i| &self.streets[i])
+        lookup(&self.index.streets, &self.streets, code)
     }
 
     /// All communities, in file order.
@@ -227,10 +227,7 @@ impl Catalog {
 
     /// The community with this code.
     pub fn community(&self, code: &str) -> Option<&Community> {
-        self.index
-            .communities
-            .get(code)
-            .map(|&i| &self.communities[i])
+        lookup(&self.index.communities, &self.communities, code)
     }
 
     /// The communities of a street, in file order (empty for an unknown street).
@@ -248,7 +245,7 @@ impl Catalog {
 
     /// The unit with this code.
     pub fn unit(&self, code: &str) -> Option<&Unit> {
-        self.index.units.get(code).map(|&i| &self.units[i])
+        lookup(&self.index.units, &self.units, code)
     }
 
     /// The district unit: takes whatever cannot be routed elsewhere.
@@ -258,10 +255,7 @@ impl Catalog {
 
     /// The street office (unit of kind street) of a street.
     pub fn street_unit(&self, street_code: &str) -> Option<&Unit> {
-        self.index
-            .street_units
-            .get(street_code)
-            .map(|&i| &self.units[i])
+        lookup(&self.index.street_units, &self.units, street_code)
     }
 
     /// All categories, in file order.
@@ -271,10 +265,7 @@ impl Catalog {
 
     /// The category with this code.
     pub fn category(&self, code: &str) -> Option<&Category> {
-        self.index
-            .categories
-            .get(code)
-            .map(|&i| &self.categories[i])
+        lookup(&self.index.categories, &self.categories, code)
     }
 
     /// The second-level categories, which cases are filed under, in file order.
@@ -289,25 +280,11 @@ impl Catalog {
             .filter(|c| c.parent.as_deref() == Some(parent))
             .collect()
     }
+}
 
-    /// The unit a case of this category at this street goes to by default: the category's own unit,
-    /// else the street office when the category is handled by streets, else the district fallback.
-    /// A suggestion only; routing rules and dispatchers may decide otherwise.
-    pub fn default_unit(&self, category_code: &str, street_code: Option<&str>) -> &Unit {
-        let Some(category) = self.category(category_code) else {
-            return self.fallback_unit();
-        };
-        if let Some(unit) = category.unit.as_deref().and_then(|u| self.unit(u)) {
-            return unit;
-        }
-        match (
-            category.unit_kind,
-            street_code.and_then(|s| self.street_unit(s)),
-        ) {
-            (UnitKind::Street, Some(unit)) => unit,
-            _ => self.fallback_unit(),
-        }
-    }
+/// The item whose code maps to a position in `items`.
+fn lookup<'a, T>(index: &HashMap<String, usize>, items: &'a [T], code: &str) -> Option<&'a T> {
+    index.get(code).map(|&i| &items[i])
 }
 
 /// One data row: its line and the values of the requested columns, in the requested order.
@@ -535,13 +512,13 @@ fn parse_units(
             }
             district = Some(i);
         }
-        if let (UnitKind::Street, Some(street)) = (unit.kind, &unit.street_code) {
-            if let Some(first) = index.street_units.insert(street.clone(), i) {
-                let (code, first_code) = (&unit.code, &units[first].code);
-                return Err(row.error(format!(
-                    "street '{street}' already has street unit '{first_code}'; '{code}' would be a second one"
-                )));
-            }
+        if let (UnitKind::Street, Some(street)) = (unit.kind, &unit.street_code)
+            && let Some(first) = index.street_units.insert(street.clone(), i)
+        {
+            let (code, first_code) = (&unit.code, &units[first].code);
+            return Err(row.error(format!(
+                "street '{street}' already has street unit '{first_code}'; '{code}' would be a second one"
+            )));
         }
     }
     let Some(district) = district else {

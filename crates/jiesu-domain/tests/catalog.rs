@@ -161,15 +161,6 @@ fn shipped_categories() {
 }
 
 #[test]
-fn default_unit_follows_the_category() {
-    let catalog = Catalog::dongcheng();
-    assert_eq!(catalog.default_unit("0101", Some("110101002")).code, "S002");
-    assert_eq!(catalog.default_unit("0101", None).code, "D000");
-    assert_eq!(catalog.default_unit("1101", Some("110101002")).code, "B04");
-    assert_eq!(catalog.default_unit("nope", Some("110101002")).code, "D000");
-}
-
-#[test]
 fn catalog_serialises_to_json() {
     let json = serde_json::to_value(Catalog::dongcheng()).unwrap();
     assert_eq!(json["district_code"], "110101");

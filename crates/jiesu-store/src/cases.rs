@@ -7,7 +7,7 @@ use jiesu_domain::workflow::{CaseState, Event};
 use serde::{Deserialize, Serialize};
 use sqlx::any::AnyRow;
 // Every dynamic SQL string here is built from constants of this module, never from input.
-use sqlx::{Any, AssertSqlSafe, QueryBuilder, Row};
+use sqlx::{Any, AssertSqlSafe, Row};
 
 use crate::{Store, StoreError};
 
@@ -241,18 +241,18 @@ impl Store {
 
     /// Cases matching `filter`, newest first, one page.
     pub async fn list(&self, filter: &CaseFilter, page: Page) -> Result<Vec<CaseRecord>, StoreError> {
-        let mut q = QueryBuilder::<Any>::new(format!("SELECT {CASE_COLUMNS} FROM cases"));
-        push_filter(&mut q, filter, page.before);
-        q.push(" ORDER BY id DESC LIMIT ").push_bind(i64::from(page.limit.min(1000)));
-        let rows = q.build().fetch_all(&self.pool).await?;
+        let w = filter_clause(filter, page.before);
+        let sql = format!("SELECT {CASE_COLUMNS} FROM cases{} ORDER BY id DESC LIMIT {}", w.sql, w.next_placeholder());
+        let limit = i64::from(page.limit.clamp(1, 1000));
+        let rows = w.bind(sqlx::query(AssertSqlSafe(sql))).bind(limit).fetch_all(&self.pool).await?;
         rows.iter().map(decode_case).collect()
     }
 
     /// How many cases match `filter`.
     pub async fn count(&self, filter: &CaseFilter) -> Result<u64, StoreError> {
-        let mut q = QueryBuilder::<Any>::new("SELECT COUNT(*) FROM cases");
-        push_filter(&mut q, filter, None);
-        let n: i64 = q.build_query_scalar().fetch_one(&self.pool).await?;
+        let w = filter_clause(filter, None);
+        let sql = format!("SELECT COUNT(*) AS n FROM cases{}", w.sql);
+        let n: i64 = w.bind(sqlx::query(AssertSqlSafe(sql))).fetch_one(&self.pool).await?.try_get("n")?;
         Ok(n as u64)
     }
 
@@ -378,55 +378,87 @@ async fn insert_events(tx: &mut sqlx::Transaction<'_, Any>, id: i64, events: &[E
     Ok(())
 }
 
-fn push_filter(q: &mut QueryBuilder<Any>, f: &CaseFilter, before: Option<i64>) {
-    let mut sep = " WHERE ";
-    let mut next = |q: &mut QueryBuilder<Any>| {
-        q.push(sep);
-        sep = " AND ";
-    };
-    if !f.statuses.is_empty() {
-        next(q);
-        q.push("status IN (");
-        let mut list = q.separated(", ");
-        for s in &f.statuses {
-            list.push_bind(s.code().to_string());
+/// A bound value of a dynamic query.
+enum Arg {
+    Text(String),
+    Int(i64),
+}
+
+/// A WHERE clause with `$n` placeholders (the one syntax both backends accept) and its values.
+#[derive(Default)]
+struct Where {
+    sql: String,
+    args: Vec<Arg>,
+}
+
+impl Where {
+    /// Adds `condition`, in which `?` stands for the next placeholder, bound to `arg`.
+    fn and(&mut self, condition: &str, arg: Arg) {
+        self.sql.push_str(if self.sql.is_empty() { " WHERE " } else { " AND " });
+        self.args.push(arg);
+        self.sql.push_str(&condition.replace('?', &format!("${}", self.args.len())));
+    }
+
+    fn and_in(&mut self, column: &str, values: impl IntoIterator<Item = String>) {
+        self.sql.push_str(if self.sql.is_empty() { " WHERE " } else { " AND " });
+        let mut marks = Vec::new();
+        for v in values {
+            self.args.push(Arg::Text(v));
+            marks.push(format!("${}", self.args.len()));
         }
-        q.push(")");
+        self.sql.push_str(&format!("{column} IN ({})", marks.join(", ")));
+    }
+
+    fn next_placeholder(&self) -> String {
+        format!("${}", self.args.len() + 1)
+    }
+
+    fn bind<'q>(
+        self,
+        mut q: sqlx::query::Query<'q, Any, sqlx::any::AnyArguments>,
+    ) -> sqlx::query::Query<'q, Any, sqlx::any::AnyArguments> {
+        for a in self.args {
+            q = match a {
+                Arg::Text(s) => q.bind(s),
+                Arg::Int(i) => q.bind(i),
+            };
+        }
+        q
+    }
+}
+
+fn filter_clause(f: &CaseFilter, before: Option<i64>) -> Where {
+    let mut w = Where::default();
+    if !f.statuses.is_empty() {
+        w.and_in("status", f.statuses.iter().map(|s| s.code().to_string()));
     }
     if let Some(u) = &f.assignee {
-        next(q);
-        q.push("assignee = ").push_bind(u.clone());
+        w.and("assignee = ?", Arg::Text(u.clone()));
     }
     if let Some(c) = &f.category {
-        next(q);
         if c.len() == 2 {
-            q.push("category LIKE ").push_bind(format!("{c}%"));
+            w.and("category LIKE ?", Arg::Text(format!("{c}%")));
         } else {
-            q.push("category = ").push_bind(c.clone());
+            w.and("category = ?", Arg::Text(c.clone()));
         }
     }
     if let Some(s) = &f.street {
-        next(q);
-        q.push("street = ").push_bind(s.clone());
+        w.and("street = ?", Arg::Text(s.clone()));
     }
     if let Some(t) = f.received_from {
-        next(q);
-        q.push("received_at >= ").push_bind(ms(t));
+        w.and("received_at >= ?", Arg::Int(ms(t)));
     }
     if let Some(t) = f.received_to {
-        next(q);
-        q.push("received_at < ").push_bind(ms(t));
+        w.and("received_at < ?", Arg::Int(ms(t)));
     }
     if let Some(t) = f.overdue_at {
-        next(q);
-        q.push(format!("status IN {DEADLINE_STATUSES} AND due <= ")).push_bind(ms(t));
+        w.and(&format!("status IN {DEADLINE_STATUSES} AND due <= ?"), Arg::Int(ms(t)));
     }
     if let Some(x) = &f.external_id {
-        next(q);
-        q.push("external_id = ").push_bind(x.clone());
+        w.and("external_id = ?", Arg::Text(x.clone()));
     }
     if let Some(b) = before {
-        next(q);
-        q.push("id < ").push_bind(b);
+        w.and("id < ?", Arg::Int(b));
     }
+    w
 }
