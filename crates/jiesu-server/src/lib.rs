@@ -1,1 +1,176 @@
-//! (being written)
+//! The HTTP face of jiesu: a JSON API under `/api/v1` for every action of the closed loop and
+//! for the assessment figures, built on axum.
+//!
+//! **Architecture invariant:** this is the only crate that knows HTTP. Handlers change cases only
+//! through the [`Desk`] (`receive`, `act`); they read through the store. Every rejection — the
+//! desk's, the extractors', an unknown route, an oversized body, a panic — leaves as the one JSON
+//! shape of [`ApiError`]: `{"error": {"code", "message", "fields": [{"field", "message"}]}}`.
+//!
+//! # Routes
+//!
+//! | method | path | what |
+//! |---|---|---|
+//! | GET | `/api/v1/health` | liveness, backend and case count (no actor needed) |
+//! | GET | `/api/v1/catalog` | units, streets, communities, categories (no actor needed) |
+//! | GET | `/api/v1/catalog/{categories,units,streets,communities}` | one list; communities take `?street=` |
+//! | GET | `/api/v1/calendar/{year}` | the year's holidays and make-up working days (no actor needed) |
+//! | POST | `/api/v1/cases` | 受理 a new case (optionally dispatched at once) |
+//! | GET | `/api/v1/cases` | list with filters and keyset paging |
+//! | GET | `/api/v1/cases/{id}` | one case |
+//! | GET | `/api/v1/cases/{id}/events` | its timeline |
+//! | POST | `/api/v1/cases/{id}/actions` | one action of the loop (`{"action": "dispatch", ...}`) |
+//! | GET | `/api/v1/assessment` | per-unit figures of a month |
+//! | GET | `/api/v1/rankings` | ranking of one kind of unit, with the change from the month before |
+//! | GET | `/api/v1/stats` | counts by status, overdue now |
+//!
+//! # Who is acting (development-only)
+//!
+//! Until accounts and login exist, the caller *says* who it is in three request headers, read by
+//! the one [`Actor`] extractor: `X-Jiesu-User` (a user name), `X-Jiesu-Role` (a role code such as
+//! `operator` or `unit_handler`) and `X-Jiesu-Unit` (a unit code from the catalog, required for
+//! `unit_handler`). Missing user or role → 401; a malformed or unknown value → 400. **This scheme
+//! trusts the client and is for development and tests only**; the authentication issue replaces
+//! the extractor (and only it).
+//!
+//! # Personal data
+//!
+//! The citizen's contact is shown in full only to operators, dispatchers, supervisors and admins;
+//! everyone else gets [`jiesu_domain::draft::Contact::masked`]. Request bodies and query strings
+//! are never logged (the trace span carries the method and the path only).
+
+mod actor;
+mod assessment;
+mod cases;
+mod catalog;
+mod error;
+mod extract;
+mod params;
+mod views;
+
+pub use actor::{Actor, ROLE_HEADER, UNIT_HEADER, USER_HEADER};
+pub use error::{ApiError, FieldIssue};
+
+use std::future::Future;
+use std::io;
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::Router;
+use axum::extract::{DefaultBodyLimit, Request};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use chrono::{DateTime, Utc};
+use jiesu_core::Desk;
+use tokio::task::JoinHandle;
+use tower_http::catch_panic::CatchPanicLayer;
+use tower_http::trace::{DefaultOnFailure, DefaultOnRequest, DefaultOnResponse, TraceLayer};
+use tracing::Level;
+
+/// Default largest request body accepted: 256 KiB (a case text is at most 5,000 characters).
+pub const DEFAULT_BODY_LIMIT: usize = 256 * 1024;
+
+/// Where handlers get the time from. Tests pin it; production reads the system clock.
+pub type Clock = Arc<dyn Fn() -> DateTime<Utc> + Send + Sync>;
+
+/// What every handler shares. Cheap to clone.
+#[derive(Clone)]
+pub struct AppState {
+    /// The desk: the only way to change a case; its store serves reads.
+    pub desk: Desk,
+    /// The current time.
+    pub clock: Clock,
+    /// Largest accepted request body, in bytes.
+    pub body_limit: usize,
+}
+
+impl std::fmt::Debug for AppState {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AppState").field("desk", &self.desk).field("body_limit", &self.body_limit).finish_non_exhaustive()
+    }
+}
+
+impl AppState {
+    /// State over `desk` with the system clock and the default body limit.
+    pub fn new(desk: Desk) -> AppState {
+        AppState { desk, clock: Arc::new(Utc::now), body_limit: DEFAULT_BODY_LIMIT }
+    }
+
+    /// The same state reading the time from `clock`.
+    pub fn with_clock(mut self, clock: impl Fn() -> DateTime<Utc> + Send + Sync + 'static) -> AppState {
+        self.clock = Arc::new(clock);
+        self
+    }
+
+    /// The current time by this state's clock.
+    pub fn now(&self) -> DateTime<Utc> {
+        (self.clock)()
+    }
+}
+
+/// The whole HTTP application: routes, JSON fallbacks, body limit, panic guard and tracing.
+pub fn app(state: AppState) -> Router {
+    let api = Router::new()
+        .route("/health", get(catalog::health))
+        .route("/catalog", get(catalog::all))
+        .route("/catalog/categories", get(catalog::categories))
+        .route("/catalog/units", get(catalog::units))
+        .route("/catalog/streets", get(catalog::streets))
+        .route("/catalog/communities", get(catalog::communities))
+        .route("/calendar/{year}", get(catalog::calendar))
+        .route("/cases", post(cases::create).get(cases::list))
+        .route("/cases/{id}", get(cases::show))
+        .route("/cases/{id}/events", get(cases::events))
+        .route("/cases/{id}/actions", post(cases::act))
+        .route("/assessment", get(assessment::figures))
+        .route("/rankings", get(assessment::rankings))
+        .route("/stats", get(assessment::stats));
+    let trace = TraceLayer::new_for_http()
+        // Method and path only: query strings may carry personal data, bodies always do.
+        .make_span_with(|req: &Request| tracing::info_span!("http", method = %req.method(), path = %req.uri().path()))
+        .on_request(DefaultOnRequest::new().level(Level::DEBUG))
+        .on_response(DefaultOnResponse::new().level(Level::INFO))
+        .on_failure(DefaultOnFailure::new().level(Level::ERROR));
+    Router::new()
+        .nest("/api/v1", api)
+        .fallback(error::no_route)
+        .method_not_allowed_fallback(error::method_not_allowed)
+        .layer(DefaultBodyLimit::max(state.body_limit))
+        .layer(CatchPanicLayer::custom(error::panicked as fn(Box<dyn std::any::Any + Send>) -> Response))
+        .layer(trace)
+        .with_state(state)
+}
+
+/// Serves [`app`] on `listener` until `shutdown` completes, then finishes the requests in flight.
+pub async fn serve(
+    state: AppState,
+    listener: tokio::net::TcpListener,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> io::Result<()> {
+    if let Ok(addr) = listener.local_addr() {
+        tracing::info!(%addr, "serving the jiesu API");
+    }
+    axum::serve(listener, app(state)).with_graceful_shutdown(shutdown).await
+}
+
+/// Runs the deadline sweep ([`Desk::sweep_overdue`]) every `every`, raising 督办 notices on cases
+/// past their deadline. Safe on several servers at once (the desk coordinates through the store).
+/// Failures are logged (no personal data) and the next tick tries again. Abort the handle to stop.
+pub fn spawn_deadline_sweeper(desk: Desk, every: Duration) -> JoinHandle<()> {
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(every);
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            tick.tick().await;
+            match desk.sweep_overdue(Utc::now()).await {
+                Ok(0) => tracing::debug!("deadline sweep: nothing overdue"),
+                Ok(n) => tracing::info!(raised = n, "deadline sweep raised overdue notices"),
+                Err(e) => tracing::error!(error = %e, "deadline sweep failed"),
+            }
+        }
+    })
+}
+
+/// Answers a request the router cannot route (also used in tests of the fallback).
+pub(crate) fn json_error(e: ApiError) -> Response {
+    e.into_response()
+}
