@@ -202,7 +202,8 @@ mod tests {
     #[test]
     fn masks_personal_data() {
         assert_eq!(mask_phone("13812345678"), "138****5678");
-        assert_eq!(mask_phone("010-6512345"), "*********45");
+        assert_eq!(mask_phone("010-6512345"), "010****2345");
+        assert_eq!(mask_phone("6512345"), "*****45");
         assert_eq!(mask_name("张三丰"), "张**");
         assert_eq!(mask_name("李"), "李*");
         assert_eq!(mask_email("zhang@example.com"), "z***@example.com");

@@ -457,8 +457,13 @@ pub fn transition(
             }
         }
         Action::RequestReturn => {
-            if !matches!(s.status, Dispatched | Accepted | InProgress) || !s.joint.is_empty() {
+            if !matches!(s.status, Dispatched | Accepted | InProgress) {
                 return bad();
+            }
+            if !s.joint.is_empty() {
+                return Err(WorkflowError::Invalid(
+                    "a case under joint handling (吹哨) cannot be returned: the lead unit must handle it".into(),
+                ));
             }
             n.status = ReturnRequested;
             n.return_from = Some(s.status);
@@ -483,8 +488,13 @@ pub fn transition(
             n.return_from = None;
         }
         Action::RequestExtension { until } => {
-            if !matches!(s.status, Accepted | InProgress) || s.pending_extension.is_some() {
+            if !matches!(s.status, Accepted | InProgress) {
                 return bad();
+            }
+            if let Some(pending) = s.pending_extension {
+                return Err(WorkflowError::Invalid(format!(
+                    "an extension until {pending} is already waiting for a decision"
+                )));
             }
             if s.due.is_some_and(|d| *until <= d) {
                 return Err(WorkflowError::Invalid(format!(
@@ -495,12 +505,12 @@ pub fn transition(
             n.pending_extension = Some(*until);
         }
         Action::ApproveExtension | Action::RefuseExtension => {
-            let Some(until) = s.pending_extension else {
-                return Err(WorkflowError::Invalid("there is no pending extension request".into()));
-            };
             if !matches!(s.status, Accepted | InProgress) {
                 return bad();
             }
+            let Some(until) = s.pending_extension else {
+                return Err(WorkflowError::Invalid("there is no pending extension request".into()));
+            };
             n.pending_extension = None;
             if matches!(action, Action::ApproveExtension) {
                 n.due = Some(until);
@@ -591,8 +601,10 @@ pub fn transition(
             match s.status {
                 Closed => {}
                 CalledBack => {
-                    let cb = s.callback.expect("called_back has a callback");
-                    if cb.reached && cb.solved && cb.satisfaction != crate::model::Satisfaction::Unsatisfied {
+                    let settled = s.callback.is_some_and(|cb| {
+                        cb.reached && cb.solved && cb.satisfaction != crate::model::Satisfaction::Unsatisfied
+                    });
+                    if settled {
                         return Err(WorkflowError::Invalid(
                             "the callback says solved and satisfied: close the case instead of reopening".into(),
                         ));
@@ -627,6 +639,7 @@ pub fn transition(
             }
             n.status = Merged;
             n.merged_into = Some(*into);
+            n.pending_extension = None;
         }
     }
     Ok(n)
