@@ -2,7 +2,7 @@
 //! `DATABASE_URL` names one (CI sets it). A case goes round the whole loop, with a return, an
 //! extension, a joint handling, a reopen and a merge; the overdue sweep runs twice in parallel.
 
-use chrono::{DateTime, Duration, TimeZone, Utc};
+use chrono::{DateTime, Duration, Utc};
 use jiesu_core::{Command, Config, CoreError, Desk};
 use jiesu_domain::calendar::Calendar;
 use jiesu_domain::catalog::Catalog;
@@ -155,30 +155,8 @@ async fn story_on_sqlite() {
 
 #[tokio::test]
 async fn story_on_postgres() {
-    let Ok(url) = std::env::var("DATABASE_URL") else {
-        eprintln!("DATABASE_URL not set: PostgreSQL story skipped");
-        return;
-    };
-    // A fresh schema per run: the story counts cases.
-    let db = format!("jiesu_story_{}", std::process::id());
-    let admin = sqlx_admin(&url).await;
-    admin_exec(&admin, &format!("DROP DATABASE IF EXISTS {db}")).await;
-    admin_exec(&admin, &format!("CREATE DATABASE {db}")).await;
-    let base = url.rsplit_once('/').map(|(b, _)| b).unwrap();
-    story(&format!("{base}/{db}")).await;
-    admin_exec(&admin, &format!("DROP DATABASE IF EXISTS {db}")).await;
-}
-
-async fn sqlx_admin(url: &str) -> Store {
-    Store::connect(url).await.expect("connect to DATABASE_URL")
-}
-
-async fn admin_exec(store: &Store, sql: &str) {
-    use sqlx::Executor;
-    store.pool().execute(sqlx::AssertSqlSafe(sql.to_string())).await.expect(sql);
-}
-
-#[allow(dead_code)]
-fn _unused() -> DateTime<Utc> {
-    Utc.timestamp_opt(0, 0).unwrap()
+    // A fresh database per run: the story counts cases.
+    let Some(db) = jiesu_store::testing::scratch_postgres("story").await else { return };
+    story(&db.url).await;
+    db.drop().await;
 }

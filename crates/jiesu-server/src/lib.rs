@@ -38,6 +38,8 @@
 //! everyone else gets [`jiesu_domain::draft::Contact::masked`]. Request bodies and query strings
 //! are never logged (the trace span carries the method and the path only).
 
+#![deny(missing_docs)]
+
 mod actor;
 mod assessment;
 mod cases;
@@ -57,7 +59,7 @@ use std::time::Duration;
 
 use axum::Router;
 use axum::extract::{DefaultBodyLimit, Request};
-use axum::response::{IntoResponse, Response};
+use axum::response::Response;
 use axum::routing::{get, post};
 use chrono::{DateTime, Utc};
 use jiesu_core::Desk;
@@ -85,7 +87,10 @@ pub struct AppState {
 
 impl std::fmt::Debug for AppState {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("AppState").field("desk", &self.desk).field("body_limit", &self.body_limit).finish_non_exhaustive()
+        f.debug_struct("AppState")
+            .field("desk", &self.desk)
+            .field("body_limit", &self.body_limit)
+            .finish_non_exhaustive()
     }
 }
 
@@ -101,9 +106,11 @@ impl AppState {
         self
     }
 
-    /// The current time by this state's clock.
+    /// The current time by this state's clock, to the millisecond (the store's precision, so
+    /// that what a write returns equals what a later read shows).
     pub fn now(&self) -> DateTime<Utc> {
-        (self.clock)()
+        let t = (self.clock)();
+        DateTime::from_timestamp_millis(t.timestamp_millis()).unwrap_or(t)
     }
 }
 
@@ -168,9 +175,4 @@ pub fn spawn_deadline_sweeper(desk: Desk, every: Duration) -> JoinHandle<()> {
             }
         }
     })
-}
-
-/// Answers a request the router cannot route (also used in tests of the fallback).
-pub(crate) fn json_error(e: ApiError) -> Response {
-    e.into_response()
 }

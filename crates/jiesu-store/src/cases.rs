@@ -7,7 +7,7 @@ use jiesu_domain::workflow::{CaseState, Event};
 use serde::{Deserialize, Serialize};
 use sqlx::any::AnyRow;
 // Every dynamic SQL string here is built from constants of this module, never from input.
-use sqlx::{Any, AssertSqlSafe, Row};
+use sqlx::{Any, AssertSqlSafe, Executor, Row};
 
 use crate::{Store, StoreError};
 
@@ -106,48 +106,50 @@ fn decode_case(row: &AnyRow) -> Result<CaseRecord, StoreError> {
 
 impl Store {
     /// Stores a new case with its first events, in one transaction. Returns the new id.
+    ///
+    /// On SQLite the whole transaction is one script sent to the database in one go (one round
+    /// trip to SQLite's worker thread instead of four), run in its own task so that a caller
+    /// that gives up half-way cannot leave the transaction open.
     pub async fn create_case(&self, case: &NewCase, events: &[Event], state: &CaseState) -> Result<i64, StoreError> {
-        let mut tx = self.pool.begin().await?;
-        let contact = (!case.contact.is_empty()).then(|| json(&case.contact));
-        let id: i64 = sqlx::query_scalar(
-            "INSERT INTO cases (channel, kind, title, body, category, address, lat, lon, street, community, grid, \
-             contact, external_id, status, assignee, due, overdue_noticed, received_at, updated_at, closed_at, seq, state) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22) \
-             RETURNING id",
-        )
-        .bind(case.channel.code())
-        .bind(case.kind.code())
-        .bind(case.display_title())
-        .bind(&case.text)
-        .bind(&case.category)
-        .bind(&case.place.address)
-        .bind(case.place.lat)
-        .bind(case.place.lon)
-        .bind(&case.place.street)
-        .bind(&case.place.community)
-        .bind(&case.place.grid)
-        .bind(contact)
-        .bind(&case.external_id)
-        .bind(state.status.code())
-        .bind(&state.assignee)
-        .bind(state.due.map(ms))
-        .bind(i64::from(state.overdue_noticed))
-        .bind(ms(state.received_at))
-        .bind(ms(state.updated_at))
-        .bind(state.closed_at.map(ms))
-        .bind(i64::from(state.seq))
-        .bind(json(state))
-        .fetch_one(&mut *tx)
-        .await?;
-        insert_events(&mut tx, id, events).await?;
-        tx.commit().await?;
-        Ok(id)
+        match self.backend {
+            crate::Backend::Sqlite => {
+                // The case id is the new row's: with one writer inside the transaction, max(id).
+                let sql = format!(
+                    "BEGIN; {CASE_INSERT} RETURNING id; {}; COMMIT;",
+                    events_insert(events.len(), "(SELECT max(id) FROM cases)", CASE_INSERT_ARGS + 1)
+                );
+                let q = bind_events(bind_case(sqlx::query(AssertSqlSafe(sql)), case, state), events);
+                let writer = self.writer.clone();
+                let task = tokio::spawn(async move {
+                    let mut conn = writer.acquire().await?;
+                    match q.fetch_all(&mut *conn).await {
+                        Ok(rows) => Ok(rows.first().map(|r| r.try_get::<i64, _>("id")).transpose()?),
+                        Err(e) => {
+                            // The script stopped inside its transaction: end it before the
+                            // connection goes back to the pool. (Fails harmlessly if none is open.)
+                            let _ = conn.execute("ROLLBACK").await;
+                            Err(StoreError::from(e))
+                        }
+                    }
+                });
+                let id = task.await.map_err(|e| StoreError::Corrupt(format!("insert task failed: {e}")))??;
+                id.ok_or_else(|| StoreError::Corrupt("insert returned no id".into()))
+            }
+            crate::Backend::Postgres => {
+                let mut tx = self.writer.begin().await?;
+                let sql = format!("{CASE_INSERT} RETURNING id");
+                let id: i64 = bind_case(sqlx::query(AssertSqlSafe(sql)), case, state).fetch_one(&mut *tx).await?.try_get("id")?;
+                insert_events(&mut tx, id, events).await?;
+                tx.commit().await?;
+                Ok(id)
+            }
+        }
     }
 
     /// Appends events to case `id` and stores its new state, in one transaction, provided the
     /// case's latest event is still number `expected_seq`.
     pub async fn append(&self, id: i64, expected_seq: u32, events: &[Event], state: &CaseState) -> Result<(), StoreError> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.writer.begin().await?;
         let done = sqlx::query(
             "UPDATE cases SET status = $1, assignee = $2, due = $3, overdue_noticed = $4, updated_at = $5, \
              closed_at = $6, seq = $7, state = $8 WHERE id = $9 AND seq = $10",
@@ -192,7 +194,7 @@ impl Store {
         .bind(&case.place.community)
         .bind(&case.place.grid)
         .bind(id)
-        .execute(&self.pool)
+        .execute(&self.writer)
         .await?;
         if done.rows_affected() == 0 { Err(StoreError::NotFound(id)) } else { Ok(()) }
     }
@@ -369,25 +371,83 @@ impl CachedColumns {
     }
 }
 
-async fn insert_events(tx: &mut sqlx::Transaction<'_, Any>, id: i64, events: &[Event]) -> Result<(), StoreError> {
+const CASE_INSERT: &str = "INSERT INTO cases (channel, kind, title, body, category, address, lat, lon, street, \
+    community, grid, contact, external_id, status, assignee, due, overdue_noticed, received_at, updated_at, closed_at, \
+    seq, state) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, \
+    $21, $22)";
+/// Number of placeholders in [`CASE_INSERT`].
+const CASE_INSERT_ARGS: usize = 22;
+
+type AnyQuery<'q> = sqlx::query::Query<'q, Any, sqlx::any::AnyArguments>;
+
+fn bind_case<'q>(q: AnyQuery<'q>, case: &NewCase, state: &CaseState) -> AnyQuery<'q> {
+    let contact = (!case.contact.is_empty()).then(|| json(&case.contact));
+    q.bind(case.channel.code())
+        .bind(case.kind.code())
+        .bind(case.display_title())
+        .bind(case.text.clone())
+        .bind(case.category.clone())
+        .bind(case.place.address.clone())
+        .bind(case.place.lat)
+        .bind(case.place.lon)
+        .bind(case.place.street.clone())
+        .bind(case.place.community.clone())
+        .bind(case.place.grid.clone())
+        .bind(contact)
+        .bind(case.external_id.clone())
+        .bind(state.status.code())
+        .bind(state.assignee.clone())
+        .bind(state.due.map(ms))
+        .bind(i64::from(state.overdue_noticed))
+        .bind(ms(state.received_at))
+        .bind(ms(state.updated_at))
+        .bind(state.closed_at.map(ms))
+        .bind(i64::from(state.seq))
+        .bind(json(state))
+}
+
+/// Placeholders bound per event by [`bind_events`].
+const EVENT_ARGS: usize = 9;
+
+/// A multi-row INSERT of `n` events of the case `case_id` (an SQL expression), whose values are
+/// bound from placeholder number `first` on.
+fn events_insert(n: usize, case_id: &str, first: usize) -> String {
+    let rows: Vec<String> = (0..n)
+        .map(|r| {
+            let marks: Vec<String> = (0..EVENT_ARGS).map(|c| format!("${}", first + r * EVENT_ARGS + c)).collect();
+            format!("({case_id}, {})", marks.join(", "))
+        })
+        .collect();
+    format!(
+        "INSERT INTO events (case_id, seq, at, actor_user, actor_role, actor_unit, action, from_status, to_status, body) \
+         VALUES {}",
+        rows.join(", ")
+    )
+}
+
+fn bind_events<'q>(mut q: AnyQuery<'q>, events: &[Event]) -> AnyQuery<'q> {
     for e in events {
-        sqlx::query(
-            "INSERT INTO events (case_id, seq, at, actor_user, actor_role, actor_unit, action, from_status, to_status, body) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
-        )
-        .bind(id)
-        .bind(i64::from(e.seq))
-        .bind(ms(e.at))
-        .bind(&e.actor.user)
-        .bind(e.actor.role.code())
-        .bind(&e.actor.unit)
-        .bind(e.action.code())
-        .bind(e.from.map(|s| s.code()))
-        .bind(e.to.code())
-        .bind(json(e))
-        .execute(&mut **tx)
-        .await?;
+        q = q
+            .bind(i64::from(e.seq))
+            .bind(ms(e.at))
+            .bind(e.actor.user.clone())
+            .bind(e.actor.role.code())
+            .bind(e.actor.unit.clone())
+            .bind(e.action.code())
+            .bind(e.from.map(|s| s.code()))
+            .bind(e.to.code())
+            .bind(json(e));
     }
+    q
+}
+
+/// Inserts a case's new events with one multi-row statement.
+async fn insert_events(tx: &mut sqlx::Transaction<'_, Any>, id: i64, events: &[Event]) -> Result<(), StoreError> {
+    if events.is_empty() {
+        return Ok(());
+    }
+    let q = sqlx::query(AssertSqlSafe(events_insert(events.len(), "$1", 2))).bind(id);
+    bind_events(q, events).execute(&mut **tx).await?;
     Ok(())
 }
 

@@ -10,6 +10,7 @@
 
 mod cases;
 mod error;
+pub mod testing;
 
 pub use cases::{CachedColumns, CaseFilter, CaseRecord, Page};
 pub use error::StoreError;
@@ -44,7 +45,11 @@ pub enum Durability {
 /// A connected store. Cheap to clone (a pool handle).
 #[derive(Debug, Clone)]
 pub struct Store {
+    /// Connections for reads.
     pool: AnyPool,
+    /// Connections for writes. On SQLite a single connection: SQLite takes one writer at a time
+    /// anyway, and one connection keeps its page cache warm instead of invalidating eight.
+    writer: AnyPool,
     backend: Backend,
 }
 
@@ -64,37 +69,50 @@ impl Store {
         DRIVERS.call_once(sqlx::any::install_default_drivers);
         let (backend, url) = normalise_url(url)?;
         let options = AnyConnectOptions::from_str(&url).map_err(|e| StoreError::Url(format!("{url}: {e}")))?;
-        let pool = match backend {
+        let (pool, writer) = match backend {
             Backend::Sqlite => {
                 let sync = match durability {
                     Durability::Normal => "NORMAL",
                     Durability::Full => "FULL",
                 };
                 let pragmas = format!(
-                    "PRAGMA journal_mode=WAL; PRAGMA synchronous={sync}; PRAGMA busy_timeout=10000; PRAGMA foreign_keys=ON;"
+                    "PRAGMA journal_mode=WAL; PRAGMA synchronous={sync}; PRAGMA busy_timeout=10000; PRAGMA foreign_keys=ON; PRAGMA wal_autocheckpoint=4000;"
                 );
-                AnyPoolOptions::new()
-                    .max_connections(8)
-                    .after_connect(move |conn, _meta| {
-                        let pragmas = pragmas.clone();
-                        Box::pin(async move {
-                            conn.execute(AssertSqlSafe(pragmas)).await?;
-                            Ok(())
+                let sqlite_pool = |max: u32| {
+                    let pragmas = pragmas.clone();
+                    AnyPoolOptions::new()
+                        .max_connections(max)
+                        // A local file does not drop connections: no ping before each use.
+                        .test_before_acquire(false)
+                        .acquire_timeout(Duration::from_secs(60))
+                        .after_connect(move |conn, _meta| {
+                            let pragmas = pragmas.clone();
+                            Box::pin(async move {
+                                conn.execute(AssertSqlSafe(pragmas)).await?;
+                                Ok(())
+                            })
                         })
-                    })
-                    .connect_with(options)
-                    .await?
+                };
+                // The writer first: it creates the file and switches it to WAL.
+                let writer = sqlite_pool(1).connect_with(options.clone()).await?;
+                let readers = sqlite_pool(8).connect_with(options).await?;
+                (readers, writer)
             }
             Backend::Postgres => {
-                AnyPoolOptions::new().max_connections(16).acquire_timeout(Duration::from_secs(30)).connect_with(options).await?
+                let pool = AnyPoolOptions::new()
+                    .max_connections(16)
+                    .acquire_timeout(Duration::from_secs(30))
+                    .connect_with(options)
+                    .await?;
+                (pool.clone(), pool)
             }
         };
         let migrator = match backend {
             Backend::Sqlite => &SQLITE_MIGRATIONS,
             Backend::Postgres => &POSTGRES_MIGRATIONS,
         };
-        migrator.run(&pool).await?;
-        Ok(Store { pool, backend })
+        migrator.run(&writer).await?;
+        Ok(Store { pool, writer, backend })
     }
 
     /// The backend this store runs on.
@@ -102,13 +120,19 @@ impl Store {
         self.backend
     }
 
-    /// The connection pool, for the few callers (benchmarks) that need raw SQL.
+    /// The connection pool for reads, for the few callers (tests, diagnostics) that need raw SQL.
     pub fn pool(&self) -> &AnyPool {
         &self.pool
     }
 
+    /// The connection pool for writes (benchmarks compare against raw inserts through it).
+    pub fn write_pool(&self) -> &AnyPool {
+        &self.writer
+    }
+
     /// Closes every connection (waits for running queries).
     pub async fn close(&self) {
+        self.writer.close().await;
         self.pool.close().await;
     }
 }

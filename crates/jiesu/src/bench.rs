@@ -26,19 +26,18 @@ pub async fn intake(db: &str, n: usize) -> anyhow::Result<()> {
     println!("backend: {:?}, cases: {n}", store.backend());
 
     // Raw baseline: one row, one transaction, no validation, no events.
-    let pool = store.pool();
+    let pool = store.write_pool();
     pool.execute("DROP TABLE IF EXISTS bench_raw").await?;
     pool.execute("CREATE TABLE bench_raw (id BIGINT PRIMARY KEY, body TEXT NOT NULL, created BIGINT NOT NULL)").await?;
     let started = Instant::now();
     for i in 0..n {
-        let mut tx = pool.begin().await?;
+        // Autocommit: each statement is its own transaction, committed before it returns.
         sqlx::query("INSERT INTO bench_raw (id, body, created) VALUES ($1, $2, $3)")
             .bind(i as i64)
             .bind(format!("小区楼道堆物 {i}"))
             .bind(Utc::now().timestamp_millis())
-            .execute(&mut *tx)
+            .execute(pool)
             .await?;
-        tx.commit().await?;
     }
     let raw = n as f64 / started.elapsed().as_secs_f64();
     pool.execute("DROP TABLE bench_raw").await?;

@@ -29,7 +29,6 @@ CREATE INDEX cases_assignee_id ON cases (assignee, id);
 CREATE INDEX cases_category_id ON cases (category, id);
 CREATE INDEX cases_street_id ON cases (street, id);
 CREATE INDEX cases_received_at ON cases (received_at);
-CREATE INDEX cases_updated_at ON cases (updated_at);
 CREATE INDEX cases_open_due ON cases (due)
     WHERE status IN ('dispatched', 'accepted', 'in_progress', 'return_requested');
 CREATE INDEX cases_external_id ON cases (external_id) WHERE external_id IS NOT NULL;
@@ -46,5 +45,4 @@ CREATE TABLE events (
     to_status TEXT NOT NULL,
     body TEXT NOT NULL,
     PRIMARY KEY (case_id, seq)
-);
-CREATE INDEX events_at ON events (at);
+) WITHOUT ROWID;
