@@ -24,13 +24,12 @@ pub fn route(catalog: &Catalog, category: &str, street: Option<&str>) -> Route {
     if let Some(unit) = &cat.unit {
         return Route { unit: unit.clone(), rule: format!("category {} ({}) → {unit}", cat.code, cat.name) };
     }
-    if cat.unit_kind == UnitKind::Street {
-        if let Some(u) = street.and_then(|s| catalog.street_unit(s)) {
+    if cat.unit_kind == UnitKind::Street
+        && let Some(u) = street.and_then(|s| catalog.street_unit(s)) {
             return Route {
                 unit: u.code.clone(),
                 rule: format!("直派: street matter {} ({}) in street {} → {}", cat.code, cat.name, u.street_code.as_deref().unwrap_or(""), u.code),
             };
         }
-    }
     fallback()
 }

@@ -165,11 +165,10 @@ impl NewCase {
             }
             _ => errors.push(err("place", "give both lat and lon, or neither")),
         }
-        if let Some(street) = &self.place.street {
-            if catalog.street(street).is_none() {
+        if let Some(street) = &self.place.street
+            && catalog.street(street).is_none() {
                 errors.push(err("place.street", format!("unknown street code '{street}'")));
             }
-        }
         if let Some(code) = &self.place.community {
             match catalog.community(code) {
                 None => errors.push(err("place.community", format!("unknown community code '{code}'"))),
@@ -186,11 +185,10 @@ impl NewCase {
                 errors.push(err("contact.phone", "only digits, spaces, + and - are allowed (at most 20)"));
             }
         }
-        if let Some(email) = &self.contact.email {
-            if !email.contains('@') || email.len() > 254 {
+        if let Some(email) = &self.contact.email
+            && (!email.contains('@') || email.len() > 254) {
                 errors.push(err("contact.email", "not an e-mail address"));
             }
-        }
         if errors.is_empty() { Ok(()) } else { Err(errors) }
     }
 }

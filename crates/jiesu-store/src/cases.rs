@@ -7,7 +7,7 @@ use jiesu_domain::workflow::{CaseState, Event};
 use serde::{Deserialize, Serialize};
 use sqlx::any::AnyRow;
 // Every dynamic SQL string here is built from constants of this module, never from input.
-use sqlx::{Any, AssertSqlSafe, Executor, Row};
+use sqlx::{Any, AssertSqlSafe, Row};
 
 use crate::{Store, StoreError};
 
@@ -107,33 +107,25 @@ fn decode_case(row: &AnyRow) -> Result<CaseRecord, StoreError> {
 impl Store {
     /// Stores a new case with its first events, in one transaction. Returns the new id.
     ///
-    /// On SQLite the whole transaction is one script sent to the database in one go (one round
-    /// trip to SQLite's worker thread instead of four), run in its own task so that a caller
-    /// that gives up half-way cannot leave the transaction open.
+    /// On SQLite, cases filed at the same moment share one commit (see the `batch` module); each
+    /// is still all-or-nothing, and the call returns only after its commit.
     pub async fn create_case(&self, case: &NewCase, events: &[Event], state: &CaseState) -> Result<i64, StoreError> {
         match self.backend {
             crate::Backend::Sqlite => {
                 // The case id is the new row's: with one writer inside the transaction, max(id).
-                let sql = format!(
-                    "BEGIN; {CASE_INSERT} RETURNING id; {}; COMMIT;",
+                let body = format!(
+                    "{CASE_INSERT} RETURNING id; {}",
                     events_insert(events.len(), "(SELECT max(id) FROM cases)", CASE_INSERT_ARGS + 1)
                 );
-                let q = bind_events(bind_case(sqlx::query(AssertSqlSafe(sql)), case, state), events);
-                let writer = self.writer.clone();
-                let task = tokio::spawn(async move {
-                    let mut conn = writer.acquire().await?;
-                    match q.fetch_all(&mut *conn).await {
-                        Ok(rows) => Ok(rows.first().map(|r| r.try_get::<i64, _>("id")).transpose()?),
-                        Err(e) => {
-                            // The script stopped inside its transaction: end it before the
-                            // connection goes back to the pool. (Fails harmlessly if none is open.)
-                            let _ = conn.execute("ROLLBACK").await;
-                            Err(StoreError::from(e))
-                        }
-                    }
-                });
-                let id = task.await.map_err(|e| StoreError::Corrupt(format!("insert task failed: {e}")))??;
-                id.ok_or_else(|| StoreError::Corrupt("insert returned no id".into()))
+                let (case, events, state) = (case.clone(), events.to_vec(), state.clone());
+                let bind = Box::new(move |q| bind_events(bind_case(q, &case, &state), &events));
+                let (reply, answer) = tokio::sync::oneshot::channel();
+                let queue = self.intake.as_ref().expect("SQLite stores have an intake queue");
+                queue
+                    .send(crate::batch::Job { body, bind, reply })
+                    .await
+                    .map_err(|_| StoreError::Write("the store is closed".into()))?;
+                answer.await.map_err(|_| StoreError::Write("the writer stopped".into()))?
             }
             crate::Backend::Postgres => {
                 let mut tx = self.writer.begin().await?;
@@ -378,7 +370,7 @@ const CASE_INSERT: &str = "INSERT INTO cases (channel, kind, title, body, catego
 /// Number of placeholders in [`CASE_INSERT`].
 const CASE_INSERT_ARGS: usize = 22;
 
-type AnyQuery<'q> = sqlx::query::Query<'q, Any, sqlx::any::AnyArguments>;
+pub(crate) type AnyQuery<'q> = sqlx::query::Query<'q, Any, sqlx::any::AnyArguments>;
 
 fn bind_case<'q>(q: AnyQuery<'q>, case: &NewCase, state: &CaseState) -> AnyQuery<'q> {
     let contact = (!case.contact.is_empty()).then(|| json(&case.contact));

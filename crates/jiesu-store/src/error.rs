@@ -20,6 +20,9 @@ pub enum StoreError {
     /// Stored data does not decode (a bug or tampering).
     #[error("corrupt stored data: {0}")]
     Corrupt(String),
+    /// A write failed in a way shared by several callers (a group commit, a closed store).
+    #[error("write failed: {0}")]
+    Write(String),
     /// The database failed.
     #[error("database: {0}")]
     Db(#[from] sqlx::Error),

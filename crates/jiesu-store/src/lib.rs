@@ -8,6 +8,7 @@
 //! Both backends run the same SQL through sqlx's `Any` driver; only the migrations (DDL) and the
 //! connection settings differ. Times are stored as Unix epoch milliseconds.
 
+mod batch;
 mod cases;
 mod error;
 pub mod testing;
@@ -50,6 +51,8 @@ pub struct Store {
     /// Connections for writes. On SQLite a single connection: SQLite takes one writer at a time
     /// anyway, and one connection keeps its page cache warm instead of invalidating eight.
     writer: AnyPool,
+    /// SQLite only: the queue of new cases for group commit.
+    intake: Option<tokio::sync::mpsc::Sender<batch::Job>>,
     backend: Backend,
 }
 
@@ -112,7 +115,8 @@ impl Store {
             Backend::Postgres => &POSTGRES_MIGRATIONS,
         };
         migrator.run(&writer).await?;
-        Ok(Store { pool, writer, backend })
+        let intake = (backend == Backend::Sqlite).then(|| batch::spawn(writer.clone()));
+        Ok(Store { pool, writer, intake, backend })
     }
 
     /// The backend this store runs on.
@@ -144,12 +148,11 @@ fn normalise_url(url: &str) -> Result<(Backend, String), StoreError> {
         if path.is_empty() {
             return Err(StoreError::Url("sqlite URL has no file path (use sqlite://PATH)".into()));
         }
-        if path != ":memory:" {
-            if let Some(dir) = std::path::Path::new(path).parent().filter(|d| !d.as_os_str().is_empty()) {
+        if path != ":memory:"
+            && let Some(dir) = std::path::Path::new(path).parent().filter(|d| !d.as_os_str().is_empty()) {
                 std::fs::create_dir_all(dir)
                     .map_err(|e| StoreError::Url(format!("cannot create folder {}: {e}", dir.display())))?;
             }
-        }
         let query = if query.is_empty() { "mode=rwc".to_string() } else { query.to_string() };
         Ok((Backend::Sqlite, format!("sqlite://{path}?{query}")))
     } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {

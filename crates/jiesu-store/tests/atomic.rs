@@ -34,6 +34,64 @@ async fn half_written_create_leaves_nothing(url: &str) {
     store.close().await;
 }
 
+/// Many cases filed at once (they share commits on SQLite): one bad case fails alone, the
+/// others are all stored with their events.
+async fn concurrent_creates_fail_alone(url: &str) {
+    let store = Store::connect(url).await.unwrap();
+    let at = Utc.with_ymd_and_hms(2026, 11, 2, 1, 0, 0).unwrap();
+    let case = NewCase {
+        channel: Channel::App,
+        kind: CaseKind::Complaint,
+        title: None,
+        text: "夜间施工噪声".into(),
+        category: "0101".into(),
+        place: Place::default(),
+        contact: Default::default(),
+        external_id: None,
+    };
+    let actor = Actor { user: "t".into(), role: Role::Operator, unit: None };
+    let receive = Action::Receive { category: "0101".into(), deadline_class: DeadlineClass::General, verify: false };
+    let (event, state) = workflow::step(None, at, actor, receive, None).unwrap();
+    let mut tasks = Vec::new();
+    for i in 0..40 {
+        let (store, case, event, state) = (store.clone(), case.clone(), event.clone(), state.clone());
+        tasks.push(tokio::spawn(async move {
+            let events = if i == 17 { vec![event.clone(), event] } else { vec![event] };
+            store.create_case(&case, &events, &state).await
+        }));
+    }
+    let mut ids = Vec::new();
+    for (i, t) in tasks.into_iter().enumerate() {
+        match t.await.unwrap() {
+            Ok(id) => ids.push(id),
+            Err(e) => assert_eq!(i, 17, "only the bad case fails: {e}"),
+        }
+    }
+    assert_eq!(ids.len(), 39);
+    ids.sort();
+    ids.dedup();
+    assert_eq!(ids.len(), 39, "distinct ids");
+    assert_eq!(store.count(&CaseFilter::default()).await.unwrap(), 39);
+    for id in ids {
+        let events = store.events(id).await.unwrap();
+        assert_eq!(events.len(), 1, "case {id} has exactly its own event");
+    }
+    store.close().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn sqlite_concurrent_creates_fail_alone() {
+    let dir = tempfile::tempdir().unwrap();
+    concurrent_creates_fail_alone(&format!("sqlite://{}/c.db", dir.path().display())).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn postgres_concurrent_creates_fail_alone() {
+    let Some(db) = jiesu_store::testing::scratch_postgres("concurrent").await else { return };
+    concurrent_creates_fail_alone(&db.url).await;
+    db.drop().await;
+}
+
 #[tokio::test]
 async fn sqlite_create_is_atomic() {
     let dir = tempfile::tempdir().unwrap();
