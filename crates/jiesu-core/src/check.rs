@@ -1,6 +1,6 @@
 //! Integrity check: every case's stored state equals the replay of its events.
 
-use jiesu_domain::workflow;
+use jiesu_domain::workflow::{self, CaseState};
 
 use crate::{CoreError, Desk};
 
@@ -55,7 +55,8 @@ impl Desk {
                 match workflow::replay(mine) {
                     Err(e) => report.mismatches.push((rec.id, e.to_string())),
                     Ok(replayed) if replayed != rec.state => {
-                        report.mismatches.push((rec.id, format!("stored state differs from replay ({} vs {})", rec.state.status, replayed.status)));
+                        let fields = differing_fields(&rec.state, &replayed).join(", ");
+                        report.mismatches.push((rec.id, format!("stored state differs from the replay of its events in: {fields}")));
                     }
                     Ok(replayed) if !cols.agree_with(&replayed) => {
                         report.mismatches.push((rec.id, "cached columns (status, assignee, due, seq) differ from replay".into()));
@@ -67,4 +68,14 @@ impl Desk {
         }
         Ok(report)
     }
+}
+
+/// Names of the state fields that differ.
+fn differing_fields(stored: &CaseState, replayed: &CaseState) -> Vec<String> {
+    let (Ok(serde_json::Value::Object(a)), Ok(serde_json::Value::Object(b))) =
+        (serde_json::to_value(stored), serde_json::to_value(replayed))
+    else {
+        return vec!["(unreadable)".into()];
+    };
+    a.iter().filter(|(k, v)| b.get(*k) != Some(*v)).map(|(k, _)| k.clone()).collect()
 }

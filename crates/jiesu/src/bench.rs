@@ -1,11 +1,14 @@
-//! `jiesu bench intake`: the full create (validate + route + insert case + events, one transaction
-//! per case) against a raw loop of single-row inserts on the same store, same driver, same
-//! durability settings, in the same run.
+//! `jiesu bench intake`: the full create (validate + route + deadline + insert case and events,
+//! all-or-nothing per case) against raw single-row inserts (autocommit: one transaction each) on
+//! the same store, through the same driver and writer connection, with the same durability
+//! settings, in the same run — each both by one client and by `clients` concurrent clients.
 
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Instant;
 
 use anyhow::Context;
-use chrono::{Duration, Utc};
+use chrono::{DateTime, Duration, Utc};
 use jiesu_core::{Config, Desk};
 use jiesu_domain::calendar::Calendar;
 use jiesu_domain::catalog::Catalog;
@@ -13,62 +16,120 @@ use jiesu_domain::draft::{Contact, NewCase, Place};
 use jiesu_domain::model::{CaseKind, Channel, Role};
 use jiesu_domain::workflow::Actor;
 use jiesu_store::Store;
-use sqlx::Executor;
+use sqlx::{AnyPool, Executor};
 
-/// Runs the intake benchmark with `n` cases and prints its figures, ending with the three
-/// contract lines.
-pub async fn intake(db: &str, n: usize) -> anyhow::Result<()> {
-    let store = Store::connect(db).await.with_context(|| format!("opening store {db}"))?;
-    let catalog = Catalog::dongcheng();
-    let leaves: Vec<String> = catalog.leaf_categories().iter().map(|c| c.code.clone()).collect();
-    let streets: Vec<String> = catalog.streets().iter().map(|s| s.code.clone()).collect();
-    let desk = Desk::new(store.clone(), catalog, Calendar::china(), Config::default());
-    println!("backend: {:?}, cases: {n}", store.backend());
-
-    // Raw baseline: one row, one transaction, no validation, no events.
-    let pool = store.write_pool();
-    pool.execute("DROP TABLE IF EXISTS bench_raw").await?;
-    pool.execute("CREATE TABLE bench_raw (id BIGINT PRIMARY KEY, body TEXT NOT NULL, created BIGINT NOT NULL)").await?;
+/// Runs `n` jobs numbered from `first` with `clients` concurrent workers; returns jobs per second.
+async fn rate<F, Fut>(n: usize, first: usize, clients: usize, job: F) -> anyhow::Result<f64>
+where
+    F: Fn(usize) -> Fut + Send + Sync + 'static,
+    Fut: Future<Output = anyhow::Result<()>> + Send,
+{
+    let job = Arc::new(job);
+    let next = Arc::new(AtomicUsize::new(0));
     let started = Instant::now();
-    for i in 0..n {
-        // Autocommit: each statement is its own transaction, committed before it returns.
-        sqlx::query("INSERT INTO bench_raw (id, body, created) VALUES ($1, $2, $3)")
-            .bind(i as i64)
-            .bind(format!("小区楼道堆物 {i}"))
-            .bind(Utc::now().timestamp_millis())
-            .execute(pool)
-            .await?;
+    let mut workers = tokio::task::JoinSet::new();
+    for _ in 0..clients {
+        let (job, next) = (job.clone(), next.clone());
+        workers.spawn(async move {
+            loop {
+                let i = next.fetch_add(1, Ordering::Relaxed);
+                if i >= n {
+                    return Ok::<(), anyhow::Error>(());
+                }
+                job(first + i).await?;
+            }
+        });
     }
-    let raw = n as f64 / started.elapsed().as_secs_f64();
-    pool.execute("DROP TABLE bench_raw").await?;
+    while let Some(r) = workers.join_next().await {
+        r??;
+    }
+    Ok(n as f64 / started.elapsed().as_secs_f64())
+}
 
-    let operator = Actor { user: "bench".into(), role: Role::Operator, unit: None };
-    let start_at = Utc::now();
-    let started = Instant::now();
-    for i in 0..n {
+async fn raw_insert(pool: AnyPool, i: usize) -> anyhow::Result<()> {
+    sqlx::query("INSERT INTO bench_raw (id, body, created) VALUES ($1, $2, $3)")
+        .bind(i as i64)
+        .bind(format!("小区楼道堆物影响通行，希望尽快清理。{i}"))
+        .bind(Utc::now().timestamp_millis())
+        .execute(&pool)
+        .await?;
+    Ok(())
+}
+
+struct Intake {
+    desk: Desk,
+    leaves: Vec<String>,
+    streets: Vec<String>,
+    start: DateTime<Utc>,
+}
+
+impl Intake {
+    async fn create(&self, i: usize) -> anyhow::Result<()> {
         let case = NewCase {
             channel: Channel::Hotline,
             kind: CaseKind::Complaint,
             title: None,
             text: format!("小区楼道堆物影响通行，希望尽快清理。{i}"),
-            category: leaves[i % leaves.len()].clone(),
+            category: self.leaves[i % self.leaves.len()].clone(),
             place: Place {
                 address: Some("东城区东四北大街".into()),
                 lat: Some(39.93),
                 lon: Some(116.417),
-                street: Some(streets[i % streets.len()].clone()),
+                street: Some(self.streets[i % self.streets.len()].clone()),
                 community: None,
                 grid: None,
             },
             contact: Contact { name: Some("测试".into()), phone: Some("13800000000".into()), email: None },
             external_id: None,
         };
-        desk.receive(operator.clone(), case, start_at + Duration::milliseconds(i as i64), true).await?;
+        let operator = Actor { user: "bench".into(), role: Role::Operator, unit: None };
+        self.desk.receive(operator, case, self.start + Duration::milliseconds(i as i64), true).await?;
+        Ok(())
     }
-    let intake = n as f64 / started.elapsed().as_secs_f64();
+}
+
+/// Runs the intake benchmark with `n` cases per measurement and prints its figures, ending with
+/// the three contract lines (the concurrent figures against the better raw figure).
+pub async fn intake(db: &str, n: usize, clients: usize) -> anyhow::Result<()> {
+    let store = Store::connect(db).await.with_context(|| format!("opening store {db}"))?;
+    let catalog = Catalog::dongcheng();
+    let leaves = catalog.leaf_categories().iter().map(|c| c.code.clone()).collect();
+    let streets = catalog.streets().iter().map(|s| s.code.clone()).collect();
+    let desk = Desk::new(store.clone(), catalog, Calendar::china(), Config::default());
+    let clients = clients.max(1);
+    println!("backend: {:?}, cases per run: {n}, concurrent clients: {clients}", store.backend());
+
+    let pool = store.write_pool().clone();
+    pool.execute("DROP TABLE IF EXISTS bench_raw").await?;
+    pool.execute("CREATE TABLE bench_raw (id BIGINT PRIMARY KEY, body TEXT NOT NULL, created BIGINT NOT NULL)").await?;
+    let p = pool.clone();
+    let raw_seq = rate(n, 0, 1, move |i| raw_insert(p.clone(), i)).await?;
+    let p = pool.clone();
+    let raw_par = rate(n, n, clients, move |i| raw_insert(p.clone(), i)).await?;
+    pool.execute("DROP TABLE bench_raw").await?;
+
+    let intake = Arc::new(Intake { desk, leaves, streets, start: Utc::now() });
+    let it = intake.clone();
+    let seq = rate(n, 0, 1, move |i| {
+        let it = it.clone();
+        async move { it.create(i).await }
+    })
+    .await?;
+    let it = intake.clone();
+    let par = rate(n, n, clients, move |i| {
+        let it = it.clone();
+        async move { it.create(i).await }
+    })
+    .await?;
     store.close().await;
-    println!("intake_cases_per_s: {intake:.0}");
+
+    println!("{:<28}{:>12}{:>14}", "", "1 client", format!("{clients} clients"));
+    println!("{:<28}{raw_seq:>12.0}{raw_par:>14.0}", "raw single-row inserts/s");
+    println!("{:<28}{seq:>12.0}{par:>14.0}", "full intake cases/s");
+    println!("{:<28}{:>12.3}{:>14.3}", "ratio", seq / raw_seq, par / raw_par);
+    let raw = raw_seq.max(raw_par);
+    println!("intake_cases_per_s: {par:.0}");
     println!("raw_insert_per_s: {raw:.0}");
-    println!("ratio: {:.3}", intake / raw);
+    println!("ratio: {:.3}", par / raw);
     Ok(())
 }

@@ -36,6 +36,35 @@ struct StoreArgs {
 
 #[derive(Debug, Subcommand)]
 enum Cmd {
+    /// Run the HTTP server (JSON API under /api/v1). An empty SQLite store is first filled with
+    /// a year of demo data unless --no-demo is given.
+    Serve {
+        #[command(flatten)]
+        store: StoreArgs,
+        /// Address to listen on.
+        #[arg(long, env = "JIESU_ADDR", default_value = "127.0.0.1:8080")]
+        addr: String,
+        /// Do not load demo data into an empty SQLite store.
+        #[arg(long)]
+        no_demo: bool,
+        /// Cases of demo data to load into an empty SQLite store.
+        #[arg(long, default_value_t = 20_000)]
+        demo_cases: usize,
+        /// Seconds between deadline sweeps (督办 on overdue cases).
+        #[arg(long, default_value_t = 60)]
+        sweep_every: u64,
+    },
+    /// Fill a store with a realistic year of Dongcheng demo cases (ending now).
+    Demo {
+        #[command(flatten)]
+        store: StoreArgs,
+        /// Number of cases.
+        #[arg(long, default_value_t = 20_000)]
+        cases: usize,
+        /// Random seed (the same seed and day give the same cases).
+        #[arg(long, default_value_t = 2026)]
+        seed: u64,
+    },
     /// Check a store's integrity: every case's state equals the replay of its events.
     Check {
         #[command(flatten)]
@@ -62,9 +91,12 @@ enum BenchCmd {
         /// Store URL (use a scratch store: the benchmark adds cases).
         #[arg(long, default_value = "sqlite://jiesu-data/bench.db")]
         db: String,
-        /// Number of cases.
+        /// Number of cases per measurement.
         #[arg(long, default_value_t = 20_000)]
         cases: usize,
+        /// Concurrent clients (operators, integrations) in the concurrent runs.
+        #[arg(long, default_value_t = 16)]
+        clients: usize,
     },
 }
 
@@ -74,8 +106,68 @@ async fn open_desk(args: &StoreArgs) -> anyhow::Result<Desk> {
     Ok(Desk::new(store, Catalog::dongcheng(), calendar, config))
 }
 
+async fn load_demo(desk: &Desk, cases: usize, seed: u64) -> anyhow::Result<()> {
+    let opts = jiesu_demo::DemoOptions { cases, seed, end: chrono::Utc::now() };
+    let mut last = 0;
+    let report = jiesu_demo::generate(desk, &opts, |done, total| {
+        if done == total || done >= last + total / 10 {
+            last = done;
+            tracing::info!("demo data: {done}/{total} cases");
+        }
+    })
+    .await?;
+    println!(
+        "demo data: {} cases, {} events in {:.1} s",
+        report.cases,
+        report.events,
+        report.elapsed.as_secs_f64()
+    );
+    Ok(())
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        if let Ok(mut s) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            s.recv().await;
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! { _ = ctrl_c => {}, _ = term => {} }
+    tracing::info!("shutting down");
+}
+
 async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
+        Cmd::Serve { store, addr, no_demo, demo_cases, sweep_every } => {
+            let desk = open_desk(&store).await?;
+            let empty = desk.store().max_case_id().await?.is_none();
+            if empty && !no_demo {
+                if desk.store().backend() == jiesu_store::Backend::Sqlite {
+                    tracing::info!("the store is empty: loading a year of demo data ({demo_cases} cases; --no-demo to skip)");
+                    load_demo(&desk, demo_cases, 2026).await?;
+                } else {
+                    tracing::info!("the store is empty; `jiesu demo --db URL` loads demo data");
+                }
+            }
+            let listener = tokio::net::TcpListener::bind(&addr).await.with_context(|| format!("listening on {addr}"))?;
+            println!("jiesu serving on http://{}/api/v1/health", listener.local_addr()?);
+            let sweeper = jiesu_server::spawn_deadline_sweeper(desk.clone(), std::time::Duration::from_secs(sweep_every.max(1)));
+            jiesu_server::serve(jiesu_server::AppState::new(desk.clone()), listener, shutdown_signal()).await?;
+            sweeper.abort();
+            desk.store().close().await;
+            Ok(ExitCode::SUCCESS)
+        }
+        Cmd::Demo { store, cases, seed } => {
+            let desk = open_desk(&store).await?;
+            load_demo(&desk, cases, seed).await?;
+            desk.store().close().await;
+            Ok(ExitCode::SUCCESS)
+        }
         Cmd::Check { store } => {
             let desk = open_desk(&store).await?;
             let report = desk.check().await?;
@@ -92,8 +184,8 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             }
             Ok(ExitCode::SUCCESS)
         }
-        Cmd::Bench(BenchCmd::Intake { db, cases }) => {
-            bench::intake(&db, cases).await?;
+        Cmd::Bench(BenchCmd::Intake { db, cases, clients }) => {
+            bench::intake(&db, cases, clients).await?;
             Ok(ExitCode::SUCCESS)
         }
     }

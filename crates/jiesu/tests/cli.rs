@@ -1,0 +1,167 @@
+//! The command-line contract, run as a user would: the real binary, real stores, real signals.
+
+use std::io::{BufRead, BufReader};
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+fn jiesu() -> Command {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_jiesu"));
+    c.env("RUST_LOG", "warn").env_remove("JIESU_DB").env_remove("JIESU_CONFIG");
+    c
+}
+
+fn run(args: &[&str]) -> (i32, String, String) {
+    let out = jiesu().args(args).output().expect("run jiesu");
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+#[test]
+fn calendar_prints_one_line_per_exception_and_refuses_unknown_years() {
+    let (code, out, _) = run(&["calendar", "--year", "2026"]);
+    assert_eq!(code, 0);
+    let lines: Vec<&str> = out.lines().collect();
+    assert!(lines.contains(&"2026-10-01 off 国庆节"), "{out}");
+    assert!(lines.contains(&"2026-10-10 work 国庆节"), "{out}");
+    assert!(lines.contains(&"2026-02-14 work 春节"), "{out}");
+    assert!(lines.iter().all(|l| l.split(' ').count() == 3), "{out}");
+    let (code, out, err) = run(&["calendar", "--year", "2031"]);
+    assert_ne!(code, 0);
+    assert!(out.is_empty());
+    assert!(err.contains("2031"), "{err}");
+}
+
+#[test]
+fn check_passes_on_demo_data_and_fails_on_a_tampered_case() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = format!("sqlite://{}/demo.db", dir.path().display());
+    let (code, out, err) = run(&["demo", "--db", &db, "--cases", "300", "--seed", "7"]);
+    assert_eq!(code, 0, "{out}{err}");
+    let (code, out, _) = run(&["check", "--db", &db]);
+    assert_eq!(code, 0, "{out}");
+    assert!(out.contains("checked 300 cases"), "{out}");
+
+    // Someone edits a case row behind the events' back.
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    rt.block_on(async {
+        let store = jiesu_store::Store::connect(&db).await.unwrap();
+        let done = sqlx::query("UPDATE cases SET state = replace(state, '\"reopen_count\":0', '\"reopen_count\":5') WHERE id = 5")
+            .execute(store.write_pool())
+            .await
+            .unwrap();
+        assert_eq!(done.rows_affected(), 1);
+        store.close().await;
+    });
+    let (code, out, _) = run(&["check", "--db", &db]);
+    assert_eq!(code, 3, "{out}");
+    assert!(out.contains("case 5:") && out.contains("reopen_count"), "{out}");
+}
+
+struct Server(Child);
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// Starts `jiesu serve` on a free port; returns the process and its base URL.
+fn serve(db: &str, extra: &[&str]) -> (Server, String) {
+    let mut child = jiesu()
+        .args(["serve", "--db", db, "--addr", "127.0.0.1:0"])
+        .args(extra)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("spawn jiesu serve");
+    let stdout = child.stdout.take().unwrap();
+    let mut lines = BufReader::new(stdout).lines();
+    let url = loop {
+        let line = lines.next().expect("serve printed its address").unwrap();
+        if let Some(rest) = line.strip_prefix("jiesu serving on ") {
+            break rest.trim_end_matches("/api/v1/health").to_string();
+        }
+    };
+    (Server(child), url)
+}
+
+#[test]
+fn serve_fills_an_empty_sqlite_store_with_demo_data() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = format!("sqlite://{}/fresh.db", dir.path().display());
+    let (_server, url) = serve(&db, &["--demo-cases", "200"]);
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let health: serde_json::Value =
+        rt.block_on(async { reqwest::get(format!("{url}/api/v1/health")).await.unwrap().json().await.unwrap() });
+    assert_eq!(health["cases"], 200, "{health}");
+    assert_eq!(health["backend"], "sqlite");
+}
+
+#[test]
+fn acknowledged_cases_survive_kill_9() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = format!("sqlite://{}/crash.db", dir.path().display());
+    let (mut server, url) = serve(&db, &["--no-demo"]);
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let acknowledged = rt.block_on(async {
+        let client = reqwest::Client::new();
+        let mut tasks = tokio::task::JoinSet::new();
+        for i in 0..8 {
+            let (client, url) = (client.clone(), url.clone());
+            tasks.spawn(async move {
+                let mut ids = Vec::new();
+                for j in 0.. {
+                    let body = serde_json::json!({
+                        "channel": "hotline", "kind": "complaint", "category": "0101",
+                        "text": format!("崩溃测试 {i}-{j}：路边占道经营"),
+                        "place": {"street": "110101001"},
+                        "contact": {"phone": "13800000000"}
+                    });
+                    let sent = client
+                        .post(format!("{url}/api/v1/cases"))
+                        .header("x-jiesu-user", "crash")
+                        .header("x-jiesu-role", "operator")
+                        .json(&body)
+                        .send()
+                        .await;
+                    match sent {
+                        Ok(r) if r.status() == 201 => {
+                            let v: serde_json::Value = match r.json().await {
+                                Ok(v) => v,
+                                Err(_) => break, // the server died while answering
+                            };
+                            ids.push(v["id"].as_i64().unwrap());
+                        }
+                        Ok(r) => panic!("unexpected status {}", r.status()),
+                        Err(_) => break, // the server is gone
+                    }
+                }
+                ids
+            });
+        }
+        tokio::time::sleep(Duration::from_millis(1500)).await;
+        // kill -9: no shutdown, no flush.
+        server.0.kill().unwrap();
+        server.0.wait().unwrap();
+        let mut all = Vec::new();
+        while let Some(ids) = tasks.join_next().await {
+            all.extend(ids.unwrap());
+        }
+        all
+    });
+    assert!(acknowledged.len() > 20, "the server acknowledged only {} cases", acknowledged.len());
+    rt.block_on(async {
+        let store = jiesu_store::Store::connect(&db).await.unwrap();
+        for id in &acknowledged {
+            let case = store.case(*id).await.unwrap_or_else(|e| panic!("acknowledged case {id} lost: {e}"));
+            assert_eq!(store.events(*id).await.unwrap().len(), case.state.seq as usize);
+        }
+        store.close().await;
+    });
+    let (code, out, _) = run(&["check", "--db", &db]);
+    assert_eq!(code, 0, "{out}");
+}
