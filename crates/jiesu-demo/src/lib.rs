@@ -1,316 +1,334 @@
-//! Demo data: a realistic year of Dongcheng cases, taken through the real desk.
+//! Demo data: a realistic year of Beijing Dongcheng cases, so that every view of jiesu has something
+//! true to show.
 //!
-//! Every case is received with [`Desk::receive`] and every later step is a real, validated
-//! [`Desk::act`]: nothing is written behind the domain's back, so `jiesu check` passes on the
-//! result and every view (queue, inbox, timeline, rankings) has something true to show.
+//! [`generate`] plans a year of cases ending at [`DemoOptions::end`] and takes every one of them
+//! through the real [`Desk`]: each receipt and each action is a validated event, deadlines come from
+//! the desk's calendar, overdue supervision from its own sweep. Nothing is written behind the desk's
+//! back, so `jiesu check` passes on the result. The store must be empty ([`DemoError::NotEmpty`]
+//! otherwise), and the calendar must cover the year and the deadlines after it ([`DemoError::Calendar`]).
 //!
-//! What is modelled: daily volume with weekday and holiday dips and call-centre hours; a seasonal
-//! category mix (heating in winter, drainage, trees and noise in summer); all channels (hotline
-//! most, grid inspectors, web, app, Open311, a few sensor alarms); consultations answered by the
-//! operator; units of different quality (some systematically late, drifting month to month so that
-//! rankings move); returns, extensions, supervision of late cases, joint handling (吹哨报到),
-//! verification of grid cases, reopening after unsatisfied callbacks, and duplicates merged into
-//! their master. Cases received shortly before the end are still open at every stage.
+//! What the year looks like (everything from the catalog; texts from templates):
 //!
-//! Determinism: the plan of every case (when, what, where, who, and its dice) comes from the seed;
-//! cases are executed concurrently, so ids may differ between runs but the multiset of cases and
-//! their outcomes does not. Coordinates are approximate points near each street's centre (the
-//! district publishes no street polygons); names and phone numbers are synthetic.
+//! - **Volume**: about 20,000 cases (scaled by [`DemoOptions::cases`]), busier on working days and
+//!   Mondays, quieter on weekends and holidays (the Spring Festival most), at call-centre hours (peaks
+//!   9–11 and 14–17); module `volume`.
+//! - **Seasons**: heating complaints from November to March, peaking in the first cold weeks; rain,
+//!   flooding, drainage and fallen trees in the rainy season with a few storm days; noise, oil fume,
+//!   pests and barbecues in summer; catkins in spring; construction noise in spring and autumn; snow
+//!   days in winter; property management, parking, street vending and sanitation all year.
+//! - **Channels**: about 70% by the 12345 hotline, 15% by web and app, 3% by Open311; about 12% found by grid
+//!   inspectors on patrol (verified, 核查, before closing); a few sensor alarms (fire "火眼" in the
+//!   hutongs, oil-fume monitors, manhole covers, building tilt, waterlogging).
+//! - **Outcomes** (module `lifecycle`): most cases close within the deadline; some
+//!   units are systematically slower and every unit's month differs (module `units`); about
+//!   5% returns, 3% extensions, 4% reopenings, 2% duplicates merged into an earlier open case of the
+//!   same place, some joint handling (吹哨报到); overdue cases get the deadline timer's 督办.
+//! - **The end of the year**: cases of the last two weeks stop at various stages (waiting for
+//!   dispatch, in units' inboxes, being handled, waiting for the callback), and some are overdue.
+//!
+//! The same seed and end give the same store contents (ids included); module `run` tells how the
+//! work runs in parallel without losing that. Texts and places: modules `texts`, `places` (synthetic
+//! names, fake phone numbers, approximate coordinates) and `profiles` (one per catalog category).
 
+mod dice;
+mod intake;
+mod lifecycle;
+mod places;
+mod profiles;
 mod run;
-mod text;
+mod texts;
+mod units;
+mod volume;
 
 use std::collections::BTreeMap;
 use std::time::{Duration as StdDuration, Instant};
 
-use chrono::{DateTime, Datelike, Duration, NaiveTime, TimeZone, Utc};
+use chrono::{DateTime, Duration, Timelike, Utc};
 use jiesu_core::{CoreError, Desk};
-use jiesu_domain::catalog::{Catalog, Category};
-use jiesu_domain::draft::{Contact, NewCase, Place};
-use jiesu_domain::model::{CaseKind, Channel, DeadlineClass};
-use rand::rngs::Xoshiro256PlusPlus;
-use rand::{RngExt, SeedableRng};
+use jiesu_domain::calendar::CalendarError;
+use jiesu_domain::deadline::Span;
+use jiesu_domain::model::{DeadlineClass, Status};
+use jiesu_store::{CaseFilter, StoreError};
+use serde::{Deserialize, Serialize};
+
+use crate::dice::Dice;
+use crate::lifecycle::{Do, Plan, World};
 
 /// What to generate.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct DemoOptions {
-    /// Number of cases (duplicates merged into others included).
+    /// Number of cases in the year (default 20,000).
     pub cases: usize,
-    /// Seed of every random choice.
+    /// Seed of every random choice (default 2026).
     pub seed: u64,
-    /// The year of cases ends here.
+    /// The year ends here: cases are received over the 365 days before it, and no event is later.
+    /// The default is now, to the second.
     pub end: DateTime<Utc>,
 }
 
-/// What was generated.
-#[derive(Debug, Clone)]
+impl Default for DemoOptions {
+    fn default() -> Self {
+        let now = Utc::now();
+        DemoOptions { cases: 20_000, seed: 2026, end: now.with_nanosecond(0).unwrap_or(now) }
+    }
+}
+
+/// What [`generate`] did.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct DemoReport {
-    /// Cases created.
+    /// Cases written.
     pub cases: usize,
-    /// Events written.
+    /// Events written (including the deadline timer's supervision notices).
     pub events: usize,
-    /// Cases per status code at the end.
+    /// Cases per status code (`received`, `closed`, …) at the end.
     pub by_status: BTreeMap<String, usize>,
-    /// Time taken.
+    /// Wall-clock time taken.
     pub elapsed: StdDuration,
 }
 
-/// Why the demo could not be generated.
+/// Why demo data could not be generated.
 #[derive(Debug, thiserror::Error)]
 pub enum DemoError {
-    /// The desk refused something (a bug in the demo, or a calendar year without data).
-    #[error("demo case {case}: {source}")]
-    Core {
-        /// Number of the planned case.
+    /// The store already has cases; demo data goes into an empty store only.
+    #[error("the store already holds {0} cases: demo data is only loaded into an empty store")]
+    NotEmpty(u64),
+    /// The calendar cannot count working days over the demo year and its deadlines.
+    #[error("cannot plan a demo year ending {end}: {source}")]
+    Calendar {
+        /// The requested end.
+        end: DateTime<Utc>,
+        /// The calendar's complaint.
+        source: CalendarError,
+    },
+    /// The desk refused a planned action (a bug in the demo's planning).
+    #[error("demo case #{case}: {action} at {at} was refused: {source}")]
+    Action {
+        /// Index of the case in the demo's plan (in order of receipt).
         case: usize,
-        /// What the desk said.
+        /// The action's code.
+        action: &'static str,
+        /// Its time.
+        at: DateTime<Utc>,
+        /// Why.
         source: CoreError,
     },
-    /// A worker task panicked.
+    /// The desk failed.
+    #[error(transparent)]
+    Core(#[from] CoreError),
+    /// The store failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// A worker task panicked or was cancelled.
     #[error("demo worker failed: {0}")]
-    Worker(String),
+    Task(String),
 }
 
-/// Cases processed at the same time.
-const IN_FLIGHT: usize = 8;
+/// Stream numbers of independent random draws.
+const VOLUME: u64 = 1;
+const CASES: u64 = 2;
+const DUPS: u64 = 3;
 
-/// One planned case: everything decided up front from the seed.
-#[derive(Debug, Clone)]
-pub(crate) struct Plan {
-    pub number: usize,
-    pub at: DateTime<Utc>,
-    pub case: NewCase,
-    /// The same matter is reported again and merged into this case (counts as a second case).
-    pub duplicate: bool,
-    pub dice: u64,
-}
+/// Share of cases that are duplicates of an earlier case.
+const DUP_SHARE: f64 = 0.02;
 
-/// Generates the demo into `desk`'s store, calling `progress(done, total)` as cases finish.
+/// Fills the (empty) store behind `desk` with a year of cases; calls `progress(done, total)` as
+/// cases are received (once per simulated day).
 pub async fn generate(
     desk: &Desk,
     opts: &DemoOptions,
     mut progress: impl FnMut(usize, usize),
 ) -> Result<DemoReport, DemoError> {
     let started = Instant::now();
-    let plans = plan(desk.catalog(), desk, opts);
-    let total = plans.len();
-    let mut events = 0;
-    let mut by_status: BTreeMap<String, usize> = BTreeMap::new();
-    let mut tasks = tokio::task::JoinSet::new();
-    let mut queue = plans.into_iter();
-    let mut done = 0;
-    loop {
-        while tasks.len() < IN_FLIGHT {
-            let Some(p) = queue.next() else { break };
-            let (desk, end) = (desk.clone(), opts.end);
-            tasks.spawn(async move {
-                let n = p.number;
-                run::run_case(&desk, p, end).await.map_err(|source| DemoError::Core { case: n, source })
-            });
-        }
-        let Some(joined) = tasks.join_next().await else { break };
-        let outcome = joined.map_err(|e| DemoError::Worker(e.to_string()))??;
-        events += outcome.events;
-        for s in outcome.statuses {
-            *by_status.entry(s.code().to_string()).or_default() += 1;
-        }
-        done += 1;
-        progress(done, total);
+    let existing = desk.store().count(&CaseFilter::default()).await?;
+    if existing > 0 {
+        return Err(DemoError::NotEmpty(existing));
     }
-    // Cases still open and past their deadline at the end get their 督办 notice.
-    let raised = desk.sweep_overdue(opts.end).await.map_err(|source| DemoError::Core { case: 0, source })?;
-    events += raised;
-    let cases = by_status.values().sum();
-    Ok(DemoReport { cases, events, by_status, elapsed: started.elapsed() })
-}
-
-/// Hour-of-day weights of a 12345 call centre.
-const HOURS: [f64; 24] =
-    [0.6, 0.3, 0.2, 0.2, 0.2, 0.3, 0.8, 2.5, 5.5, 8.5, 9.0, 8.0, 5.0, 6.0, 8.0, 8.0, 7.0, 6.0, 4.0, 3.0, 3.0, 2.0, 1.5, 1.0];
-
-/// Relative volume of a top-level class in a month (1–12).
-fn class_weight(top: &str, month: u32) -> f64 {
-    let winter = matches!(month, 11 | 12 | 1 | 2 | 3);
-    let summer = matches!(month, 6..=8);
-    match top {
-        "供暖" => match month {
-            11 => 22.0,
-            12 => 16.0,
-            1 | 2 => 10.0,
-            3 => 6.0,
-            10 => 2.0,
-            _ => 0.3,
-        },
-        "排水" => if summer { 6.0 } else { 0.8 },
-        "园林绿化" => if summer { 4.0 } else { 1.2 },
-        "噪声扰民" => if (5..=9).contains(&month) { 9.0 } else { 5.0 },
-        "生态环境" => if winter { 2.0 } else { 3.5 },
-        "供水" => if summer { 4.0 } else { 2.5 },
-        "供电" => if summer { 3.0 } else { 1.5 },
-        "燃气" => if winter { 1.5 } else { 0.8 },
-        "城管" | "城市管理" => 8.0,
-        "市容环卫" => 8.0,
-        "住房物业" => 10.0,
-        "交通出行" => 7.0,
-        "市场监管" => 6.0,
-        "劳动和社会保障" => 4.0,
-        "教育" => if matches!(month, 2 | 8 | 9) { 4.5 } else { 2.5 },
-        "公共安全" => 2.0,
-        _ => 2.0,
-    }
-}
-
-/// Approximate centre of each street (WGS-84-ish, a few hundred metres of slack).
-fn street_centre(name: &str) -> (f64, f64) {
-    const CENTRES: &[(&str, f64, f64)] = &[
-        ("东华门", 39.918, 116.405),
-        ("景山", 39.929, 116.400),
-        ("交道口", 39.940, 116.404),
-        ("安定门", 39.947, 116.410),
-        ("北新桥", 39.945, 116.420),
-        ("东四", 39.930, 116.418),
-        ("朝阳门", 39.924, 116.428),
-        ("建国门", 39.910, 116.428),
-        ("东直门", 39.939, 116.430),
-        ("和平里", 39.958, 116.420),
-        ("前门", 39.896, 116.400),
-        ("崇文门外", 39.895, 116.418),
-        ("东花市", 39.893, 116.434),
-        ("龙潭", 39.880, 116.442),
-        ("体育馆路", 39.883, 116.425),
-        ("天坛", 39.877, 116.410),
-        ("永定门外", 39.864, 116.402),
-    ];
-    CENTRES.iter().find(|(n, ..)| name.starts_with(n)).map_or((39.917, 116.418), |&(_, la, lo)| (la, lo))
-}
-
-fn weighted<T: Copy>(rng: &mut Xoshiro256PlusPlus, items: &[(T, f64)]) -> T {
-    let total: f64 = items.iter().map(|(_, w)| w).sum();
-    let mut x = rng.random::<f64>() * total;
-    for &(item, w) in items {
-        if x < w {
-            return item;
-        }
-        x -= w;
-    }
-    items.last().expect("non-empty").0
-}
-
-/// Plans every case, sorted by time of receipt.
-fn plan(catalog: &Catalog, desk: &Desk, opts: &DemoOptions) -> Vec<Plan> {
-    let mut rng = Xoshiro256PlusPlus::seed_from_u64(opts.seed);
     let tz = desk.config().tz;
-    let start = opts.end - Duration::days(365);
-    // Day weights: weekends and holidays are quieter.
-    let days: Vec<(i64, f64)> = (0..365)
-        .map(|d| {
-            let day = (start + Duration::days(d)).with_timezone(&tz).date_naive();
-            let working = desk.calendar().is_working_day(day).unwrap_or(day.weekday().number_from_monday() <= 5);
-            (d, if working { 1.0 } else { 0.65 })
+    let end = opts.end;
+    check_calendar(desk, end)?;
+    let plans = plan_year(desk, opts);
+    let cases = plans.len();
+    tracing::info!(cases, seed = opts.seed, %end, "demo: planned, writing through the desk");
+    let written = run::run(desk, plans, end, tz, &mut progress).await?;
+    let by_status = desk.store().count_by_status().await?.into_iter().map(|(s, n)| (s, n as usize)).collect();
+    let report = DemoReport { cases, events: written.events, by_status, elapsed: started.elapsed() };
+    tracing::info!(cases, events = report.events, secs = report.elapsed.as_secs_f64(), "demo: done");
+    Ok(report)
+}
+
+/// The year and the deadlines of its last cases must lie in years the calendar covers.
+/// (Extensions that would reach past the calendar's data are simply not planned.)
+fn check_calendar(desk: &Desk, end: DateTime<Utc>) -> Result<(), DemoError> {
+    let tz = desk.config().tz;
+    let cal = desk.calendar();
+    let first = (end - Duration::days(366)).with_timezone(&tz).date_naive();
+    let last = end.with_timezone(&tz).date_naive();
+    let longest = DeadlineClass::ALL
+        .iter()
+        .filter_map(|c| match desk.config().policy.span(*c) {
+            Span::WorkingDays(n) => Some(n),
+            _ => None,
+        })
+        .max()
+        .unwrap_or(0);
+    cal.is_working_day(first)
+        .and_then(|_| cal.add_working_days(last, longest + 1))
+        .map(|_| ())
+        .map_err(|source| DemoError::Calendar { end, source })
+}
+
+/// Plans every case of the year, sorted by receipt, with merges pointing at earlier cases.
+fn plan_year(desk: &Desk, opts: &DemoOptions) -> Vec<Plan> {
+    let catalog = desk.catalog();
+    let tz = desk.config().tz;
+    let units = units::Units::new(opts.seed, catalog);
+    let world = World { catalog, calendar: desk.calendar(), policy: &desk.config().policy, tz, units: &units };
+    let end = opts.end;
+
+    // When and what: day, category, channel, instant.
+    let mut d = Dice::derive(opts.seed, VOLUME, 0);
+    let year = volume::Year::new(&mut d, end, tz, desk.calendar());
+    let dups = ((opts.cases as f64) * DUP_SHARE).round() as usize;
+    let primaries = opts.cases - dups.min(opts.cases);
+    let mut arrivals = Vec::with_capacity(primaries);
+    while arrivals.len() < primaries {
+        let (day, profile) = year.draw(&mut d);
+        let channel = intake::channel(&mut d, &profiles::PROFILES[profile], year.working(day));
+        if let Some(at) = year.instant(&mut d, day, intake::hours(channel)) {
+            arrivals.push((at, profile, channel));
+        }
+    }
+    arrivals.sort_by_key(|a| a.0);
+
+    // Each case's life.
+    let mut plans: Vec<Plan> = arrivals
+        .into_iter()
+        .enumerate()
+        .map(|(i, (at, profile, channel))| {
+            let mut d = Dice::derive(opts.seed, CASES, i as u64);
+            let spot = places::spot(&mut d, catalog);
+            lifecycle::plan(&world, &mut d, i, at, profile, channel, spot)
         })
         .collect();
-    let hours: Vec<(u32, f64)> = HOURS.iter().enumerate().map(|(h, w)| (h as u32, *w)).collect();
-    let tops: BTreeMap<&str, &Category> =
-        catalog.categories().iter().filter(|c| c.parent.is_none()).map(|c| (c.code.as_str(), c)).collect();
-    let streets: Vec<(usize, f64)> = catalog
-        .streets()
-        .iter()
-        .enumerate()
-        .map(|(i, s)| (i, 2.0 + catalog.communities_of(&s.code).len() as f64))
-        .collect();
-    let channels = [
-        (Channel::Hotline, 0.70),
-        (Channel::Grid, 0.12),
-        (Channel::App, 0.07),
-        (Channel::Web, 0.05),
-        (Channel::Open311, 0.02),
-        (Channel::Other, 0.02),
-        (Channel::Sensor, 0.01),
-    ];
-    let kinds = [
-        (CaseKind::Complaint, 0.45),
-        (CaseKind::Consult, 0.20),
-        (CaseKind::Help, 0.18),
-        (CaseKind::Report, 0.09),
-        (CaseKind::Suggestion, 0.08),
-    ];
-    let leaves = catalog.leaf_categories();
-    let mut plans = Vec::with_capacity(opts.cases);
-    let mut counted = 0;
-    while counted < opts.cases {
-        let number = plans.len();
-        let duplicate = counted + 1 < opts.cases && rng.random_bool(0.02);
-        counted += 1 + usize::from(duplicate);
-        let day = weighted(&mut rng, &days);
-        let hour = weighted(&mut rng, &hours);
-        let local = (start + Duration::days(day)).with_timezone(&tz).date_naive();
-        let time = NaiveTime::from_hms_opt(hour, rng.random_range(0..60), rng.random_range(0..60)).expect("valid time");
-        let at = tz
-            .from_local_datetime(&local.and_time(time))
-            .earliest()
-            .map_or(start + Duration::days(day), |t| t.with_timezone(&Utc))
-            .min(opts.end - Duration::minutes(1));
-        let month = at.with_timezone(&tz).month();
-        let channel = weighted(&mut rng, &channels);
-        // Sensors report fire and safety hazards; everything else follows the season.
-        let weights: Vec<(usize, f64)> = leaves
-            .iter()
-            .enumerate()
-            .map(|(i, c)| {
-                let top = c.parent.as_deref().and_then(|p| tops.get(p)).map_or("", |t| t.name.as_str());
-                let siblings = catalog.children(c.parent.as_deref().unwrap_or("")).len().max(1) as f64;
-                let mut w = class_weight(top, month) / siblings;
-                if c.deadline_class == DeadlineClass::Emergency {
-                    w *= 0.25;
-                }
-                if channel == Channel::Sensor {
-                    w = if top == "公共安全" || top == "生态环境" { 1.0 } else { 0.0 };
-                }
-                (i, w)
-            })
-            .collect();
-        let weights = if weights.iter().all(|(_, w)| *w == 0.0) {
-            leaves.iter().enumerate().map(|(i, _)| (i, 1.0)).collect()
-        } else {
-            weights
-        };
-        let category = leaves[weighted(&mut rng, &weights)];
-        let street = &catalog.streets()[weighted(&mut rng, &streets)];
-        let communities = catalog.communities_of(&street.code);
-        let community = communities.get(rng.random_range(0..communities.len().max(1))).copied();
-        let (lat0, lon0) = street_centre(&street.name);
-        let kind = match channel {
-            Channel::Grid | Channel::Sensor => CaseKind::Report,
-            _ => weighted(&mut rng, &kinds),
-        };
-        let (title, text, address) =
-            text::message(&mut rng, category, community.map_or(street.name.as_str(), |c| c.short_name.as_str()));
-        let contact = match channel {
-            Channel::Grid | Channel::Sensor => Contact::default(),
-            _ => {
-                let (name, phone) = text::citizen(&mut rng);
-                Contact { name: Some(name), phone: Some(phone), email: None }
-            }
-        };
-        let case = NewCase {
-            channel,
-            kind,
-            title: Some(title),
-            text,
-            category: category.code.clone(),
-            place: Place {
-                address: Some(address),
-                lat: Some(((lat0 + rng.random_range(-0.006..0.006)) * 1e6).round() / 1e6),
-                lon: Some(((lon0 + rng.random_range(-0.007..0.007)) * 1e6).round() / 1e6),
-                street: Some(street.code.clone()),
-                community: community.map(|c| c.code.clone()),
-                grid: None,
-            },
-            contact,
-            external_id: None,
-        };
-        plans.push(Plan { number, at, case, duplicate, dice: rng.random() });
+    stall_the_last_weeks(&mut plans, end, &mut Dice::derive(opts.seed, CASES, u64::MAX));
+    for p in &mut plans {
+        p.steps.retain(|s| s.at <= end);
     }
-    plans.sort_by_key(|p| (p.at, p.number));
-    plans
+
+    // Duplicates of open cases, merged into them.
+    let mut d = Dice::derive(opts.seed, DUPS, 0);
+    let mut extra = Vec::with_capacity(dups);
+    let mut tries = 0;
+    while extra.len() < dups && tries < dups * 50 {
+        tries += 1;
+        let m = d.index(plans.len().max(1));
+        let Some(master) = plans.get(m) else { break };
+        let open_until = master.closed_at().unwrap_or(end);
+        // The master stays open at least a day past the merge (see `run` for why).
+        let room = open_until - master.at - Duration::hours(25) - Duration::minutes(30);
+        if room <= Duration::minutes(30) {
+            continue;
+        }
+        let lead = Duration::minutes(20) + d.minutes(0.0, room.num_minutes().min(3 * 24 * 60) as f64);
+        let at = master.at + lead;
+        if at >= end {
+            continue;
+        }
+        let index = plans.len() + extra.len();
+        let mut dd = Dice::derive(opts.seed, DUPS, index as u64);
+        let mut dup = lifecycle::duplicate(&world, &mut dd, index, at, master, m);
+        dup.steps.retain(|s| s.at <= end);
+        extra.push(dup);
+    }
+    plans.extend(extra);
+
+    // Sort by receipt; point merges at the new positions.
+    let mut order: Vec<usize> = (0..plans.len()).collect();
+    order.sort_by_key(|&i| (plans[i].at, i));
+    let mut rank = vec![0; plans.len()];
+    for (new, &old) in order.iter().enumerate() {
+        rank[old] = new;
+    }
+    let mut slots: Vec<Option<Plan>> = plans.into_iter().map(Some).collect();
+    let mut sorted: Vec<Plan> = order.iter().filter_map(|&i| slots[i].take()).collect();
+    for p in &mut sorted {
+        for s in &mut p.steps {
+            if let Do::MergeInto(m) = &mut s.what {
+                *m = rank[*m];
+            }
+        }
+    }
+    sorted
+}
+
+/// Cases received in the last two weeks stop at various stages: waiting for dispatch, dispatched,
+/// signed for, being handled, replied (waiting for the callback).
+///
+/// 1. The youngest cases stop at every one of these stages in turn, so even a small demo has a
+///    dispatch queue and full inboxes.
+/// 2. Others stop the more often the younger they are, at the stages in turn; a stop that would
+///    leave a case past its deadline at the end is kept only now and then.
+/// 3. At least one case of the last month is overdue at the end (a late unit), as in any real
+///    district.
+fn stall_the_last_weeks(plans: &mut [Plan], end: DateTime<Utc>, d: &mut Dice) {
+    const STAGES: [Status; 5] = [Status::Received, Status::Dispatched, Status::InProgress, Status::Replied, Status::Accepted];
+    let from = end - Duration::days(14);
+    let tail: Vec<usize> = (0..plans.len()).rev().take_while(|&i| plans[i].at >= from).filter(|&i| !plans[i].dup).collect();
+    let overdue_at = |p: &Plan, i: usize| p.steps[i].before != Status::Replied && p.steps[i].due.is_some_and(|due| due <= end);
+    let mut stalled = vec![false; plans.len()];
+    let mut overdue = 0;
+
+    // 1. Every stage once, youngest first.
+    let mut missing: Vec<Status> = STAGES.to_vec();
+    for &c in &tail {
+        let p = &mut plans[c];
+        let found = missing.iter().enumerate().find_map(|(m, stage)| {
+            let i = p.steps.iter().position(|s| s.before == *stage)?;
+            (!overdue_at(p, i)).then_some((m, i))
+        });
+        if let Some((m, i)) = found {
+            p.stall_at(i);
+            stalled[c] = true;
+            missing.remove(m);
+        }
+        if missing.is_empty() {
+            break;
+        }
+    }
+
+    // 2. More, the younger the likelier.
+    let mut turn = 0;
+    for &c in &tail {
+        let p = &mut plans[c];
+        let age = (end - p.at).num_hours() as f64 / 24.0;
+        if stalled[c] || !d.chance(0.05 + 0.5 * (1.0 - age / 14.0)) {
+            continue;
+        }
+        for k in 0..STAGES.len() {
+            let stage = STAGES[(turn + k) % STAGES.len()];
+            let Some(i) = p.steps.iter().position(|s| s.before == stage) else { continue };
+            let late = overdue_at(p, i);
+            if !late || d.chance(0.08) {
+                overdue += usize::from(late);
+                p.stall_at(i);
+                stalled[c] = true;
+                turn = (turn + k + 1) % STAGES.len();
+                break;
+            }
+        }
+    }
+
+    // 3. At least one overdue: the oldest case of the last month that can be, stopped before its reply.
+    if overdue == 0 {
+        let month = end - Duration::days(30);
+        let candidates: Vec<usize> = (0..plans.len()).filter(|&c| plans[c].at >= month && !plans[c].dup && !stalled[c]).collect();
+        for c in candidates {
+            let p = &mut plans[c];
+            let reply = p.steps.iter().position(|s| s.after == Status::Replied || s.after == Status::Verifying);
+            if let Some(i) = reply.filter(|&i| overdue_at(p, i)) {
+                p.stall_at(i);
+                break;
+            }
+        }
+    }
 }

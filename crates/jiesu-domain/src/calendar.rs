@@ -112,6 +112,8 @@ pub enum CalendarError {
 pub struct Calendar {
     days: BTreeMap<NaiveDate, DayException>,
     years: BTreeSet<i32>,
+    /// Count years after the data as plain Monday–Friday weeks instead of refusing them.
+    provisional_after: bool,
 }
 
 /// A parsed row with the line it came from.
@@ -195,6 +197,9 @@ impl Calendar {
     /// when a make-up working day. Errors with [`CalendarError::YearNotCovered`] outside the data.
     pub fn is_working_day(&self, d: NaiveDate) -> Result<bool, CalendarError> {
         if !self.covers(d.year()) {
+            if self.provisional_after && self.years.last().is_some_and(|last| d.year() > *last) {
+                return Ok(!is_weekend(d));
+            }
             return Err(CalendarError::YearNotCovered(d.year()));
         }
         Ok(match self.days.get(&d) {
@@ -214,6 +219,21 @@ impl Calendar {
             .filter(|d| d.date.year() == year)
             .cloned()
             .collect())
+    }
+
+    /// The same calendar, but counting years *after* the last one with data as plain
+    /// Monday–Friday weeks (a provisional answer until the State Council's notice for that year
+    /// is loaded) instead of failing. Years before the data still fail; [`Calendar::exceptions`]
+    /// still refuses every year without data. For the desk, so that cases keep being dispatched
+    /// in December before next year's notice has been added.
+    pub fn provisional_after_data(mut self) -> Calendar {
+        self.provisional_after = true;
+        self
+    }
+
+    /// True when `year` is counted provisionally (no data, after the data).
+    pub fn is_provisional(&self, year: i32) -> bool {
+        self.provisional_after && !self.covers(year) && self.years.last().is_some_and(|last| year > *last)
     }
 
     /// The `n`-th working day strictly after `from`; `n == 0` returns `from` itself.

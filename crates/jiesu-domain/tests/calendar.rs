@@ -366,3 +366,18 @@ proptest! {
         prop_assert_eq!(cal.working_days_between(received, last_day).unwrap(), n);
     }
 }
+
+#[test]
+fn provisional_calendar_counts_later_years_as_plain_weeks_but_never_lists_them() {
+    use chrono::NaiveDate;
+    let strict = jiesu_domain::calendar::Calendar::china();
+    let cal = strict.clone().provisional_after_data();
+    let d = |y, m, dd| NaiveDate::from_ymd_opt(y, m, dd).unwrap();
+    // 15 working days from 2026-12-25: 12/28–12/31 in the data, then Mon–Fri in 2027.
+    assert!(strict.add_working_days(d(2026, 12, 25), 15).is_err());
+    assert_eq!(cal.add_working_days(d(2026, 12, 25), 15).unwrap(), d(2027, 1, 15));
+    assert!(cal.is_provisional(2027));
+    assert!(!cal.is_provisional(2026));
+    assert!(cal.exceptions(2027).is_err(), "no guessed listing");
+    assert!(cal.is_working_day(d(2019, 6, 3)).is_err(), "years before the data still fail");
+}

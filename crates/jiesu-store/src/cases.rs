@@ -180,8 +180,8 @@ impl Store {
         )
         .bind(&case.category)
         .bind(&case.place.address)
-        .bind(case.place.lat)
-        .bind(case.place.lon)
+        .bind(F64(case.place.lat))
+        .bind(F64(case.place.lon))
         .bind(&case.place.street)
         .bind(&case.place.community)
         .bind(&case.place.grid)
@@ -380,8 +380,8 @@ fn bind_case<'q>(q: AnyQuery<'q>, case: &NewCase, state: &CaseState) -> AnyQuery
         .bind(case.text.clone())
         .bind(case.category.clone())
         .bind(case.place.address.clone())
-        .bind(case.place.lat)
-        .bind(case.place.lon)
+        .bind(F64(case.place.lat))
+        .bind(F64(case.place.lon))
         .bind(case.place.street.clone())
         .bind(case.place.community.clone())
         .bind(case.place.grid.clone())
@@ -396,6 +396,31 @@ fn bind_case<'q>(q: AnyQuery<'q>, case: &NewCase, state: &CaseState) -> AnyQuery
         .bind(state.closed_at.map(ms))
         .bind(i64::from(state.seq))
         .bind(json(state))
+}
+
+/// An optional `f64` that binds correctly on PostgreSQL through the `Any` driver.
+///
+/// sqlx 0.9's `Any` encodes a NULL of type DOUBLE as a PostgreSQL `float4` NULL (and a NULL of
+/// type REAL as `float8`): a cached statement first run with a NULL latitude then expects
+/// `float4` and refuses the next real latitude (22P03). Binding the NULL as REAL gives `float8`.
+struct F64(Option<f64>);
+
+impl sqlx::Encode<'_, Any> for F64 {
+    fn encode_by_ref(
+        &self,
+        buf: &mut <Any as sqlx::Database>::ArgumentBuffer,
+    ) -> Result<sqlx::encode::IsNull, sqlx::error::BoxDynError> {
+        match self.0 {
+            Some(v) => <f64 as sqlx::Encode<Any>>::encode_by_ref(&v, buf),
+            None => <Option<f32> as sqlx::Encode<Any>>::encode_by_ref(&None, buf),
+        }
+    }
+}
+
+impl sqlx::Type<Any> for F64 {
+    fn type_info() -> sqlx::any::AnyTypeInfo {
+        <f64 as sqlx::Type<Any>>::type_info()
+    }
 }
 
 /// Placeholders bound per event by [`bind_events`].

@@ -104,3 +104,43 @@ async fn postgres_create_is_atomic() {
     half_written_create_leaves_nothing(&db.url).await;
     db.drop().await;
 }
+
+/// A case without coordinates, then one with: both store on every backend (the statement cache
+/// must not fix the parameter's type from the first NULL).
+async fn coordinates_after_a_case_without_any(url: &str) {
+    let store = Store::connect(url).await.unwrap();
+    let at = Utc.with_ymd_and_hms(2026, 11, 2, 1, 0, 0).unwrap();
+    let actor = Actor { user: "t".into(), role: Role::Operator, unit: None };
+    let receive = Action::Receive { category: "0101".into(), deadline_class: DeadlineClass::General, verify: false };
+    let (event, state) = workflow::step(None, at, actor, receive, None).unwrap();
+    for (lat, lon) in [(None, None), (Some(39.93), Some(116.41)), (None, None), (Some(39.9), Some(116.4))] {
+        let case = NewCase {
+            channel: Channel::Hotline,
+            kind: CaseKind::Consult,
+            title: None,
+            text: "咨询".into(),
+            category: "0101".into(),
+            place: Place { lat, lon, ..Place::default() },
+            contact: Default::default(),
+            external_id: None,
+        };
+        let id = store.create_case(&case, std::slice::from_ref(&event), &state).await.unwrap();
+        let back = store.case(id).await.unwrap();
+        assert_eq!((back.case.place.lat, back.case.place.lon), (lat, lon));
+        store.update_intake(id, &case).await.unwrap();
+    }
+    store.close().await;
+}
+
+#[tokio::test]
+async fn sqlite_takes_coordinates_after_a_case_without_any() {
+    let dir = tempfile::tempdir().unwrap();
+    coordinates_after_a_case_without_any(&format!("sqlite://{}/n.db", dir.path().display())).await;
+}
+
+#[tokio::test]
+async fn postgres_takes_coordinates_after_a_case_without_any() {
+    let Some(db) = jiesu_store::testing::scratch_postgres("nulls").await else { return };
+    coordinates_after_a_case_without_any(&db.url).await;
+    db.drop().await;
+}

@@ -9,6 +9,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use anyhow::Context;
+use chrono::Datelike;
 use clap::{Parser, Subcommand};
 use jiesu_core::Desk;
 use jiesu_domain::catalog::Catalog;
@@ -102,6 +103,16 @@ enum BenchCmd {
 
 async fn open_desk(args: &StoreArgs) -> anyhow::Result<Desk> {
     let (config, calendar) = config::load(args.config.as_deref())?;
+    // Deadlines that run into a year without holiday data count plain Monday–Friday weeks
+    // rather than stopping intake; say so, so that someone adds the year's notice.
+    let next_year = chrono::Utc::now().with_timezone(&config.tz).year() + 1;
+    if !calendar.covers(next_year) {
+        tracing::warn!(
+            "no holiday data for {next_year}: deadlines in {next_year} count Monday–Friday only until the State \
+             Council's notice is added to data/holidays.csv (or a holidays file in the settings)"
+        );
+    }
+    let calendar = calendar.provisional_after_data();
     let store = Store::connect(&args.db).await.with_context(|| format!("opening store {}", args.db))?;
     Ok(Desk::new(store, Catalog::dongcheng(), calendar, config))
 }
