@@ -113,23 +113,28 @@ impl Store {
         match self.backend {
             crate::Backend::Sqlite => {
                 // The case id is the new row's: with one writer inside the transaction, max(id).
-                let body = format!(
-                    "{CASE_INSERT} RETURNING id; {}",
-                    events_insert(events.len(), "(SELECT max(id) FROM cases)", CASE_INSERT_ARGS + 1)
-                );
+                let n = events.len();
+                let body = Box::new(move |offset: usize| {
+                    format!(
+                        "{} RETURNING id; {}",
+                        case_insert(offset + 1),
+                        events_insert(n, "(SELECT max(id) FROM cases)", offset + CASE_INSERT_ARGS + 1)
+                    )
+                });
+                let args = CASE_INSERT_ARGS + n * EVENT_ARGS;
                 let (case, events, state) = (case.clone(), events.to_vec(), state.clone());
                 let bind = Box::new(move |q| bind_events(bind_case(q, &case, &state), &events));
                 let (reply, answer) = tokio::sync::oneshot::channel();
                 let queue = self.intake.as_ref().expect("SQLite stores have an intake queue");
                 queue
-                    .send(crate::batch::Job { body, bind, reply })
+                    .send(crate::batch::Job { body, args, bind, reply })
                     .await
                     .map_err(|_| StoreError::Write("the store is closed".into()))?;
                 answer.await.map_err(|_| StoreError::Write("the writer stopped".into()))?
             }
             crate::Backend::Postgres => {
                 let mut tx = self.writer.begin().await?;
-                let sql = format!("{CASE_INSERT} RETURNING id");
+                let sql = format!("{} RETURNING id", case_insert(1));
                 let id: i64 = bind_case(sqlx::query(AssertSqlSafe(sql)), case, state).fetch_one(&mut *tx).await?.try_get("id")?;
                 insert_events(&mut tx, id, events).await?;
                 tx.commit().await?;
@@ -363,11 +368,17 @@ impl CachedColumns {
     }
 }
 
-const CASE_INSERT: &str = "INSERT INTO cases (channel, kind, title, body, category, address, lat, lon, street, \
-    community, grid, contact, external_id, status, assignee, due, overdue_noticed, received_at, updated_at, closed_at, \
-    seq, state) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, \
-    $21, $22)";
-/// Number of placeholders in [`CASE_INSERT`].
+/// The INSERT of a case row, its values bound from placeholder number `first` on.
+fn case_insert(first: usize) -> String {
+    let marks: Vec<String> = (first..first + CASE_INSERT_ARGS).map(|i| format!("${i}")).collect();
+    format!(
+        "INSERT INTO cases (channel, kind, title, body, category, address, lat, lon, street, community, grid, contact, \
+         external_id, status, assignee, due, overdue_noticed, received_at, updated_at, closed_at, seq, state) VALUES ({})",
+        marks.join(", ")
+    )
+}
+
+/// Number of placeholders in [`case_insert`].
 const CASE_INSERT_ARGS: usize = 22;
 
 pub(crate) type AnyQuery<'q> = sqlx::query::Query<'q, Any, sqlx::any::AnyArguments>;
