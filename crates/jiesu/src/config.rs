@@ -67,7 +67,7 @@ pub fn load(path: Option<&Path>) -> anyhow::Result<(Config, Calendar)> {
         config.tz = tz.parse().map_err(|e| anyhow::anyhow!("timezone = {tz:?}: {e}"))?;
     }
     let d = &file.deadlines;
-    let p = config.policy.clone();
+    let p = config.policy;
     config.policy.emergency = span("deadlines.emergency", &d.emergency, p.emergency)?;
     config.policy.utility = span("deadlines.utility", &d.utility, p.utility)?;
     config.policy.general = span("deadlines.general", &d.general, p.general)?;
