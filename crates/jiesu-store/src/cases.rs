@@ -65,6 +65,23 @@ pub(crate) fn ms(t: DateTime<Utc>) -> i64 {
     t.timestamp_millis()
 }
 
+/// Decodes rows of (case id, JSON column) into (id, value); `what` names the value in errors.
+fn id_and_json<T: serde::de::DeserializeOwned>(
+    rows: &[AnyRow],
+    id_column: &str,
+    json_column: &str,
+    what: &str,
+) -> Result<Vec<(i64, T)>, StoreError> {
+    rows.iter()
+        .map(|r| {
+            let id: i64 = r.try_get(id_column)?;
+            let text: String = r.try_get(json_column)?;
+            let value = serde_json::from_str(&text).map_err(|e| StoreError::Corrupt(format!("case {id} {what}: {e}")))?;
+            Ok((id, value))
+        })
+        .collect()
+}
+
 fn json<T: Serialize>(v: &T) -> String {
     serde_json::to_string(v).expect("domain types serialise")
 }
@@ -228,14 +245,7 @@ impl Store {
             .bind(last_id)
             .fetch_all(&self.pool)
             .await?;
-        rows.iter()
-            .map(|r| {
-                let id: i64 = r.try_get("case_id")?;
-                let body: String = r.try_get("body")?;
-                let e = serde_json::from_str(&body).map_err(|e| StoreError::Corrupt(format!("case {id} event: {e}")))?;
-                Ok((id, e))
-            })
-            .collect()
+        id_and_json(&rows, "case_id", "body", "event")
     }
 
     /// Cases matching `filter`, newest first, one page.
@@ -296,14 +306,7 @@ impl Store {
             .bind(ms(to))
             .fetch_all(&self.pool)
             .await?;
-        rows.iter()
-            .map(|r| {
-                let id: i64 = r.try_get("id")?;
-                let s: String = r.try_get("state")?;
-                let st = serde_json::from_str(&s).map_err(|e| StoreError::Corrupt(format!("case {id} state: {e}")))?;
-                Ok((id, st))
-            })
-            .collect()
+        id_and_json(&rows, "id", "state", "state")
     }
 
     /// Cases with ids in `[first_id, last_id]`, ascending (for integrity checks in bulk).

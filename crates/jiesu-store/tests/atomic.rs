@@ -3,25 +3,31 @@
 use chrono::{TimeZone, Utc};
 use jiesu_domain::draft::{NewCase, Place};
 use jiesu_domain::model::{CaseKind, Channel, DeadlineClass, Role};
-use jiesu_domain::workflow::{self, Action, Actor};
+use jiesu_domain::workflow::{self, Action, Actor, CaseState, Event};
 use jiesu_store::{CaseFilter, Store};
 
-async fn half_written_create_leaves_nothing(url: &str) {
-    let store = Store::connect(url).await.unwrap();
+/// A case in category 0101 at `place`, with its first event (受理) and state.
+fn draft(text: &str, place: Place) -> (NewCase, Event, CaseState) {
     let at = Utc.with_ymd_and_hms(2026, 11, 2, 1, 0, 0).unwrap();
     let case = NewCase {
         channel: Channel::Web,
         kind: CaseKind::Help,
         title: None,
-        text: "路灯不亮".into(),
+        text: text.into(),
         category: "0101".into(),
-        place: Place::default(),
+        place,
         contact: Default::default(),
         external_id: None,
     };
     let actor = Actor { user: "t".into(), role: Role::Operator, unit: None };
     let receive = Action::Receive { category: "0101".into(), deadline_class: DeadlineClass::General, verify: false };
     let (event, state) = workflow::step(None, at, actor, receive, None).unwrap();
+    (case, event, state)
+}
+
+async fn half_written_create_leaves_nothing(url: &str) {
+    let store = Store::connect(url).await.unwrap();
+    let (case, event, state) = draft("路灯不亮", Place::default());
     let before = store.count(&CaseFilter::default()).await.unwrap();
     // The same event twice violates the events' primary key after the case row is in.
     let err = store.create_case(&case, &[event.clone(), event.clone()], &state).await;
@@ -38,20 +44,7 @@ async fn half_written_create_leaves_nothing(url: &str) {
 /// others are all stored with their events.
 async fn concurrent_creates_fail_alone(url: &str) {
     let store = Store::connect(url).await.unwrap();
-    let at = Utc.with_ymd_and_hms(2026, 11, 2, 1, 0, 0).unwrap();
-    let case = NewCase {
-        channel: Channel::App,
-        kind: CaseKind::Complaint,
-        title: None,
-        text: "夜间施工噪声".into(),
-        category: "0101".into(),
-        place: Place::default(),
-        contact: Default::default(),
-        external_id: None,
-    };
-    let actor = Actor { user: "t".into(), role: Role::Operator, unit: None };
-    let receive = Action::Receive { category: "0101".into(), deadline_class: DeadlineClass::General, verify: false };
-    let (event, state) = workflow::step(None, at, actor, receive, None).unwrap();
+    let (case, event, state) = draft("夜间施工噪声", Place::default());
     let mut tasks = Vec::new();
     for i in 0..40 {
         let (store, case, event, state) = (store.clone(), case.clone(), event.clone(), state.clone());
@@ -109,21 +102,8 @@ async fn postgres_create_is_atomic() {
 /// must not fix the parameter's type from the first NULL).
 async fn coordinates_after_a_case_without_any(url: &str) {
     let store = Store::connect(url).await.unwrap();
-    let at = Utc.with_ymd_and_hms(2026, 11, 2, 1, 0, 0).unwrap();
-    let actor = Actor { user: "t".into(), role: Role::Operator, unit: None };
-    let receive = Action::Receive { category: "0101".into(), deadline_class: DeadlineClass::General, verify: false };
-    let (event, state) = workflow::step(None, at, actor, receive, None).unwrap();
     for (lat, lon) in [(None, None), (Some(39.93), Some(116.41)), (None, None), (Some(39.9), Some(116.4))] {
-        let case = NewCase {
-            channel: Channel::Hotline,
-            kind: CaseKind::Consult,
-            title: None,
-            text: "咨询".into(),
-            category: "0101".into(),
-            place: Place { lat, lon, ..Place::default() },
-            contact: Default::default(),
-            external_id: None,
-        };
+        let (case, event, state) = draft("咨询", Place { lat, lon, ..Place::default() });
         let id = store.create_case(&case, std::slice::from_ref(&event), &state).await.unwrap();
         let back = store.case(id).await.unwrap();
         assert_eq!((back.case.place.lat, back.case.place.lon), (lat, lon));
