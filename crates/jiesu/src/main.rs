@@ -3,6 +3,7 @@
 //! 3 `check` found cases that differ from their replay.
 
 mod bench;
+mod cmd_model;
 mod config;
 
 use std::path::PathBuf;
@@ -83,6 +84,9 @@ enum Cmd {
     /// Benchmarks.
     #[command(subcommand)]
     Bench(BenchCmd),
+    /// Train and evaluate the Chinese category classifier.
+    #[command(subcommand)]
+    Model(cmd_model::ModelCmd),
 }
 
 #[derive(Debug, Subcommand)]
@@ -193,6 +197,10 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             for day in calendar.exceptions(year)? {
                 println!("{}", day.line());
             }
+            Ok(ExitCode::SUCCESS)
+        }
+        Cmd::Model(cmd) => {
+            cmd_model::run(cmd)?;
             Ok(ExitCode::SUCCESS)
         }
         Cmd::Bench(BenchCmd::Intake { db, cases, clients }) => {
