@@ -454,6 +454,20 @@ fn assign_codes(cells: &mut [Cell], district: &str, streets: &[Street], communit
     Ok(())
 }
 
+/// `n` pseudo-random points over the lattice's rectangle (deterministic), inside and outside the
+/// outline: the workload of lookup benchmarks.
+pub fn sample_points(lattice: &Lattice, n: usize) -> Vec<(f64, f64)> {
+    let (width, height) = (lattice.dlon * lattice.cols as f64, lattice.dlat * lattice.rows as f64);
+    let mut state = 0x9E37_79B9_7F4A_7C15u64;
+    let mut next = || {
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        (state >> 11) as f64 / (1u64 << 53) as f64
+    };
+    (0..n).map(|_| (lattice.west + next() * width, lattice.north - next() * height)).collect()
+}
+
 /// `01`…`99`, then `A0`…`ZZ` (see the module docs).
 pub fn serial_code(serial: usize) -> Option<String> {
     const B36: &[u8; 36] = b"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ";

@@ -161,3 +161,37 @@ fn a_bad_outline_is_refused_with_a_reason() {
         assert!(err.contains(needle), "{err}");
     }
 }
+
+/// How well the approximate areas predict a place's street: for every gazetteer place with a
+/// stated street and a fine point, the street the seeds *other than its own* give its point.
+#[test]
+fn approximate_areas_agree_with_the_stated_streets_leave_one_out() {
+    use jiesu_geo::{Areas, Kind, Seed};
+    let g = geo().gazetteer();
+    let seeds: Vec<(usize, Seed)> = g
+        .entries()
+        .iter()
+        .enumerate()
+        .filter_map(|(i, e)| Some((i, Seed { point: e.point?, street: e.street?, community: e.community })))
+        .collect();
+    let (mut tried, mut agree) = (0, 0);
+    for (i, e) in g.entries().iter().enumerate() {
+        let fine = e.precision_m.is_some_and(|p| p <= jiesu_geo::FINE_POINT_M);
+        let (Some(point), Some(street)) = (e.point, e.street) else { continue };
+        if !fine || matches!(e.kind, Kind::Street | Kind::Community) {
+            continue;
+        }
+        let others: Vec<Seed> = seeds.iter().filter(|(j, _)| *j != i).map(|(_, s)| *s).collect();
+        let areas = Areas::from_seeds(others, g.streets(), g.communities()).unwrap();
+        tried += 1;
+        if areas.assign(point).street == street {
+            agree += 1;
+        } else {
+            println!("  {} ({}) → {}", e.name, g.streets()[street].name, g.streets()[areas.assign(point).street].name);
+        }
+    }
+    let rate = agree as f64 / tried as f64;
+    println!("approximate areas, leave-one-out: {agree} of {tried} places in their stated street ({:.1}%)", 100.0 * rate);
+    assert!(tried >= 100, "{tried}");
+    assert!(rate >= 0.85, "{rate}");
+}
