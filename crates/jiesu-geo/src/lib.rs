@@ -60,6 +60,21 @@ pub struct AreaRef {
     pub name: String,
 }
 
+/// A grid cell with its street and community, as [`Geo::cell`] returns it.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct CellPlace {
+    /// The 14-character cell code.
+    pub code: String,
+    /// Centre of the cell (GCJ-02).
+    pub centre: LonLat,
+    /// The cell's street.
+    pub street: AreaRef,
+    /// The cell's community, if one was assigned.
+    pub community: Option<AreaRef>,
+    /// `approximate` unless the street and community came from real polygons.
+    pub area_precision: AreaPrecision,
+}
+
 /// Where the answer of [`Geo::locate`] came from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "lowercase")]
@@ -194,6 +209,19 @@ impl Geo {
         &self.gazetteer
     }
 
+    /// A grid cell by code, with its street and community (the reverse of a lookup).
+    pub fn cell(&self, code: &str) -> Option<CellPlace> {
+        let grid = self.grid.as_ref()?;
+        let cell = grid.cell(code)?;
+        Some(CellPlace {
+            code: cell.code.clone(),
+            centre: cell.centre,
+            street: self.street_ref(cell.street),
+            community: cell.community.map(|c| self.community_ref(c)),
+            area_precision: cell.area_precision,
+        })
+    }
+
     /// The grid, if an outline was loaded.
     pub fn grid(&self) -> Option<&Grid> {
         self.grid.as_ref()
@@ -218,7 +246,7 @@ impl Geo {
             if let Some(s) = s
                 && let Some(m) = self.gazetteer.best(s)
             {
-                let named = self.named_street(s);
+                let named = self.named_street(s, &m);
                 let mut p = self.place_by_mention(&m, source, named);
                 p.outside_district = outside;
                 return Ok(p);
@@ -233,11 +261,17 @@ impl Geo {
         Ok(p)
     }
 
-    /// The street named outright in a text (a street or community mention), if any.
-    fn named_street(&self, text: &str) -> Option<usize> {
-        self.gazetteer.mentions(text).iter().find_map(|m| {
+    /// The street named outright in a text (a street, or a community by its full name) other
+    /// than by the mention `except`, if any.
+    fn named_street(&self, text: &str, except: &Mention) -> Option<usize> {
+        self.gazetteer.mentions(text).iter().filter(|m| m.start != except.start).find_map(|m| {
             let e = &self.gazetteer.entries()[m.entry];
-            matches!(e.kind, Kind::Street | Kind::Community).then_some(e.street).flatten()
+            let named = match e.kind {
+                Kind::Street => true,
+                Kind::Community => m.text.ends_with("社区") || m.text.ends_with("居委会"),
+                _ => false,
+            };
+            named.then_some(e.street).flatten()
         })
     }
 
@@ -282,6 +316,10 @@ impl Geo {
             (None, None, Some((s, _))) => (Some(s), base_confidence(e.kind, false)),
             (None, None, None) => (None, 0.1),
         };
+        // A bare community name (`人定湖`, not `人定湖社区`) may mean something else of that name.
+        if e.kind == Kind::Community && !m.text.ends_with("社区") && !m.text.ends_with("居委会") {
+            confidence = confidence.min(BARE_COMMUNITY_CONFIDENCE);
+        }
         if let (Some(s), Some(n)) = (street, named) {
             confidence += if s == n { 0.05 } else { -0.3 };
         }
@@ -319,6 +357,10 @@ impl Geo {
         }
     }
 }
+
+/// Confidence for a community named without `社区`: the name may be a park, an estate or a road
+/// elsewhere (人定湖公园 is in Xicheng, 工人体育馆 in Chaoyang).
+const BARE_COMMUNITY_CONFIDENCE: f64 = 0.6;
 
 /// Confidence that the street is right, by kind of place and whether the gazetteer states the
 /// street (rather than the approximate areas giving it).

@@ -221,3 +221,26 @@ fn fine_places_get_a_grid_cell_and_coarse_ones_do_not() {
     assert!(p.grid.is_none());
     assert_eq!(p.street.unwrap().name, "和平里街道");
 }
+
+#[test]
+fn a_bare_community_name_is_less_sure_than_the_full_one() {
+    let geo = with_grid();
+    let full = geo.locate("人定湖社区楼道堆物", None, None).unwrap();
+    let bare = geo.locate("人定湖公园门口有人钓鱼", None, None).unwrap();
+    assert_eq!(full.street.as_ref().unwrap().name, "和平里街道");
+    assert!(full.confidence >= 0.85, "{}", full.confidence);
+    assert!(bare.confidence <= 0.6, "{}", bare.confidence);
+}
+
+#[test]
+fn a_cell_code_gives_back_its_street_and_community() {
+    let geo = with_grid();
+    let p = geo.locate("", None, Some((116.4033, 39.9370))).unwrap();
+    let code = p.grid.unwrap();
+    let cell = geo.cell(&code).unwrap();
+    assert_eq!(Some(cell.street), p.street);
+    assert_eq!(cell.community, p.community);
+    assert_eq!(cell.area_precision.as_str(), "approximate");
+    assert!(geo.cell("11010100000000").is_none());
+    assert!(Geo::dongcheng_without_grid().cell(&code).is_none());
+}
