@@ -80,6 +80,8 @@ pub struct Areas {
     community_polygons: Vec<(usize, MultiPolygon<f64>)>,
     /// For each community, its street index.
     community_street: Vec<Option<usize>>,
+    /// Metres per degree of longitude and latitude at the seeds' mean latitude.
+    scale: (f64, f64),
 }
 
 impl Areas {
@@ -91,7 +93,9 @@ impl Areas {
         }
         let community_street =
             communities.iter().map(|c| streets.iter().position(|s| s.code == c.street_code)).collect();
-        Ok(Areas { seeds, street_polygons: vec![], community_polygons: vec![], community_street })
+        let mean_lat = seeds.iter().map(|s| s.point.lat).sum::<f64>() / seeds.len() as f64;
+        let scale = crate::metres_per_degree(mean_lat);
+        Ok(Areas { seeds, street_polygons: vec![], community_polygons: vec![], community_street, scale })
     }
 
     /// Adds real street and/or community polygons from a GeoJSON text. Features are matched to
@@ -164,9 +168,8 @@ impl Areas {
     }
 
     fn nearest(&self, at: LonLat, keep: impl Fn(&Seed) -> bool) -> Option<&Seed> {
-        self.seeds
-            .iter()
-            .filter(|s| keep(s))
-            .min_by(|a, b| crate::distance_m(at, a.point).total_cmp(&crate::distance_m(at, b.point)))
+        let (kx, ky) = self.scale;
+        let d2 = |s: &Seed| ((s.point.lon - at.lon) * kx).powi(2) + ((s.point.lat - at.lat) * ky).powi(2);
+        self.seeds.iter().filter(|s| keep(s)).map(|s| (d2(s), s)).min_by(|a, b| a.0.total_cmp(&b.0)).map(|(_, s)| s)
     }
 }

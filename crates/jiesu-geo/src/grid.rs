@@ -203,13 +203,11 @@ impl Grid {
 
         let n = lattice.cols as usize * lattice.rows as usize;
         let mut owner = vec![NONE; n];
-        let mut boundary = vec![false; n];
+        let boundary = border_squares(&lattice, &rings);
         let mut cells = Vec::new();
         for row in 0..lattice.rows {
             for col in 0..lattice.cols {
                 let i = lattice.index(col, row);
-                let rect = lattice.rect(col, row);
-                boundary[i] = rings.iter().any(|r| r.intersects(&rect));
                 let centre = lattice.centre(col, row);
                 if outline.contains(&Point::new(centre.lon, centre.lat)) {
                     let a = areas.assign(centre);
@@ -395,6 +393,29 @@ impl Grid {
             .collect();
         features.to_string()
     }
+}
+
+/// Marks the squares an edge of the outline passes through: each edge is tested only against the
+/// squares its bounding box covers.
+fn border_squares(lattice: &Lattice, rings: &[&geo::LineString<f64>]) -> Vec<bool> {
+    let mut boundary = vec![false; lattice.cols as usize * lattice.rows as usize];
+    let clamp_col = |x: f64| (((x - lattice.west) / lattice.dlon).floor().max(0.0) as u32).min(lattice.cols - 1);
+    let clamp_row = |y: f64| (((lattice.north - y) / lattice.dlat).floor().max(0.0) as u32).min(lattice.rows - 1);
+    for ring in rings {
+        for line in ring.lines() {
+            let (c0, c1) = (clamp_col(line.start.x.min(line.end.x)), clamp_col(line.start.x.max(line.end.x)));
+            let (r0, r1) = (clamp_row(line.start.y.max(line.end.y)), clamp_row(line.start.y.min(line.end.y)));
+            for row in r0..=r1 {
+                for col in c0..=c1 {
+                    let i = lattice.index(col, row);
+                    if !boundary[i] && line.intersects(&lattice.rect(col, row)) {
+                        boundary[i] = true;
+                    }
+                }
+            }
+        }
+    }
+    boundary
 }
 
 /// The nearest cell to a border square, looking in growing rings of squares around it.
