@@ -287,13 +287,17 @@ impl Geo {
 
     fn place_by_cell(&self, cell: &Cell, at: LonLat, text: &str, address: Option<&str>) -> Placement {
         let mention = address.and_then(|a| self.gazetteer.best(a)).or_else(|| self.gazetteer.best(text));
-        let confidence = if cell.area_precision == AreaPrecision::Surveyed { 0.98 } else { 0.8 };
+        let mut confidence: f64 = if cell.area_precision == AreaPrecision::Surveyed { 0.98 } else { 0.8 };
+        // A place named in the text whose street the gazetteer states backs the point up, or not.
+        if let Some(stated) = mention.as_ref().and_then(|m| self.gazetteer.entries()[m.entry].street) {
+            confidence += if stated == cell.street { 0.1 } else { -0.2 };
+        }
         Placement {
             point: Some(at),
             street: Some(self.street_ref(cell.street)),
             community: cell.community.map(|c| self.community_ref(c)),
             grid: Some(cell.code.clone()),
-            confidence,
+            confidence: confidence.clamp(0.0, 0.98),
             source: Source::Point,
             matched: mention.as_ref().map(|m| m.text.clone()),
             kind: mention.as_ref().map(|m| self.gazetteer.entries()[m.entry].kind),
