@@ -53,11 +53,14 @@ fn check_passes_on_demo_data_and_fails_on_a_tampered_case() {
             .await
             .unwrap();
         assert_eq!(done.rows_affected(), 1);
+        // … and someone summons a unit to case 6 without a 吹哨 event (it would then see the case).
+        sqlx::query("INSERT INTO case_units (case_id, unit) VALUES (6, 'B01')").execute(store.write_pool()).await.unwrap();
         store.close().await;
     });
     let (code, out, _) = run(&["check", "--db", &db]);
     assert_eq!(code, 3, "{out}");
     assert!(out.contains("case 5:") && out.contains("reopen_count"), "{out}");
+    assert!(out.contains("case 6:") && out.contains("summoned units"), "{out}");
 }
 
 struct Server(Child);
