@@ -11,10 +11,12 @@
 mod batch;
 mod cases;
 mod error;
+mod nearby;
 pub mod testing;
 
 pub use cases::{CachedColumns, CaseFilter, CaseRecord, Page};
 pub use error::StoreError;
+pub use nearby::NearbyQuery;
 
 use std::str::FromStr;
 use std::sync::Once;
