@@ -12,11 +12,13 @@
 
 mod check;
 mod command;
+pub mod duplicates;
 mod error;
 pub mod routing;
 
 pub use check::CheckReport;
 pub use command::Command;
+pub use duplicates::DuplicateSuggestion;
 pub use error::CoreError;
 
 use std::sync::Arc;
