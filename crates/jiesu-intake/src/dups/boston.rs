@@ -208,8 +208,14 @@ pub fn replay(data: &Dataset, window: Window, scorer: &Scorer) -> Replay {
             let c = &data.cases[j];
             c.closed.is_none_or(|closed| closed > t) && (t - c.opened).num_milliseconds() <= max_ms
         });
+        let here = case.incident.point;
+        let within = |j: &usize| match (here, data.cases[*j].incident.point) {
+            // A cheap box first (1° of latitude ≥ 111 km; longitude degrees are shorter in Boston).
+            (Some(a), Some(b)) => (a.lat - b.lat).abs() * 111_000.0 <= window.max_m && (a.lon - b.lon).abs() * 80_000.0 <= window.max_m,
+            _ => true,
+        };
         let started = Instant::now();
-        let ranked = scorer.rank(&case.incident, open.iter().map(|&j| (j, &data.cases[j].incident)));
+        let ranked = scorer.rank(&case.incident, open.iter().filter(|j| within(j)).map(|&j| (j, &data.cases[j].incident)));
         scoring += started.elapsed();
         pairs += ranked.len() as u64;
         let mut front: Vec<Reasons> = Vec::new();
@@ -317,33 +323,21 @@ pub fn figures(data: &Dataset, replay: &Replay, scorer: &Scorer, period: &Period
         .collect()
 }
 
-/// The threshold with the best F1 in `period` for `scorer`'s weights.
-fn best_threshold(data: &Dataset, replay: &Replay, scorer: &Scorer, period: &Period) -> Figures {
-    let mut scores = best_scores(data, replay, scorer, period);
-    let duplicates = scores.iter().filter(|s| s.1).count();
-    scores.sort_by(|a, b| b.0.total_cmp(&a.0));
-    let mut best = Figures::new(1.0, scores.len(), duplicates, 0, 0);
-    let (mut flagged, mut tp) = (0, 0);
-    for (i, &(score, dup)) in scores.iter().enumerate() {
-        if score <= 0.0 {
-            break;
-        }
-        flagged += 1;
-        tp += usize::from(dup);
-        // Only cut between distinct scores: every case at the threshold is flagged.
-        if scores.get(i + 1).is_some_and(|next| next.0 == score) {
-            continue;
-        }
-        let f = Figures::new(score, scores.len(), duplicates, flagged, tp);
-        if f.f1 > best.f1 {
-            best = f;
-        }
-    }
-    best
+/// Thresholds tried by [`tune`]: 0.30, 0.35, …, 0.95.
+pub fn threshold_grid() -> Vec<f64> {
+    (6..=19).map(|i| f64::from(i) * 0.05).collect()
 }
 
-/// Searches text/distance/time weights (steps of 0.1), scales and the threshold for the best F1
-/// in `period`. The category factors and threshold rounding are left to the caller.
+/// The threshold of [`threshold_grid`] with the best F1 in `period` for `scorer`'s weights.
+fn best_threshold(data: &Dataset, replay: &Replay, scorer: &Scorer, period: &Period) -> Figures {
+    figures(data, replay, scorer, period, &threshold_grid())
+        .into_iter()
+        .fold(None, |best: Option<Figures>, f| if best.is_none_or(|b| f.f1 > b.f1) { Some(f) } else { best })
+        .expect("the grid is not empty")
+}
+
+/// Searches text/distance/time weights (steps of 0.1), scales D and H and the threshold (steps of
+/// 0.05) for the best F1 in `period`. The category factors are left as they are.
 pub fn tune(data: &Dataset, replay: &Replay, period: &Period) -> (Weights, Figures) {
     let mut best: Option<(Weights, Figures)> = None;
     for distance_scale_m in [15.0, 30.0, 50.0, 100.0, 200.0] {
