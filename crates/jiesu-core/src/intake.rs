@@ -6,12 +6,17 @@
 //! ([`FILL_CONFIDENCE`]); a field the filer gave is never changed, and a different suggestion is
 //! recorded as overridden.
 
+use chrono::{DateTime, Utc};
+use jiesu_domain::catalog::Route;
 use jiesu_domain::draft::NewCase;
 use jiesu_domain::suggestion::Suggestion;
 use jiesu_geo::{Geo, Placement, Source};
 
-use crate::CoreError;
+use serde::Serialize;
+
+use crate::duplicates::DuplicateSuggestion;
 use crate::error::invalid;
+use crate::{CoreError, Desk};
 
 /// Least confidence for a suggestion to fill an empty field.
 pub const FILL_CONFIDENCE: f64 = 0.5;
@@ -30,8 +35,9 @@ fn source(p: &Placement) -> String {
 }
 
 /// Finds the place of `case` and settles each suggestion against what the filer gave: empty
-/// fields are filled when confident, given ones kept. Returns the suggestions to record.
-pub fn place(geo: &Geo, case: &mut NewCase) -> Result<Vec<Suggestion>, CoreError> {
+/// fields are filled when confident, given ones kept. Returns what was found and the
+/// suggestions to record.
+pub fn place(geo: &Geo, case: &mut NewCase) -> Result<(Placement, Vec<Suggestion>), CoreError> {
     let point = case.place.lon.zip(case.place.lat);
     let found = geo
         .locate(&case.text, case.place.address.as_deref(), point)
@@ -67,5 +73,40 @@ pub fn place(geo: &Geo, case: &mut NewCase) -> Result<Vec<Suggestion>, CoreError
         }
         out.push(s);
     }
-    Ok(out)
+    Ok((found, out))
+}
+
+/// Everything intake suggests for a draft, before it is filed (`Desk::suggest`).
+#[derive(Debug, Clone, Serialize)]
+pub struct IntakeSuggestions {
+    /// Where the case is, as the gazetteer and grid tell (none when no gazetteer is loaded).
+    pub place: Option<Placement>,
+    /// Each suggested field and what filing the draft as it stands would do with it.
+    pub suggestions: Vec<Suggestion>,
+    /// Open cases nearby that it may repeat, most likely first.
+    pub duplicates: Vec<DuplicateSuggestion>,
+    /// Who the responsibility list sends it to, for the draft's category and the place found.
+    pub route: Option<Route>,
+}
+
+impl Desk {
+    /// What intake suggests for `draft` at `now`: its place, likely duplicates and route. Nothing
+    /// is stored. A draft whose category is unknown gets no route.
+    pub async fn suggest(&self, draft: &NewCase, now: DateTime<Utc>) -> Result<IntakeSuggestions, CoreError> {
+        let mut case = draft.clone();
+        let (place, suggestions) = match self.geo() {
+            Some(geo) => {
+                let (p, s) = place(geo, &mut case)?;
+                (Some(p), s)
+            }
+            None => (None, Vec::new()),
+        };
+        let duplicates = self.duplicate_candidates(&case, now, None).await?;
+        let route = self
+            .catalog()
+            .category(&case.category)
+            .filter(|c| c.is_leaf())
+            .map(|_| self.catalog().route(&case.category, case.place.street.as_deref(), case.place.community.as_deref()));
+        Ok(IntakeSuggestions { place, suggestions, duplicates, route })
+    }
 }

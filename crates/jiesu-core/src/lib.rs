@@ -12,11 +12,13 @@
 
 mod check;
 mod command;
+pub mod duplicates;
 mod error;
 pub mod intake;
 
 pub use check::CheckReport;
 pub use command::Command;
+pub use duplicates::DuplicateSuggestion;
 pub use error::CoreError;
 
 use std::sync::Arc;
@@ -128,7 +130,7 @@ impl Desk {
         let mut case = case;
         let mut suggestions = Vec::new();
         if let Some(geo) = &self.geo {
-            suggestions.extend(intake::place(geo, &mut case)?);
+            suggestions.extend(intake::place(geo, &mut case)?.1);
         }
         let category = self.catalog.category(&case.category).expect("validated");
         let receive = Action::Receive {

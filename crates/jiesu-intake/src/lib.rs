@@ -2,5 +2,8 @@
 //!
 //! * [`classify`] — the Chinese message category classifier (raw text segmented with jieba, or
 //!   pre-segmented text), with its training, evaluation and the shipped model.
+//! * [`dups`] — duplicate finding: scores open cases near a new one in space and time (text,
+//!   distance, time, category), evaluated on Boston 311.
 
 pub mod classify;
+pub mod dups;

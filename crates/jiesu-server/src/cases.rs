@@ -136,6 +136,55 @@ impl CreateCase {
     }
 }
 
+/// Body of `POST /api/v1/intake/suggest`: a draft as far as it is written; only the text is needed.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SuggestBody {
+    #[serde(default)]
+    title: Option<String>,
+    text: String,
+    #[serde(default)]
+    category: Option<String>,
+    #[serde(default)]
+    place: PlaceBody,
+}
+
+/// `POST /api/v1/intake/suggest`: what intake suggests for a draft (place, duplicates, route),
+/// each with its confidence; nothing is stored. Staff only.
+pub async fn suggest(
+    State(state): State<AppState>,
+    actor: Actor,
+    AppJson(body): AppJson<SuggestBody>,
+) -> Result<AppJson<jiesu_core::intake::IntakeSuggestions>, ApiError> {
+    actor.check_staff()?;
+    let category = clean(body.category).unwrap_or_default();
+    let draft = NewCase {
+        channel: Channel::Hotline,
+        kind: CaseKind::Complaint,
+        title: clean(body.title),
+        text: body.text,
+        category: category.clone(),
+        place: Place {
+            address: clean(body.place.address),
+            lat: body.place.lat,
+            lon: body.place.lon,
+            street: clean(body.place.street),
+            community: clean(body.place.community),
+            grid: clean(body.place.grid),
+        },
+        contact: Contact::default(),
+        external_id: None,
+    };
+    if let Err(errors) = draft.validate(state.desk.catalog()) {
+        // An unwritten category is fine here: the other problems are not.
+        let errors: Vec<_> = errors.into_iter().filter(|e| !(category.is_empty() && e.field == "category")).collect();
+        if !errors.is_empty() {
+            return Err(ApiError::invalid_fields(errors));
+        }
+    }
+    Ok(AppJson(state.desk.suggest(&draft, state.now()).await?))
+}
+
 /// `POST /api/v1/cases`: 受理, and 派单 at once unless `auto_dispatch` is false. 201 with the case.
 pub async fn create(
     State(state): State<AppState>,

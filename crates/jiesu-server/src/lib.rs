@@ -179,6 +179,7 @@ pub fn app(state: AppState) -> Router {
         .route("/catalog/communities", get(catalog::communities))
         .route("/calendar/{year}", get(catalog::calendar))
         .route("/cases", post(cases::create).get(cases::list))
+        .route("/intake/suggest", post(cases::suggest))
         .route("/cases/{id}", get(cases::show))
         .route("/cases/{id}/events", get(cases::events))
         .route("/cases/{id}/actions", post(cases::act))

@@ -90,10 +90,10 @@ fn json<T: Serialize>(v: &T) -> String {
     serde_json::to_string(v).expect("domain types serialise")
 }
 
-const CASE_COLUMNS: &str =
+pub(crate) const CASE_COLUMNS: &str =
     "id, channel, kind, title, body, category, address, lat, lon, street, community, grid, contact, external_id, state";
 
-fn decode_case(row: &AnyRow, sealer: &Sealer) -> Result<CaseRecord, StoreError> {
+pub(crate) fn decode_case(row: &AnyRow, sealer: &Sealer) -> Result<CaseRecord, StoreError> {
     let id: i64 = row.try_get("id")?;
     let corrupt = |what: &str, e: &dyn std::fmt::Display| StoreError::Corrupt(format!("case {id} {what}: {e}"));
     let channel: String = row.try_get("channel")?;

@@ -23,6 +23,7 @@ mod batch;
 mod cases;
 pub mod crypt;
 mod error;
+mod nearby;
 pub mod testing;
 
 pub use accounts::{API_KEY_PREFIX, ApiKey, User};
@@ -30,6 +31,7 @@ pub use cases::{CachedColumns, CaseFilter, CaseRecord, Page};
 pub use crypt::DataKey;
 pub use error::StoreError;
 pub use jiesu_domain::access::Scope;
+pub use nearby::NearbyQuery;
 
 use std::str::FromStr;
 use std::sync::Once;

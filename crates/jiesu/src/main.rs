@@ -3,6 +3,7 @@
 //! 3 `check` found cases that differ from their replay.
 
 mod bench;
+mod cmd_dups;
 mod cmd_geo;
 mod cmd_accounts;
 mod cmd_model;
@@ -120,6 +121,12 @@ enum BenchCmd {
         #[arg(long, default_value_t = 16)]
         clients: usize,
     },
+    /// Duplicate finding on Boston 311 (2015): precision and recall, throughput.
+    Duplicates {
+        /// Boston 311 CSV (gzip).
+        #[arg(long, default_value = cmd_dups::DEFAULT_DATA)]
+        data: PathBuf,
+    },
 }
 
 async fn open_desk(args: &StoreArgs) -> anyhow::Result<Desk> {
@@ -231,6 +238,10 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         }
         Cmd::Bench(BenchCmd::Intake { db, cases, clients }) => {
             bench::intake(&db, cases, clients).await?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Cmd::Bench(BenchCmd::Duplicates { data }) => {
+            cmd_dups::run(&data)?;
             Ok(ExitCode::SUCCESS)
         }
     }

@@ -1,0 +1,117 @@
+//! Open cases near a point within a time window: the candidates of duplicate finding.
+//!
+//! The store narrows by a bounding box on latitude and longitude around the circle, by open
+//! status and by time of receipt (and, optionally, category); the exact distance is left to the
+//! caller's scorer. Served by the index `cases_status_place` (status, lat, lon, received_at;
+//! migration 0004): each open status, then the band of latitude.
+
+use chrono::{DateTime, Utc};
+use sqlx::{AssertSqlSafe, Row};
+
+use crate::cases::{CASE_COLUMNS, decode_case, ms};
+use crate::{CaseRecord, Store, StoreError};
+
+/// Statuses in which a case is open (not closed, not merged): a new report may duplicate it.
+pub(crate) const OPEN_STATUSES: &str =
+    "('received', 'dispatched', 'accepted', 'in_progress', 'return_requested', 'replied', 'verifying', 'called_back')";
+
+/// Metres per degree of latitude (mean Earth radius).
+const M_PER_DEG_LAT: f64 = 6_371_008.8 * std::f64::consts::PI / 180.0;
+
+/// Which open cases to look for.
+#[derive(Debug, Clone, PartialEq)]
+pub struct NearbyQuery {
+    /// Latitude of the centre.
+    pub lat: f64,
+    /// Longitude of the centre.
+    pub lon: f64,
+    /// Radius in metres (the box around the circle is searched).
+    pub radius_m: f64,
+    /// Received at or after.
+    pub received_from: DateTime<Utc>,
+    /// Received before.
+    pub received_to: DateTime<Utc>,
+    /// Only this leaf category.
+    pub category: Option<String>,
+    /// At most this many cases, newest first.
+    pub limit: u32,
+}
+
+impl NearbyQuery {
+    /// The bounding box `(lat_min, lat_max, lon_min, lon_max)` of the circle.
+    pub fn bounds(&self) -> (f64, f64, f64, f64) {
+        let dlat = self.radius_m.max(0.0) / M_PER_DEG_LAT;
+        // Longitude degrees shrink with the cosine of the latitude (never below that of 89.9°).
+        let dlon = dlat / self.lat.to_radians().cos().abs().max(1e-3);
+        (self.lat - dlat, self.lat + dlat, self.lon - dlon, self.lon + dlon)
+    }
+
+    fn sql(&self) -> String {
+        let category = if self.category.is_some() { " AND category = $7" } else { "" };
+        format!(
+            "SELECT {CASE_COLUMNS} FROM cases WHERE status IN {OPEN_STATUSES} \
+             AND lat >= $1 AND lat <= $2 AND lon >= $3 AND lon <= $4 \
+             AND received_at >= $5 AND received_at < $6{category} \
+             ORDER BY received_at DESC, id DESC LIMIT {}",
+            if self.category.is_some() { "$8" } else { "$7" }
+        )
+    }
+
+    fn bind<'q>(&self, q: crate::cases::AnyQuery<'q>) -> crate::cases::AnyQuery<'q> {
+        let (lat0, lat1, lon0, lon1) = self.bounds();
+        let q = q.bind(lat0).bind(lat1).bind(lon0).bind(lon1).bind(ms(self.received_from)).bind(ms(self.received_to));
+        let q = match &self.category {
+            Some(c) => q.bind(c.clone()),
+            None => q,
+        };
+        q.bind(i64::from(self.limit.clamp(1, 1000)))
+    }
+}
+
+impl Store {
+    /// Open cases with a point in the box around `q`'s circle, received in its window, newest
+    /// first.
+    pub async fn open_cases_near(&self, q: &NearbyQuery) -> Result<Vec<CaseRecord>, StoreError> {
+        let rows = q.bind(sqlx::query(AssertSqlSafe(q.sql()))).fetch_all(&self.pool).await?;
+        rows.iter().map(|r| decode_case(r, &self.sealer)).collect()
+    }
+
+    /// The query plan of [`Store::open_cases_near`] (as [`Store::explain_list`]).
+    pub async fn explain_open_cases_near(&self, q: &NearbyQuery) -> Result<Vec<String>, StoreError> {
+        let (sql, column) = match self.backend {
+            crate::Backend::Sqlite => (format!("EXPLAIN QUERY PLAN {}", q.sql()), "detail"),
+            crate::Backend::Postgres => (format!("EXPLAIN {}", q.sql()), "QUERY PLAN"),
+        };
+        let rows = q.bind(sqlx::query(AssertSqlSafe(sql))).fetch_all(&self.pool).await?;
+        rows.iter().map(|r| Ok(r.try_get::<String, _>(column)?)).collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use jiesu_domain::model::Status;
+
+    #[test]
+    fn open_statuses_are_the_domain_s() {
+        let open: Vec<String> = Status::ALL.iter().filter(|s| s.is_open()).map(|s| format!("'{}'", s.code())).collect();
+        assert_eq!(OPEN_STATUSES, format!("({})", open.join(", ")));
+    }
+
+    #[test]
+    fn the_box_holds_the_circle() {
+        let q = NearbyQuery {
+            lat: 39.93,
+            lon: 116.41,
+            radius_m: 500.0,
+            received_from: Utc::now(),
+            received_to: Utc::now(),
+            category: None,
+            limit: 10,
+        };
+        let (lat0, lat1, lon0, lon1) = q.bounds();
+        // 500 m is 0.0045° of latitude, and 0.0059° of longitude at 39.93° N.
+        assert!(((lat1 - lat0) / 2.0 - 0.004_497).abs() < 1e-5, "{lat0} {lat1}");
+        assert!(((lon1 - lon0) / 2.0 - 0.005_862).abs() < 1e-5, "{lon0} {lon1}");
+    }
+}
