@@ -2,5 +2,8 @@
 //!
 //! * [`classify`] — the Chinese message category classifier (raw text segmented with jieba, or
 //!   pre-segmented text), with its training, evaluation and the shipped model.
+//! * [`suggest`] — the classifier's label mapped onto the district's categories and unit kinds,
+//!   with a calibrated confidence and the manual-queue flag ([`suggest::suggest_category`]).
 
 pub mod classify;
+pub mod suggest;
