@@ -171,10 +171,9 @@ impl LabelMap {
             }
             if let Some(u) = &r.unit {
                 match catalog.unit(u) {
-                    None => problems.push(format!(
-                        "label {}: unit {u} is not in the catalog",
-                        r.label
-                    )),
+                    None => {
+                        problems.push(format!("label {}: unit {u} is not in the catalog", r.label))
+                    }
                     Some(unit) if unit.kind != r.unit_kind => problems.push(format!(
                         "label {}: unit {u} ({}) is a {}, not a {}",
                         r.label, unit.name, unit.kind, r.unit_kind
@@ -226,7 +225,11 @@ pub struct Suggester {
 impl Suggester {
     /// Builds a suggester; fails, listing every problem, if the map does not fit the catalog
     /// or leaves a model label unmapped.
-    pub fn new(clf: Classifier, map: LabelMap, catalog: &Catalog) -> Result<Suggester, LabelMapError> {
+    pub fn new(
+        clf: Classifier,
+        map: LabelMap,
+        catalog: &Catalog,
+    ) -> Result<Suggester, LabelMapError> {
         let problems = map.check(catalog, clf.labels());
         if !problems.is_empty() {
             return Err(LabelMapError {
@@ -247,8 +250,12 @@ impl Suggester {
     pub fn shipped() -> &'static Suggester {
         static S: OnceLock<Suggester> = OnceLock::new();
         S.get_or_init(|| {
-            Suggester::new(Classifier::shipped(), LabelMap::shipped(), &Catalog::dongcheng())
-                .expect("the shipped label map fits the shipped catalog and model")
+            Suggester::new(
+                Classifier::shipped(),
+                LabelMap::shipped(),
+                &Catalog::dongcheng(),
+            )
+            .expect("the shipped label map fits the shipped catalog and model")
         })
     }
 
@@ -336,7 +343,10 @@ impl Suggester {
                 let top = m.top_categories.first().cloned();
                 CategorySuggestion {
                     top_category_name: top.as_ref().and_then(|c| {
-                        self.names.iter().find(|(k, _)| k == c).map(|(_, n)| n.clone())
+                        self.names
+                            .iter()
+                            .find(|(k, _)| k == c)
+                            .map(|(_, n)| n.clone())
                     }),
                     top_category: top,
                     also: m.top_categories.iter().skip(1).cloned().collect(),
@@ -378,8 +388,8 @@ mod tests {
     fn bad_maps_are_explained() {
         let e = LabelMap::parse("label,unit_kind\nx,street\n", "m.csv").unwrap_err();
         assert!(e.to_string().contains("top_categories"), "{e}");
-        let e = LabelMap::parse("label,top_categories,unit_kind\nx,01,nobody\n", "m.csv")
-            .unwrap_err();
+        let e =
+            LabelMap::parse("label,top_categories,unit_kind\nx,01,nobody\n", "m.csv").unwrap_err();
         assert!(e.to_string().contains("nobody"), "{e}");
         let map = LabelMap::parse(
             "label,top_categories,unit_kind,unit\n甲,0101|99,street,B01\n乙,13,street,\n",
@@ -400,7 +410,10 @@ mod tests {
         let map = dir.join("map.csv");
         std::fs::write(&map, "label,top_categories,unit_kind\n城乡建设,03,street\n").unwrap();
         let e = Suggester::from_files(None, Some(&map), &Catalog::dongcheng()).unwrap_err();
-        assert!(e.contains("map.csv") && e.contains("教育文体 is not mapped"), "{e}");
+        assert!(
+            e.contains("map.csv") && e.contains("教育文体 is not mapped"),
+            "{e}"
+        );
         let model = dir.join("none.bin");
         let e = Suggester::from_files(Some(&model), None, &Catalog::dongcheng()).unwrap_err();
         assert!(e.contains("none.bin"), "{e}");
@@ -411,13 +424,18 @@ mod tests {
 
     #[test]
     fn suggestions() {
-        let s = suggest_category("A市某小学乱收补课费\n学校老师强制学生参加收费补课，每学期收取补课费800元，家长苦不堪言。");
+        let s = suggest_category(
+            "A市某小学乱收补课费\n学校老师强制学生参加收费补课，每学期收取补课费800元，家长苦不堪言。",
+        );
         assert_eq!(s.label, "教育文体", "{s:?}");
         assert_eq!(s.top_category.as_deref(), Some("14"));
         assert_eq!(s.top_category_name.as_deref(), Some("教育"));
         assert_eq!(s.unit_kind, Some(UnitKind::Department));
         assert!(s.confidence > 0.0 && s.confidence <= 1.0);
-        assert_eq!(s.manual, s.confidence < Classifier::shipped().manual_threshold());
+        assert_eq!(
+            s.manual,
+            s.confidence < Classifier::shipped().manual_threshold()
+        );
         let empty = suggest_category("，。！ ");
         assert!(empty.manual && empty.label.is_empty() && empty.reason.is_some());
         // A message about nothing in particular is not confidently anything.

@@ -315,6 +315,7 @@ fn model_eval_refuses_bad_input() {
     ]);
     assert_ne!(code, 0);
     assert!(err.contains("garbage.bin") && err.contains("model"), "{err}");
+}
 
 #[test]
 fn geo_grid_prints_the_cells_and_geo_locate_prints_a_placement() {

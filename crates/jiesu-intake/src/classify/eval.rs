@@ -280,17 +280,29 @@ impl fmt::Display for CvReport {
         let (lo, hi) = self
             .fold_macro_f1
             .iter()
-            .fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), x| (a.min(*x), b.max(*x)));
-        writeln!(f, "fold_macro_f1: mean {mean:.4}, sd {sd:.4}, min {lo:.4}, max {hi:.4}")?;
+            .fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), x| {
+                (a.min(*x), b.max(*x))
+            });
+        writeln!(
+            f,
+            "fold_macro_f1: mean {mean:.4}, sd {sd:.4}, min {lo:.4}, max {hi:.4}"
+        )?;
         writeln!(f, "train_seconds_per_fold: {:.2}", self.train_seconds)?;
-        writeln!(f, "confidence threshold → coverage, precision of the confident part (out of fold):")?;
+        writeln!(
+            f,
+            "confidence threshold → coverage, precision of the confident part (out of fold):"
+        )?;
         let scored = self.scored();
         for t in [0.5f32, 0.6, 0.7, 0.8, 0.9] {
             let (cov, prec) = coverage_at(&scored, t);
             writeln!(f, "  ≥ {t:.2}: coverage {cov:.4}, precision {prec:.4}")?;
         }
         let (cov, prec) = self.confident_part();
-        let th: Vec<String> = self.fold_threshold.iter().map(|t| format!("{t:.3}")).collect();
+        let th: Vec<String> = self
+            .fold_threshold
+            .iter()
+            .map(|t| format!("{t:.3}"))
+            .collect();
         writeln!(
             f,
             "confident part (each fold model's own manual_threshold {}): coverage {cov:.4}, precision {prec:.4}",
@@ -311,7 +323,10 @@ pub fn coverage_at(scored: &[(f32, bool)], t: f32) -> (f64, f64) {
         }
     }
     let total = scored.len().max(1) as f64;
-    (n as f64 / total, if n > 0 { ok as f64 / n as f64 } else { 1.0 })
+    (
+        n as f64 / total,
+        if n > 0 { ok as f64 / n as f64 } else { 1.0 },
+    )
 }
 
 /// The smallest confidence threshold (on a 0.005 grid) whose confident part has at least
@@ -326,7 +341,11 @@ pub fn threshold_for_precision(scored: &[(f32, bool)], precision: f64) -> Option
 impl CvReport {
     /// The out-of-fold `(confidence, correct)` pairs.
     pub fn scored(&self) -> Vec<(f32, bool)> {
-        self.confidence.iter().copied().zip(self.correct.iter().copied()).collect()
+        self.confidence
+            .iter()
+            .copied()
+            .zip(self.correct.iter().copied())
+            .collect()
     }
 
     /// Coverage and precision of the predictions each fold model is confident about (its own
@@ -482,7 +501,10 @@ pub(crate) fn inner_select(
             for &i in test_ix {
                 let m = clf.margins_of_tokens(&tokens[i]);
                 preds[g].push((i, fitted.labels()[argmax(&m)].clone()));
-                if let Ok(y) = fitted.labels().binary_search_by(|l| l.as_str().cmp(labels[i])) {
+                if let Ok(y) = fitted
+                    .labels()
+                    .binary_search_by(|l| l.as_str().cmp(labels[i]))
+                {
                     pairs[g].push((m, y));
                 }
             }
@@ -507,8 +529,8 @@ pub(crate) fn inner_select(
             (p[top], top == *y)
         })
         .collect();
-    let manual_threshold = threshold_for_precision(&scored, opts.confident_precision)
-        .map_or(1.0, |(t, _, _)| t);
+    let manual_threshold =
+        threshold_for_precision(&scored, opts.confident_precision).map_or(1.0, |(t, _, _)| t);
     Ok(Selection {
         nb_weight: grid[best.0],
         temperature,

@@ -380,7 +380,13 @@ pub fn argmax(v: &[f32]) -> usize {
 /// labels (so they sum to 0 for each feature): the weights of NB as a linear model on the same
 /// features. Added `λ` times to the SVM weights ([`Fitted::finish`]) they keep one linear model
 /// (same prediction cost). Class priors are left out (classes are balanced, as in the SVM).
-fn naive_bayes(rows: &[Vec<(u32, f32)>], y: &[usize], k: usize, codes: &[u8], alpha: f32) -> Vec<Vec<f32>> {
+fn naive_bayes(
+    rows: &[Vec<(u32, f32)>],
+    y: &[usize],
+    k: usize,
+    codes: &[u8],
+    alpha: f32,
+) -> Vec<Vec<f32>> {
     let buckets = codes.len();
     let mut sums = vec![vec![0f64; buckets]; k];
     for (r, &c) in rows.iter().zip(y) {
@@ -507,7 +513,11 @@ pub(crate) fn fit(
             opts.c
         )));
     }
-    if opts.nb_weights.iter().any(|l| !(l.is_finite() && *l >= 0.0)) {
+    if opts
+        .nb_weights
+        .iter()
+        .any(|l| !(l.is_finite() && *l >= 0.0))
+    {
         return Err(ClassifyError::Train(format!(
             "naive Bayes weights must be finite and non-negative, got {:?}",
             opts.nb_weights
