@@ -41,6 +41,11 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     set!("--bits", f.hash_bits);
     set!("--min-df", f.min_df);
     set!("--eps", o.eps);
+    if let Some(v) = get("--nb") {
+        o.nb_weights = v.split(',').map(str::parse).collect::<Result<_, _>>()?;
+    }
+    set!("--inner", o.calibration_folds);
+    set!("--nb-alpha", o.nb_alpha);
     if args.iter().any(|a| a == "--no-balance") {
         o.balanced = false;
     }

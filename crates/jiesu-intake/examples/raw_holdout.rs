@@ -47,10 +47,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         kept.len(),
         dropped.len()
     );
-    let opts = TrainOptions {
-        calibration_folds: 0,
-        ..TrainOptions::default()
-    };
+    let opts = TrainOptions::default();
     let clf = Classifier::train(&kept, true, &opts)?;
     // The closest removed row of each raw message, pre-segmented: the same messages through the
     // training data's own segmentation.

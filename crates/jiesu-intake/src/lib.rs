@@ -4,6 +4,9 @@
 //!   pre-segmented text), with its training, evaluation and the shipped model.
 //! * [`dups`] — duplicate finding: scores open cases near a new one in space and time (text,
 //!   distance, time, category), evaluated on Boston 311.
+//! * [`suggest`] — the classifier's label mapped onto the district's categories and unit kinds,
+//!   with a calibrated confidence and the manual-queue flag ([`suggest::suggest_category`]).
 
 pub mod classify;
 pub mod dups;
+pub mod suggest;

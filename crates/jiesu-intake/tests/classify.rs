@@ -99,16 +99,46 @@ fn corrupt_model_files_are_refused() {
     assert!(e.to_string().contains("truncated"), "{e}");
     let e = Classifier::load(b"not a model at all, just some text here").unwrap_err();
     assert!(e.to_string().contains("magic"), "{e}");
-    let mut v2 = bytes.clone();
-    v2[8] = 2;
-    assert!(matches!(
-        Classifier::load(&v2),
-        Err(ClassifyError::Version {
-            found: 2,
-            expected: 1
-        })
-    ));
+    for old_or_new in [1u8, 3] {
+        let mut other = bytes.clone();
+        other[8] = old_or_new;
+        assert!(matches!(
+            Classifier::load(&other),
+            Err(ClassifyError::Version { found, expected: 2 }) if found == u32::from(old_or_new)
+        ));
+    }
     assert!(Classifier::load(&[]).is_err());
+}
+
+/// The inner cross-validation chooses an NB weight from the grid, a temperature and a manual
+/// threshold; cross-validation reports the confident part with the fold models' own thresholds.
+#[test]
+fn inner_selection_and_manual_threshold() {
+    let opts = TrainOptions {
+        nb_weights: vec![0.0, 0.05],
+        ..small_opts()
+    };
+    let clf = Classifier::train(&synthetic(), true, &opts).unwrap();
+    assert!(opts.nb_weights.contains(&clf.nb_weight()));
+    assert!(clf.temperature() > 0.0);
+    assert!((0.0..=1.0).contains(&clf.manual_threshold()));
+    let back = Classifier::load(&clf.save()).unwrap();
+    assert_eq!(back.manual_threshold(), clf.manual_threshold());
+    assert_eq!(back.nb_weight(), clf.nb_weight());
+    let cv = jiesu_intake::classify::cross_validate(&synthetic(), true, 3, 0, &opts).unwrap();
+    assert_eq!(cv.fold_threshold.len(), 3);
+    assert_eq!(cv.confidence.len(), 60);
+    let (coverage, precision) = cv.confident_part();
+    assert!(coverage > 0.5 && precision >= 0.9, "{cv}");
+    assert!(cv.to_string().contains("confident part"), "{cv}");
+    let bad = TrainOptions {
+        nb_weights: vec![-1.0],
+        ..small_opts()
+    };
+    assert!(matches!(
+        Classifier::train(&synthetic(), true, &bad),
+        Err(ClassifyError::Train(_))
+    ));
 }
 
 #[test]

@@ -171,6 +171,157 @@ fn acknowledged_cases_survive_kill_9() {
     assert_eq!(code, 0, "{out}");
 }
 
+/// A file of the shared data set beside the repository (`../shared/data`).
+fn shared_data(rel: &str) -> std::path::PathBuf {
+    let p = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../../shared/data")
+        .join(rel);
+    assert!(
+        p.exists(),
+        "missing {}: this test needs the shared data directory beside the repository",
+        p.display()
+    );
+    p
+}
+
+/// The contract's closing lines: `macro_f1: X`, `accuracy: X`, `msgs_per_s: N`, in that order,
+/// as the last three lines. Returns macro-F1 and accuracy.
+fn closing_figures(out: &str) -> (f64, f64) {
+    let lines: Vec<&str> = out.trim_end().lines().collect();
+    assert!(lines.len() >= 3, "{out}");
+    let tail = &lines[lines.len() - 3..];
+    let value = |line: &str, key: &str| -> f64 {
+        let v = line
+            .strip_prefix(&format!("{key}: "))
+            .unwrap_or_else(|| panic!("expected `{key}: …`, got `{line}`\n{out}"));
+        v.parse().unwrap_or_else(|_| panic!("`{line}` is not a number"))
+    };
+    let f1 = value(tail[0], "macro_f1");
+    let acc = value(tail[1], "accuracy");
+    let rate = value(tail[2], "msgs_per_s");
+    assert!(!tail[2].contains('.'), "msgs_per_s is an integer: {}", tail[2]);
+    assert!((0.0..=1.0).contains(&f1) && (0.0..=1.0).contains(&acc) && rate > 0.0, "{out}");
+    (f1, acc)
+}
+
+/// Writes the first `per_label` rows of each label of the real training file (pre-segmented)
+/// to `path` and returns the row count.
+fn training_subset(path: &std::path::Path, per_label: usize) -> usize {
+    let text = std::fs::read_to_string(shared_data("teddy2020c/classify_train.csv")).unwrap();
+    let mut counts = std::collections::HashMap::new();
+    let mut out = String::from("text_segmented,label\n");
+    let mut n = 0;
+    for line in text.lines().skip(1) {
+        let Some((t, l)) = line.rsplit_once(',') else { continue };
+        let c = counts.entry(l.to_string()).or_insert(0usize);
+        if *c < per_label && !t.contains('"') {
+            *c += 1;
+            n += 1;
+            out.push_str(line);
+            out.push('\n');
+        }
+    }
+    std::fs::write(path, out).unwrap();
+    n
+}
+
+#[test]
+fn model_eval_contract_shipped_model_raw_and_segmented() {
+    // Raw messages (subject + detail) with the shipped model.
+    let raw = shared_data("teddy2020c/sample_raw_labeled.csv");
+    let (code, out, err) = run(&["model", "eval", "--data", raw.to_str().unwrap()]);
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(out.contains("model: shipped"), "{out}");
+    let (f1, acc) = closing_figures(&out);
+    assert!(f1 > 0.9 && acc > 0.9, "{out}");
+
+    // The same layout the contract names: `label` + `text` (raw).
+    let dir = tempfile::tempdir().unwrap();
+    let text_csv = dir.path().join("text.csv");
+    std::fs::write(
+        &text_csv,
+        "label,text\n教育文体,A市某小学强制学生参加收费补课，每学期收取补课费800元\n\
+         交通运输,A市3路公交车经常不按站点停车，司机态度恶劣\n",
+    )
+    .unwrap();
+    let (code, out, err) = run(&["model", "eval", "--data", text_csv.to_str().unwrap()]);
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(out.contains("samples: 2"), "{out}");
+    closing_figures(&out);
+}
+
+#[test]
+fn model_train_then_eval_with_model_and_cv() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("subset.csv");
+    let n = training_subset(&data, 40);
+    assert_eq!(n, 280);
+    let model = dir.path().join("m.bin");
+    let (code, out, err) = run(&[
+        "model",
+        "train",
+        "--data",
+        data.to_str().unwrap(),
+        "--out",
+        model.to_str().unwrap(),
+    ]);
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(out.contains("manual_threshold: "), "{out}");
+    assert!(model.exists());
+
+    let (code, out, err) = run(&[
+        "model",
+        "eval",
+        "--data",
+        data.to_str().unwrap(),
+        "--model",
+        model.to_str().unwrap(),
+    ]);
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(out.contains(&format!("model: {}", model.display())), "{out}");
+    let (f1, _) = closing_figures(&out);
+    assert!(f1 > 0.95, "a model scores well on its own training data: {out}");
+
+    let (code, out, err) = run(&["model", "eval", "--cv", "5", "--data", data.to_str().unwrap()]);
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(out.contains("cross-validation: 5 folds"), "{out}");
+    assert!(out.matches("fold ").count() >= 5, "{out}");
+    for label in ["交通运输", "劳动和社会保障", "卫生计生", "商贸旅游", "城乡建设", "教育文体", "环境保护"] {
+        assert!(out.contains(&format!("f1[{label}]: ")), "per-class F1 of {label}: {out}");
+    }
+    let (f1, _) = closing_figures(&out);
+    assert!(f1 > 0.5, "{out}");
+}
+
+#[test]
+fn model_eval_refuses_bad_input() {
+    let dir = tempfile::tempdir().unwrap();
+    let bad = dir.path().join("bad.csv");
+    std::fs::write(&bad, "text,category\n小区路灯坏了,城乡建设\n").unwrap();
+    let (code, out, err) = run(&["model", "eval", "--data", bad.to_str().unwrap()]);
+    assert_ne!(code, 0, "{out}");
+    assert!(err.contains("label") && err.contains("bad.csv"), "{err}");
+    let (code, _, err) = run(&["model", "eval", "--data", "/nonexistent/x.csv"]);
+    assert_ne!(code, 0);
+    assert!(err.contains("/nonexistent/x.csv"), "{err}");
+    let (code, _, err) = run(&["model", "eval", "--cv", "5", "--model", "m.bin", "--data", "x.csv"]);
+    assert_eq!(code, 2, "--cv and --model conflict: {err}");
+    let good = dir.path().join("good.csv");
+    std::fs::write(&good, "text,label\n小区路灯坏了,城乡建设\n").unwrap();
+    let garbage = dir.path().join("garbage.bin");
+    std::fs::write(&garbage, b"not a model").unwrap();
+    let (code, _, err) = run(&[
+        "model",
+        "eval",
+        "--data",
+        good.to_str().unwrap(),
+        "--model",
+        garbage.to_str().unwrap(),
+    ]);
+    assert_ne!(code, 0);
+    assert!(err.contains("garbage.bin") && err.contains("model"), "{err}");
+}
+
 #[test]
 fn geo_grid_prints_the_cells_and_geo_locate_prints_a_placement() {
     let outline = concat!(env!("CARGO_MANIFEST_DIR"), "/../../../shared/data/geo/110101_full.json");

@@ -60,7 +60,7 @@ impl Default for FeatureConfig {
             title_weight: 0.3,
             title_char_weight: 0.7,
             title_tokens: 15,
-            min_df: 2,
+            min_df: 1,
         }
     }
 }

@@ -23,7 +23,9 @@ pub mod tokenize;
 use std::sync::OnceLock;
 
 pub use data::read_labeled_csv;
-pub use eval::{ClassReport, CvReport, EvalReport, cross_validate, evaluate, fold_assignment};
+pub use eval::{
+    ClassReport, CpuClock, CvReport, EvalReport, cross_validate, evaluate, fold_assignment,
+};
 pub use features::FeatureConfig;
 
 use features::{IdfTable, count_sorted, extract_keys, tfidf_vector};
@@ -91,20 +93,31 @@ pub struct TrainOptions {
     pub max_iter: usize,
     /// Seed of the solver's visiting order and of the calibration folds.
     pub seed: u64,
-    /// Folds of the internal run that fits the confidence temperature (0 or 1: skip it and use
+    /// Folds of the inner cross-validation on the training data that chooses the naive Bayes
+    /// weight from [`TrainOptions::nb_weights`] (best out-of-fold macro-F1) and fits the
+    /// confidence temperature (0 or 1: skip it, take the first weight and
     /// [`TrainOptions::default_temperature`]).
     pub calibration_folds: usize,
     /// Temperature used when calibration is skipped.
     pub default_temperature: f32,
     /// Free text stored in the model (training command, data, date).
     pub info: String,
+    /// Candidate weights λ of the naive Bayes term added to the SVM weights (0: pure SVM), in
+    /// ascending order; the inner cross-validation picks one (the smallest among equals).
+    pub nb_weights: Vec<f32>,
+    /// Additive smoothing of the naive Bayes term.
+    pub nb_alpha: f32,
+    /// Precision wanted of the confident predictions: the inner cross-validation sets
+    /// [`Classifier::manual_threshold`] to the smallest confidence at which out-of-fold
+    /// predictions are right at least this often.
+    pub confident_precision: f64,
 }
 
 impl Default for TrainOptions {
     fn default() -> Self {
         TrainOptions {
             features: FeatureConfig::default(),
-            c: 2.0,
+            c: 1.0,
             balanced: true,
             eps: 0.1,
             max_iter: 1000,
@@ -112,6 +125,9 @@ impl Default for TrainOptions {
             calibration_folds: 3,
             default_temperature: 5.0,
             info: String::new(),
+            nb_weights: vec![0.0, 0.01, 0.02, 0.03, 0.05],
+            nb_alpha: 0.1,
+            confident_precision: 0.97,
         }
     }
 }
@@ -130,12 +146,16 @@ pub struct Classifier {
     pub(crate) bias: Vec<f32>,
     /// Softmax temperature applied to the margins.
     pub(crate) temperature: f32,
+    /// The naive Bayes weight λ folded into the weights (informational).
+    pub(crate) nb_weight: f32,
+    /// Predictions less confident than this go to the dispatcher's manual queue.
+    pub(crate) manual_threshold: f32,
     /// Free text: how the model was made.
     pub(crate) info: String,
 }
 
-/// The model shipped in the repository (`models/classifier-v1.bin`).
-static SHIPPED_BYTES: &[u8] = include_bytes!("../../../../models/classifier-v1.bin");
+/// The model shipped in the repository (`models/classifier-v2.bin`).
+static SHIPPED_BYTES: &[u8] = include_bytes!("../../../../models/classifier-v2.bin");
 
 impl Classifier {
     /// The shipped model, embedded in the binary (parsed once, then cloned).
@@ -176,6 +196,17 @@ impl Classifier {
     /// The softmax temperature used for confidences.
     pub fn temperature(&self) -> f32 {
         self.temperature
+    }
+
+    /// The weight of the naive Bayes term folded into the weights (chosen by inner CV).
+    pub fn nb_weight(&self) -> f32 {
+        self.nb_weight
+    }
+
+    /// The confidence below which a prediction should be checked by a person (chosen by the
+    /// inner cross-validation for [`TrainOptions::confident_precision`]; 0 if not calibrated).
+    pub fn manual_threshold(&self) -> f32 {
+        self.manual_threshold
     }
 
     fn stride(&self) -> usize {
@@ -345,18 +376,151 @@ pub fn argmax(v: &[f32]) -> usize {
     best
 }
 
+/// The multinomial naive Bayes log-probabilities of each feature per label, centred over the
+/// labels (so they sum to 0 for each feature): the weights of NB as a linear model on the same
+/// features. Added `λ` times to the SVM weights ([`Fitted::finish`]) they keep one linear model
+/// (same prediction cost). Class priors are left out (classes are balanced, as in the SVM).
+fn naive_bayes(
+    rows: &[Vec<(u32, f32)>],
+    y: &[usize],
+    k: usize,
+    codes: &[u8],
+    alpha: f32,
+) -> Vec<Vec<f32>> {
+    let buckets = codes.len();
+    let mut sums = vec![vec![0f64; buckets]; k];
+    for (r, &c) in rows.iter().zip(y) {
+        for &(b, v) in r {
+            sums[c][b as usize] += f64::from(v);
+        }
+    }
+    let used = codes.iter().filter(|&&c| c != 0).count() as f64;
+    let totals: Vec<f64> = sums.iter().map(|s| s.iter().sum::<f64>()).collect();
+    let a = f64::from(alpha);
+    let mut out = vec![vec![0f32; buckets]; k];
+    let mut logs = vec![0f64; k];
+    for b in 0..buckets {
+        if codes[b] == 0 {
+            continue;
+        }
+        for c in 0..k {
+            logs[c] = ((sums[c][b] + a) / (totals[c] + a * used)).ln();
+        }
+        let mean = logs.iter().sum::<f64>() / k as f64;
+        for c in 0..k {
+            out[c][b] = (logs[c] - mean) as f32;
+        }
+    }
+    out
+}
+
 /// Trains on tokenized samples: the core of [`Classifier::train`] and of cross-validation.
+///
+/// Fits the SVMs (and the naive Bayes term) on all samples; an inner cross-validation on the
+/// same samples ([`TrainOptions::calibration_folds`]) chooses the NB weight and fits the
+/// confidence temperature.
 pub fn train_tokens(
     tokens: &[Vec<&str>],
     labels: &[&str],
     opts: &TrainOptions,
 ) -> Result<Classifier, ClassifyError> {
+    let fitted = fit(tokens, labels, opts)?;
+    if opts.calibration_folds >= 2 {
+        let s = eval::inner_select(tokens, labels, opts)?;
+        let mut clf = fitted.finish(s.nb_weight, s.temperature);
+        clf.manual_threshold = s.manual_threshold;
+        Ok(clf)
+    } else {
+        let lambda = opts.nb_weights.first().copied().unwrap_or(0.0);
+        Ok(fitted.finish(lambda, opts.default_temperature))
+    }
+}
+
+/// A fitted model before the NB weight is chosen and the weights are quantised.
+pub(crate) struct Fitted {
+    names: Vec<String>,
+    cfg: FeatureConfig,
+    idf: IdfTable,
+    codes: Vec<u8>,
+    /// Per label: SVM weights of every bucket, then the bias.
+    svm: Vec<Vec<f32>>,
+    /// Per label: centred NB log-probabilities (empty when no NB weight is positive).
+    nb: Vec<Vec<f32>>,
+    info: String,
+}
+
+impl Fitted {
+    /// The labels.
+    pub(crate) fn labels(&self) -> &[String] {
+        &self.names
+    }
+
+    /// The classifier with weights `svm + λ·nb`, quantised to `i8` per label.
+    pub(crate) fn finish(&self, lambda: f32, temperature: f32) -> Classifier {
+        let k = self.names.len();
+        let buckets = self.codes.len();
+        let stride = row_stride(k);
+        let mut table = vec![0u8; buckets * stride];
+        let mut scales = Vec::with_capacity(k);
+        let mut bias = Vec::with_capacity(k);
+        let mut w = vec![0f32; buckets];
+        for c in 0..k {
+            w.copy_from_slice(&self.svm[c][..buckets]);
+            if lambda != 0.0 && !self.nb.is_empty() {
+                for (x, n) in w.iter_mut().zip(&self.nb[c]) {
+                    *x += lambda * n;
+                }
+            }
+            let max = w.iter().fold(0f32, |m, x| m.max(x.abs()));
+            let s = if max > 0.0 { max / 127.0 } else { 1.0 };
+            for (b, x) in w.iter().enumerate() {
+                if self.codes[b] != 0 {
+                    table[b * stride + 1 + c] = ((x / s).round().clamp(-127.0, 127.0) as i8) as u8;
+                }
+            }
+            scales.push(s);
+            bias.push(self.svm[c][buckets]);
+        }
+        for (b, &code) in self.codes.iter().enumerate() {
+            table[b * stride] = code;
+        }
+        Classifier {
+            labels: self.names.clone(),
+            cfg: self.cfg.clone(),
+            idf: self.idf.clone(),
+            table,
+            scales,
+            bias,
+            temperature,
+            nb_weight: lambda,
+            manual_threshold: 0.0,
+            info: self.info.clone(),
+        }
+    }
+}
+
+/// One supervised fit of the SVMs and the naive Bayes term.
+pub(crate) fn fit(
+    tokens: &[Vec<&str>],
+    labels: &[&str],
+    opts: &TrainOptions,
+) -> Result<Fitted, ClassifyError> {
     let cfg = &opts.features;
     cfg.validate().map_err(ClassifyError::Train)?;
     if !(opts.c > 0.0 && opts.c.is_finite()) {
         return Err(ClassifyError::Train(format!(
             "C must be positive, got {}",
             opts.c
+        )));
+    }
+    if opts
+        .nb_weights
+        .iter()
+        .any(|l| !(l.is_finite() && *l >= 0.0))
+    {
+        return Err(ClassifyError::Train(format!(
+            "naive Bayes weights must be finite and non-negative, got {:?}",
+            opts.nb_weights
         )));
     }
     let mut names: Vec<String> = labels.iter().map(|s| s.to_string()).collect();
@@ -442,37 +606,18 @@ pub fn train_tokens(
         weights.push(w);
     }
 
-    // Quantise: per label, i8 with scale max|w| / 127.
-    let stride = row_stride(k);
-    let mut table = vec![0u8; buckets * stride];
-    let mut scales = Vec::with_capacity(k);
-    let mut bias = Vec::with_capacity(k);
-    for (c, w) in weights.iter().enumerate() {
-        let max = w[..buckets].iter().fold(0f32, |m, x| m.max(x.abs()));
-        let s = if max > 0.0 { max / 127.0 } else { 1.0 };
-        for (b, x) in w[..buckets].iter().enumerate() {
-            if codes[b] != 0 {
-                table[b * stride + 1 + c] = ((x / s).round().clamp(-127.0, 127.0) as i8) as u8;
-            }
-        }
-        scales.push(s);
-        bias.push(w[buckets]);
-    }
-    for (b, &code) in codes.iter().enumerate() {
-        table[b * stride] = code;
-    }
-    let mut clf = Classifier {
-        labels: names,
+    let nb = if opts.nb_weights.iter().any(|&l| l > 0.0) {
+        naive_bayes(&rows, &y, k, &codes, opts.nb_alpha)
+    } else {
+        Vec::new()
+    };
+    Ok(Fitted {
+        names,
         cfg: cfg.clone(),
         idf,
-        table,
-        scales,
-        bias,
-        temperature: opts.default_temperature,
+        codes,
+        svm: weights,
+        nb,
         info: opts.info.clone(),
-    };
-    if opts.calibration_folds >= 2 {
-        clf.temperature = eval::fit_temperature(tokens, labels, opts)?;
-    }
-    Ok(clf)
+    })
 }

@@ -1,18 +1,20 @@
-//! The model file format (version 1): compact, versioned, checksummed.
+//! The model file format (version 2): compact, versioned, checksummed.
 //!
 //! All integers little-endian.
 //!
 //! | bytes | content |
 //! |---|---|
 //! | 8 | magic `JIESUCLF` |
-//! | 4 | format version (`u32`, 1) |
+//! | 4 | format version (`u32`, 2) |
 //! | 8 | payload length (`u64`) |
 //! | 8 | FNV-1a 64 checksum of the payload |
 //! | … | payload |
 //!
 //! Payload: `info` (string), labels (`u16` count, then strings), the [`FeatureConfig`]
 //! (`hash_bits u8, word/bigram/char weights f32, char_min u8, char_max u8, title and title-char weights f32,
-//! title_tokens u16, min_df u32`), IDF step `f32`, temperature `f32`, per-label bias `f32` and
+//! title_tokens u16, min_df u32`), IDF step `f32`, temperature `f32`, the naive Bayes weight
+//! folded into the weights `f32` (informational) and the manual-queue confidence threshold `f32`,
+//! per-label bias `f32` and
 //! scale `f32`; then the table: a bitmap of used buckets (`2^hash_bits` bits), the IDF code of
 //! each used bucket (`u8`), a bitmap over used buckets of those with a non-zero weight, and
 //! `n_labels` `i8` weights for each of those. Strings are a `u32` byte length and UTF-8.
@@ -26,7 +28,7 @@ use super::{Classifier, ClassifyError};
 /// Magic bytes at the start of a model file.
 pub const MAGIC: &[u8; 8] = b"JIESUCLF";
 /// The format version this build writes and reads.
-pub const VERSION: u32 = 1;
+pub const VERSION: u32 = 2;
 
 /// FNV-1a 64-bit hash.
 pub fn fnv1a64(data: &[u8]) -> u64 {
@@ -59,6 +61,8 @@ pub fn encode(clf: &Classifier) -> Vec<u8> {
     p.extend_from_slice(&c.min_df.to_le_bytes());
     p.extend_from_slice(&clf.idf.step.to_le_bytes());
     p.extend_from_slice(&clf.temperature.to_le_bytes());
+    p.extend_from_slice(&clf.nb_weight.to_le_bytes());
+    p.extend_from_slice(&clf.manual_threshold.to_le_bytes());
     for v in clf.bias.iter().chain(&clf.scales) {
         p.extend_from_slice(&v.to_le_bytes());
     }
@@ -205,6 +209,11 @@ pub fn decode(bytes: &[u8]) -> Result<Classifier, ClassifyError> {
         .map_err(|e| ClassifyError::BadModel(format!("feature settings: {e}")))?;
     let step = c.f32("idf step")?;
     let temperature = c.f32("temperature")?;
+    let nb_weight = c.f32("naive Bayes weight")?;
+    let manual_threshold = c.f32("manual threshold")?;
+    if !(0.0..=1.0).contains(&manual_threshold) {
+        return Err(bad("manual threshold outside 0..=1"));
+    }
     let bias = (0..n_labels)
         .map(|_| c.f32("bias"))
         .collect::<Result<Vec<_>, _>>()?;
@@ -241,6 +250,8 @@ pub fn decode(bytes: &[u8]) -> Result<Classifier, ClassifyError> {
         scales,
         bias,
         temperature,
+        nb_weight,
+        manual_threshold,
         info,
     })
 }
@@ -265,7 +276,7 @@ mod tests {
             decode(&v),
             Err(ClassifyError::Version {
                 found: 7,
-                expected: 1
+                expected: 2
             })
         ));
     }

@@ -1,0 +1,445 @@
+//! Category suggestions for new cases: the classifier's label mapped onto the district's
+//! category list and unit kinds, with a calibrated confidence and a manual-queue flag.
+//!
+//! The map is data (`data/label_map.csv`, embedded; see the file's header for the columns),
+//! checked against the catalog when a [`Suggester`] is built. A suggestion goes to the
+//! dispatcher's manual queue (`manual: true`) when the message has no usable text, when the
+//! predicted label is not in the map, or when the confidence is below the model's
+//! [`Classifier::manual_threshold`] — chosen at training time by the inner cross-validation so
+//! that predictions at or above it were right at least 97 % of the time (out of fold).
+
+use std::path::Path;
+use std::sync::OnceLock;
+
+use jiesu_domain::catalog::Catalog;
+use jiesu_domain::model::UnitKind;
+use serde::Serialize;
+
+use crate::classify::{Classifier, tokenize};
+
+/// The shipped map from the shipped model's labels to Dongcheng's categories.
+pub const SHIPPED_LABEL_MAP: &str = include_str!("../data/label_map.csv");
+
+/// Where one label of the model goes in the district's catalog.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct LabelMapping {
+    /// The model's label.
+    pub label: String,
+    /// Top-level category codes; the first is the suggestion.
+    pub top_categories: Vec<String>,
+    /// The kind of unit that normally handles the label's cases.
+    pub unit_kind: UnitKind,
+    /// A default unit, if one unit always handles them.
+    pub unit: Option<String>,
+}
+
+/// The label map: one [`LabelMapping`] per label.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LabelMap {
+    rows: Vec<LabelMapping>,
+}
+
+/// Why a label map or a suggester cannot be used; every problem found is listed.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{file}: {}", problems.join("; "))]
+pub struct LabelMapError {
+    /// The map's name (file name).
+    pub file: String,
+    /// What is wrong, one entry per problem.
+    pub problems: Vec<String>,
+}
+
+impl LabelMap {
+    /// The shipped map (`crates/jiesu-intake/data/label_map.csv`).
+    pub fn shipped() -> LabelMap {
+        LabelMap::parse(SHIPPED_LABEL_MAP, "label_map.csv").expect("the shipped label map parses")
+    }
+
+    /// Parses a map file (`#` comment lines, a header row with `label`, `top_categories`,
+    /// `unit_kind` and optionally `unit`). Checks the syntax only; see [`LabelMap::check`].
+    pub fn parse(text: &str, file: &str) -> Result<LabelMap, LabelMapError> {
+        let fail = |problems: Vec<String>| LabelMapError {
+            file: file.to_string(),
+            problems,
+        };
+        let mut rdr = csv::ReaderBuilder::new()
+            .comment(Some(b'#'))
+            .flexible(true)
+            .from_reader(text.as_bytes());
+        let headers: Vec<String> = rdr
+            .headers()
+            .map_err(|e| fail(vec![format!("cannot read the header row: {e}")]))?
+            .iter()
+            .map(|h| h.trim().to_string())
+            .collect();
+        let col = |n: &str| headers.iter().position(|h| h == n);
+        let (Some(label), Some(cats), Some(kind)) =
+            (col("label"), col("top_categories"), col("unit_kind"))
+        else {
+            return Err(fail(vec![format!(
+                "need columns label, top_categories, unit_kind (found: {})",
+                headers.join(",")
+            )]));
+        };
+        let unit = col("unit");
+        let mut rows: Vec<LabelMapping> = Vec::new();
+        let mut problems = Vec::new();
+        for rec in rdr.records() {
+            let rec = match rec {
+                Ok(r) => r,
+                Err(e) => {
+                    problems.push(format!("unreadable row: {e}"));
+                    continue;
+                }
+            };
+            let line = rec.position().map_or(0, |p| p.line());
+            let get = |i: usize| rec.get(i).unwrap_or("").trim();
+            let l = get(label);
+            if l.is_empty() {
+                problems.push(format!("line {line}: empty label"));
+                continue;
+            }
+            if rows.iter().any(|r| r.label == l) {
+                problems.push(format!("line {line}: label {l} appears twice"));
+            }
+            let top: Vec<String> = get(cats)
+                .split('|')
+                .map(str::trim)
+                .filter(|c| !c.is_empty())
+                .map(str::to_string)
+                .collect();
+            if top.is_empty() {
+                problems.push(format!("line {line}: label {l} has no top category"));
+            }
+            let unit_kind = match get(kind).parse::<UnitKind>() {
+                Ok(k) => k,
+                Err(e) => {
+                    problems.push(format!("line {line}: {e}"));
+                    continue;
+                }
+            };
+            rows.push(LabelMapping {
+                label: l.to_string(),
+                top_categories: top,
+                unit_kind,
+                unit: unit.map(get).filter(|u| !u.is_empty()).map(str::to_string),
+            });
+        }
+        if problems.is_empty() {
+            Ok(LabelMap { rows })
+        } else {
+            Err(fail(problems))
+        }
+    }
+
+    /// The mapping of a label.
+    pub fn get(&self, label: &str) -> Option<&LabelMapping> {
+        self.rows.iter().find(|r| r.label == label)
+    }
+
+    /// All mappings, in file order.
+    pub fn rows(&self) -> &[LabelMapping] {
+        &self.rows
+    }
+
+    /// Checks the map against a catalog and a model's labels: every category exists and is
+    /// top-level, the unit kind equals the first category's, a default unit exists and is of
+    /// that kind, and every model label is mapped. Returns every problem found.
+    pub fn check(&self, catalog: &Catalog, labels: &[String]) -> Vec<String> {
+        let mut problems = Vec::new();
+        for r in &self.rows {
+            for code in &r.top_categories {
+                match catalog.category(code) {
+                    None => problems.push(format!(
+                        "label {}: category {code} is not in the catalog",
+                        r.label
+                    )),
+                    Some(c) if c.is_leaf() => problems.push(format!(
+                        "label {}: category {code} ({}) is a leaf, not a top-level category",
+                        r.label, c.name
+                    )),
+                    Some(_) => {}
+                }
+            }
+            if let Some(c) = r.top_categories.first().and_then(|c| catalog.category(c))
+                && c.unit_kind != r.unit_kind
+            {
+                problems.push(format!(
+                    "label {}: unit_kind {} differs from category {} ({}), which is handled by {}",
+                    r.label, r.unit_kind, c.code, c.name, c.unit_kind
+                ));
+            }
+            if let Some(u) = &r.unit {
+                match catalog.unit(u) {
+                    None => {
+                        problems.push(format!("label {}: unit {u} is not in the catalog", r.label))
+                    }
+                    Some(unit) if unit.kind != r.unit_kind => problems.push(format!(
+                        "label {}: unit {u} ({}) is a {}, not a {}",
+                        r.label, unit.name, unit.kind, r.unit_kind
+                    )),
+                    Some(_) => {}
+                }
+            }
+        }
+        for l in labels {
+            if self.get(l).is_none() {
+                problems.push(format!("model label {l} is not mapped"));
+            }
+        }
+        problems
+    }
+}
+
+/// A category suggestion for a message.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct CategorySuggestion {
+    /// The classifier's label (empty when the message has no usable text).
+    pub label: String,
+    /// Suggested top-level category code, if the label is mapped.
+    pub top_category: Option<String>,
+    /// Its name.
+    pub top_category_name: Option<String>,
+    /// Other top-level categories where this label's cases also belong.
+    pub also: Vec<String>,
+    /// Kind of unit that normally handles it, if the label is mapped.
+    pub unit_kind: Option<UnitKind>,
+    /// Default unit, if the map names one.
+    pub unit: Option<String>,
+    /// Calibrated probability that the label is right (0 without text).
+    pub confidence: f32,
+    /// True: the dispatcher should classify this case by hand (see `reason`).
+    pub manual: bool,
+    /// Why the case goes to the manual queue (Chinese, for the dispatcher).
+    pub reason: Option<String>,
+}
+
+/// A classifier with its label map, checked against a catalog.
+#[derive(Debug, Clone)]
+pub struct Suggester {
+    clf: Classifier,
+    map: LabelMap,
+    names: Vec<(String, String)>,
+}
+
+impl Suggester {
+    /// Builds a suggester; fails, listing every problem, if the map does not fit the catalog
+    /// or leaves a model label unmapped.
+    pub fn new(
+        clf: Classifier,
+        map: LabelMap,
+        catalog: &Catalog,
+    ) -> Result<Suggester, LabelMapError> {
+        let problems = map.check(catalog, clf.labels());
+        if !problems.is_empty() {
+            return Err(LabelMapError {
+                file: "label map".into(),
+                problems,
+            });
+        }
+        let names = map
+            .rows()
+            .iter()
+            .flat_map(|r| r.top_categories.iter())
+            .filter_map(|c| catalog.category(c).map(|cat| (c.clone(), cat.name.clone())))
+            .collect();
+        Ok(Suggester { clf, map, names })
+    }
+
+    /// The shipped model and map over the Dongcheng catalog (built once).
+    pub fn shipped() -> &'static Suggester {
+        static S: OnceLock<Suggester> = OnceLock::new();
+        S.get_or_init(|| {
+            Suggester::new(
+                Classifier::shipped(),
+                LabelMap::shipped(),
+                &Catalog::dongcheng(),
+            )
+            .expect("the shipped label map fits the shipped catalog and model")
+        })
+    }
+
+    /// A suggester from files: a model file (default: the shipped model) and a label map
+    /// (default: the shipped map), checked against `catalog`. Errors name the file and every
+    /// problem.
+    pub fn from_files(
+        model: Option<&Path>,
+        label_map: Option<&Path>,
+        catalog: &Catalog,
+    ) -> Result<Suggester, String> {
+        let clf = match model {
+            None => Classifier::shipped(),
+            Some(p) => {
+                let bytes =
+                    std::fs::read(p).map_err(|e| format!("cannot read {}: {e}", p.display()))?;
+                Classifier::load(&bytes).map_err(|e| format!("{}: {e}", p.display()))?
+            }
+        };
+        let map = match label_map {
+            None => LabelMap::shipped(),
+            Some(p) => {
+                let text = std::fs::read_to_string(p)
+                    .map_err(|e| format!("cannot read {}: {e}", p.display()))?;
+                LabelMap::parse(&text, &p.display().to_string()).map_err(|e| e.to_string())?
+            }
+        };
+        Suggester::new(clf, map, catalog).map_err(|e| {
+            let names = [model, label_map]
+                .iter()
+                .flatten()
+                .map(|p| p.display().to_string())
+                .collect::<Vec<_>>()
+                .join(" with ");
+            format!("{names}: {}", e.problems.join("; "))
+        })
+    }
+
+    /// [`Suggester::from_files`] with the paths in the environment variables
+    /// `JIESU_CLASSIFIER_MODEL` and `JIESU_LABEL_MAP` (each optional): how a server is pointed at
+    /// a district's own model without rebuilding.
+    pub fn from_env(catalog: &Catalog) -> Result<Suggester, String> {
+        let model = std::env::var_os("JIESU_CLASSIFIER_MODEL").map(std::path::PathBuf::from);
+        let map = std::env::var_os("JIESU_LABEL_MAP").map(std::path::PathBuf::from);
+        Suggester::from_files(model.as_deref(), map.as_deref(), catalog)
+    }
+
+    /// The classifier.
+    pub fn classifier(&self) -> &Classifier {
+        &self.clf
+    }
+
+    /// Suggests a category for raw Chinese text (e.g. a case's subject and description joined
+    /// by a newline).
+    pub fn suggest(&self, text: &str) -> CategorySuggestion {
+        if tokenize::segment_raw(text).is_empty() {
+            return CategorySuggestion {
+                label: String::new(),
+                top_category: None,
+                top_category_name: None,
+                also: Vec::new(),
+                unit_kind: None,
+                unit: None,
+                confidence: 0.0,
+                manual: true,
+                reason: Some("诉求内容为空或无可识别文字，需人工分类".into()),
+            };
+        }
+        let p = self.clf.predict(text, false);
+        let threshold = self.clf.manual_threshold();
+        match self.map.get(&p.label) {
+            None => CategorySuggestion {
+                reason: Some(format!("分类“{}”未对应本区诉求分类，需人工分类", p.label)),
+                label: p.label,
+                top_category: None,
+                top_category_name: None,
+                also: Vec::new(),
+                unit_kind: None,
+                unit: None,
+                confidence: p.confidence,
+                manual: true,
+            },
+            Some(m) => {
+                let low = p.confidence < threshold;
+                let top = m.top_categories.first().cloned();
+                CategorySuggestion {
+                    top_category_name: top.as_ref().and_then(|c| {
+                        self.names
+                            .iter()
+                            .find(|(k, _)| k == c)
+                            .map(|(_, n)| n.clone())
+                    }),
+                    top_category: top,
+                    also: m.top_categories.iter().skip(1).cloned().collect(),
+                    unit_kind: Some(m.unit_kind),
+                    unit: m.unit.clone(),
+                    confidence: p.confidence,
+                    manual: low,
+                    reason: low.then(|| {
+                        format!(
+                            "置信度 {:.2} 低于 {:.2}，需人工确认分类",
+                            p.confidence, threshold
+                        )
+                    }),
+                    label: p.label,
+                }
+            }
+        }
+    }
+}
+
+/// Suggests a category for raw Chinese text with the shipped model and map.
+pub fn suggest_category(text: &str) -> CategorySuggestion {
+    Suggester::shipped().suggest(text)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn shipped_map_fits_catalog_and_model() {
+        let map = LabelMap::shipped();
+        let problems = map.check(&Catalog::dongcheng(), Classifier::shipped().labels());
+        assert!(problems.is_empty(), "{problems:?}");
+        assert_eq!(map.rows().len(), Classifier::shipped().labels().len());
+    }
+
+    #[test]
+    fn bad_maps_are_explained() {
+        let e = LabelMap::parse("label,unit_kind\nx,street\n", "m.csv").unwrap_err();
+        assert!(e.to_string().contains("top_categories"), "{e}");
+        let e =
+            LabelMap::parse("label,top_categories,unit_kind\nx,01,nobody\n", "m.csv").unwrap_err();
+        assert!(e.to_string().contains("nobody"), "{e}");
+        let map = LabelMap::parse(
+            "label,top_categories,unit_kind,unit\n甲,0101|99,street,B01\n乙,13,street,\n",
+            "m.csv",
+        )
+        .unwrap();
+        let problems = map.check(&Catalog::dongcheng(), &["甲".into(), "丙".into()]);
+        let all = problems.join("\n");
+        for want in ["0101", "99", "B01", "label 乙: unit_kind street", "丙"] {
+            assert!(all.contains(want), "missing {want}: {all}");
+        }
+    }
+
+    #[test]
+    fn from_files_checks_the_pair() {
+        let dir = std::env::temp_dir().join(format!("jiesu-suggest-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let map = dir.join("map.csv");
+        std::fs::write(&map, "label,top_categories,unit_kind\n城乡建设,03,street\n").unwrap();
+        let e = Suggester::from_files(None, Some(&map), &Catalog::dongcheng()).unwrap_err();
+        assert!(
+            e.contains("map.csv") && e.contains("教育文体 is not mapped"),
+            "{e}"
+        );
+        let model = dir.join("none.bin");
+        let e = Suggester::from_files(Some(&model), None, &Catalog::dongcheng()).unwrap_err();
+        assert!(e.contains("none.bin"), "{e}");
+        let s = Suggester::from_files(None, None, &Catalog::dongcheng()).unwrap();
+        assert_eq!(s.classifier().labels().len(), 7);
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn suggestions() {
+        let s = suggest_category(
+            "A市某小学乱收补课费\n学校老师强制学生参加收费补课，每学期收取补课费800元，家长苦不堪言。",
+        );
+        assert_eq!(s.label, "教育文体", "{s:?}");
+        assert_eq!(s.top_category.as_deref(), Some("14"));
+        assert_eq!(s.top_category_name.as_deref(), Some("教育"));
+        assert_eq!(s.unit_kind, Some(UnitKind::Department));
+        assert!(s.confidence > 0.0 && s.confidence <= 1.0);
+        assert_eq!(
+            s.manual,
+            s.confidence < Classifier::shipped().manual_threshold()
+        );
+        let empty = suggest_category("，。！ ");
+        assert!(empty.manual && empty.label.is_empty() && empty.reason.is_some());
+        // A message about nothing in particular is not confidently anything.
+        let vague = suggest_category("你好");
+        assert!(vague.manual, "{vague:?}");
+    }
+}
