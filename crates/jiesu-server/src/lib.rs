@@ -22,6 +22,7 @@
 //! | GET | `/api/v1/assessment` | per-unit figures of a month |
 //! | GET | `/api/v1/rankings` | ranking of one kind of unit, with the change from the month before |
 //! | GET | `/api/v1/stats` | counts by status, overdue now |
+//! | GET, POST | `/open311/v2/…` | Open311 GeoReport v2 in JSON and XML (see [`open311`]) |
 //!
 //! # Who is acting (development-only)
 //!
@@ -46,6 +47,7 @@ mod cases;
 mod catalog;
 mod error;
 mod extract;
+pub mod open311;
 mod params;
 mod views;
 
@@ -81,8 +83,10 @@ pub struct AppState {
     pub desk: Desk,
     /// The current time.
     pub clock: Clock,
-    /// Largest accepted request body, in bytes.
+    /// Largest accepted request body, in bytes (Open311 POSTs have their own limit).
     pub body_limit: usize,
+    /// The Open311 endpoint's settings.
+    pub open311: Arc<open311::Open311Config>,
 }
 
 impl std::fmt::Debug for AppState {
@@ -90,6 +94,7 @@ impl std::fmt::Debug for AppState {
         f.debug_struct("AppState")
             .field("desk", &self.desk)
             .field("body_limit", &self.body_limit)
+            .field("open311", &self.open311)
             .finish_non_exhaustive()
     }
 }
@@ -97,7 +102,18 @@ impl std::fmt::Debug for AppState {
 impl AppState {
     /// State over `desk` with the system clock and the default body limit.
     pub fn new(desk: Desk) -> AppState {
-        AppState { desk, clock: Arc::new(Utc::now), body_limit: DEFAULT_BODY_LIMIT }
+        AppState {
+            desk,
+            clock: Arc::new(Utc::now),
+            body_limit: DEFAULT_BODY_LIMIT,
+            open311: Arc::new(open311::Open311Config::default()),
+        }
+    }
+
+    /// The same state with these Open311 settings.
+    pub fn with_open311(mut self, config: open311::Open311Config) -> AppState {
+        self.open311 = Arc::new(config);
+        self
     }
 
     /// The same state reading the time from `clock`.
@@ -115,7 +131,12 @@ impl AppState {
 }
 
 /// The whole HTTP application: routes, JSON fallbacks, body limit, panic guard and tracing.
+///
+/// Panics when the Open311 settings are invalid (check them first with
+/// [`open311::Open311Config::mount_path`]) or the embedded Open311 attribute file is broken
+/// (a test checks it).
 pub fn app(state: AppState) -> Router {
+    let (open311_path, open311) = open311::router(&state).unwrap_or_else(|e| panic!("open311: {e}"));
     let api = Router::new()
         .route("/health", get(catalog::health))
         .route("/catalog", get(catalog::all))
@@ -139,6 +160,7 @@ pub fn app(state: AppState) -> Router {
         .on_failure(DefaultOnFailure::new().level(Level::ERROR));
     Router::new()
         .nest("/api/v1", api)
+        .nest(&open311_path, open311)
         .fallback(error::no_route)
         .method_not_allowed_fallback(error::method_not_allowed)
         .layer(DefaultBodyLimit::max(state.body_limit))

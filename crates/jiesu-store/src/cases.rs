@@ -31,6 +31,8 @@ pub struct CaseFilter {
     pub assignee: Option<String>,
     /// Category code; a 2-character code matches all its subcategories.
     pub category: Option<String>,
+    /// Any of these leaf category codes (empty: no condition).
+    pub categories: Vec<String>,
     /// In this street.
     pub street: Option<String>,
     /// Received at or after.
@@ -66,7 +68,7 @@ pub(crate) fn ms(t: DateTime<Utc>) -> i64 {
 }
 
 /// Decodes rows of (case id, JSON column) into (id, value); `what` names the value in errors.
-fn id_and_json<T: serde::de::DeserializeOwned>(
+pub(crate) fn id_and_json<T: serde::de::DeserializeOwned>(
     rows: &[AnyRow],
     id_column: &str,
     json_column: &str,
@@ -86,10 +88,10 @@ fn json<T: Serialize>(v: &T) -> String {
     serde_json::to_string(v).expect("domain types serialise")
 }
 
-const CASE_COLUMNS: &str =
+pub(crate) const CASE_COLUMNS: &str =
     "id, channel, kind, title, body, category, address, lat, lon, street, community, grid, contact, external_id, state";
 
-fn decode_case(row: &AnyRow) -> Result<CaseRecord, StoreError> {
+pub(crate) fn decode_case(row: &AnyRow) -> Result<CaseRecord, StoreError> {
     let id: i64 = row.try_get("id")?;
     let corrupt = |what: &str, e: &dyn std::fmt::Display| StoreError::Corrupt(format!("case {id} {what}: {e}"));
     let channel: String = row.try_get("channel")?;
@@ -254,6 +256,17 @@ impl Store {
         let sql = format!("SELECT {CASE_COLUMNS} FROM cases{} ORDER BY id DESC LIMIT {}", w.sql, w.next_placeholder());
         let limit = i64::from(page.limit.clamp(1, 1000));
         let rows = w.bind(sqlx::query(AssertSqlSafe(sql))).bind(limit).fetch_all(&self.pool).await?;
+        rows.iter().map(decode_case).collect()
+    }
+
+    /// Cases matching `filter`, newest first, `limit` rows after skipping `offset` (for clients
+    /// that page by number, such as Open311's `page`/`page_size`).
+    pub async fn list_offset(&self, filter: &CaseFilter, offset: u64, limit: u32) -> Result<Vec<CaseRecord>, StoreError> {
+        let w = filter_clause(filter, None);
+        let n = w.args.len();
+        let sql = format!("SELECT {CASE_COLUMNS} FROM cases{} ORDER BY id DESC LIMIT ${} OFFSET ${}", w.sql, n + 1, n + 2);
+        let offset = i64::try_from(offset).unwrap_or(i64::MAX);
+        let rows = w.bind(sqlx::query(AssertSqlSafe(sql))).bind(i64::from(limit)).bind(offset).fetch_all(&self.pool).await?;
         rows.iter().map(decode_case).collect()
     }
 
@@ -547,6 +560,9 @@ fn filter_clause(f: &CaseFilter, before: Option<i64>) -> Where {
         } else {
             w.and("category = ?", Arg::Text(c.clone()));
         }
+    }
+    if !f.categories.is_empty() {
+        w.and_in("category", f.categories.iter().cloned());
     }
     if let Some(s) = &f.street {
         w.and("street = ?", Arg::Text(s.clone()));

@@ -11,10 +11,12 @@
 mod batch;
 mod cases;
 mod error;
+mod open311;
 pub mod testing;
 
 pub use cases::{CachedColumns, CaseFilter, CaseRecord, Page};
 pub use error::StoreError;
+pub use open311::{ClientUpdate, Media, Open311Request, UpdateOutcome};
 
 use std::str::FromStr;
 use std::sync::Once;

@@ -38,7 +38,8 @@ struct StoreArgs {
 
 #[derive(Debug, Subcommand)]
 enum Cmd {
-    /// Run the HTTP server (JSON API under /api/v1). An empty SQLite store is first filled with
+    /// Run the HTTP server (JSON API under /api/v1, Open311 under /open311/v2/). An empty
+    /// SQLite store is first filled with
     /// a year of demo data unless --no-demo is given.
     Serve {
         #[command(flatten)]
@@ -159,6 +160,7 @@ async fn shutdown_signal() {
 async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
         Cmd::Serve { store, addr, no_demo, demo_cases, sweep_every } => {
+            let open311 = config::load_open311(store.config.as_deref())?;
             let desk = open_desk(&store).await?;
             let empty = desk.store().max_case_id().await?.is_none();
             if empty && !no_demo {
@@ -172,7 +174,8 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             let listener = tokio::net::TcpListener::bind(&addr).await.with_context(|| format!("listening on {addr}"))?;
             println!("jiesu serving on http://{}/api/v1/health", listener.local_addr()?);
             let sweeper = jiesu_server::spawn_deadline_sweeper(desk.clone(), std::time::Duration::from_secs(sweep_every.max(1)));
-            jiesu_server::serve(jiesu_server::AppState::new(desk.clone()), listener, shutdown_signal()).await?;
+            let state = jiesu_server::AppState::new(desk.clone()).with_open311(open311);
+            jiesu_server::serve(state, listener, shutdown_signal()).await?;
             sweeper.abort();
             desk.store().close().await;
             Ok(ExitCode::SUCCESS)
