@@ -133,7 +133,9 @@ impl TestApp {
         let boundary = "----jiesu-open311-test";
         let mut body: Vec<u8> = Vec::new();
         for (k, v) in pairs {
-            body.extend(format!("--{boundary}\r\nContent-Disposition: form-data; name=\"{k}\"\r\n\r\n{v}\r\n").as_bytes());
+            body.extend(
+                format!("--{boundary}\r\nContent-Disposition: form-data; name=\"{k}\"\r\n\r\n{v}\r\n").as_bytes(),
+            );
         }
         if let Some((content_type, bytes)) = file {
             body.extend(
@@ -231,7 +233,10 @@ async fn story(url: &str) {
     assert_eq!(def["service_code"], "0902");
     let attrs = def["attributes"].as_array().unwrap();
     let hours = attrs.iter().find(|x| x["code"] == "HOURS").unwrap();
-    assert_eq!((hours["datatype"].as_str(), hours["required"].as_bool(), hours["variable"].as_bool()), (Some("multivaluelist"), Some(true), Some(true)));
+    assert_eq!(
+        (hours["datatype"].as_str(), hours["required"].as_bool(), hours["variable"].as_bool()),
+        (Some("multivaluelist"), Some(true), Some(true))
+    );
     assert_eq!(hours["values"][3], json!({"key": "night", "name": "夜间（22–6时）"}));
     let orders: Vec<u64> = attrs.iter().map(|x| x["order"].as_u64().unwrap()).collect();
     assert!(orders.windows(2).all(|w| w[0] < w[1]), "{orders:?}");
@@ -258,14 +263,24 @@ async fn story(url: &str) {
     let v = r.json();
     assert_eq!(v.as_array().unwrap().len(), 1);
     let one = &v[0];
-    assert_eq!((one["service_request_id"].as_str(), one["status"].as_str(), one["service_code"].as_str()), (Some(id.as_str()), Some("open"), Some("0401")));
+    assert_eq!(
+        (one["service_request_id"].as_str(), one["status"].as_str(), one["service_code"].as_str()),
+        (Some(id.as_str()), Some("open"), Some("0401"))
+    );
     assert_eq!(one["requested_datetime"], "2026-11-27T09:30:00+08:00");
     assert_eq!(one["expected_datetime"], "2026-11-28T09:30:00+08:00", "24 hours for heating");
     assert_eq!((one["lat"].as_f64(), one["long"].as_f64()), (Some(39.9289), Some(116.4168)));
-    assert_eq!(one["description"], "家里暖气不热，请联系139****5678\n【补充信息】\n诉求类型：求助\n室内温度（℃）：14.5");
+    assert_eq!(
+        one["description"],
+        "家里暖气不热，请联系139****5678\n【补充信息】\n诉求类型：求助\n室内温度（℃）：14.5"
+    );
     let x = a.get(&format!("requests/{id}.xml")).await.xml();
     assert_no_personal_data(&x);
-    assert!(x.contains("<service_requests>\n  <request>") && x.contains(&format!("<service_request_id>{id}</service_request_id>")), "{x}");
+    assert!(
+        x.contains("<service_requests>\n  <request>")
+            && x.contains(&format!("<service_request_id>{id}</service_request_id>")),
+        "{x}"
+    );
 
     // A batch service, multipart with a photo: a token first, then the id, then the photo back.
     a.clock.lock().unwrap().clone_from(&t("2026-11-27T10:00:00+08:00"));
@@ -284,7 +299,12 @@ async fn story(url: &str) {
     let v = a.get(&format!("tokens/{token}.json")).await.json();
     assert_eq!(v[0]["token"], token.as_str());
     let batch_id = v[0]["service_request_id"].as_str().unwrap().to_string();
-    assert!(a.get(&format!("tokens/{token}.xml")).await.xml().contains(&format!("<service_request_id>{batch_id}</service_request_id>")));
+    assert!(
+        a.get(&format!("tokens/{token}.xml"))
+            .await
+            .xml()
+            .contains(&format!("<service_request_id>{batch_id}</service_request_id>"))
+    );
     let v = a.get(&format!("requests/{batch_id}.json")).await.json();
     let media_url = v[0]["media_url"].as_str().unwrap().to_string();
     assert!(media_url.starts_with("http://open311.test/open311/v2/media/"), "{media_url}");
@@ -337,11 +357,21 @@ async fn story(url: &str) {
     // The loop through the JSON API; the public reply is masked; the request closes.
     a.clock.lock().unwrap().clone_from(&t("2026-11-27T11:00:00+08:00"));
     a.act("unit_handler", Some("U04"), &id, json!({"action": "accept"})).await;
-    a.act("unit_handler", Some("U04"), &id, json!({"action": "reply", "note": "已派人检修，如仍不热请拨65012345"})).await;
-    a.act("operator", None, &id, json!({"action": "callback", "responded": true, "solved": false, "satisfaction": "unsatisfied"})).await;
+    a.act("unit_handler", Some("U04"), &id, json!({"action": "reply", "note": "已派人检修，如仍不热请拨65012345"}))
+        .await;
+    a.act(
+        "operator",
+        None,
+        &id,
+        json!({"action": "callback", "responded": true, "solved": false, "satisfaction": "unsatisfied"}),
+    )
+    .await;
     a.act("operator", None, &id, json!({"action": "close"})).await;
     let v = a.get(&format!("requests/{id}.json")).await.json();
-    assert_eq!((v[0]["status"].as_str(), v[0]["status_notes"].as_str()), (Some("closed"), Some("已派人检修，如仍不热请拨******45")));
+    assert_eq!(
+        (v[0]["status"].as_str(), v[0]["status_notes"].as_str()),
+        (Some("closed"), Some("已派人检修，如仍不热请拨******45"))
+    );
     assert_eq!(a.get("requests.json?status=closed").await.json().as_array().unwrap().len(), 1);
 
     // servicerequestupdates: the events since a date, with extended statuses.
@@ -352,7 +382,12 @@ async fn story(url: &str) {
     assert_eq!(ours[0]["update_id"], format!("{id}-3"));
     assert_eq!(ours[1]["description"], "已派人检修，如仍不热请拨******45");
     let x = a.get("servicerequestupdates.xml?start_date=2026-11-27T02:59:00Z").await.xml();
-    assert!(x.contains("<service_request_updates>") && x.contains("<request_update>") && x.contains("<external_status_code>closed</external_status_code>"), "{x}");
+    assert!(
+        x.contains("<service_request_updates>")
+            && x.contains("<request_update>")
+            && x.contains("<external_status_code>closed</external_status_code>"),
+        "{x}"
+    );
 
     // POST an update: REOPEN reopens the closed case; the same update_id again changes nothing.
     let update = [
@@ -383,7 +418,10 @@ async fn story(url: &str) {
     assert_no_personal_data(&v.text());
     let v = v.json();
     assert_eq!(v[0]["extended_attributes"]["status_extended"], "reopen");
-    assert!(v[0]["notes"].as_array().unwrap().iter().any(|n| n["type"] == "update" && n["description"] == "还是不热"), "{v}");
+    assert!(
+        v[0]["notes"].as_array().unwrap().iter().any(|n| n["type"] == "update" && n["description"] == "还是不热"),
+        "{v}"
+    );
     a.store.close().await;
 }
 
@@ -409,8 +447,16 @@ async fn bad_input_gets_the_spec_error_list_in_the_format_asked() {
     // Malformed and zone-less dates.
     let e = a.get("requests.json?start_date=yesterday").await.json_error(StatusCode::BAD_REQUEST);
     assert!(e.starts_with("start_date:"), "{e}");
-    assert!(a.get("requests.xml?end_date=2026-11-27T09:30:00").await.xml_error(StatusCode::BAD_REQUEST).contains("no time zone"));
-    let e = a.get("requests.json?start_date=2026-01-01T00:00:00Z&end_date=2026-06-01T00:00:00Z").await.json_error(StatusCode::BAD_REQUEST);
+    assert!(
+        a.get("requests.xml?end_date=2026-11-27T09:30:00")
+            .await
+            .xml_error(StatusCode::BAD_REQUEST)
+            .contains("no time zone")
+    );
+    let e = a
+        .get("requests.json?start_date=2026-01-01T00:00:00Z&end_date=2026-06-01T00:00:00Z")
+        .await
+        .json_error(StatusCode::BAD_REQUEST);
     assert!(e.contains("90 days"), "{e}");
     // Unknown formats, services, statuses, requests, tokens, jurisdictions and routes.
     // (an unknown suffix cannot say the format: the answer is in XML, the spec's required one)
@@ -435,15 +481,21 @@ async fn bad_input_gets_the_spec_error_list_in_the_format_asked() {
     let no_key: Vec<_> = heating_post(&[]).into_iter().filter(|(k, _)| *k != "api_key").collect();
     assert!(a.form("requests.json", &no_key).await.json_error(StatusCode::FORBIDDEN).contains("api_key"));
     assert!(a.form("requests.xml", &no_key).await.xml_error(StatusCode::FORBIDDEN).contains("api_key"));
-    let unknown: Vec<_> = heating_post(&[]).into_iter().map(|(k, v)| if k == "service_code" { (k, "9999") } else { (k, v) }).collect();
+    let unknown: Vec<_> =
+        heating_post(&[]).into_iter().map(|(k, v)| if k == "service_code" { (k, "9999") } else { (k, v) }).collect();
     a.form("requests.json", &unknown).await.json_error(StatusCode::NOT_FOUND);
-    let bad_place: Vec<_> = heating_post(&[]).into_iter().map(|(k, v)| if k == "lat" { (k, "91.5") } else { (k, v) }).collect();
-    assert!(a.form("requests.json", &bad_place).await.json_error(StatusCode::BAD_REQUEST).contains("lat: latitude 91.5"));
-    let nan: Vec<_> = heating_post(&[]).into_iter().map(|(k, v)| if k == "long" { (k, "east") } else { (k, v) }).collect();
+    let bad_place: Vec<_> =
+        heating_post(&[]).into_iter().map(|(k, v)| if k == "lat" { (k, "91.5") } else { (k, v) }).collect();
+    assert!(
+        a.form("requests.json", &bad_place).await.json_error(StatusCode::BAD_REQUEST).contains("lat: latitude 91.5")
+    );
+    let nan: Vec<_> =
+        heating_post(&[]).into_iter().map(|(k, v)| if k == "long" { (k, "east") } else { (k, v) }).collect();
     assert!(a.form("requests.json", &nan).await.json_error(StatusCode::BAD_REQUEST).contains("long: 'east'"));
     let half: Vec<_> = heating_post(&[]).into_iter().filter(|(k, _)| !["long", "address_string"].contains(k)).collect();
     assert!(a.form("requests.json", &half).await.json_error(StatusCode::BAD_REQUEST).contains("lat/long"));
-    let nowhere: Vec<_> = heating_post(&[]).into_iter().filter(|(k, _)| !["lat", "long", "address_string"].contains(k)).collect();
+    let nowhere: Vec<_> =
+        heating_post(&[]).into_iter().filter(|(k, _)| !["lat", "long", "address_string"].contains(k)).collect();
     assert!(a.form("requests.json", &nowhere).await.json_error(StatusCode::BAD_REQUEST).contains("location"));
     let no_temp: Vec<_> = heating_post(&[]).into_iter().filter(|(k, _)| *k != "attribute[ROOM_TEMP]").collect();
     let e = a.form("requests.json", &no_temp).await.json_error(StatusCode::BAD_REQUEST);
@@ -454,13 +506,21 @@ async fn bad_input_gets_the_spec_error_list_in_the_format_asked() {
         .collect();
     let e = a.form("requests.json", &two).await.json_error(StatusCode::BAD_REQUEST);
     assert!(e.contains("attribute[HOURS]") && e.contains("email"), "every problem at once: {e}");
-    let e = a.multipart("requests.json", &heating_post(&[]), Some(("image/jpeg", b"<html>not an image</html>"))).await.json_error(StatusCode::BAD_REQUEST);
+    let e = a
+        .multipart("requests.json", &heating_post(&[]), Some(("image/jpeg", b"<html>not an image</html>")))
+        .await
+        .json_error(StatusCode::BAD_REQUEST);
     assert!(e.contains("media"), "{e}");
     let big = vec![0xFFu8; 100 * 1024];
-    let e = a.multipart("requests.json", &heating_post(&[]), Some(("image/jpeg", &big))).await.json_error(StatusCode::PAYLOAD_TOO_LARGE);
+    let e = a
+        .multipart("requests.json", &heating_post(&[]), Some(("image/jpeg", &big)))
+        .await
+        .json_error(StatusCode::PAYLOAD_TOO_LARGE);
     assert!(e.contains("larger than"), "{e}");
     let long = "长".repeat(70 * 1024);
-    a.form("requests.json", &heating_post(&[("description", long.as_str())])).await.json_error(StatusCode::PAYLOAD_TOO_LARGE);
+    a.form("requests.json", &heating_post(&[("description", long.as_str())]))
+        .await
+        .json_error(StatusCode::PAYLOAD_TOO_LARGE);
     let json_body = Request::builder()
         .method(Method::POST)
         .uri(format!("{BASE}/requests.json"))
@@ -469,9 +529,21 @@ async fn bad_input_gets_the_spec_error_list_in_the_format_asked() {
         .unwrap();
     assert!(a.send(json_body).await.json_error(StatusCode::BAD_REQUEST).contains("Content-Type"));
     // Updates: required fields, statuses, unknown requests.
-    let e = a.form("servicerequestupdates.json", &[("api_key", KEY), ("status", "DONE")]).await.json_error(StatusCode::BAD_REQUEST);
-    assert!(e.contains("service_request_id: required") && e.contains("update_id: required") && e.contains("'DONE'"), "{e}");
-    let u = [("api_key", KEY), ("service_request_id", "424242"), ("update_id", "x1"), ("status", "OPEN"), ("updated_datetime", "2026-11-27T12:00:00Z")];
+    let e = a
+        .form("servicerequestupdates.json", &[("api_key", KEY), ("status", "DONE")])
+        .await
+        .json_error(StatusCode::BAD_REQUEST);
+    assert!(
+        e.contains("service_request_id: required") && e.contains("update_id: required") && e.contains("'DONE'"),
+        "{e}"
+    );
+    let u = [
+        ("api_key", KEY),
+        ("service_request_id", "424242"),
+        ("update_id", "x1"),
+        ("status", "OPEN"),
+        ("updated_datetime", "2026-11-27T12:00:00Z"),
+    ];
     a.form("servicerequestupdates.json", &u).await.json_error(StatusCode::NOT_FOUND);
     a.form("servicerequestupdates.json", &u[1..]).await.json_error(StatusCode::FORBIDDEN);
 

@@ -101,15 +101,23 @@ fn marks(n: usize) -> String {
 
 impl Store {
     /// Stores a media file under `id` (a random, unguessable name chosen by the caller).
-    pub async fn put_media(&self, id: &str, content_type: &str, bytes: &[u8], at: DateTime<Utc>) -> Result<(), StoreError> {
-        sqlx::query("INSERT INTO open311_media (id, content_type, size, bytes, created_at) VALUES ($1, $2, $3, $4, $5)")
-            .bind(id)
-            .bind(content_type)
-            .bind(bytes.len() as i64)
-            .bind(bytes.to_vec())
-            .bind(ms(at))
-            .execute(&self.writer)
-            .await?;
+    pub async fn put_media(
+        &self,
+        id: &str,
+        content_type: &str,
+        bytes: &[u8],
+        at: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        sqlx::query(
+            "INSERT INTO open311_media (id, content_type, size, bytes, created_at) VALUES ($1, $2, $3, $4, $5)",
+        )
+        .bind(id)
+        .bind(content_type)
+        .bind(bytes.len() as i64)
+        .bind(bytes.to_vec())
+        .bind(ms(at))
+        .execute(&self.writer)
+        .await?;
         Ok(())
     }
 
@@ -239,7 +247,8 @@ impl Store {
         if ids.is_empty() {
             return Ok(Vec::new());
         }
-        let sql = format!("SELECT {UPDATE_COLUMNS} FROM open311_updates WHERE case_id IN ({}) ORDER BY id", marks(ids.len()));
+        let sql =
+            format!("SELECT {UPDATE_COLUMNS} FROM open311_updates WHERE case_id IN ({}) ORDER BY id", marks(ids.len()));
         let mut q = sqlx::query(AssertSqlSafe(sql));
         for id in ids {
             q = q.bind(*id);
@@ -273,7 +282,8 @@ impl Store {
         if ids.is_empty() {
             return Ok(Vec::new());
         }
-        let sql = format!("SELECT case_id, body FROM events WHERE case_id IN ({}) ORDER BY case_id, seq", marks(ids.len()));
+        let sql =
+            format!("SELECT case_id, body FROM events WHERE case_id IN ({}) ORDER BY case_id, seq", marks(ids.len()));
         let mut q = sqlx::query(AssertSqlSafe(sql));
         for id in ids {
             q = q.bind(*id);

@@ -51,7 +51,8 @@ pub use services::{ATTRIBUTES_CSV, Datatype, Services};
 use std::sync::Arc;
 
 use axum::Router;
-use axum::extract::{DefaultBodyLimit, Request, State};
+use axum::extract::{DefaultBodyLimit, FromRequestParts, Request, State};
+use axum::http::request::Parts;
 use axum::http::{HeaderMap, Uri};
 use axum::response::Response;
 use axum::routing::get;
@@ -164,11 +165,18 @@ pub(crate) fn router(state: &AppState) -> Result<(String, Router<AppState>), Str
     Ok((mount, r))
 }
 
-/// The format of a request, or the error for a suffix we do not serve (rendered by `Accept`).
-pub(crate) fn format_of(req_path: &str, headers: &HeaderMap) -> Result<Format, Response> {
-    Format::of_request(req_path, headers).map_err(|ext| {
-        Open311Error::bad(format!("unknown format '{ext}': ask for .json or .xml")).render(Format::from_accept(headers))
-    })
+/// The format a request asks for; a suffix we do not serve is refused (in the `Accept` format).
+pub(crate) struct Fmt(pub Format);
+
+impl<S: Send + Sync> FromRequestParts<S> for Fmt {
+    type Rejection = Response;
+
+    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Fmt, Response> {
+        Format::of_request(parts.uri.path(), &parts.headers).map(Fmt).map_err(|ext| {
+            Open311Error::bad(format!("unknown format '{ext}': ask for .json or .xml"))
+                .render(Format::from_accept(&parts.headers))
+        })
+    }
 }
 
 /// Renders a handler's result in `format`.
@@ -224,11 +232,7 @@ pub fn statuses_for(name: &str) -> Option<Vec<Status>> {
     (!v.is_empty()).then_some(v)
 }
 
-async fn discovery(State(ctx): State<Ctx>, uri: Uri, headers: HeaderMap) -> Response {
-    let format = match format_of(uri.path(), &headers) {
-        Ok(f) => f,
-        Err(r) => return r,
-    };
+async fn discovery(State(ctx): State<Ctx>, Fmt(format): Fmt, uri: Uri, headers: HeaderMap) -> Response {
     let params = params::Params::from_query(uri.query());
     let result = check_jurisdiction(&ctx, params.get("jurisdiction_id")).map(|()| {
         let changeset = "2026-11-27T00:00:00+08:00";

@@ -39,7 +39,8 @@ impl Params {
     /// The query's and the body's parameters of a POST. `limit` is the body limit (for the error).
     pub async fn from_post(req: Request, limit: usize) -> Result<Params, Open311Error> {
         let mut params = Params::from_query(req.uri().query());
-        let content_type = req.headers().get(CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("").to_ascii_lowercase();
+        let content_type =
+            req.headers().get(CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("").to_ascii_lowercase();
         if content_type.starts_with("multipart/form-data") {
             let mut multipart = Multipart::from_request(req, &())
                 .await

@@ -20,7 +20,7 @@ use super::error::Open311Error;
 use super::format::{Doc, strip_suffix};
 use super::params::{Params, Upload, w3c_datetime};
 use super::services::{self, attributes_text, check_attributes};
-use super::{Ctx, check_jurisdiction, extended_status, format_of, open_or_closed, respond, statuses_for};
+use super::{Ctx, Fmt, check_jurisdiction, extended_status, open_or_closed, respond, statuses_for};
 
 /// The default and widest window of `GET requests`, in days.
 const WINDOW_DAYS: i64 = 90;
@@ -76,11 +76,7 @@ fn leaf<'a>(ctx: &'a Ctx, code: &str) -> Result<&'a Category, Open311Error> {
 }
 
 /// `GET services`.
-pub(crate) async fn services(State(ctx): State<Ctx>, uri: Uri, headers: HeaderMap) -> Response {
-    let format = match format_of(uri.path(), &headers) {
-        Ok(f) => f,
-        Err(r) => return r,
-    };
+pub(crate) async fn services(State(ctx): State<Ctx>, Fmt(format): Fmt, uri: Uri) -> Response {
     let params = Params::from_query(uri.query());
     let result = check_jurisdiction(&ctx, params.get("jurisdiction_id")).map(|()| {
         let catalog = ctx.app.desk.catalog();
@@ -96,11 +92,12 @@ pub(crate) async fn services(State(ctx): State<Ctx>, uri: Uri, headers: HeaderMa
 }
 
 /// `GET services/{code}`.
-pub(crate) async fn definition(State(ctx): State<Ctx>, Path(code): Path<String>, uri: Uri, headers: HeaderMap) -> Response {
-    let format = match format_of(uri.path(), &headers) {
-        Ok(f) => f,
-        Err(r) => return r,
-    };
+pub(crate) async fn definition(
+    State(ctx): State<Ctx>,
+    Fmt(format): Fmt,
+    Path(code): Path<String>,
+    uri: Uri,
+) -> Response {
     let params = Params::from_query(uri.query());
     let result = check_jurisdiction(&ctx, params.get("jurisdiction_id"))
         .and_then(|()| leaf(&ctx, strip_suffix(&code)))
@@ -120,10 +117,8 @@ fn event_note(ctx: &Ctx, e: &Event) -> Option<String> {
         Action::Reply => e.note.as_deref().map(scrub),
         Action::Dispatch { unit, .. } => ctx.app.desk.catalog().unit(unit).map(|u| format!("派至{}", u.name)),
         Action::Whistle { units, .. } => {
-            let names: Vec<String> = units
-                .iter()
-                .map(|u| ctx.app.desk.catalog().unit(u).map_or(u.clone(), |x| x.name.clone()))
-                .collect();
+            let names: Vec<String> =
+                units.iter().map(|u| ctx.app.desk.catalog().unit(u).map_or(u.clone(), |x| x.name.clone())).collect();
             Some(format!("吹哨召集{}", names.join("、")))
         }
         // Other notes are staff's working notes: not published.
@@ -156,7 +151,13 @@ fn request_json(
         Some(x) => x.media_url.clone(),
         None => None,
     };
-    let status_notes = history.events.iter().rev().find(|e| matches!(e.action, Action::Reply)).and_then(|e| e.note.as_deref()).map(scrub);
+    let status_notes = history
+        .events
+        .iter()
+        .rev()
+        .find(|e| matches!(e.action, Action::Reply))
+        .and_then(|e| e.note.as_deref())
+        .map(scrub);
     let agency = s.assignee.as_deref().and_then(|u| catalog.unit(u)).map(|u| u.name.clone());
     let notice = category.map(|c| services::notice(c, catalog, &ctx.app.desk.config().policy));
     let address_id = rec.case.place.community.clone().or_else(|| rec.case.place.street.clone());
@@ -199,7 +200,8 @@ fn request_json(
             })
             .collect();
         for u in &history.updates {
-            let media = u.media_id.as_ref().map(|id| ctx.url(headers, &format!("media/{id}"))).or_else(|| u.media_url.clone());
+            let media =
+                u.media_id.as_ref().map(|id| ctx.url(headers, &format!("media/{id}"))).or_else(|| u.media_url.clone());
             notes.push((
                 u.received_at,
                 json!({
@@ -232,7 +234,12 @@ fn request_json(
 }
 
 /// The JSON of `recs` (with their Open311 side, history and client updates), in order.
-async fn requests_json(ctx: &Ctx, headers: &HeaderMap, recs: &[CaseRecord], extensions: bool) -> Result<Value, Open311Error> {
+async fn requests_json(
+    ctx: &Ctx,
+    headers: &HeaderMap,
+    recs: &[CaseRecord],
+    extensions: bool,
+) -> Result<Value, Open311Error> {
     let ids: Vec<i64> = recs.iter().map(|r| r.id).collect();
     let store = ctx.app.desk.store();
     let (extras, events, updates) =
@@ -271,11 +278,7 @@ fn integer(name: &str, v: Option<&str>, min: i64, max: i64, default: i64) -> Res
 }
 
 /// `GET requests`.
-pub(crate) async fn list(State(ctx): State<Ctx>, uri: Uri, headers: HeaderMap) -> Response {
-    let format = match format_of(uri.path(), &headers) {
-        Ok(f) => f,
-        Err(r) => return r,
-    };
+pub(crate) async fn list(State(ctx): State<Ctx>, Fmt(format): Fmt, uri: Uri, headers: HeaderMap) -> Response {
     let params = Params::from_query(uri.query());
     respond(format, list_inner(&ctx, &headers, &params).await)
 }
@@ -308,13 +311,15 @@ async fn list_inner(ctx: &Ctx, headers: &HeaderMap, p: &Params) -> Result<Doc, O
     for code in p.list("service_code") {
         match ctx.app.desk.catalog().category(code) {
             Some(c) if c.is_leaf() => filter.categories.push(c.code.clone()),
-            Some(c) => filter.categories.extend(ctx.app.desk.catalog().children(&c.code).into_iter().map(|l| l.code.clone())),
+            Some(c) => {
+                filter.categories.extend(ctx.app.desk.catalog().children(&c.code).into_iter().map(|l| l.code.clone()))
+            }
             None => return Err(Open311Error::param("service_code", format!("unknown service_code '{code}'"))),
         }
     }
     for name in p.list("status") {
-        let statuses =
-            statuses_for(name).ok_or_else(|| Open311Error::param("status", format!("unknown status '{name}' (open or closed)")))?;
+        let statuses = statuses_for(name)
+            .ok_or_else(|| Open311Error::param("status", format!("unknown status '{name}' (open or closed)")))?;
         filter.statuses.extend(statuses);
     }
     let tz = ctx.app.desk.config().tz;
@@ -334,7 +339,10 @@ async fn list_inner(ctx: &Ctx, headers: &HeaderMap, p: &Params) -> Result<Doc, O
         return Err(Open311Error::param("end_date", "is before start_date"));
     }
     if end - start > window {
-        return Err(Open311Error::param("end_date", format!("the window from start_date may not exceed {WINDOW_DAYS} days")));
+        return Err(Open311Error::param(
+            "end_date",
+            format!("the window from start_date may not exceed {WINDOW_DAYS} days"),
+        ));
     }
     filter.received_from = Some(start);
     // end_date is the latest time included.
@@ -355,11 +363,13 @@ fn request_id(raw: &str) -> Result<i64, Open311Error> {
 }
 
 /// `GET requests/{id}`: a one-element list.
-pub(crate) async fn show(State(ctx): State<Ctx>, Path(raw): Path<String>, uri: Uri, headers: HeaderMap) -> Response {
-    let format = match format_of(uri.path(), &headers) {
-        Ok(f) => f,
-        Err(r) => return r,
-    };
+pub(crate) async fn show(
+    State(ctx): State<Ctx>,
+    Fmt(format): Fmt,
+    Path(raw): Path<String>,
+    uri: Uri,
+    headers: HeaderMap,
+) -> Response {
     let params = Params::from_query(uri.query());
     let result = async {
         check_jurisdiction(&ctx, params.get("jurisdiction_id"))?;
@@ -372,11 +382,7 @@ pub(crate) async fn show(State(ctx): State<Ctx>, Path(raw): Path<String>, uri: U
 }
 
 /// `GET tokens/{token}`.
-pub(crate) async fn token(State(ctx): State<Ctx>, Path(raw): Path<String>, uri: Uri, headers: HeaderMap) -> Response {
-    let format = match format_of(uri.path(), &headers) {
-        Ok(f) => f,
-        Err(r) => return r,
-    };
+pub(crate) async fn token(State(ctx): State<Ctx>, Fmt(format): Fmt, Path(raw): Path<String>, uri: Uri) -> Response {
     let params = Params::from_query(uri.query());
     let token = strip_suffix(&raw).to_string();
     let result = async {
@@ -396,7 +402,8 @@ pub(crate) async fn media(State(ctx): State<Ctx>, Path(id): Path<String>, header
     let found = if valid { ctx.app.desk.store().media(&id).await } else { Ok(None) };
     match found {
         Ok(Some(m)) => {
-            let content_type = HeaderValue::from_str(&m.content_type).unwrap_or(HeaderValue::from_static("application/octet-stream"));
+            let content_type =
+                HeaderValue::from_str(&m.content_type).unwrap_or(HeaderValue::from_static("application/octet-stream"));
             (
                 [
                     (header::CONTENT_TYPE, content_type),
@@ -442,18 +449,34 @@ pub(crate) fn check_upload(u: &Upload) -> Result<&'static str, Open311Error> {
 /// Checks a `media_url` parameter: an http(s) URL.
 pub(crate) fn check_media_url(v: Option<&str>) -> Result<Option<String>, Open311Error> {
     let Some(v) = v else { return Ok(None) };
-    let ok = (v.starts_with("http://") || v.starts_with("https://")) && v.len() <= MAX_URL_CHARS && !v.contains(char::is_whitespace);
-    if ok { Ok(Some(v.to_string())) } else { Err(Open311Error::param("media_url", format!("'{v}' is not an http(s) URL"))) }
+    let ok = (v.starts_with("http://") || v.starts_with("https://"))
+        && v.len() <= MAX_URL_CHARS
+        && !v.contains(char::is_whitespace);
+    if ok {
+        Ok(Some(v.to_string()))
+    } else {
+        Err(Open311Error::param("media_url", format!("'{v}' is not an http(s) URL")))
+    }
 }
 
 /// `attribute[CODE]` and `attribute[CODE][]` parameters, by code.
 fn posted_attributes(p: &Params) -> Result<BTreeMap<String, Vec<String>>, Open311Error> {
     let mut out: BTreeMap<String, Vec<String>> = BTreeMap::new();
     for (key, value) in p.with_prefix("attribute") {
-        let inner = key.strip_prefix("attribute[").and_then(|k| k.strip_suffix("[]").or(Some(k))).and_then(|k| k.strip_suffix(']'));
+        let inner = key
+            .strip_prefix("attribute[")
+            .and_then(|k| k.strip_suffix("[]").or(Some(k)))
+            .and_then(|k| k.strip_suffix(']'));
         match inner {
-            Some(code) if !code.is_empty() && !code.contains(['[', ']']) => out.entry(code.to_string()).or_default().push(value.to_string()),
-            _ => return Err(Open311Error::param(key, "attributes are sent as attribute[CODE]=value or attribute[CODE][]=value")),
+            Some(code) if !code.is_empty() && !code.contains(['[', ']']) => {
+                out.entry(code.to_string()).or_default().push(value.to_string())
+            }
+            _ => {
+                return Err(Open311Error::param(
+                    key,
+                    "attributes are sent as attribute[CODE]=value or attribute[CODE][]=value",
+                ));
+            }
         }
     }
     Ok(out)
@@ -478,11 +501,7 @@ fn full_name(first: Option<&str>, last: Option<&str>) -> Option<String> {
 }
 
 /// `POST requests`.
-pub(crate) async fn create(State(ctx): State<Ctx>, req: Request) -> Response {
-    let format = match format_of(req.uri().path(), req.headers()) {
-        Ok(f) => f,
-        Err(r) => return r,
-    };
+pub(crate) async fn create(State(ctx): State<Ctx>, Fmt(format): Fmt, req: Request) -> Response {
     let result = async {
         let p = Params::from_post(req, ctx.config().max_upload_bytes).await?;
         create_inner(&ctx, p).await
@@ -519,7 +538,8 @@ async fn create_inner(ctx: &Ctx, p: Params) -> Result<Doc, Open311Error> {
         } else if catalog.street(id).is_some() {
             street = Some(id.to_string());
         } else {
-            problems.push(format!("address_id: '{id}' is not a community (社区) or street (街道) code of this district"));
+            problems
+                .push(format!("address_id: '{id}' is not a community (社区) or street (街道) code of this district"));
         }
     }
     if lat.is_none() && lon.is_none() && address.is_none() && p.get("address_id").is_none() && problems.is_empty() {
@@ -555,7 +575,11 @@ async fn create_inner(ctx: &Ctx, p: Params) -> Result<Doc, Open311Error> {
         None => CaseKind::Complaint,
     };
     let details = attributes_text(&defs, &attributes);
-    let mut text = if description.is_empty() { format!("{}（未填写描述）", category.name) } else { description.to_string() };
+    let mut text = if description.is_empty() {
+        format!("{}（未填写描述）", category.name)
+    } else {
+        description.to_string()
+    };
     if !details.is_empty() {
         text = format!("{text}\n【补充信息】\n{details}");
     }
@@ -575,7 +599,11 @@ async fn create_inner(ctx: &Ctx, p: Params) -> Result<Doc, Open311Error> {
         external_id: token.clone(),
     };
     if let Err(errors) = draft.validate(catalog) {
-        problems.extend(errors.into_iter().map(|f| Open311Error::from(jiesu_core::CoreError::Invalid(vec![f])).descriptions.remove(0)));
+        problems.extend(
+            errors
+                .into_iter()
+                .map(|f| Open311Error::from(jiesu_core::CoreError::Invalid(vec![f])).descriptions.remove(0)),
+        );
     }
     if !problems.is_empty() {
         return Err(Open311Error::many(problems));

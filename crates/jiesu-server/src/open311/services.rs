@@ -140,7 +140,8 @@ impl Services {
     /// scopes and datatypes, codes of A-Z/0-9/_, values exactly for the list types, and codes and
     /// orders unique within every service.
     pub fn parse(csv_text: &str, catalog: &Catalog) -> Result<Services, String> {
-        let mut reader = csv::ReaderBuilder::new().comment(Some(b'#')).trim(csv::Trim::All).from_reader(csv_text.as_bytes());
+        let mut reader =
+            csv::ReaderBuilder::new().comment(Some(b'#')).trim(csv::Trim::All).from_reader(csv_text.as_bytes());
         let mut attributes = Vec::new();
         let headers = reader.headers().map_err(|e| format!("attributes: {e}"))?.clone();
         for record in reader.records() {
@@ -150,7 +151,9 @@ impl Services {
             if row.service != "*" && catalog.category(&row.service).is_none() {
                 return Err(format!("line {line}: unknown service (category) '{}'", row.service));
             }
-            if row.code.is_empty() || !row.code.chars().all(|c| c.is_ascii_uppercase() || c.is_ascii_digit() || c == '_') {
+            if row.code.is_empty()
+                || !row.code.chars().all(|c| c.is_ascii_uppercase() || c.is_ascii_digit() || c == '_')
+            {
                 return Err(format!("line {line}: attribute code '{}' must be A-Z, 0-9 or _", row.code));
             }
             let datatype = Datatype::ALL
@@ -176,7 +179,7 @@ impl Services {
                     })
                     .collect::<Result<_, _>>()?
             };
-            if datatype.is_list() != !values.is_empty() {
+            if datatype.is_list() == values.is_empty() {
                 return Err(format!("line {line}: values are given for exactly the two list datatypes"));
             }
             let mut keys = HashSet::new();
@@ -246,7 +249,11 @@ pub fn span_label(span: Span) -> String {
 
 /// What the district promises for a service: its deadline class and span, and who handles it.
 pub fn notice(c: &Category, catalog: &Catalog, policy: &DeadlinePolicy) -> String {
-    let who = c.unit.as_deref().and_then(|u| catalog.unit(u)).map_or_else(|| c.unit_kind.label().to_string(), |u| u.name.clone());
+    let who = c
+        .unit
+        .as_deref()
+        .and_then(|u| catalog.unit(u))
+        .map_or_else(|| c.unit_kind.label().to_string(), |u| u.name.clone());
     format!("{}类诉求，{}内办理，承办：{}", c.deadline_class.label(), span_label(policy.span(c.deadline_class)), who)
 }
 
@@ -283,7 +290,8 @@ pub fn check_attributes(
     for code in posted.keys() {
         if !defs.iter().any(|d| d.variable && &d.code == code) {
             let known: Vec<&str> = defs.iter().filter(|d| d.variable).map(|d| d.code.as_str()).collect();
-            problems.push(format!("attribute[{code}]: this service has no such attribute (it has: {})", known.join(", ")));
+            problems
+                .push(format!("attribute[{code}]: this service has no such attribute (it has: {})", known.join(", ")));
         }
     }
     for d in defs.iter().filter(|d| d.variable) {
@@ -302,8 +310,12 @@ pub fn check_attributes(
         let v = values[0].as_str();
         let checked: Result<Value, String> = match d.datatype {
             Datatype::String if v.contains(['\n', '\r']) => Err("a string has no line breaks (text does)".into()),
-            Datatype::String if v.chars().count() > MAX_STRING_CHARS => Err(format!("longer than {MAX_STRING_CHARS} characters")),
-            Datatype::Text if v.chars().count() > MAX_TEXT_CHARS => Err(format!("longer than {MAX_TEXT_CHARS} characters")),
+            Datatype::String if v.chars().count() > MAX_STRING_CHARS => {
+                Err(format!("longer than {MAX_STRING_CHARS} characters"))
+            }
+            Datatype::Text if v.chars().count() > MAX_TEXT_CHARS => {
+                Err(format!("longer than {MAX_TEXT_CHARS} characters"))
+            }
             Datatype::String | Datatype::Text => Ok(json!(v)),
             Datatype::Number => match v.parse::<f64>() {
                 Ok(n) if n.is_finite() => Ok(json!(v)),
@@ -416,22 +428,36 @@ mod tests {
             }
             m
         };
-        let ok = check_attributes(&noise, &post(&[("HOURS", "night"), ("HOURS", "evening"), ("HOURS", "night"), ("KIND", "help")]), tz).unwrap();
+        let ok = check_attributes(
+            &noise,
+            &post(&[("HOURS", "night"), ("HOURS", "evening"), ("HOURS", "night"), ("KIND", "help")]),
+            tz,
+        )
+        .unwrap();
         assert_eq!(ok["HOURS"], json!(["night", "evening"]));
         assert_eq!(ok["KIND"], json!("help"));
         let text = attributes_text(&noise, &ok);
         assert!(text.contains("夜间") && text.contains("求助"), "{text}");
         let e = check_attributes(&noise, &post(&[]), tz).unwrap_err();
         assert!(e[0].starts_with("attribute[HOURS]: required"), "{e:?}");
-        let e = check_attributes(&noise, &post(&[("HOURS", "noon"), ("BOGUS", "1"), ("KIND", "help"), ("KIND", "consult")]), tz).unwrap_err();
+        let e = check_attributes(
+            &noise,
+            &post(&[("HOURS", "noon"), ("BOGUS", "1"), ("KIND", "help"), ("KIND", "consult")]),
+            tz,
+        )
+        .unwrap_err();
         assert_eq!(e.len(), 3, "{e:?}");
         let heat = s.attributes_of(catalog.category("0401").unwrap());
         assert!(check_attributes(&heat, &post(&[("ROOM_TEMP", "warm")]), tz).unwrap_err()[0].contains("not a number"));
         let water = s.attributes_of(catalog.category("0501").unwrap());
         let t = check_attributes(&water, &post(&[("SINCE", "2026-11-27T01:30:00Z")]), tz).unwrap();
         assert_eq!(t["SINCE"], json!("2026-11-27T01:30:00Z"));
-        assert!(check_attributes(&water, &post(&[("SINCE", "2026-11-27T09:30")]), tz).unwrap_err()[0].contains("time zone"));
+        assert!(
+            check_attributes(&water, &post(&[("SINCE", "2026-11-27T09:30")]), tz).unwrap_err()[0].contains("time zone")
+        );
         let lift = s.attributes_of(catalog.category("0306").unwrap());
-        assert!(check_attributes(&lift, &post(&[("BUILDING", "3号楼\n2单元")]), tz).unwrap_err()[0].contains("line breaks"));
+        assert!(
+            check_attributes(&lift, &post(&[("BUILDING", "3号楼\n2单元")]), tz).unwrap_err()[0].contains("line breaks")
+        );
     }
 }

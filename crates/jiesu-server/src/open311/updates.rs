@@ -27,7 +27,7 @@ use super::error::Open311Error;
 use super::format::Doc;
 use super::params::{Params, w3c_datetime};
 use super::requests::{check_media_url, check_upload, random_name, scrub};
-use super::{Ctx, check_jurisdiction, extended_status, format_of, respond};
+use super::{Ctx, Fmt, check_jurisdiction, extended_status, respond};
 
 /// The statuses a client may post (FixMyStreet's, upper case).
 const POSTED_STATUSES: [&str; 11] = [
@@ -49,11 +49,7 @@ const MAX_UPDATE_ID_CHARS: usize = 100;
 const MAX_DESCRIPTION_CHARS: usize = 4000;
 
 /// `GET servicerequestupdates`.
-pub(crate) async fn list(State(ctx): State<Ctx>, uri: Uri, headers: HeaderMap) -> Response {
-    let format = match format_of(uri.path(), &headers) {
-        Ok(f) => f,
-        Err(r) => return r,
-    };
+pub(crate) async fn list(State(ctx): State<Ctx>, Fmt(format): Fmt, uri: Uri) -> Response {
     let params = Params::from_query(uri.query());
     respond(format, list_inner(&ctx, &params).await)
 }
@@ -63,16 +59,30 @@ async fn list_inner(ctx: &Ctx, p: &Params) -> Result<Doc, Open311Error> {
     let tz = ctx.app.desk.config().tz;
     let now = ctx.app.now();
     let start = p.get("start_date").map(|v| w3c_datetime("start_date", v, tz)).transpose()?.map(|t| t.to_utc());
-    let end = p.get("end_date").map(|v| w3c_datetime("end_date", v, tz)).transpose()?.map(|t| t.to_utc()).unwrap_or(now);
+    let end =
+        p.get("end_date").map(|v| w3c_datetime("end_date", v, tz)).transpose()?.map(|t| t.to_utc()).unwrap_or(now);
     let start = start.unwrap_or(end - Duration::days(90));
     if end < start {
         return Err(Open311Error::param("end_date", "is before start_date"));
     }
-    let page = p.get("page").map_or(Ok(1), |v| v.parse::<u64>().ok().filter(|n| *n >= 1).ok_or_else(|| Open311Error::param("page", format!("expected a positive integer, got '{v}'"))))?;
-    let size = p.get("page_size").map_or(Ok(1000), |v| {
-        v.parse::<u32>().ok().filter(|n| (1..=1000).contains(n)).ok_or_else(|| Open311Error::param("page_size", format!("expected an integer from 1 to 1000, got '{v}'")))
+    let page = p.get("page").map_or(Ok(1), |v| {
+        v.parse::<u64>()
+            .ok()
+            .filter(|n| *n >= 1)
+            .ok_or_else(|| Open311Error::param("page", format!("expected a positive integer, got '{v}'")))
     })?;
-    let events = ctx.app.desk.store().events_between(start, end + Duration::milliseconds(1), (page - 1) * u64::from(size), size).await?;
+    let size = p.get("page_size").map_or(Ok(1000), |v| {
+        v.parse::<u32>()
+            .ok()
+            .filter(|n| (1..=1000).contains(n))
+            .ok_or_else(|| Open311Error::param("page_size", format!("expected an integer from 1 to 1000, got '{v}'")))
+    })?;
+    let events = ctx
+        .app
+        .desk
+        .store()
+        .events_between(start, end + Duration::milliseconds(1), (page - 1) * u64::from(size), size)
+        .await?;
     let catalog = ctx.app.desk.catalog();
     let list: Vec<Value> = events
         .iter()
@@ -80,7 +90,11 @@ async fn list_inner(ctx: &Ctx, p: &Params) -> Result<Doc, Open311Error> {
             let description = match &e.action {
                 Action::Reply => e.note.as_deref().map(scrub).unwrap_or_default(),
                 Action::Dispatch { unit, .. } => {
-                    format!("{}：派至{}", e.action.label(), catalog.unit(unit).map_or(unit.as_str(), |u| u.name.as_str()))
+                    format!(
+                        "{}：派至{}",
+                        e.action.label(),
+                        catalog.unit(unit).map_or(unit.as_str(), |u| u.name.as_str())
+                    )
                 }
                 a => format!("{}（{}）", a.label(), e.to.label()),
             };
@@ -99,11 +113,7 @@ async fn list_inner(ctx: &Ctx, p: &Params) -> Result<Doc, Open311Error> {
 }
 
 /// `POST servicerequestupdates`.
-pub(crate) async fn create(State(ctx): State<Ctx>, req: Request) -> Response {
-    let format = match format_of(req.uri().path(), req.headers()) {
-        Ok(f) => f,
-        Err(r) => return r,
-    };
+pub(crate) async fn create(State(ctx): State<Ctx>, Fmt(format): Fmt, req: Request) -> Response {
     let headers = req.headers().clone();
     let result = async {
         let p = Params::from_post(req, ctx.config().max_upload_bytes).await?;
@@ -208,7 +218,11 @@ async fn create_inner(ctx: &Ctx, _headers: &HeaderMap, p: Params) -> Result<Doc,
         tracing::info!(case = case_id, client = %client.name, "open311 update reopened the case");
     }
     tracing::info!(case = case_id, update = stored.id, client = %client.name, "open311 update received");
-    Ok(Doc { status: StatusCode::CREATED, root: "service_request_updates", value: json!([{ "update_id": stored.id.to_string() }]) })
+    Ok(Doc {
+        status: StatusCode::CREATED,
+        root: "service_request_updates",
+        value: json!([{ "update_id": stored.id.to_string() }]),
+    })
 }
 
 /// The answer to an `update_id` already stored: the same update again, or a refusal when it was
@@ -222,4 +236,3 @@ fn duplicate(old: ClientUpdate, case_id: i64) -> Result<Doc, Open311Error> {
     }
     Ok(Doc::ok("service_request_updates", json!([{ "update_id": old.id.to_string() }])))
 }
-
