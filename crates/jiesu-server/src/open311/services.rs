@@ -151,10 +151,11 @@ impl Services {
             if row.service != "*" && catalog.category(&row.service).is_none() {
                 return Err(format!("line {line}: unknown service (category) '{}'", row.service));
             }
-            if row.code.is_empty()
-                || !row.code.chars().all(|c| c.is_ascii_uppercase() || c.is_ascii_digit() || c == '_')
-            {
-                return Err(format!("line {line}: attribute code '{}' must be A-Z, 0-9 or _", row.code));
+            // The code is also an XML element name (in extended_attributes): a letter first.
+            let well_formed = row.code.starts_with(|c: char| c.is_ascii_uppercase())
+                && row.code.chars().all(|c| c.is_ascii_uppercase() || c.is_ascii_digit() || c == '_');
+            if !well_formed {
+                return Err(format!("line {line}: attribute code '{}' must be A-Z, 0-9 or _, a letter first", row.code));
             }
             let datatype = Datatype::ALL
                 .into_iter()
@@ -402,6 +403,7 @@ mod tests {
         let cases = [
             ("9999,X,1,string,false,true,问,,\n", "unknown service"),
             ("0101,x-y,1,string,false,true,问,,\n", "must be A-Z"),
+            ("0101,1X,1,string,false,true,问,,\n", "a letter first"),
             ("0101,X,1,colour,false,true,问,,\n", "unknown datatype"),
             ("0101,X,1,singlevaluelist,false,true,问,,\n", "list datatypes"),
             ("0101,X,1,string,false,true,问,,a:甲\n", "list datatypes"),
