@@ -96,9 +96,16 @@ impl Params {
             .map(|(k, v)| (k.as_str(), v.trim()))
     }
 
-    /// Comma-separated values of `name` (each trimmed, empty ones left out).
+    /// The values of `name`, which may be repeated and comma-separated (each trimmed, empty ones
+    /// left out).
     pub fn list(&self, name: &str) -> Vec<&str> {
-        self.get(name).map(|v| v.split(',').map(str::trim).filter(|s| !s.is_empty()).collect()).unwrap_or_default()
+        self.pairs
+            .iter()
+            .filter(|(k, _)| k == name)
+            .flat_map(|(_, v)| v.split(','))
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+            .collect()
     }
 }
 
@@ -171,9 +178,10 @@ mod tests {
 
     #[test]
     fn empty_parameters_are_absent() {
-        let p = Params::from_query(Some("status=&service_code=0101,%200201,&jurisdiction_id=+"));
+        let p = Params::from_query(Some("status=&service_code=0101,%200201,&jurisdiction_id=+&service_code=0301"));
         assert_eq!(p.get("status"), None);
         assert_eq!(p.get("jurisdiction_id"), None);
-        assert_eq!(p.list("service_code"), vec!["0101", "0201"]);
+        assert_eq!(p.list("service_code"), vec!["0101", "0201", "0301"]);
+        assert!(p.list("status").is_empty());
     }
 }
