@@ -290,6 +290,7 @@ async fn story(url: &str) {
         ("address_id", "110101001001"),
         ("description", "院内私搭乱建"),
         ("attribute[DETAIL]", "第一行\n第二行"),
+        ("attribute[KIND]", "report"),
     ];
     let r = a.multipart("requests.xml", &pairs, Some(("image/png", PNG))).await;
     assert_eq!(r.status, StatusCode::CREATED, "{}", r.text());
@@ -312,6 +313,7 @@ async fn story(url: &str) {
     assert_eq!((m.status, m.headers[header::CONTENT_TYPE].to_str().unwrap()), (StatusCode::OK, "image/png"));
     assert_eq!(&m.bytes[..], PNG);
     assert_eq!(v[0]["address_id"], "110101001001");
+    assert_eq!(v[0]["description"], "（举报内容不公开）", "a 举报 is published without its words");
 
     // A multivaluelist, and the extensions.
     let pairs = [

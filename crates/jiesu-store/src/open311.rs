@@ -277,6 +277,19 @@ impl Store {
         id_and_json(&rows, "case_id", "body", "event")
     }
 
+    /// The kind code (`complaint`, `report`, ...) of each case in `ids` that exists.
+    pub async fn case_kinds(&self, ids: &[i64]) -> Result<HashMap<i64, String>, StoreError> {
+        if ids.is_empty() {
+            return Ok(HashMap::new());
+        }
+        let sql = format!("SELECT id, kind FROM cases WHERE id IN ({})", marks(ids.len()));
+        let mut q = sqlx::query(AssertSqlSafe(sql));
+        for id in ids {
+            q = q.bind(*id);
+        }
+        q.fetch_all(&self.pool).await?.iter().map(|r| Ok((r.try_get("id")?, r.try_get("kind")?))).collect()
+    }
+
     /// Events of the cases in `ids`, by case, oldest first.
     pub async fn events_of_cases(&self, ids: &[i64]) -> Result<Vec<(i64, Event)>, StoreError> {
         if ids.is_empty() {

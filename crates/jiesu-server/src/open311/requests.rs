@@ -30,6 +30,8 @@ const MAX_PAGE_SIZE: i64 = 1000;
 const MAX_IDS: usize = 200;
 /// Longest accepted description (the spec's limit), in characters.
 const MAX_DESCRIPTION_CHARS: usize = 4000;
+/// The public description of a 举报.
+const REPORT_WITHHELD: &str = "（举报内容不公开）";
 /// Longest accepted media URL.
 const MAX_URL_CHARS: usize = 1000;
 
@@ -111,9 +113,11 @@ struct History<'a> {
     updates: Vec<&'a ClientUpdate>,
 }
 
-fn event_note(ctx: &Ctx, e: &Event) -> Option<String> {
+/// The public note of event `e` (None for staff's working notes); `confidential` for a 举报.
+pub(crate) fn event_note(ctx: &Ctx, e: &Event, confidential: bool) -> Option<String> {
     match &e.action {
-        // A reply is addressed to the citizen: public (numbers masked).
+        // A reply is addressed to the citizen: public (numbers masked), except for a 举报.
+        Action::Reply if confidential => None,
         Action::Reply => e.note.as_deref().map(scrub),
         Action::Dispatch { unit, .. } => ctx.app.desk.catalog().unit(unit).map(|u| format!("派至{}", u.name)),
         Action::Whistle { units, .. } => {
@@ -151,13 +155,17 @@ fn request_json(
         Some(x) => x.media_url.clone(),
         None => None,
     };
+    // A 举报 (report of wrongdoing) is published without its words: they could name the reporter.
+    let confidential = rec.case.kind == CaseKind::Report;
     let status_notes = history
         .events
         .iter()
         .rev()
         .find(|e| matches!(e.action, Action::Reply))
         .and_then(|e| e.note.as_deref())
-        .map(scrub);
+        .map(scrub)
+        .filter(|_| !confidential);
+    let description = if confidential { REPORT_WITHHELD.to_string() } else { scrub(&rec.case.text) };
     let agency = s.assignee.as_deref().and_then(|u| catalog.unit(u)).map(|u| u.name.clone());
     let notice = category.map(|c| services::notice(c, catalog, &ctx.app.desk.config().policy));
     let address_id = rec.case.place.community.clone().or_else(|| rec.case.place.street.clone());
@@ -167,7 +175,7 @@ fn request_json(
         "status_notes": status_notes,
         "service_name": category.map(|c| c.name.clone()),
         "service_code": s.category,
-        "description": scrub(&rec.case.text),
+        "description": description,
         "agency_responsible": agency,
         "service_notice": notice,
         "requested_datetime": ctx.time(s.received_at),
@@ -194,7 +202,7 @@ fn request_json(
                     "summary": summary,
                     "type": note_type(&e.action),
                     "status": extended_status(to, matches!(e.action, Action::Reopen { .. })),
-                    "description": event_note(ctx, e),
+                    "description": event_note(ctx, e, confidential),
                 });
                 (e.at, note)
             })
@@ -209,7 +217,7 @@ fn request_json(
                     "summary": "市民补充",
                     "type": "update",
                     "status": u.status.to_ascii_lowercase(),
-                    "description": scrub(&u.description),
+                    "description": if confidential { REPORT_WITHHELD.to_string() } else { scrub(&u.description) },
                     "media_url": media,
                 }),
             ));

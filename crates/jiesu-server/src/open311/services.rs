@@ -155,7 +155,10 @@ impl Services {
             let well_formed = row.code.starts_with(|c: char| c.is_ascii_uppercase())
                 && row.code.chars().all(|c| c.is_ascii_uppercase() || c.is_ascii_digit() || c == '_');
             if !well_formed {
-                return Err(format!("line {line}: attribute code '{}' must be A-Z, 0-9 or _, a letter first", row.code));
+                return Err(format!(
+                    "line {line}: attribute code '{}' must be A-Z, 0-9 or _, a letter first",
+                    row.code
+                ));
             }
             let datatype = Datatype::ALL
                 .into_iter()

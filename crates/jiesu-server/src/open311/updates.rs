@@ -18,7 +18,7 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 use chrono::Duration;
 use jiesu_core::Command;
-use jiesu_domain::model::Status;
+use jiesu_domain::model::{CaseKind, Status};
 use jiesu_domain::workflow::{self, Action};
 use jiesu_store::{ClientUpdate, UpdateOutcome};
 use serde_json::{Value, json};
@@ -26,7 +26,7 @@ use serde_json::{Value, json};
 use super::error::Open311Error;
 use super::format::Doc;
 use super::params::{Params, w3c_datetime};
-use super::requests::{check_media_url, check_upload, random_name, scrub};
+use super::requests::{check_media_url, check_upload, event_note, random_name};
 use super::{Ctx, Fmt, check_jurisdiction, extended_status, respond};
 
 /// The statuses a client may post (FixMyStreet's, upper case).
@@ -83,21 +83,16 @@ async fn list_inner(ctx: &Ctx, p: &Params) -> Result<Doc, Open311Error> {
         .store()
         .events_between(start, end + Duration::milliseconds(1), (page - 1) * u64::from(size), size)
         .await?;
-    let catalog = ctx.app.desk.catalog();
+    let mut ids: Vec<i64> = events.iter().map(|(id, _)| *id).collect();
+    ids.sort_unstable();
+    ids.dedup();
+    let kinds = ctx.app.desk.store().case_kinds(&ids).await?;
     let list: Vec<Value> = events
         .iter()
         .map(|(id, e)| {
-            let description = match &e.action {
-                Action::Reply => e.note.as_deref().map(scrub).unwrap_or_default(),
-                Action::Dispatch { unit, .. } => {
-                    format!(
-                        "{}：派至{}",
-                        e.action.label(),
-                        catalog.unit(unit).map_or(unit.as_str(), |u| u.name.as_str())
-                    )
-                }
-                a => format!("{}（{}）", a.label(), e.to.label()),
-            };
+            let confidential = kinds.get(id).is_some_and(|k| k == CaseKind::Report.code());
+            let description =
+                event_note(ctx, e, confidential).unwrap_or_else(|| format!("{}（{}）", e.action.label(), e.to.label()));
             json!({
                 "update_id": format!("{id}-{}", e.seq),
                 "service_request_id": id.to_string(),
