@@ -3,6 +3,7 @@
 //! 3 `check` found cases that differ from their replay.
 
 mod bench;
+mod cmd_geo;
 mod cmd_model;
 mod config;
 
@@ -88,6 +89,9 @@ enum Cmd {
     /// Train and evaluate the Chinese category classifier.
     #[command(subcommand)]
     Model(cmd_model::ModelCmd),
+    /// Unit grids and place finding (street, community, grid cell).
+    #[command(subcommand)]
+    Geo(cmd_geo::GeoCmd),
 }
 
 #[derive(Debug, Subcommand)]
@@ -204,6 +208,10 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         }
         Cmd::Model(cmd) => {
             cmd_model::run(cmd)?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Cmd::Geo(cmd) => {
+            cmd_geo::run(cmd)?;
             Ok(ExitCode::SUCCESS)
         }
         Cmd::Bench(BenchCmd::Intake { db, cases, clients }) => {
