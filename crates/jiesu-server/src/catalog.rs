@@ -5,7 +5,7 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use jiesu_domain::calendar::{CalendarError, DayKind};
 use jiesu_domain::catalog::{Catalog, Category, Community, Street, Unit};
-use jiesu_store::{Backend, CaseFilter};
+use jiesu_store::{Backend, CaseFilter, Scope};
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
@@ -22,7 +22,7 @@ pub async fn health(State(state): State<AppState>) -> Result<AppJson<Value>, Api
         Backend::Sqlite => "sqlite",
         Backend::Postgres => "postgres",
     };
-    match store.count(&CaseFilter::default()).await {
+    match store.count(&Scope::All, &CaseFilter::default()).await {
         Ok(n) => {
             Ok(AppJson(json!({ "status": "ok", "backend": backend, "cases": n, "version": env!("CARGO_PKG_VERSION") })))
         }

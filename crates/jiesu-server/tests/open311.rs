@@ -11,7 +11,7 @@ use chrono::{DateTime, Utc};
 use jiesu_core::{Config, Desk};
 use jiesu_domain::calendar::Calendar;
 use jiesu_domain::catalog::Catalog;
-use jiesu_domain::model::{CaseKind, Channel, Status};
+use jiesu_domain::model::{CaseKind, Channel, Role, Status};
 use jiesu_server::open311::Open311Config;
 use jiesu_server::{AppState, app};
 use jiesu_store::Store;
@@ -19,7 +19,6 @@ use serde_json::{Value, json};
 use tower::ServiceExt;
 
 const BASE: &str = "/open311/v2";
-const KEY: &str = "test-client-key";
 const PHONE: &str = "13912345678";
 const NAME: (&str, &str) = ("三丰", "张");
 const EMAIL: &str = "zhang.sanfeng@example.com";
@@ -34,6 +33,8 @@ struct TestApp {
     router: Router,
     store: Store,
     clock: Arc<Mutex<DateTime<Utc>>>,
+    /// An Open311 client's API key.
+    key: &'static str,
 }
 
 struct Reply {
@@ -95,13 +96,14 @@ impl Reply {
 
 impl TestApp {
     async fn new(url: &str) -> TestApp {
-        let store = Store::connect(url).await.expect("connect");
+        let store = jiesu_store::testing::connect(url).await.expect("connect");
         let desk = Desk::new(store.clone(), Catalog::dongcheng(), Calendar::china(), Config::default());
         let clock = Arc::new(Mutex::new(t("2026-11-27T09:30:00+08:00")));
         let c = clock.clone();
         let config = Open311Config { max_upload_bytes: 64 * 1024, ..Open311Config::default() };
         let state = AppState::new(desk).with_clock(move || *c.lock().unwrap()).with_open311(config);
-        TestApp { router: app(state), store, clock }
+        let (_, secret) = store.create_api_key("open311-test", Role::Citizen, None, Utc::now()).await.unwrap();
+        TestApp { router: app(state), store, clock, key: Box::leak(secret.into_boxed_str()) }
     }
 
     async fn send(&self, req: Request<Body>) -> Reply {
@@ -158,17 +160,17 @@ impl TestApp {
         self.send(req).await
     }
 
-    /// An action of the loop through the JSON API.
+    /// An action of the loop through the JSON API, with a key of `role` (and `unit`).
     async fn act(&self, role: &str, unit: Option<&str>, id: &str, body: Value) {
-        let mut b = Request::builder()
+        static N: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+        let n = N.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let (_, secret) =
+            self.store.create_api_key(&format!("{role}-{n}"), role.parse().unwrap(), unit, Utc::now()).await.unwrap();
+        let b = Request::builder()
             .method(Method::POST)
             .uri(format!("/api/v1/cases/{id}/actions"))
             .header(header::CONTENT_TYPE, "application/json")
-            .header("x-jiesu-user", format!("{role}-1"))
-            .header("x-jiesu-role", role);
-        if let Some(u) = unit {
-            b = b.header("x-jiesu-unit", u);
-        }
+            .header("x-api-key", secret);
         let r = self.send(b.body(Body::from(body.to_string())).unwrap()).await;
         assert_eq!(r.status, StatusCode::OK, "{}", r.text());
     }
@@ -182,9 +184,9 @@ fn assert_no_personal_data(body: &str) {
 }
 
 /// A heating complaint (0401, realtime) with a required number attribute.
-fn heating_post<'a>(extra: &[(&'a str, &'a str)]) -> Vec<(&'a str, &'a str)> {
+fn heating_post<'a>(key: &'a str, extra: &[(&'a str, &'a str)]) -> Vec<(&'a str, &'a str)> {
     let mut v = vec![
-        ("api_key", KEY),
+        ("api_key", key),
         ("jurisdiction_id", "bjdch.gov.cn"),
         ("service_code", "0401"),
         ("lat", "39.9289"),
@@ -245,7 +247,7 @@ async fn story(url: &str) {
     assert_eq!(a.get("service/0902.json").await.json(), def);
 
     // POST a realtime request (form-urlencoded): it becomes a routed case with a deadline.
-    let r = a.form("requests.json", &heating_post(&[])).await;
+    let r = a.form("requests.json", &heating_post(a.key, &[])).await;
     assert_eq!(r.status, StatusCode::CREATED, "{}", r.text());
     let v = r.json();
     let id = v[0]["service_request_id"].as_str().expect("the id is a string").to_string();
@@ -285,7 +287,7 @@ async fn story(url: &str) {
     // A batch service, multipart with a photo: a token first, then the id, then the photo back.
     a.clock.lock().unwrap().clone_from(&t("2026-11-27T10:00:00+08:00"));
     let pairs = [
-        ("api_key", KEY),
+        ("api_key", a.key),
         ("service_code", "0102"),
         ("address_id", "110101001001"),
         ("description", "院内私搭乱建"),
@@ -317,7 +319,7 @@ async fn story(url: &str) {
 
     // A multivaluelist, and the extensions.
     let pairs = [
-        ("api_key", KEY),
+        ("api_key", a.key),
         ("service_code", "0902"),
         ("address_string", "东城区和平里"),
         ("description", "楼上夜里装修"),
@@ -393,7 +395,7 @@ async fn story(url: &str) {
 
     // POST an update: REOPEN reopens the closed case; the same update_id again changes nothing.
     let update = [
-        ("api_key", KEY),
+        ("api_key", a.key),
         ("service_request_id", id.as_str()),
         ("update_id", "fms-77"),
         ("status", "REOPEN"),
@@ -480,47 +482,49 @@ async fn bad_input_gets_the_spec_error_list_in_the_format_asked() {
     assert_eq!(a.get("services.json?jurisdiction_id=").await.status, StatusCode::OK);
 
     // POSTs: the key, the service, the place, the attributes, the media, the body.
-    let no_key: Vec<_> = heating_post(&[]).into_iter().filter(|(k, _)| *k != "api_key").collect();
+    let no_key: Vec<_> = heating_post(a.key, &[]).into_iter().filter(|(k, _)| *k != "api_key").collect();
     assert!(a.form("requests.json", &no_key).await.json_error(StatusCode::FORBIDDEN).contains("api_key"));
     assert!(a.form("requests.xml", &no_key).await.xml_error(StatusCode::FORBIDDEN).contains("api_key"));
+    let bogus: Vec<_> = heating_post("jsk_not-a-key", &[]);
+    assert!(a.form("requests.json", &bogus).await.json_error(StatusCode::FORBIDDEN).contains("not valid"));
     let unknown: Vec<_> =
-        heating_post(&[]).into_iter().map(|(k, v)| if k == "service_code" { (k, "9999") } else { (k, v) }).collect();
+        heating_post(a.key, &[]).into_iter().map(|(k, v)| if k == "service_code" { (k, "9999") } else { (k, v) }).collect();
     a.form("requests.json", &unknown).await.json_error(StatusCode::NOT_FOUND);
     let bad_place: Vec<_> =
-        heating_post(&[]).into_iter().map(|(k, v)| if k == "lat" { (k, "91.5") } else { (k, v) }).collect();
+        heating_post(a.key, &[]).into_iter().map(|(k, v)| if k == "lat" { (k, "91.5") } else { (k, v) }).collect();
     assert!(
         a.form("requests.json", &bad_place).await.json_error(StatusCode::BAD_REQUEST).contains("lat: latitude 91.5")
     );
     let nan: Vec<_> =
-        heating_post(&[]).into_iter().map(|(k, v)| if k == "long" { (k, "east") } else { (k, v) }).collect();
+        heating_post(a.key, &[]).into_iter().map(|(k, v)| if k == "long" { (k, "east") } else { (k, v) }).collect();
     assert!(a.form("requests.json", &nan).await.json_error(StatusCode::BAD_REQUEST).contains("long: 'east'"));
-    let half: Vec<_> = heating_post(&[]).into_iter().filter(|(k, _)| !["long", "address_string"].contains(k)).collect();
+    let half: Vec<_> = heating_post(a.key, &[]).into_iter().filter(|(k, _)| !["long", "address_string"].contains(k)).collect();
     assert!(a.form("requests.json", &half).await.json_error(StatusCode::BAD_REQUEST).contains("lat/long"));
     let nowhere: Vec<_> =
-        heating_post(&[]).into_iter().filter(|(k, _)| !["lat", "long", "address_string"].contains(k)).collect();
+        heating_post(a.key, &[]).into_iter().filter(|(k, _)| !["lat", "long", "address_string"].contains(k)).collect();
     assert!(a.form("requests.json", &nowhere).await.json_error(StatusCode::BAD_REQUEST).contains("location"));
-    let no_temp: Vec<_> = heating_post(&[]).into_iter().filter(|(k, _)| *k != "attribute[ROOM_TEMP]").collect();
+    let no_temp: Vec<_> = heating_post(a.key, &[]).into_iter().filter(|(k, _)| *k != "attribute[ROOM_TEMP]").collect();
     let e = a.form("requests.json", &no_temp).await.json_error(StatusCode::BAD_REQUEST);
     assert!(e.contains("attribute[ROOM_TEMP]: required"), "{e}");
-    let two: Vec<_> = heating_post(&[("attribute[HOURS]", "night")])
+    let two: Vec<_> = heating_post(a.key, &[("attribute[HOURS]", "night")])
         .into_iter()
         .map(|(k, v)| if k == "email" { (k, "not-an-address") } else { (k, v) })
         .collect();
     let e = a.form("requests.json", &two).await.json_error(StatusCode::BAD_REQUEST);
     assert!(e.contains("attribute[HOURS]") && e.contains("email"), "every problem at once: {e}");
     let e = a
-        .multipart("requests.json", &heating_post(&[]), Some(("image/jpeg", b"<html>not an image</html>")))
+        .multipart("requests.json", &heating_post(a.key, &[]), Some(("image/jpeg", b"<html>not an image</html>")))
         .await
         .json_error(StatusCode::BAD_REQUEST);
     assert!(e.contains("media"), "{e}");
     let big = vec![0xFFu8; 100 * 1024];
     let e = a
-        .multipart("requests.json", &heating_post(&[]), Some(("image/jpeg", &big)))
+        .multipart("requests.json", &heating_post(a.key, &[]), Some(("image/jpeg", &big)))
         .await
         .json_error(StatusCode::PAYLOAD_TOO_LARGE);
     assert!(e.contains("larger than"), "{e}");
     let long = "长".repeat(70 * 1024);
-    a.form("requests.json", &heating_post(&[("description", long.as_str())]))
+    a.form("requests.json", &heating_post(a.key, &[("description", long.as_str())]))
         .await
         .json_error(StatusCode::PAYLOAD_TOO_LARGE);
     let json_body = Request::builder()
@@ -532,7 +536,7 @@ async fn bad_input_gets_the_spec_error_list_in_the_format_asked() {
     assert!(a.send(json_body).await.json_error(StatusCode::BAD_REQUEST).contains("Content-Type"));
     // Updates: required fields, statuses, unknown requests.
     let e = a
-        .form("servicerequestupdates.json", &[("api_key", KEY), ("status", "DONE")])
+        .form("servicerequestupdates.json", &[("api_key", a.key), ("status", "DONE")])
         .await
         .json_error(StatusCode::BAD_REQUEST);
     assert!(
@@ -540,7 +544,7 @@ async fn bad_input_gets_the_spec_error_list_in_the_format_asked() {
         "{e}"
     );
     let u = [
-        ("api_key", KEY),
+        ("api_key", a.key),
         ("service_request_id", "424242"),
         ("update_id", "x1"),
         ("status", "OPEN"),
@@ -549,6 +553,11 @@ async fn bad_input_gets_the_spec_error_list_in_the_format_asked() {
     a.form("servicerequestupdates.json", &u).await.json_error(StatusCode::NOT_FOUND);
     a.form("servicerequestupdates.json", &u[1..]).await.json_error(StatusCode::FORBIDDEN);
 
+    a.store.revoke_api_key("open311-test", Utc::now()).await.unwrap();
+    let revoked = a.form("requests.json", &heating_post(a.key, &[])).await;
+    assert!(revoked.json_error(StatusCode::FORBIDDEN).contains("not valid"), "a revoked key is refused");
+    let e = a.form("servicerequestupdates.json", &[("api_key", a.key), ("service_request_id", "1")]).await;
+    e.json_error(StatusCode::FORBIDDEN);
     assert_eq!(a.store.max_case_id().await.unwrap(), before, "nothing refused was stored");
     a.store.close().await;
 }
