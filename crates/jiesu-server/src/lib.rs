@@ -25,6 +25,7 @@
 //! | GET | `/api/v1/assessment` | per-unit figures of a month |
 //! | GET | `/api/v1/rankings` | ranking of one kind of unit, with the change from the month before |
 //! | GET | `/api/v1/stats` | counts by status, overdue now |
+//! | GET, POST | `/open311/v2/…` | Open311 GeoReport v2 in JSON and XML (see [`open311`]) |
 //!
 //! # Who is acting
 //!
@@ -55,6 +56,7 @@ mod catalog;
 mod error;
 mod extract;
 mod limit;
+pub mod open311;
 mod params;
 mod views;
 
@@ -122,12 +124,14 @@ pub struct AppState {
     pub desk: Desk,
     /// The current time.
     pub clock: Clock,
-    /// Largest accepted request body, in bytes.
+    /// Largest accepted request body, in bytes (Open311 POSTs have their own limit).
     pub body_limit: usize,
     /// Sessions and cookies.
     pub auth: AuthSettings,
     /// Rate limits of login attempts.
     pub login_limits: LoginLimits,
+    /// The Open311 endpoint's settings.
+    pub open311: Arc<open311::Open311Config>,
 }
 
 impl std::fmt::Debug for AppState {
@@ -135,6 +139,7 @@ impl std::fmt::Debug for AppState {
         f.debug_struct("AppState")
             .field("desk", &self.desk)
             .field("body_limit", &self.body_limit)
+            .field("open311", &self.open311)
             .finish_non_exhaustive()
     }
 }
@@ -148,7 +153,14 @@ impl AppState {
             body_limit: DEFAULT_BODY_LIMIT,
             auth: AuthSettings::default(),
             login_limits: LoginLimits::default(),
+            open311: Arc::new(open311::Open311Config::default()),
         }
+    }
+
+    /// The same state with these Open311 settings.
+    pub fn with_open311(mut self, config: open311::Open311Config) -> AppState {
+        self.open311 = Arc::new(config);
+        self
     }
 
     /// The same state reading the time from `clock`.
@@ -166,7 +178,12 @@ impl AppState {
 }
 
 /// The whole HTTP application: routes, JSON fallbacks, body limit, panic guard and tracing.
+///
+/// Panics when the Open311 settings are invalid (check them first with
+/// [`open311::Open311Config::mount_path`]) or the embedded Open311 attribute file is broken
+/// (a test checks it).
 pub fn app(state: AppState) -> Router {
+    let (open311_path, open311) = open311::router(&state).unwrap_or_else(|e| panic!("open311: {e}"));
     let api = Router::new()
         .route("/health", get(catalog::health))
         .route("/login", post(auth::login))
@@ -194,6 +211,7 @@ pub fn app(state: AppState) -> Router {
         .on_failure(DefaultOnFailure::new().level(Level::ERROR));
     Router::new()
         .nest("/api/v1", api)
+        .nest(&open311_path, open311)
         .fallback(error::no_route)
         .method_not_allowed_fallback(error::method_not_allowed)
         .layer(DefaultBodyLimit::max(state.body_limit))

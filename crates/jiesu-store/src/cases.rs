@@ -33,6 +33,8 @@ pub struct CaseFilter {
     pub assignee: Option<String>,
     /// Category code; a 2-character code matches all its subcategories.
     pub category: Option<String>,
+    /// Any of these leaf category codes (empty: no condition).
+    pub categories: Vec<String>,
     /// In this street.
     pub street: Option<String>,
     /// Received at or after.
@@ -70,7 +72,7 @@ pub(crate) fn ms(t: DateTime<Utc>) -> i64 {
 }
 
 /// Decodes rows of (case id, JSON column) into (id, value); `what` names the value in errors.
-fn id_and_json<T: serde::de::DeserializeOwned>(
+pub(crate) fn id_and_json<T: serde::de::DeserializeOwned>(
     rows: &[AnyRow],
     id_column: &str,
     json_column: &str,
@@ -336,6 +338,18 @@ impl Store {
         let sql = format!("SELECT {CASE_COLUMNS} FROM cases{} ORDER BY id DESC LIMIT {}", w.sql, w.next_placeholder());
         let limit = i64::from(page.limit.clamp(1, 1000));
         let rows = w.bind(sqlx::query(AssertSqlSafe(sql))).bind(limit).fetch_all(&self.pool).await?;
+        rows.iter().map(|r| decode_case(r, &self.sealer)).collect()
+    }
+
+    /// Cases matching `filter`, newest first, `limit` rows after skipping `offset` (for clients
+    /// that page by number, such as Open311's `page`/`page_size`).
+    /// Every case is in scope: the callers show public fields only.
+    pub async fn list_offset(&self, filter: &CaseFilter, offset: u64, limit: u32) -> Result<Vec<CaseRecord>, StoreError> {
+        let w = filter_clause(&Scope::All, filter, None);
+        let n = w.args.len();
+        let sql = format!("SELECT {CASE_COLUMNS} FROM cases{} ORDER BY id DESC LIMIT ${} OFFSET ${}", w.sql, n + 1, n + 2);
+        let offset = i64::try_from(offset).unwrap_or(i64::MAX);
+        let rows = w.bind(sqlx::query(AssertSqlSafe(sql))).bind(i64::from(limit)).bind(offset).fetch_all(&self.pool).await?;
         rows.iter().map(|r| decode_case(r, &self.sealer)).collect()
     }
 
@@ -744,6 +758,9 @@ fn filter_clause(scope: &Scope, f: &CaseFilter, before: Option<i64>) -> Where {
         } else {
             w.and("category = ?", Arg::Text(c.clone()));
         }
+    }
+    if !f.categories.is_empty() {
+        w.and_in("category", f.categories.iter().cloned());
     }
     if let Some(s) = &f.street {
         w.and("street = ?", Arg::Text(s.clone()));

@@ -24,6 +24,7 @@ mod cases;
 pub mod crypt;
 mod error;
 mod nearby;
+mod open311;
 pub mod testing;
 
 pub use accounts::{API_KEY_PREFIX, ApiKey, User};
@@ -32,6 +33,7 @@ pub use crypt::DataKey;
 pub use error::StoreError;
 pub use jiesu_domain::access::Scope;
 pub use nearby::NearbyQuery;
+pub use open311::{ClientUpdate, Media, Open311Request, UpdateOutcome};
 
 use std::str::FromStr;
 use std::sync::Once;

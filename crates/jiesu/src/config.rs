@@ -17,6 +17,13 @@
 //!
 //! checkin = "2h"                             # time for 报到 after 吹哨
 //! data_key_file = "/etc/jiesu/data.key"      # key sealing citizens' contacts (JIESU_DATA_KEY wins)
+//!
+//! [open311]                                  # the Open311 GeoReport v2 endpoint
+//! base_path = "/open311/v2/"
+//! jurisdiction_id = "bjdch.gov.cn"
+//! public_url = "https://12345.example.gov.cn"  # for discovery and media URLs (default: the Host header)
+//! contact = "东城区12345热线"
+//! max_upload_bytes = 8388608                 # largest POST (media included)
 //! ```
 
 use std::path::Path;
@@ -26,6 +33,7 @@ use jiesu_core::Config;
 use jiesu_domain::assessment::Weights;
 use jiesu_domain::calendar::Calendar;
 use jiesu_domain::deadline::Span;
+use jiesu_server::open311::Open311Config;
 use jiesu_store::{DataKey, Store, StoreOptions};
 use serde::Deserialize;
 
@@ -40,6 +48,18 @@ struct File {
     weights: Option<Weights>,
     checkin: Option<String>,
     data_key_file: Option<String>,
+    #[serde(default)]
+    open311: Open311Section,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Open311Section {
+    base_path: Option<String>,
+    jurisdiction_id: Option<String>,
+    public_url: Option<String>,
+    contact: Option<String>,
+    max_upload_bytes: Option<usize>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -58,14 +78,48 @@ fn span(key: &str, value: &Option<String>, default: Span) -> anyhow::Result<Span
     }
 }
 
+fn read(path: &Path) -> anyhow::Result<File> {
+    let text = std::fs::read_to_string(path).with_context(|| format!("reading config {}", path.display()))?;
+    toml::from_str(&text).with_context(|| format!("config {}", path.display()))
+}
+
+/// Reads the `[open311]` settings (the defaults when `path` is None or the section is absent).
+pub fn load_open311(path: Option<&Path>) -> anyhow::Result<Open311Config> {
+    let mut c = Open311Config::default();
+    let Some(path) = path else { return Ok(c) };
+    let s = read(path)?.open311;
+    if let Some(v) = s.base_path {
+        c.base_path = v;
+    }
+    if let Some(v) = s.jurisdiction_id {
+        c.jurisdiction_id = v;
+    }
+    if let Some(v) = s.public_url {
+        if !(v.starts_with("http://") || v.starts_with("https://")) {
+            bail!("open311.public_url = {v:?}: must start with http:// or https://");
+        }
+        c.public_url = Some(v);
+    }
+    if let Some(v) = s.contact {
+        c.contact = v;
+    }
+    if let Some(v) = s.max_upload_bytes {
+        if v < 1024 {
+            bail!("open311.max_upload_bytes = {v}: must be at least 1024");
+        }
+        c.max_upload_bytes = v;
+    }
+    c.mount_path().map_err(|e| anyhow::anyhow!("open311.base_path: {e}"))?;
+    Ok(c)
+}
+
 /// Reads the settings file (or the defaults when `path` is None) into the desk's config and the
 /// working-day calendar.
 pub fn load(path: Option<&Path>) -> anyhow::Result<(Config, Calendar)> {
     let mut config = Config::default();
     let mut calendar = Calendar::china();
     let Some(path) = path else { return Ok((config, calendar)) };
-    let text = std::fs::read_to_string(path).with_context(|| format!("reading config {}", path.display()))?;
-    let file: File = toml::from_str(&text).with_context(|| format!("config {}", path.display()))?;
+    let file = read(path)?;
     if let Some(tz) = &file.timezone {
         config.tz = tz.parse().map_err(|e| anyhow::anyhow!("timezone = {tz:?}: {e}"))?;
     }
@@ -99,8 +153,7 @@ pub fn data_key(settings: Option<&Path>) -> anyhow::Result<Option<DataKey>> {
         return Ok(Some(DataKey::parse(&text).context("JIESU_DATA_KEY")?));
     }
     let Some(path) = settings else { return Ok(None) };
-    let text = std::fs::read_to_string(path).with_context(|| format!("reading config {}", path.display()))?;
-    let file: File = toml::from_str(&text).with_context(|| format!("config {}", path.display()))?;
+    let file = read(path)?;
     let Some(key_file) = file.data_key_file else { return Ok(None) };
     let key_path = path.parent().unwrap_or(Path::new(".")).join(key_file);
     Ok(Some(DataKey::read_file(&key_path)?))
@@ -138,5 +191,21 @@ mod tests {
         assert!(err.contains("genral"), "{err}");
         std::fs::write(&cfg, "[deadlines]\ngeneral = \"five days\"\n").unwrap();
         assert!(format!("{:#}", load(Some(&cfg)).unwrap_err()).contains("deadlines.general"));
+    }
+
+    #[test]
+    fn reads_the_open311_section() {
+        let dir = tempfile::tempdir().unwrap();
+        let cfg = dir.path().join("jiesu.toml");
+        assert_eq!(load_open311(None).unwrap().base_path, "/open311/v2/");
+        std::fs::write(&cfg, "[open311]\nbase_path = \"/georeport/v2/\"\njurisdiction_id = \"dc.example\"\npublic_url = \"https://x.example\"\n").unwrap();
+        let c = load_open311(Some(&cfg)).unwrap();
+        assert_eq!((c.base_path.as_str(), c.jurisdiction_id.as_str()), ("/georeport/v2/", "dc.example"));
+        assert_eq!(c.public_url.as_deref(), Some("https://x.example"));
+        assert!(load(Some(&cfg)).is_ok(), "the desk settings accept the section");
+        std::fs::write(&cfg, "[open311]\nbase_path = \"/\"\n").unwrap();
+        assert!(format!("{:#}", load_open311(Some(&cfg)).unwrap_err()).contains("base_path"));
+        std::fs::write(&cfg, "[open311]\nbase_pth = \"/x\"\n").unwrap();
+        assert!(format!("{:#}", load_open311(Some(&cfg)).unwrap_err()).contains("base_pth"));
     }
 }

@@ -40,7 +40,8 @@ pub(crate) struct StoreArgs {
 
 #[derive(Debug, Subcommand)]
 enum Cmd {
-    /// Run the HTTP server (JSON API under /api/v1). An empty SQLite store is first filled with
+    /// Run the HTTP server (JSON API under /api/v1, Open311 under /open311/v2/). An empty
+    /// SQLite store is first filled with
     /// a year of demo data unless --no-demo is given.
     Serve {
         #[command(flatten)]
@@ -183,6 +184,7 @@ async fn shutdown_signal() {
 async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
         Cmd::Serve { store, addr, no_demo, demo_cases, sweep_every, outline, secure_cookie } => {
+            let open311 = config::load_open311(store.config.as_deref())?;
             let desk = open_desk(&store).await?;
             let empty = desk.store().max_case_id().await?.is_none();
             if empty && !no_demo {
@@ -197,7 +199,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             let listener = tokio::net::TcpListener::bind(&addr).await.with_context(|| format!("listening on {addr}"))?;
             println!("jiesu serving on http://{}/api/v1/health", listener.local_addr()?);
             let sweeper = jiesu_server::spawn_deadline_sweeper(desk.clone(), std::time::Duration::from_secs(sweep_every.max(1)));
-            let mut state = jiesu_server::AppState::new(desk.clone());
+            let mut state = jiesu_server::AppState::new(desk.clone()).with_open311(open311);
             state.auth.secure_cookie = secure_cookie;
             jiesu_server::serve(state, listener, shutdown_signal()).await?;
             sweeper.abort();
