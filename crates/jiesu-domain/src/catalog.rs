@@ -33,6 +33,7 @@ pub const CATEGORIES_FILE: &str = "categories.csv";
 
 /// A street (街道), the administrative level below the district.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Street {
     /// 9-digit statistical division code, e.g. `110101001`.
     pub code: String,
@@ -42,6 +43,7 @@ pub struct Street {
 
 /// A community (社区), the level below the street.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Community {
     /// 12-digit statistical division code, e.g. `110101001001`.
     pub code: String,

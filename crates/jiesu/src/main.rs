@@ -4,6 +4,7 @@
 
 mod bench;
 mod cmd_model;
+mod cmd_openapi;
 mod config;
 
 use std::path::PathBuf;
@@ -87,6 +88,8 @@ enum Cmd {
     /// Train and evaluate the Chinese category classifier.
     #[command(subcommand)]
     Model(cmd_model::ModelCmd),
+    /// Print the OpenAPI 3.1 document of the JSON API (as served at /api/v1/openapi.json).
+    Openapi(cmd_openapi::OpenapiArgs),
 }
 
 #[derive(Debug, Subcommand)]
@@ -201,6 +204,10 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         }
         Cmd::Model(cmd) => {
             cmd_model::run(cmd)?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Cmd::Openapi(args) => {
+            cmd_openapi::run(args)?;
             Ok(ExitCode::SUCCESS)
         }
         Cmd::Bench(BenchCmd::Intake { db, cases, clients }) => {
