@@ -218,10 +218,8 @@ pub async fn stats(State(state): State<AppState>, actor: Actor) -> Result<AppJso
     let overdue_filter = CaseFilter { overdue_at: Some(now), ..Default::default() };
     let (counts, overdue) = tokio::try_join!(store.count_by_status(), store.count(&overdue_filter))?;
     let count_of = |s: Status| counts.iter().find(|(code, _)| code == s.code()).map_or(0, |(_, n)| *n);
-    let by_status: Vec<StatusCount> = Status::ALL
-        .iter()
-        .map(|&s| StatusCount { status: s.code(), label: s.label(), count: count_of(s) })
-        .collect();
+    let by_status: Vec<StatusCount> =
+        Status::ALL.iter().map(|&s| StatusCount { status: s.code(), label: s.label(), count: count_of(s) }).collect();
     let total: u64 = counts.iter().map(|(_, n)| n).sum();
     let open: u64 = Status::ALL.iter().filter(|s| s.is_open()).map(|&s| count_of(s)).sum();
     Ok(AppJson(Stats { at: local_time(now, state.desk.config().tz), total, open, overdue, by_status }))

@@ -182,7 +182,8 @@ pub async fn all(State(state): State<AppState>) -> Response {
         communities: c.communities(),
         units: units_of(c),
         categories: categories_of(c),
-    }).into_response()
+    })
+    .into_response()
 }
 
 /// Body of `GET /api/v1/catalog/categories`.

@@ -10,8 +10,8 @@ use jiesu_domain::model::{Callback, CaseKind, Channel, DeadlineClass, Role, Sati
 use jiesu_domain::workflow::{Action, Event, JointUnit};
 use jiesu_store::CaseRecord;
 use serde::Serialize;
-use utoipa::ToSchema;
 use serde_json::{Value, json};
+use utoipa::ToSchema;
 
 use crate::actor::Actor;
 
