@@ -73,7 +73,7 @@ impl Modify for Security {
 /// The document, rendered once.
 fn rendered() -> &'static str {
     static JSON: OnceLock<String> = OnceLock::new();
-    JSON.get_or_init(|| crate::openapi_json())
+    JSON.get_or_init(crate::openapi_json)
 }
 
 /// `GET /api/v1/openapi.json`: this API's OpenAPI 3.1 document.
