@@ -13,7 +13,6 @@
 mod check;
 mod command;
 mod error;
-pub mod routing;
 
 pub use check::CheckReport;
 pub use command::Command;
@@ -122,7 +121,7 @@ impl Desk {
         let mut events = vec![first];
         let mut state = state;
         if auto_dispatch {
-            let r = routing::route(&self.catalog, &case.category, case.place.street.as_deref());
+            let r = self.catalog.route(&case.category, case.place.street.as_deref(), case.place.community.as_deref());
             let due = self.due_from(&state, at)?;
             let action = Action::Dispatch { unit: r.unit, due, rule: Some(r.rule) };
             let (e, s) = workflow::step(Some(&state), at, Actor::system("router"), action, None)?;
@@ -213,7 +212,7 @@ impl Desk {
                         (u.clone(), None)
                     }
                     None => {
-                        let r = routing::route(&self.catalog, &state.category, rec.case.place.street.as_deref());
+                        let r = self.catalog.route(&state.category, rec.case.place.street.as_deref(), rec.case.place.community.as_deref());
                         (r.unit, Some(r.rule))
                     }
                 };

@@ -60,6 +60,14 @@ async fn story(url: &str) {
     // 7 working days across National Day 2026 (10/10 is a make-up Saturday).
     assert_eq!(c.state.due, Some(t("2026-10-14T16:00:00Z")));
     let id = c.id;
+    // The dispatch event names the row of the responsibility list that fired.
+    let events = desk.store().events(id).await.unwrap();
+    match &events[1].action {
+        jiesu_domain::workflow::Action::Dispatch { rule: Some(rule), .. } => {
+            assert!(rule.starts_with("权责清单 line ") && rule.contains("直派"), "{rule}")
+        }
+        other => panic!("expected the router's dispatch, got {other:?}"),
+    }
 
     // Another unit may not sign for it.
     let err = desk.act(id, s002.clone(), Command::Accept, None, at + Duration::minutes(5)).await.unwrap_err();

@@ -15,7 +15,6 @@
 use chrono::{DateTime, Duration, NaiveTime, TimeZone, Timelike, Utc};
 use chrono_tz::Tz;
 use jiesu_core::Command;
-use jiesu_core::routing;
 use jiesu_domain::calendar::Calendar;
 use jiesu_domain::catalog::Catalog;
 use jiesu_domain::deadline::{self, DeadlinePolicy, Span};
@@ -251,7 +250,7 @@ impl Sim<'_, '_> {
             return self.answer_at_once();
         }
         let street = STREETS[self.spot.street].code;
-        let routed = routing::route(self.w.catalog, self.code, Some(street)).unit;
+        let routed = self.w.catalog.route(self.code, Some(street), None).unit;
         if auto {
             self.assignee = Some(routed);
             self.due = Some(self.w.due(self.class, self.t));

@@ -17,6 +17,9 @@ use serde::Serialize;
 
 use crate::model::{DeadlineClass, UnitKind};
 
+mod responsibility;
+pub use responsibility::{AreaScope, CategoryScope, ResponsibilityList, Route, Rule, Target};
+
 /// Statistical division code of the default district (北京市东城区).
 pub const DISTRICT_CODE: &str = "110101";
 /// Name of the default district.
@@ -30,6 +33,8 @@ pub const COMMUNITIES_FILE: &str = "communities.csv";
 pub const UNITS_FILE: &str = "units.csv";
 /// Name used for the categories file in errors.
 pub const CATEGORIES_FILE: &str = "categories.csv";
+/// Name used for the responsibility list (权责清单) in errors.
+pub const RESPONSIBILITY_FILE: &str = "responsibility.csv";
 
 /// A street (街道), the administrative level below the district.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -81,7 +86,8 @@ pub struct Category {
     pub deadline_class: DeadlineClass,
     /// Which kind of unit normally handles it (`Street`: the street office of the place).
     pub unit_kind: UnitKind,
-    /// Default unit code, if one unit always handles it.
+    /// Default unit code, if one unit handles it district-wide: the responsibility list's
+    /// district-wide row for this leaf, when that row names a fixed unit.
     pub unit: Option<String>,
     /// Keywords that hint at this category during intake.
     pub keywords: Vec<String>,
@@ -117,7 +123,7 @@ pub enum CatalogError {
     },
 }
 
-/// The texts of the four catalog files.
+/// The texts of the five catalog files.
 #[derive(Debug, Clone, Copy)]
 pub struct CatalogFiles<'a> {
     /// `streets.csv`: `code,name`.
@@ -126,8 +132,10 @@ pub struct CatalogFiles<'a> {
     pub communities: &'a str,
     /// `units.csv`: `code,name,kind,street_code`.
     pub units: &'a str,
-    /// `categories.csv`: `code,name,parent,deadline_class,unit_kind,unit,keywords`.
+    /// `categories.csv`: `code,name,parent,deadline_class,unit_kind,keywords`.
     pub categories: &'a str,
+    /// `responsibility.csv` (权责清单): `category,area,unit,note`.
+    pub responsibility: &'a str,
 }
 
 impl CatalogFiles<'static> {
@@ -137,6 +145,7 @@ impl CatalogFiles<'static> {
         communities: include_str!("../../../data/communities.csv"),
         units: include_str!("../../../data/units.csv"),
         categories: include_str!("../../../data/categories.csv"),
+        responsibility: include_str!("../../../data/responsibility.csv"),
     };
 }
 
@@ -149,6 +158,7 @@ pub struct Catalog {
     communities: Vec<Community>,
     units: Vec<Unit>,
     categories: Vec<Category>,
+    responsibility: ResponsibilityList,
     #[serde(skip)]
     index: Index,
 }
@@ -176,23 +186,34 @@ impl Catalog {
             .clone()
     }
 
-    /// Parses and validates the four files. The district code and name are the defaults
+    /// Parses and validates the five files. The district code and name are the defaults
     /// ([`DISTRICT_CODE`], [`DISTRICT_NAME`]); change them with [`Catalog::with_district`].
     pub fn from_files(files: CatalogFiles<'_>) -> Result<Catalog, CatalogError> {
         let mut index = Index::default();
         let streets = parse_streets(files.streets, &mut index)?;
         let communities = parse_communities(files.communities, &mut index)?;
         let units = parse_units(files.units, &streets, &mut index)?;
-        let categories = parse_categories(files.categories, &units, &mut index)?;
-        Ok(Catalog {
+        let categories = parse_categories(files.categories, &mut index)?;
+        let mut catalog = Catalog {
             district_code: DISTRICT_CODE.to_string(),
             district_name: DISTRICT_NAME.to_string(),
             streets,
             communities,
             units,
             categories,
+            responsibility: ResponsibilityList::default(),
             index,
-        })
+        };
+        let list = responsibility::parse(files.responsibility, &catalog)?;
+        // A category's default unit: its district-wide row, when that names a unit of the kind
+        // that normally handles it (not the district centre standing in).
+        let units: HashMap<String, UnitKind> = catalog.units.iter().map(|u| (u.code.clone(), u.kind)).collect();
+        for c in &mut catalog.categories {
+            let unit = list.default_unit(&c.code).filter(|u| units.get(*u) == Some(&c.unit_kind));
+            c.unit = unit.map(str::to_string);
+        }
+        catalog.responsibility = list;
+        Ok(catalog)
     }
 
     /// The same catalog for another district code and name.
@@ -258,6 +279,11 @@ impl Catalog {
     /// The street office (unit of kind street) of a street.
     pub fn street_unit(&self, street_code: &str) -> Option<&Unit> {
         lookup(&self.index.street_units, &self.units, street_code)
+    }
+
+    /// The responsibility list (权责清单) that [`Catalog::route`] applies.
+    pub fn responsibility(&self) -> &ResponsibilityList {
+        &self.responsibility
     }
 
     /// All categories, in file order.
@@ -545,18 +571,13 @@ fn parse_units(
     Ok(units)
 }
 
-fn parse_categories(
-    text: &str,
-    units: &[Unit],
-    index: &mut Index,
-) -> Result<Vec<Category>, CatalogError> {
+fn parse_categories(text: &str, index: &mut Index) -> Result<Vec<Category>, CatalogError> {
     let columns = [
         "code",
         "name",
         "parent",
         "deadline_class",
         "unit_kind",
-        "unit",
         "keywords",
     ];
     let rows = read_table(CATEGORIES_FILE, text, &columns)?;
@@ -569,21 +590,7 @@ fn parse_categories(
         }
         let deadline_class = row.coded(3, "deadline_class", deadline_classes)?;
         let unit_kind = row.coded(4, "unit_kind", unit_kinds)?;
-        let unit = row.optional(5);
-        if let Some(u) = &unit {
-            let Some(found) = index.units.get(u).map(|&i| &units[i]) else {
-                return Err(row.error(format!(
-                    "category '{code}' names unknown unit '{u}' (not in {UNITS_FILE})"
-                )));
-            };
-            if found.kind != unit_kind {
-                return Err(row.error(format!(
-                    "category '{code}' has unit_kind '{unit_kind}' but its unit '{u}' is of kind '{}'",
-                    found.kind
-                )));
-            }
-        }
-        let keywords = row.values[6]
+        let keywords = row.values[5]
             .split('|')
             .map(str::trim)
             .filter(|k| !k.is_empty());
@@ -594,7 +601,7 @@ fn parse_categories(
             code,
             deadline_class,
             unit_kind,
-            unit,
+            unit: None,
         })
     })?;
     index.categories = index_codes(&rows, &categories, "category", |c| &c.code)?;

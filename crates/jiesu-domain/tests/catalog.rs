@@ -182,11 +182,15 @@ const UNITS: &str = "# units\n# more comment\ncode,name,kind,street_code\n\
     S001,东华门街道办事处,street,110101001\n\
     S002,景山街道办事处,街道,110101002\n\
     B04,区市场监督管理局,department,\n";
-const CATEGORIES: &str = "code,name,parent,deadline_class,unit_kind,unit,keywords\n\
-    01,城市管理,,general,street,,\n\
-    0101,占道经营,01,general,street,,摆摊|游商\n\
-    02,市场监管,,general,department,B04,\n\
-    0201,食品安全,02,紧急,委办局,B04,食品 | 变质\n";
+const CATEGORIES: &str = "code,name,parent,deadline_class,unit_kind,keywords\n\
+    01,城市管理,,general,street,\n\
+    0101,占道经营,01,general,street,摆摊|游商\n\
+    02,市场监管,,general,department,\n\
+    0201,食品安全,02,紧急,委办局,食品 | 变质\n";
+const RESPONSIBILITY: &str = "# who handles what\ncategory,area,unit,note\n\
+    0101,*,街道,属地直派\n\
+    0201,*,B04,主责\n\
+    *,*,D000,兜底\n";
 
 fn files() -> CatalogFiles<'static> {
     CatalogFiles {
@@ -194,6 +198,7 @@ fn files() -> CatalogFiles<'static> {
         communities: COMMUNITIES,
         units: UNITS,
         categories: CATEGORIES,
+        responsibility: RESPONSIBILITY,
     }
 }
 
@@ -284,7 +289,7 @@ fn duplicate_codes_are_refused() {
     });
     assert_row_error(e, "units.csv", 8, &["duplicate", "B04", "line 7"]);
 
-    let categories = format!("{CATEGORIES}0101,重复,01,general,street,,\n");
+    let categories = format!("{CATEGORIES}0101,重复,01,general,street,\n");
     let e = parse_error(CatalogFiles {
         categories: &categories,
         ..files()
@@ -370,7 +375,7 @@ fn unknown_unit_kind_is_refused() {
 
 #[test]
 fn category_with_unknown_parent_is_refused() {
-    let categories = format!("{CATEGORIES}0901,某类,09,general,street,,\n");
+    let categories = format!("{CATEGORIES}0901,某类,09,general,street,\n");
     let e = parse_error(CatalogFiles {
         categories: &categories,
         ..files()
@@ -380,7 +385,7 @@ fn category_with_unknown_parent_is_refused() {
 
 #[test]
 fn category_with_unknown_class_or_kind_is_refused() {
-    let categories = format!("{CATEGORIES}0102,某类,01,urgent,street,,\n");
+    let categories = format!("{CATEGORIES}0102,某类,01,urgent,street,\n");
     let e = parse_error(CatalogFiles {
         categories: &categories,
         ..files()
@@ -392,7 +397,7 @@ fn category_with_unknown_class_or_kind_is_refused() {
         &["deadline_class", "urgent", "emergency"],
     );
 
-    let categories = format!("{CATEGORIES}0102,某类,01,general,company,,\n");
+    let categories = format!("{CATEGORIES}0102,某类,01,general,company,\n");
     let e = parse_error(CatalogFiles {
         categories: &categories,
         ..files()
@@ -401,25 +406,77 @@ fn category_with_unknown_class_or_kind_is_refused() {
 }
 
 #[test]
-fn category_with_unknown_or_mismatched_unit_is_refused() {
-    let categories = format!("{CATEGORIES}0202,价格,02,general,department,B77,\n");
-    let e = parse_error(CatalogFiles {
-        categories: &categories,
-        ..files()
-    });
-    assert_row_error(e, "categories.csv", 6, &["unknown unit", "B77"]);
+fn responsibility_rows_with_unknown_or_mismatched_codes_are_refused() {
+    let bad = |row: &str| {
+        let responsibility = format!("{RESPONSIBILITY}{row}\n");
+        parse_error(CatalogFiles { responsibility: &responsibility, ..files() })
+    };
+    // Line 6: two header lines, three rows, then the added one.
+    assert_row_error(bad("0201,*,B77,x"), "responsibility.csv", 6, &["unknown unit", "B77"]);
+    assert_row_error(bad("0999,*,B04,x"), "responsibility.csv", 6, &["unknown category", "0999"]);
+    assert_row_error(bad("0201,110101099,B04,x"), "responsibility.csv", 6, &["unknown area", "110101099"]);
+    assert_row_error(bad("0201,*,D000,x"), "responsibility.csv", 6, &["same category and area", "line 4"]);
+    let mismatched = RESPONSIBILITY.replace("0201,*,B04", "0201,*,S001");
+    let e = parse_error(CatalogFiles { responsibility: &mismatched, ..files() });
+    assert_row_error(e, "responsibility.csv", 4, &["0201", "department", "street"]);
+    let uncovered = RESPONSIBILITY.replace("*,*,D000,兜底\n", "").replace("0201,*,B04,主责\n", "");
+    let e = parse_error(CatalogFiles { responsibility: &uncovered, ..files() });
+    assert_file_error(e, "responsibility.csv", &["0201", "食品安全"]);
+}
 
-    let categories = format!("{CATEGORIES}0202,价格,02,general,utility,B04,\n");
-    let e = parse_error(CatalogFiles {
-        categories: &categories,
-        ..files()
-    });
-    assert_row_error(e, "categories.csv", 6, &["B04", "utility", "department"]);
+#[test]
+fn the_most_specific_responsibility_row_wins_and_is_named() {
+    let catalog = Catalog::from_files(files()).unwrap();
+    assert_eq!(catalog.category("0201").unwrap().unit.as_deref(), Some("B04"));
+    assert_eq!(catalog.category("0101").unwrap().unit, None);
+    // District-wide rows.
+    let r = catalog.route("0201", None, None);
+    assert_eq!(r.unit, "B04");
+    assert!(r.rule.contains("line 4") && r.rule.contains("主责"), "{}", r.rule);
+    let r = catalog.route("0101", Some("110101002"), None);
+    assert_eq!(r.unit, "S002");
+    assert!(r.rule.contains("直派") && r.rule.contains("line 3"), "{}", r.rule);
+    // 直派 needs a street: without one the case goes to the next row that applies.
+    let r = catalog.route("0101", None, None);
+    assert_eq!(r.unit, "D000");
+    assert!(r.rule.contains("兜底"), "{}", r.rule);
+    // The street is found from the community.
+    assert_eq!(catalog.route("0101", None, Some("110101001001")).unit, "S001");
+
+    // Area rows beat district-wide rows; a community row beats a street row; a top-level row in
+    // an area beats a district-wide leaf row.
+    let responsibility = format!(
+        "{RESPONSIBILITY}0201,110101001,S001,东华门地区由街道统筹\n0201,110101001001,B04,多福巷仍归市场监管\n02,110101002,S002,景山地区\n"
+    );
+    let catalog = Catalog::from_files(CatalogFiles { responsibility: &responsibility, ..files() }).unwrap();
+    assert_eq!(catalog.route("0201", Some("110101001"), None).unit, "S001");
+    assert_eq!(catalog.route("0201", Some("110101001"), Some("110101001001")).unit, "B04");
+    let r = catalog.route("0201", Some("110101002"), None);
+    assert_eq!(r.unit, "S002");
+    assert!(r.rule.contains("line 8") && r.rule.contains("110101002"), "{}", r.rule);
+    // Unknown category: the district.
+    assert_eq!(catalog.route("7777", None, None).unit, "D000");
+}
+
+#[test]
+fn every_dongcheng_leaf_routes_somewhere_named_in_the_list() {
+    let catalog = Catalog::dongcheng();
+    assert_eq!(catalog.responsibility().rules().len(), 146);
+    for leaf in catalog.leaf_categories() {
+        for street in catalog.streets() {
+            let r = catalog.route(&leaf.code, Some(&street.code), None);
+            assert!(r.rule.starts_with("权责清单 line "), "{}: {}", leaf.code, r.rule);
+            let unit = catalog.unit(&r.unit).unwrap();
+            if leaf.unit_kind == UnitKind::Street {
+                assert_eq!(unit.street_code.as_deref(), Some(street.code.as_str()), "{}", r.rule);
+            }
+        }
+    }
 }
 
 #[test]
 fn top_level_category_with_parent_is_refused() {
-    let categories = format!("{CATEGORIES}03,某类,01,general,street,,\n");
+    let categories = format!("{CATEGORIES}03,某类,01,general,street,\n");
     let e = parse_error(CatalogFiles {
         categories: &categories,
         ..files()
@@ -429,7 +486,7 @@ fn top_level_category_with_parent_is_refused() {
 
 #[test]
 fn leaf_under_a_leaf_is_refused() {
-    let categories = format!("{CATEGORIES}0102,某类,0101,general,street,,\n");
+    let categories = format!("{CATEGORIES}0102,某类,0101,general,street,\n");
     let e = parse_error(CatalogFiles {
         categories: &categories,
         ..files()
@@ -439,28 +496,28 @@ fn leaf_under_a_leaf_is_refused() {
 
 #[test]
 fn malformed_category_codes_are_refused() {
-    let categories = format!("{CATEGORIES}0301,某类,,general,street,,\n");
+    let categories = format!("{CATEGORIES}0301,某类,,general,street,\n");
     let e = parse_error(CatalogFiles {
         categories: &categories,
         ..files()
     });
     assert_row_error(e, "categories.csv", 6, &["0301", "no parent"]);
 
-    let categories = format!("{CATEGORIES}1a,某类,,general,street,,\n");
+    let categories = format!("{CATEGORIES}1a,某类,,general,street,\n");
     let e = parse_error(CatalogFiles {
         categories: &categories,
         ..files()
     });
     assert_row_error(e, "categories.csv", 6, &["1a", "2 digits"]);
 
-    let categories = format!("{CATEGORIES}0302,某类,01,general,street,,\n");
+    let categories = format!("{CATEGORIES}0302,某类,01,general,street,\n");
     let e = parse_error(CatalogFiles {
         categories: &categories,
         ..files()
     });
     assert_row_error(e, "categories.csv", 6, &["0302", "start with", "01"]);
 
-    let categories = format!("{CATEGORIES}03,空类,,general,street,,\n");
+    let categories = format!("{CATEGORIES}03,空类,,general,street,\n");
     let e = parse_error(CatalogFiles {
         categories: &categories,
         ..files()
