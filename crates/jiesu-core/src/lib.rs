@@ -13,6 +13,7 @@
 mod check;
 mod command;
 mod error;
+pub mod intake;
 
 pub use check::CheckReport;
 pub use command::Command;
@@ -67,12 +68,24 @@ pub struct Desk {
     catalog: Arc<Catalog>,
     calendar: Arc<Calendar>,
     config: Arc<Config>,
+    geo: Option<Arc<jiesu_geo::Geo>>,
 }
 
 impl Desk {
     /// A desk over `store`.
     pub fn new(store: Store, catalog: Catalog, calendar: Calendar, config: Config) -> Desk {
-        Desk { store, catalog: Arc::new(catalog), calendar: Arc::new(calendar), config: Arc::new(config) }
+        Desk { store, catalog: Arc::new(catalog), calendar: Arc::new(calendar), config: Arc::new(config), geo: None }
+    }
+
+    /// The same desk finding the place of new cases with `geo` (gazetteer and unit grid).
+    pub fn with_geo(mut self, geo: Arc<jiesu_geo::Geo>) -> Desk {
+        self.geo = Some(geo);
+        self
+    }
+
+    /// The district's gazetteer and grid, when loaded.
+    pub fn geo(&self) -> Option<&jiesu_geo::Geo> {
+        self.geo.as_deref()
     }
 
     /// The store.
@@ -111,11 +124,17 @@ impl Desk {
         auto_dispatch: bool,
     ) -> Result<CaseRecord, CoreError> {
         case.validate(&self.catalog).map_err(CoreError::Invalid)?;
+        let mut case = case;
+        let mut suggestions = Vec::new();
+        if let Some(geo) = &self.geo {
+            suggestions.extend(intake::place(geo, &mut case)?);
+        }
         let category = self.catalog.category(&case.category).expect("validated");
         let receive = Action::Receive {
             category: category.code.clone(),
             deadline_class: category.deadline_class,
             verify: matches!(case.channel, Channel::Grid | Channel::Sensor),
+            intake: suggestions,
         };
         let (first, state) = workflow::step(None, at, actor, receive, None)?;
         let mut events = vec![first];
@@ -129,7 +148,6 @@ impl Desk {
             state = s;
         }
         let id = self.store.create_case(&case, &events, &state).await?;
-        let mut case = case;
         case.title = Some(case.display_title());
         Ok(CaseRecord { id, case, state })
     }

@@ -76,7 +76,7 @@ pub fn mask_email(email: &str) -> String {
 pub struct Place {
     /// Address as said or written.
     pub address: Option<String>,
-    /// Latitude (WGS-84 unless the deployment says otherwise).
+    /// Latitude, in the datum of the district's map (GCJ-02 for Dongcheng, as its outline and grids).
     pub lat: Option<f64>,
     /// Longitude.
     pub lon: Option<f64>,

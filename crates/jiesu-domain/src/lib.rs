@@ -10,4 +10,5 @@ pub mod catalog;
 pub mod deadline;
 pub mod draft;
 pub mod model;
+pub mod suggestion;
 pub mod workflow;

@@ -17,6 +17,7 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 use crate::model::{Callback, DeadlineClass, Role, Status};
+use crate::suggestion::Suggestion;
 
 /// Who acts: a person or system, with the role and unit they act in.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -61,6 +62,10 @@ pub enum Action {
         deadline_class: DeadlineClass,
         /// Found by a grid inspector (or sensor): the fix is verified (核查) before closing.
         verify: bool,
+        /// What smart intake suggested and what the filer did with it (none when intake ran
+        /// without suggestions).
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        intake: Vec<Suggestion>,
     },
     /// 派单 (or 改派 before the unit signs): send to a unit with a deadline.
     Dispatch {
@@ -381,7 +386,7 @@ pub fn transition(
 ) -> Result<CaseState, WorkflowError> {
     let Some(s) = state else {
         return match action {
-            Action::Receive { category, deadline_class, verify } => Ok(CaseState {
+            Action::Receive { category, deadline_class, verify, .. } => Ok(CaseState {
                 status: Status::Received,
                 category: category.clone(),
                 deadline_class: *deadline_class,

@@ -94,7 +94,7 @@ const SAMPLES: &[&str] = &[
 
 fn sample(name: &str, at: DateTime<Utc>) -> Action {
     match name {
-        "receive" => Action::Receive { category: "0101".into(), deadline_class: DeadlineClass::General, verify: false },
+        "receive" => Action::Receive { category: "0101".into(), deadline_class: DeadlineClass::General, verify: false, intake: vec![] },
         "dispatch" => Action::Dispatch { unit: "U2".into(), due: at + Duration::days(7), rule: Some("R-7".into()) },
         "accept" => Action::Accept,
         "handle" => Action::Handle { contacted: true },
@@ -159,7 +159,7 @@ struct Case {
 
 impl Case {
     fn receive(by: Actor, verify: bool) -> Case {
-        let action = Action::Receive { category: "0101".into(), deadline_class: DeadlineClass::General, verify };
+        let action = Action::Receive { category: "0101".into(), deadline_class: DeadlineClass::General, verify, intake: vec![] };
         let (event, state) = step(None, t0(), by, action, None).expect("receive");
         Case { events: vec![event], state }
     }
@@ -712,7 +712,7 @@ fn random_actor(p: u8) -> Actor {
 fn candidates(state: Option<&CaseState>, at: DateTime<Utc>, p: u8) -> Vec<(Actor, Action)> {
     let class = DeadlineClass::ALL[p as usize % DeadlineClass::ALL.len()];
     let Some(s) = state else {
-        let receive = |verify| Action::Receive { category: format!("0{}", p % 10), deadline_class: class, verify };
+        let receive = |verify| Action::Receive { category: format!("0{}", p % 10), deadline_class: class, verify, intake: vec![] };
         return vec![(operator(), receive(false)), (inspector(), receive(true)), (Actor::system("sensor"), receive(true))];
     };
     let p64 = i64::from(p);
@@ -1029,7 +1029,7 @@ fn actions_have_a_flat_json_shape() {
             r#"{"type":"callback","reached":true,"responded":false,"solved":false,"satisfaction":"unsatisfied"}"#,
         ),
         (
-            Action::Receive { category: "0101".into(), deadline_class: DeadlineClass::Utility, verify: true },
+            Action::Receive { category: "0101".into(), deadline_class: DeadlineClass::Utility, verify: true, intake: vec![] },
             r#"{"type":"receive","category":"0101","deadline_class":"utility","verify":true}"#,
         ),
         (Action::Reopen { due: None }, r#"{"type":"reopen","due":null}"#),

@@ -322,12 +322,13 @@ impl Renderer<'_> {
     fn detail(&self, action: &Action) -> Value {
         let tz = self.tz;
         match action {
-            Action::Receive { category, deadline_class, verify } => json!({
+            Action::Receive { category, deadline_class, verify, intake } => json!({
                 "category": category,
                 "category_name": self.catalog.category(category).map(|c| c.name.clone()),
                 "deadline_class": deadline_class.code(),
                 "deadline_class_label": deadline_class.label(),
                 "verify": verify,
+                "intake": intake,
             }),
             Action::Dispatch { unit, due, rule } => json!({
                 "unit": unit, "unit_name": self.unit_name(unit), "due": local_time(*due, tz), "rule": rule,

@@ -20,7 +20,7 @@ fn draft(text: &str, place: Place) -> (NewCase, Event, CaseState) {
         external_id: None,
     };
     let actor = Actor { user: "t".into(), role: Role::Operator, unit: None };
-    let receive = Action::Receive { category: "0101".into(), deadline_class: DeadlineClass::General, verify: false };
+    let receive = Action::Receive { category: "0101".into(), deadline_class: DeadlineClass::General, verify: false, intake: vec![] };
     let (event, state) = workflow::step(None, at, actor, receive, None).unwrap();
     (case, event, state)
 }

@@ -3,6 +3,7 @@
 //! 3 `check` found cases that differ from their replay.
 
 mod bench;
+mod cmd_geo;
 mod cmd_model;
 mod cmd_openapi;
 mod config;
@@ -56,6 +57,10 @@ enum Cmd {
         /// Seconds between deadline sweeps (督办 on overdue cases).
         #[arg(long, default_value_t = 60)]
         sweep_every: u64,
+        /// District outline (GeoJSON) for the unit grids; default ../shared/data/geo/110101_full.json
+        /// when present, else no grids (places from text and addresses only).
+        #[arg(long, env = "JIESU_OUTLINE")]
+        outline: Option<std::path::PathBuf>,
     },
     /// Fill a store with a realistic year of Dongcheng demo cases (ending now).
     Demo {
@@ -90,6 +95,9 @@ enum Cmd {
     Model(cmd_model::ModelCmd),
     /// Print the OpenAPI 3.1 document of the JSON API (as served at /api/v1/openapi.json).
     Openapi(cmd_openapi::OpenapiArgs),
+    /// Unit grids and place finding (street, community, grid cell).
+    #[command(subcommand)]
+    Geo(cmd_geo::GeoCmd),
 }
 
 #[derive(Debug, Subcommand)]
@@ -161,7 +169,7 @@ async fn shutdown_signal() {
 
 async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
-        Cmd::Serve { store, addr, no_demo, demo_cases, sweep_every } => {
+        Cmd::Serve { store, addr, no_demo, demo_cases, sweep_every, outline } => {
             let desk = open_desk(&store).await?;
             let empty = desk.store().max_case_id().await?.is_none();
             if empty && !no_demo {
@@ -172,6 +180,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                     tracing::info!("the store is empty; `jiesu demo --db URL` loads demo data");
                 }
             }
+            let desk = desk.with_geo(std::sync::Arc::new(cmd_geo::load_geo(outline.as_deref())?));
             let listener = tokio::net::TcpListener::bind(&addr).await.with_context(|| format!("listening on {addr}"))?;
             println!("jiesu serving on http://{}/api/v1/health", listener.local_addr()?);
             let sweeper = jiesu_server::spawn_deadline_sweeper(desk.clone(), std::time::Duration::from_secs(sweep_every.max(1)));
@@ -208,6 +217,10 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         }
         Cmd::Openapi(args) => {
             cmd_openapi::run(args)?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Cmd::Geo(cmd) => {
+            cmd_geo::run(cmd)?;
             Ok(ExitCode::SUCCESS)
         }
         Cmd::Bench(BenchCmd::Intake { db, cases, clients }) => {

@@ -165,3 +165,32 @@ fn acknowledged_cases_survive_kill_9() {
     let (code, out, _) = run(&["check", "--db", &db]);
     assert_eq!(code, 0, "{out}");
 }
+
+#[test]
+fn geo_grid_prints_the_cells_and_geo_locate_prints_a_placement() {
+    let outline = concat!(env!("CARGO_MANIFEST_DIR"), "/../../../shared/data/geo/110101_full.json");
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("cells.geojson");
+    let (code, stdout, err) =
+        run(&["geo", "grid", "--outline", outline, "--lookups", "1000", "--out", out.to_str().unwrap()]);
+    assert_eq!(code, 0, "{stdout}{err}");
+    assert!(stdout.contains("area_precision: approximate"), "{stdout}");
+    assert!(stdout.lines().any(|l| l.starts_with("110101001 东华门街道")), "{stdout}");
+    let cells: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&out).unwrap()).unwrap();
+    let n = cells["features"].as_array().unwrap().len();
+    assert!(stdout.contains(&format!("cells: {n} ")), "{stdout}");
+    assert_eq!(cells["features"][0]["properties"]["area_precision"], "approximate");
+
+    let (code, stdout, err) = run(&["geo", "locate", "南锣鼓巷里面酒吧太吵", "--outline", outline]);
+    assert_eq!(code, 0, "{err}");
+    let p: serde_json::Value = serde_json::from_str(&stdout).unwrap();
+    assert_eq!(p["street"]["name"], "交道口街道");
+    assert_eq!(p["area_precision"], "approximate");
+
+    let (code, _, err) = run(&["geo", "locate", "x", "--point", "116.4,95", "--outline", outline]);
+    assert_eq!(code, 1);
+    assert!(err.contains("latitude"), "{err}");
+    let (code, _, err) = run(&["geo", "grid", "--outline", "/nonexistent/outline.json"]);
+    assert_eq!(code, 1);
+    assert!(err.contains("/nonexistent/outline.json"), "{err}");
+}

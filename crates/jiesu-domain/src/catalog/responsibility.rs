@@ -5,6 +5,8 @@
 //! then by category, then the earlier row — and the chosen row is reported as a [`Route`] whose
 //! `rule` text goes on the dispatch event, so every routing decision can be traced to a line.
 
+use std::collections::HashMap;
+
 use serde::Serialize;
 
 use super::{Catalog, CatalogError, RESPONSIBILITY_FILE, Row, Unit, invalid, read_table};
@@ -104,6 +106,13 @@ pub struct Route {
 #[derive(Debug, Clone, Default, Serialize)]
 pub struct ResponsibilityList {
     rules: Vec<Rule>,
+    /// For each leaf category, the positions of the rules that can cover it (its own, its top
+    /// level's and the `*` rows), in file order: routing looks at a handful of rows, not all.
+    #[serde(skip)]
+    by_leaf: HashMap<String, Vec<usize>>,
+    /// Positions of the `*`-category rows, for codes that are not leaves.
+    #[serde(skip)]
+    any_category: Vec<usize>,
 }
 
 impl ResponsibilityList {
@@ -131,7 +140,9 @@ impl Catalog {
         // A community also lies in its street, even if the case did not say so.
         let street = street.or_else(|| community.and_then(|c| self.community(c)).map(|c| c.street_code.as_str()));
         let mut best: Option<(&Rule, &Unit)> = None;
-        for rule in &self.responsibility.rules {
+        let list = &self.responsibility;
+        let candidates = list.by_leaf.get(category).unwrap_or(&list.any_category);
+        for rule in candidates.iter().map(|&i| &list.rules[i]) {
             if !rule.covers(category, top, street, community) {
                 continue;
             }
@@ -190,7 +201,18 @@ pub(super) fn parse(text: &str, catalog: &Catalog) -> Result<ResponsibilityList,
             format!("no district-wide row (area *) covers category {} ({}); add one, or a `*,*,…` row", c.code, c.name),
         ));
     }
-    Ok(ResponsibilityList { rules })
+    let any_category: Vec<usize> = (0..rules.len()).filter(|&i| rules[i].category == CategoryScope::Any).collect();
+    let mut by_leaf = HashMap::new();
+    for leaf in catalog.leaf_categories() {
+        let top = leaf.parent.as_deref();
+        let covering = (0..rules.len()).filter(|&i| match &rules[i].category {
+            CategoryScope::Any => true,
+            CategoryScope::Top(c) => Some(c.as_str()) == top,
+            CategoryScope::Leaf(c) => *c == leaf.code,
+        });
+        by_leaf.insert(leaf.code.clone(), covering.collect());
+    }
+    Ok(ResponsibilityList { rules, by_leaf, any_category })
 }
 
 fn parse_rule(row: &Row, catalog: &Catalog) -> Result<Rule, CatalogError> {
