@@ -52,14 +52,17 @@ impl Desk {
                     ev.next();
                 }
                 report.events += mine.len() as u64;
-                match workflow::replay(mine) {
+                match workflow::replay(mine.iter().copied()) {
                     Err(e) => report.mismatches.push((rec.id, e.to_string())),
                     Ok(replayed) if replayed != rec.state => {
                         let fields = differing_fields(&rec.state, &replayed).join(", ");
                         report.mismatches.push((rec.id, format!("stored state differs from the replay of its events in: {fields}")));
                     }
-                    Ok(replayed) if !cols.agree_with(&replayed) => {
-                        report.mismatches.push((rec.id, "cached columns (status, assignee, due, seq) differ from replay".into()));
+                    Ok(replayed) if !cols.agree_with(&replayed, &mine) => {
+                        report.mismatches.push((
+                            rec.id,
+                            "cached columns (status, assignee, due, seq, owner, summoned units) differ from replay".into(),
+                        ));
                     }
                     Ok(_) => {}
                 }

@@ -30,6 +30,7 @@ use jiesu_domain::deadline::{self, DeadlinePolicy, Span};
 use jiesu_domain::draft::NewCase;
 use jiesu_domain::model::{Channel, UnitKind};
 use jiesu_domain::workflow::{self, Action, Actor, CaseState};
+use jiesu_domain::access::Scope;
 use jiesu_store::{CaseRecord, Store, StoreError};
 
 use crate::error::invalid;
@@ -169,7 +170,9 @@ impl Desk {
         if note.as_ref().is_some_and(|n| n.chars().count() > jiesu_domain::draft::MAX_TEXT_CHARS) {
             return Err(invalid("note", "longer than 5000 characters"));
         }
-        self.act_with(id, at, |desk, rec, at| {
+        // The case is loaded within the actor's scope: a case they may not see is not found.
+        let scope = Scope::of(&actor, &self.catalog);
+        self.act_with(id, &scope, at, |desk, rec, at| {
             let action = desk.action_for(rec, &command, at)?;
             Ok(Some((actor.clone(), action, note.clone())))
         })
@@ -178,12 +181,12 @@ impl Desk {
     }
 
     /// Load → decide → append, retried on conflicts. `decide` returns None to do nothing.
-    async fn act_with<F>(&self, id: i64, at: DateTime<Utc>, decide: F) -> Result<Option<CaseRecord>, CoreError>
+    async fn act_with<F>(&self, id: i64, scope: &Scope, at: DateTime<Utc>, decide: F) -> Result<Option<CaseRecord>, CoreError>
     where
         F: Fn(&Desk, &CaseRecord, DateTime<Utc>) -> Result<Option<(Actor, Action, Option<String>)>, CoreError>,
     {
         for _ in 0..MAX_ATTEMPTS {
-            let rec = self.store.case(id).await?;
+            let rec = self.store.case_in(scope, id).await?;
             let at = at.max(rec.state.updated_at);
             let Some((actor, action, note)) = decide(self, &rec, at)? else { return Ok(None) };
             if let Action::Merge { into } = &action {
@@ -289,7 +292,7 @@ impl Desk {
             let mut progressed = false;
             for id in ids {
                 let done = self
-                    .act_with(id, now, |_, rec, _| {
+                    .act_with(id, &Scope::All, now, |_, rec, _| {
                         Ok((rec.state.is_overdue(now) && !rec.state.overdue_noticed).then(|| {
                             (Actor::system("deadline-timer"), Action::Supervise { overdue: true }, Some("超期督办".to_string()))
                         }))

@@ -59,10 +59,11 @@ pub(crate) fn kind(d: &mut Dice, p: &Profile, channel: Channel) -> CaseKind {
     }
 }
 
-/// The inspector who patrols a street's grids (a few per street).
+/// The inspector who patrols a street's grids (a few per street), working for its street office.
 pub(crate) fn inspector(d: &mut Dice, spot: &Spot) -> Actor {
     let street = &spot.geo().code[6..];
-    Actor { user: format!("grid-{street}-{:02}", d.int(1, 8)), role: Role::GridInspector, unit: None }
+    let unit = Some(format!("S{street}"));
+    Actor { user: format!("grid-{street}-{:02}", d.int(1, 8)), role: Role::GridInspector, unit }
 }
 
 /// Who writes the case into the system for a channel.

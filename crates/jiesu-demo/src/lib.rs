@@ -48,7 +48,7 @@ use jiesu_core::{CoreError, Desk};
 use jiesu_domain::calendar::CalendarError;
 use jiesu_domain::deadline::Span;
 use jiesu_domain::model::{DeadlineClass, Status};
-use jiesu_store::{CaseFilter, StoreError};
+use jiesu_store::{CaseFilter, Scope, StoreError};
 use serde::{Deserialize, Serialize};
 
 use crate::dice::Dice;
@@ -139,7 +139,7 @@ pub async fn generate(
     mut progress: impl FnMut(usize, usize),
 ) -> Result<DemoReport, DemoError> {
     let started = Instant::now();
-    let existing = desk.store().count(&CaseFilter::default()).await?;
+    let existing = desk.store().count(&Scope::All, &CaseFilter::default()).await?;
     if existing > 0 {
         return Err(DemoError::NotEmpty(existing));
     }
@@ -150,7 +150,7 @@ pub async fn generate(
     let cases = plans.len();
     tracing::info!(cases, seed = opts.seed, %end, "demo: planned, writing through the desk");
     let written = run::run(desk, plans, end, tz, &mut progress).await?;
-    let by_status = desk.store().count_by_status().await?.into_iter().map(|(s, n)| (s, n as usize)).collect();
+    let by_status = desk.store().count_by_status(&Scope::All).await?.into_iter().map(|(s, n)| (s, n as usize)).collect();
     let report = DemoReport { cases, events: written.events, by_status, elapsed: started.elapsed() };
     tracing::info!(cases, events = report.events, secs = report.elapsed.as_secs_f64(), "demo: done");
     Ok(report)

@@ -9,7 +9,7 @@ use jiesu_demo::{DemoOptions, generate};
 use jiesu_domain::calendar::Calendar;
 use jiesu_domain::catalog::Catalog;
 use jiesu_domain::model::Status;
-use jiesu_store::{CaseFilter, Page, Store};
+use jiesu_store::{CaseFilter, Page, Scope, Store};
 
 fn end() -> DateTime<Utc> {
     DateTime::parse_from_rfc3339("2026-06-30T06:30:00Z").unwrap().with_timezone(&Utc)
@@ -25,7 +25,7 @@ async fn snapshot(desk: &Desk) -> Vec<(i64, Status, String, Option<String>, Date
     let mut out = Vec::new();
     let mut before = None;
     loop {
-        let page = desk.store().list(&CaseFilter::default(), Page { limit: 500, before }).await.unwrap();
+        let page = desk.store().list(&Scope::All, &CaseFilter::default(), Page { limit: 500, before }).await.unwrap();
         let Some(last) = page.last() else { break };
         before = Some(last.id);
         out.extend(page.into_iter().map(|c| (c.id, c.state.status, c.state.category, c.state.assignee, c.state.received_at, c.state.seq)));
@@ -83,9 +83,9 @@ async fn a_small_year() {
     // Alive at the end: open cases, some overdue, nothing later than the end.
     let open: usize = report.by_status.iter().filter(|(s, _)| !matches!(s.as_str(), "closed" | "merged")).map(|(_, n)| n).sum();
     assert!(open >= 5, "{:?}", report.by_status);
-    let overdue = a.store().count(&CaseFilter { overdue_at: Some(end()), ..Default::default() }).await.unwrap();
+    let overdue = a.store().count(&Scope::All, &CaseFilter { overdue_at: Some(end()), ..Default::default() }).await.unwrap();
     assert!(overdue > 0);
-    let latest = a.store().list(&CaseFilter::default(), Page { limit: 500, before: None }).await.unwrap();
+    let latest = a.store().list(&Scope::All, &CaseFilter::default(), Page { limit: 500, before: None }).await.unwrap();
     assert!(latest.iter().all(|c| c.state.updated_at <= end()));
 
     // Deterministic: the same seed gives the same store.

@@ -4,6 +4,7 @@
 //! every function takes the time it needs as an argument, and default data files are embedded
 //! with `include_str!` and parsed from strings. Everything here is tested directly.
 
+pub mod access;
 pub mod assessment;
 pub mod calendar;
 pub mod catalog;

@@ -1,37 +1,51 @@
-//! Who is acting: the one extractor that turns a request into a domain [`workflow::Actor`], and
-//! what that actor may read.
+//! Who is acting: the one extractor that turns a request into a domain [`workflow::Actor`].
 //!
-//! **Development-only.** The caller names itself in headers (`X-Jiesu-User`, `X-Jiesu-Role`,
-//! `X-Jiesu-Unit`) and is believed. The authentication issue replaces [`Actor`]'s
-//! `FromRequestParts` implementation with sessions or tokens; handlers do not change.
+//! A request names its principal in one of two ways:
+//! - an API key (machine clients, Open311 integrations): `Authorization: Bearer jsk_…` or
+//!   `X-Api-Key: jsk_…`. The key's holder acts as `key:NAME` in the key's role and unit.
+//! - a session cookie (`jiesu_session`, from `POST /api/v1/login`): the user acts under their
+//!   name, role and unit.
 //!
-//! Reading rules (writing rules are the workflow's, see `jiesu_domain::workflow::authorize`):
-//! unit handlers see the cases their unit holds or was summoned to (吹哨); citizens see no case
-//! through this API until accounts tie them to their own; every other role sees every case.
-//! The citizen's contact is shown in full to operators, dispatchers, supervisors and admins only.
+//! With neither, or with a key or session that is unknown, revoked, expired or disabled, the
+//! request is refused with 401 `unauthenticated`. Nothing the client says about itself besides
+//! these secrets is believed.
+//!
+//! What an actor may see is its [`Scope`], applied by the store in every case query; what it may
+//! do is the workflow's `authorize`. The citizen's contact is shown in full to operators,
+//! dispatchers, supervisors and admins only.
 
 use axum::extract::FromRequestParts;
-use axum::http::StatusCode;
 use axum::http::request::Parts;
+use axum::http::{HeaderMap, StatusCode, header};
+use chrono::{DateTime, Utc};
+use jiesu_domain::access::Scope;
+use jiesu_domain::catalog::Catalog;
 use jiesu_domain::model::Role;
-use jiesu_domain::workflow::{self, CaseState};
+use jiesu_domain::workflow;
 
 use crate::AppState;
 use crate::error::ApiError;
 
-/// Header naming the acting user.
-pub const USER_HEADER: &str = "x-jiesu-user";
-/// Header naming the role the user acts in (a role code, e.g. `dispatcher`).
-pub const ROLE_HEADER: &str = "x-jiesu-role";
-/// Header naming the user's unit (a unit code from the catalog; required for `unit_handler`).
-pub const UNIT_HEADER: &str = "x-jiesu-unit";
+/// Name of the session cookie.
+pub const SESSION_COOKIE: &str = "jiesu_session";
+/// Header that may carry an API key (besides `Authorization: Bearer`).
+pub const API_KEY_HEADER: &str = "x-api-key";
 
-/// Longest accepted user name, in characters.
-const MAX_USER_CHARS: usize = 64;
-
-/// The acting person or system, checked against the catalog.
+/// The acting person or machine, as established by a session or an API key.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Actor(pub workflow::Actor);
+
+/// How a request proved who it is.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Via {
+    /// A login session, valid until the given time.
+    Session {
+        /// When it ends.
+        expires_at: DateTime<Utc>,
+    },
+    /// An API key.
+    ApiKey,
+}
 
 impl Actor {
     /// The role acted in.
@@ -39,34 +53,17 @@ impl Actor {
         self.0.role
     }
 
+    /// Which cases this actor may see and act on.
+    pub fn scope(&self, catalog: &Catalog) -> Scope {
+        Scope::of(&self.0, catalog)
+    }
+
     /// True when this actor sees the citizen's contact unmasked.
     pub fn sees_contact(&self) -> bool {
         matches!(self.role(), Role::Operator | Role::Dispatcher | Role::Supervisor | Role::Admin)
     }
 
-    /// Refuses with 403 unless this actor may read a case in `state`.
-    pub fn check_can_read(&self, state: &CaseState) -> Result<(), ApiError> {
-        match self.role() {
-            Role::UnitHandler => {
-                let unit = self.0.unit.as_deref();
-                let holds = unit.is_some() && state.assignee.as_deref() == unit;
-                let summoned = state.joint.iter().any(|j| Some(j.unit.as_str()) == unit);
-                if holds || summoned {
-                    Ok(())
-                } else {
-                    Err(ApiError::new(
-                        StatusCode::FORBIDDEN,
-                        "wrong_unit",
-                        format!("unit {} may only see the cases it holds or was summoned to", unit.unwrap_or("none")),
-                    ))
-                }
-            }
-            Role::Citizen => Err(ApiError::forbidden("citizens cannot read cases through this API yet")),
-            _ => Ok(()),
-        }
-    }
-
-    /// Refuses with 403 for roles that may not read listings, statistics or assessment figures.
+    /// Refuses with 403 for roles that may not read assessment figures.
     pub fn check_staff(&self) -> Result<(), ApiError> {
         match self.role() {
             Role::Citizen => Err(ApiError::forbidden("citizens cannot read this")),
@@ -75,49 +72,94 @@ impl Actor {
     }
 }
 
-/// The header's value as text, None when absent or blank.
-fn header<'a>(parts: &'a Parts, name: &str) -> Result<Option<&'a str>, ApiError> {
-    let Some(value) = parts.headers.get(name) else { return Ok(None) };
-    let text = std::str::from_utf8(value.as_bytes()).map_err(|_| invalid_actor(name, "is not valid UTF-8"))?.trim();
-    Ok(Some(text).filter(|t| !t.is_empty()))
+fn unauthenticated(message: impl Into<String>) -> ApiError {
+    ApiError::new(StatusCode::UNAUTHORIZED, "unauthenticated", message)
 }
 
-fn invalid_actor(header: &str, message: impl Into<String>) -> ApiError {
-    let message = message.into();
-    ApiError::new(StatusCode::BAD_REQUEST, "invalid_actor", format!("header {header} {message}"))
-        .with_field(header, message)
+/// The API key of a request, if it carries one.
+fn api_key(headers: &HeaderMap) -> Result<Option<&str>, ApiError> {
+    if let Some(v) = headers.get(header::AUTHORIZATION) {
+        let v = v.to_str().map_err(|_| unauthenticated("the Authorization header is not ASCII"))?.trim();
+        let (scheme, rest) = v.split_once(' ').unwrap_or((v, ""));
+        if !scheme.eq_ignore_ascii_case("bearer") || rest.trim().is_empty() {
+            return Err(unauthenticated("the Authorization header must be `Bearer API_KEY`"));
+        }
+        return Ok(Some(rest.trim()));
+    }
+    match headers.get(API_KEY_HEADER) {
+        Some(v) => Ok(Some(v.to_str().map_err(|_| unauthenticated("the X-Api-Key header is not ASCII"))?.trim())),
+        None => Ok(None),
+    }
 }
 
-fn unauthenticated(missing: &str) -> ApiError {
-    ApiError::new(
-        StatusCode::UNAUTHORIZED,
-        "unauthenticated",
-        format!("say who is acting: header {missing} is missing (development scheme: {USER_HEADER}, {ROLE_HEADER}, {UNIT_HEADER})"),
-    )
-    .with_field(missing, "missing")
+/// The value of cookie `name`, if the request carries it.
+pub(crate) fn cookie<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
+    headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|pair| pair.trim().split_once('='))
+        .find(|(k, _)| *k == name)
+        .map(|(_, v)| v.trim())
+        .filter(|v| !v.is_empty())
+}
+
+/// The principal of a request: None when it carries no credentials; 401 when they are bad.
+pub(crate) async fn principal(headers: &HeaderMap, state: &AppState) -> Result<Option<(Actor, Via)>, ApiError> {
+    let store = state.desk.store();
+    if let Some(secret) = api_key(headers)? {
+        return match store.api_key_at(secret, state.now()).await? {
+            Some(k) => {
+                let actor = workflow::Actor { user: format!("key:{}", k.name), role: k.role, unit: k.unit };
+                Ok(Some((Actor(actor), Via::ApiKey)))
+            }
+            None => Err(unauthenticated("the API key is unknown or revoked")),
+        };
+    }
+    if let Some(token) = cookie(headers, SESSION_COOKIE) {
+        return match store.session(token, state.now()).await? {
+            Some((user, expires_at)) => {
+                let actor = workflow::Actor { user: user.name, role: user.role, unit: user.unit };
+                Ok(Some((Actor(actor), Via::Session { expires_at })))
+            }
+            None => Err(unauthenticated("the session has ended or expired: log in again")),
+        };
+    }
+    Ok(None)
 }
 
 impl FromRequestParts<AppState> for Actor {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
-        let user = header(parts, USER_HEADER)?.ok_or_else(|| unauthenticated(USER_HEADER))?;
-        let role = header(parts, ROLE_HEADER)?.ok_or_else(|| unauthenticated(ROLE_HEADER))?;
-        if user.chars().count() > MAX_USER_CHARS || user.chars().any(char::is_control) {
-            return Err(invalid_actor(USER_HEADER, format!("must be at most {MAX_USER_CHARS} printable characters")));
+        match principal(&parts.headers, state).await? {
+            Some((actor, _)) => Ok(actor),
+            None => Err(unauthenticated(
+                "log in (POST /api/v1/login) or send an API key (Authorization: Bearer KEY, or X-Api-Key)",
+            )),
         }
-        let role: Role = role.parse().map_err(|_| {
-            let roles = Role::ALL.iter().map(|r| r.code()).collect::<Vec<_>>().join(", ");
-            invalid_actor(ROLE_HEADER, format!("names an unknown role '{role}' (one of {roles})"))
-        })?;
-        let unit = header(parts, UNIT_HEADER)?;
-        if let Some(code) = unit {
-            if state.desk.catalog().unit(code).is_none() {
-                return Err(invalid_actor(UNIT_HEADER, format!("names an unknown unit '{code}'")));
-            }
-        } else if role == Role::UnitHandler {
-            return Err(invalid_actor(UNIT_HEADER, "is required for the role unit_handler"));
-        }
-        Ok(Actor(workflow::Actor { user: user.to_string(), role, unit: unit.map(str::to_string) }))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use axum::http::HeaderValue;
+
+    #[test]
+    fn finds_keys_and_cookies() {
+        let mut h = HeaderMap::new();
+        assert_eq!(api_key(&h).unwrap(), None);
+        h.insert(API_KEY_HEADER, HeaderValue::from_static(" jsk_abc "));
+        assert_eq!(api_key(&h).unwrap(), Some("jsk_abc"));
+        h.insert(header::AUTHORIZATION, HeaderValue::from_static("bearer jsk_def"));
+        assert_eq!(api_key(&h).unwrap(), Some("jsk_def"));
+        h.insert(header::AUTHORIZATION, HeaderValue::from_static("Basic dTpw"));
+        assert_eq!(api_key(&h).unwrap_err().status(), StatusCode::UNAUTHORIZED);
+        let mut h = HeaderMap::new();
+        h.insert(header::COOKIE, HeaderValue::from_static("a=1; jiesu_session=tok; b=2"));
+        assert_eq!(cookie(&h, SESSION_COOKIE), Some("tok"));
+        assert_eq!(cookie(&h, "c"), None);
     }
 }

@@ -202,21 +202,22 @@ pub async fn rankings(
     }))
 }
 
-/// `GET /api/v1/stats`: cases by status (every status, zeros included), open and overdue now.
+/// `GET /api/v1/stats`: the cases within the actor's scope by status (every status, zeros
+/// included), open and overdue now.
 #[utoipa::path(get, path = "/stats", tag = "assessment",
     responses(
         (status = 200, description = "Counts by status", body = Stats),
         (status = 400, description = "A bad query value or actor header", body = ErrorBody),
         (status = 401, description = "No actor: the caller did not say who is acting", body = ErrorBody),
-        (status = 403, description = "Citizens cannot read this", body = ErrorBody),
+        (status = 403, description = "The actor may not read this", body = ErrorBody),
         (status = 503, description = "The store is busy or down", body = ErrorBody),
     ))]
 pub async fn stats(State(state): State<AppState>, actor: Actor) -> Result<AppJson<Stats>, ApiError> {
-    actor.check_staff()?;
     let now = state.now();
     let store = state.desk.store();
+    let scope = actor.scope(state.desk.catalog());
     let overdue_filter = CaseFilter { overdue_at: Some(now), ..Default::default() };
-    let (counts, overdue) = tokio::try_join!(store.count_by_status(), store.count(&overdue_filter))?;
+    let (counts, overdue) = tokio::try_join!(store.count_by_status(&scope), store.count(&scope, &overdue_filter))?;
     let count_of = |s: Status| counts.iter().find(|(code, _)| code == s.code()).map_or(0, |(_, n)| *n);
     let by_status: Vec<StatusCount> =
         Status::ALL.iter().map(|&s| StatusCount { status: s.code(), label: s.label(), count: count_of(s) }).collect();

@@ -7,7 +7,7 @@ use axum::response::{IntoResponse, Response};
 use jiesu_domain::calendar::{CalendarError, DayKind};
 use jiesu_domain::catalog::{Catalog, Category, Community, Street, Unit};
 use jiesu_domain::model::{DeadlineClass, UnitKind};
-use jiesu_store::{Backend, CaseFilter};
+use jiesu_store::{Backend, CaseFilter, Scope};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
@@ -49,7 +49,7 @@ pub async fn health(State(state): State<AppState>) -> Result<AppJson<Health>, Ap
         Backend::Sqlite => "sqlite",
         Backend::Postgres => "postgres",
     };
-    match store.count(&CaseFilter::default()).await {
+    match store.count(&Scope::All, &CaseFilter::default()).await {
         Ok(n) => Ok(AppJson(Health { status: "ok", backend, cases: n, version: env!("CARGO_PKG_VERSION") })),
         Err(e) => {
             tracing::error!(error = %e, "health check: the store does not answer");

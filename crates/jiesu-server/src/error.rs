@@ -8,15 +8,16 @@
 //! | code | status | when |
 //! |---|---|---|
 //! | `bad_request` | 400 | malformed JSON, unknown or missing fields, bad path or query values |
-//! | `invalid_actor` | 400 | an actor header names an unknown role or unit |
-//! | `unauthenticated` | 401 | actor headers missing |
+//! | `unauthenticated` | 401 | no session or API key, or one that is unknown, revoked or expired |
+//! | `bad_credentials` | 401 | login with a wrong name or password |
 //! | `forbidden`, `wrong_unit` | 403 | the role or unit may not do this |
-//! | `not_found` | 404 | no such case, route or calendar year |
+//! | `not_found` | 404 | no such case (or one outside the actor's scope), route or calendar year |
 //! | `method_not_allowed` | 405 | the route exists for other methods |
 //! | `illegal_transition` | 409 | the case's status does not allow the action |
 //! | `payload_too_large` | 413 | the body exceeds the limit |
 //! | `unsupported_media_type` | 415 | a JSON body without `Content-Type: application/json` |
 //! | `invalid`, `calendar` | 422 | input that parses but is wrong (unknown codes, bad coordinates) |
+//! | `too_many_requests` | 429 | rate limit (login attempts); `Retry-After` says when to retry |
 //! | `internal` | 500 | a store failure or a bug |
 //! | `busy`, `unavailable` | 503 | the case keeps changing under us; the store is down |
 
@@ -50,6 +51,8 @@ pub struct ApiError {
     fields: Vec<FieldIssue>,
     /// Logged, never sent (internal errors only).
     detail: Option<String>,
+    /// Seconds for the Retry-After header.
+    retry_after: Option<u64>,
 }
 
 /// The body of every error response.
@@ -63,9 +66,10 @@ pub(crate) struct Body<'a> {
 #[derive(Serialize, ToSchema)]
 #[schema(as = ErrorDetail)]
 pub(crate) struct Inner<'a> {
-    /// Stable code: `bad_request`, `invalid_actor`, `unauthenticated`, `forbidden`, `wrong_unit`,
-    /// `not_found`, `method_not_allowed`, `illegal_transition`, `payload_too_large`,
-    /// `unsupported_media_type`, `invalid`, `calendar`, `internal`, `busy`, `unavailable`.
+    /// Stable code: `bad_request`, `unauthenticated`, `bad_credentials`, `forbidden`,
+    /// `wrong_unit`, `not_found`, `method_not_allowed`, `illegal_transition`, `payload_too_large`,
+    /// `unsupported_media_type`, `invalid`, `calendar`, `too_many_requests`, `internal`, `busy`,
+    /// `unavailable`.
     #[schema(example = "invalid")]
     code: &'a str,
     /// What is wrong, for people.
@@ -77,7 +81,7 @@ pub(crate) struct Inner<'a> {
 impl ApiError {
     /// An error with this status, code and message.
     pub fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> ApiError {
-        ApiError { status, code, message: message.into(), fields: Vec::new(), detail: None }
+        ApiError { status, code, message: message.into(), fields: Vec::new(), detail: None, retry_after: None }
     }
 
     /// 400 `bad_request`.
@@ -111,6 +115,12 @@ impl ApiError {
     /// The same error, also naming a field.
     pub fn with_field(mut self, field: &str, message: impl Into<String>) -> ApiError {
         self.fields.push(FieldIssue { field: field.into(), message: message.into() });
+        self
+    }
+
+    /// The same error, telling the client to retry after `secs` seconds.
+    pub fn with_retry_after(mut self, secs: u64) -> ApiError {
+        self.retry_after = Some(secs);
         self
     }
 
@@ -157,7 +167,7 @@ impl From<CoreError> for ApiError {
                 WorkflowError::Corrupt { .. } => ApiError::internal(w.to_string()),
             },
             CoreError::NotFound(id) => ApiError::not_found(format!("case {id} not found")),
-            CoreError::Busy(_) => ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "busy", e.to_string()),
+            CoreError::Busy(_) => ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "busy", e.to_string()).with_retry_after(1),
             CoreError::Calendar(c) => ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "calendar", c.to_string()),
             CoreError::Store(s) => ApiError::internal(format!("store: {s}")),
         }
@@ -240,8 +250,8 @@ impl IntoResponse for ApiError {
         }
         let body = Body { error: Inner { code: self.code, message: &self.message, fields: &self.fields } };
         let mut response = (self.status, Json(body)).into_response();
-        if self.code == "busy" {
-            response.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
+        if let Some(secs) = self.retry_after {
+            response.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(secs));
         }
         response
     }

@@ -12,11 +12,14 @@
 //! |---|---|---|
 //! | GET | `/api/v1/openapi.json` | the OpenAPI 3.1 document of all of this, generated from the code |
 //! | GET | `/api/v1/health` | liveness, backend and case count (no actor needed) |
+//! | POST | `/api/v1/login` | password login; sets the session cookie (no actor needed) |
+//! | POST | `/api/v1/logout` | ends the session |
+//! | GET | `/api/v1/me` | who the request acts as |
 //! | GET | `/api/v1/catalog` | units, streets, communities, categories (no actor needed) |
 //! | GET | `/api/v1/catalog/{categories,units,streets,communities}` | one list; communities take `?street=` |
 //! | GET | `/api/v1/calendar/{year}` | the year's holidays and make-up working days (no actor needed) |
 //! | POST | `/api/v1/cases` | 受理 a new case (optionally dispatched at once) |
-//! | GET | `/api/v1/cases` | list with filters and keyset paging |
+//! | GET | `/api/v1/cases` | list with filters, text search (`q`) and keyset paging |
 //! | GET | `/api/v1/cases/{id}` | one case |
 //! | GET | `/api/v1/cases/{id}/events` | its timeline |
 //! | POST | `/api/v1/cases/{id}/actions` | one action of the loop (`{"action": "dispatch", ...}`) |
@@ -24,14 +27,18 @@
 //! | GET | `/api/v1/rankings` | ranking of one kind of unit, with the change from the month before |
 //! | GET | `/api/v1/stats` | counts by status, overdue now |
 //!
-//! # Who is acting (development-only)
+//! # Who is acting
 //!
-//! Until accounts and login exist, the caller *says* who it is in three request headers, read by
-//! the one [`Actor`] extractor: `X-Jiesu-User` (a user name), `X-Jiesu-Role` (a role code such as
-//! `operator` or `unit_handler`) and `X-Jiesu-Unit` (a unit code from the catalog, required for
-//! `unit_handler`). Missing user or role → 401; a malformed or unknown value → 400. **This scheme
-//! trusts the client and is for development and tests only**; the authentication issue replaces
-//! the extractor (and only it).
+//! A session cookie from `POST /api/v1/login`, or an API key (`Authorization: Bearer KEY` or
+//! `X-Api-Key: KEY`), read by the one [`Actor`] extractor (see the `actor` module); anything else
+//! is 401. Users and keys are made with `jiesu user add` / `jiesu key add`. Login attempts are
+//! rate-limited per name and per client IP ([`RateLimiter`], reusable for other routes).
+//!
+//! # Who sees what
+//!
+//! Handlers pass the actor's [`jiesu_domain::access::Scope`] to every case query of the store, and
+//! the desk loads a case within the actor's scope before any action: a unit handler cannot read,
+//! list, search, count or act on another unit's case; it gets 404 as if the case did not exist.
 //!
 //! # Personal data
 //!
@@ -43,19 +50,23 @@
 
 mod actor;
 mod assessment;
+mod auth;
 mod cases;
 mod catalog;
 mod error;
 mod extract;
+mod limit;
 mod openapi;
 mod params;
 mod views;
 
-pub use actor::{Actor, ROLE_HEADER, UNIT_HEADER, USER_HEADER};
+pub use actor::{API_KEY_HEADER, Actor, SESSION_COOKIE};
 pub use error::{ApiError, FieldIssue};
+pub use limit::{ClientIp, RateLimiter, Throttled};
 
 use std::future::Future;
 use std::io;
+use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -78,6 +89,36 @@ pub const DEFAULT_BODY_LIMIT: usize = 256 * 1024;
 /// Where handlers get the time from. Tests pin it; production reads the system clock.
 pub type Clock = Arc<dyn Fn() -> DateTime<Utc> + Send + Sync>;
 
+/// Sessions and cookies.
+#[derive(Debug, Clone)]
+pub struct AuthSettings {
+    /// How long a login lasts.
+    pub session_ttl: chrono::Duration,
+    /// Mark the session cookie `Secure` (serve behind HTTPS).
+    pub secure_cookie: bool,
+}
+
+impl Default for AuthSettings {
+    fn default() -> Self {
+        AuthSettings { session_ttl: chrono::Duration::hours(12), secure_cookie: false }
+    }
+}
+
+/// Rate limits of `POST /api/v1/login`.
+#[derive(Debug, Clone)]
+pub struct LoginLimits {
+    /// Attempts per user name (default 5 a minute).
+    pub by_name: RateLimiter,
+    /// Attempts per client IP (default 30 a minute).
+    pub by_ip: RateLimiter,
+}
+
+impl Default for LoginLimits {
+    fn default() -> Self {
+        LoginLimits { by_name: RateLimiter::per_minute(5), by_ip: RateLimiter::per_minute(30) }
+    }
+}
+
 /// What every handler shares. Cheap to clone.
 #[derive(Clone)]
 pub struct AppState {
@@ -87,6 +128,10 @@ pub struct AppState {
     pub clock: Clock,
     /// Largest accepted request body, in bytes.
     pub body_limit: usize,
+    /// Sessions and cookies.
+    pub auth: AuthSettings,
+    /// Rate limits of login attempts.
+    pub login_limits: LoginLimits,
 }
 
 impl std::fmt::Debug for AppState {
@@ -101,7 +146,13 @@ impl std::fmt::Debug for AppState {
 impl AppState {
     /// State over `desk` with the system clock and the default body limit.
     pub fn new(desk: Desk) -> AppState {
-        AppState { desk, clock: Arc::new(Utc::now), body_limit: DEFAULT_BODY_LIMIT }
+        AppState {
+            desk,
+            clock: Arc::new(Utc::now),
+            body_limit: DEFAULT_BODY_LIMIT,
+            auth: AuthSettings::default(),
+            login_limits: LoginLimits::default(),
+        }
     }
 
     /// The same state reading the time from `clock`.
@@ -125,6 +176,9 @@ fn routes() -> OpenApiRouter<AppState> {
     let api = OpenApiRouter::new()
         .routes(routes!(openapi::json))
         .routes(routes!(catalog::health))
+        .routes(routes!(auth::login))
+        .routes(routes!(auth::logout))
+        .routes(routes!(auth::me))
         .routes(routes!(catalog::all))
         .routes(routes!(catalog::categories))
         .routes(routes!(catalog::units))
@@ -178,7 +232,9 @@ pub async fn serve(
     if let Ok(addr) = listener.local_addr() {
         tracing::info!(%addr, "serving the jiesu API");
     }
-    axum::serve(listener, app(state)).with_graceful_shutdown(shutdown).await
+    // The peer address feeds the per-IP rate limits (`ClientIp`).
+    let service = app(state).into_make_service_with_connect_info::<SocketAddr>();
+    axum::serve(listener, service).with_graceful_shutdown(shutdown).await
 }
 
 /// Runs the deadline sweep ([`Desk::sweep_overdue`]) every `every`, raising 督办 notices on cases

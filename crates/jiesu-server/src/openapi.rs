@@ -13,10 +13,10 @@ use std::sync::OnceLock;
 
 use axum::http::header;
 use axum::response::{IntoResponse, Response};
-use utoipa::openapi::security::{ApiKey, ApiKeyValue, SecurityRequirement, SecurityScheme};
+use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityRequirement, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
-use crate::actor::{ROLE_HEADER, UNIT_HEADER, USER_HEADER};
+use crate::actor::SESSION_COOKIE;
 
 /// The parts of the document that are not tied to one route.
 #[derive(OpenApi)]
@@ -30,6 +30,7 @@ use crate::actor::{ROLE_HEADER, UNIT_HEADER, USER_HEADER};
     ),
     tags(
         (name = "reference", description = "Health, catalog, calendar and this document; no actor needed"),
+        (name = "accounts", description = "Login, logout and who am I"),
         (name = "cases", description = "受理, listing, reading and every action of the loop"),
         (name = "assessment", description = "考核: figures, rankings and live counts"),
     ),
@@ -38,34 +39,42 @@ use crate::actor::{ROLE_HEADER, UNIT_HEADER, USER_HEADER};
 pub(crate) struct ApiDoc;
 
 /// The security schemes of the document and the requirement that applies to every operation
-/// unless it says `security(())` (the public reference routes).
-///
-/// Today (development only) the caller names itself in headers, all required together except
-/// the unit: see `crate::actor`.
+/// unless it says `security(())` (the public routes): an API key as `Authorization: Bearer KEY`
+/// or `X-Api-Key: KEY` (`jiesu key add`), or the session cookie of `POST /api/v1/login`. See
+/// `crate::actor`.
 struct Security;
 
 impl Modify for Security {
     fn modify(&self, doc: &mut utoipa::openapi::OpenApi) {
-        let schemes = [
-            ("jiesu_user", USER_HEADER, "The acting user's name (development scheme)."),
-            ("jiesu_role", ROLE_HEADER, "The role acted in, a role code such as `dispatcher` (development scheme)."),
-            (
-                "jiesu_unit",
-                UNIT_HEADER,
-                "The actor's unit code; required for `unit_handler`, optional otherwise (development scheme).",
-            ),
-        ];
         let components = doc.components.get_or_insert_with(Default::default);
-        for (name, header, description) in schemes {
-            components.add_security_scheme(
-                name,
-                SecurityScheme::ApiKey(ApiKey::Header(ApiKeyValue::with_description(header, description))),
-            );
-        }
+        components.add_security_scheme(
+            "bearer",
+            SecurityScheme::Http(
+                HttpBuilder::new()
+                    .scheme(HttpAuthScheme::Bearer)
+                    .description(Some("An API key made with `jiesu key add`: `Authorization: Bearer KEY`."))
+                    .build(),
+            ),
+        );
+        components.add_security_scheme(
+            "api_key",
+            SecurityScheme::ApiKey(ApiKey::Header(ApiKeyValue::with_description(
+                "X-Api-Key",
+                "The same API key in its own header.",
+            ))),
+        );
+        components.add_security_scheme(
+            "session",
+            SecurityScheme::ApiKey(ApiKey::Cookie(ApiKeyValue::with_description(
+                SESSION_COOKIE,
+                "The session cookie set by `POST /api/v1/login` (the console).",
+            ))),
+        );
         let none = Vec::<String>::new;
         doc.security = Some(vec![
-            SecurityRequirement::new("jiesu_user", none()).add("jiesu_role", none()),
-            SecurityRequirement::new("jiesu_user", none()).add("jiesu_role", none()).add("jiesu_unit", none()),
+            SecurityRequirement::new("bearer", none()),
+            SecurityRequirement::new("api_key", none()),
+            SecurityRequirement::new("session", none()),
         ]);
     }
 }

@@ -3,135 +3,22 @@
 //! the rejections, each with the one JSON error shape; a real socket with graceful shutdown; and
 //! the background deadline sweeper.
 
-use std::sync::{Arc, Mutex};
+mod common;
+
 use std::time::Duration;
 
-use axum::Router;
 use axum::body::Body;
 use axum::http::{Method, Request, StatusCode, header};
-use chrono::{DateTime, Utc};
+use common::*;
 use jiesu_core::{Config, Desk};
 use jiesu_domain::calendar::Calendar;
 use jiesu_domain::catalog::Catalog;
 use jiesu_domain::draft::{Contact, NewCase, Place};
-use jiesu_domain::model::{CaseKind, Channel, UnitKind};
+use jiesu_domain::model::{CaseKind, Channel};
 use jiesu_domain::workflow::Actor;
-use jiesu_server::{AppState, app, serve, spawn_deadline_sweeper};
+use jiesu_server::{AppState, serve, spawn_deadline_sweeper};
 use jiesu_store::Store;
 use serde_json::{Value, json};
-use tower::ServiceExt;
-
-fn t(s: &str) -> DateTime<Utc> {
-    DateTime::parse_from_rfc3339(s).unwrap().with_timezone(&Utc)
-}
-
-/// A router over a fresh store, with a clock the test moves.
-struct TestApp {
-    router: Router,
-    store: Store,
-    clock: Arc<Mutex<DateTime<Utc>>>,
-}
-
-impl TestApp {
-    async fn new(url: &str, start: DateTime<Utc>) -> TestApp {
-        let store = Store::connect(url).await.expect("connect");
-        let desk = Desk::new(store.clone(), Catalog::dongcheng(), Calendar::china(), Config::default());
-        let clock = Arc::new(Mutex::new(start));
-        let c = clock.clone();
-        let state = AppState::new(desk).with_clock(move || *c.lock().unwrap());
-        TestApp { router: app(state), store, clock }
-    }
-
-    fn advance(&self, by: chrono::Duration) {
-        *self.clock.lock().unwrap() += by;
-    }
-
-    /// Sends a request; returns the status and the JSON body (Null when empty).
-    async fn send(&self, req: Request<Body>) -> (StatusCode, Value) {
-        let resp = self.router.clone().oneshot(req).await.unwrap();
-        let status = resp.status();
-        let bytes = axum::body::to_bytes(resp.into_body(), usize::MAX).await.unwrap();
-        let body = if bytes.is_empty() {
-            Value::Null
-        } else {
-            serde_json::from_slice(&bytes)
-                .unwrap_or_else(|_| panic!("{status}: body is not JSON: {}", String::from_utf8_lossy(&bytes)))
-        };
-        (status, body)
-    }
-
-    async fn get(&self, who: Who, path: &str) -> (StatusCode, Value) {
-        self.send(request(Method::GET, path, who, None)).await
-    }
-
-    async fn post(&self, who: Who, path: &str, body: Value) -> (StatusCode, Value) {
-        self.send(request(Method::POST, path, who, Some(body.to_string()))).await
-    }
-
-    async fn act(&self, who: Who, id: i64, body: Value) -> (StatusCode, Value) {
-        self.post(who, &format!("/api/v1/cases/{id}/actions"), body).await
-    }
-
-    async fn count(&self) -> u64 {
-        let (s, v) = self.get(NOBODY, "/api/v1/health").await;
-        assert_eq!(s, StatusCode::OK, "{v}");
-        v["cases"].as_u64().unwrap()
-    }
-}
-
-/// Who sends a request: (role, unit), or nobody.
-type Who = Option<(&'static str, Option<&'static str>)>;
-const NOBODY: Who = None;
-const OPERATOR: Who = Some(("operator", None));
-const DISPATCHER: Who = Some(("dispatcher", None));
-const SUPERVISOR: Who = Some(("supervisor", None));
-const S001: Who = Some(("unit_handler", Some("S001")));
-const S002: Who = Some(("unit_handler", Some("S002")));
-
-fn request(method: Method, path: &str, who: Who, body: Option<String>) -> Request<Body> {
-    let mut b = Request::builder().method(method).uri(path);
-    if let Some((role, unit)) = who {
-        b = b.header("x-jiesu-user", format!("{role}-1")).header("x-jiesu-role", role);
-        if let Some(u) = unit {
-            b = b.header("x-jiesu-unit", u);
-        }
-    }
-    match body {
-        Some(text) => b.header(header::CONTENT_TYPE, "application/json").body(Body::from(text)).unwrap(),
-        None => b.body(Body::empty()).unwrap(),
-    }
-}
-
-/// Asserts the one error shape and returns the error object.
-fn error_of(status: StatusCode, body: &Value, expected: StatusCode, code: &str) -> Value {
-    assert_eq!(status, expected, "{body}");
-    let e = &body["error"];
-    assert_eq!(e["code"], code, "{body}");
-    assert!(e["message"].as_str().is_some_and(|m| !m.is_empty()), "{body}");
-    assert!(e["fields"].is_array(), "{body}");
-    e.clone()
-}
-
-fn fields(e: &Value) -> Vec<String> {
-    e["fields"].as_array().unwrap().iter().map(|f| f["field"].as_str().unwrap().to_string()).collect()
-}
-
-/// A leaf category handled by the street office of the place (直派).
-fn street_category() -> String {
-    let c = Catalog::dongcheng();
-    c.leaf_categories().into_iter().find(|c| c.unit.is_none() && c.unit_kind == UnitKind::Street).unwrap().code.clone()
-}
-
-fn new_case_body(category: &str) -> Value {
-    json!({
-        "channel": "hotline",
-        "kind": "complaint",
-        "text": "楼道堆物影响通行，请尽快清理",
-        "category": category,
-        "place": { "address": "东城区美术馆后街", "lat": 39.93, "lon": 116.41, "street": "110101001" },
-        "contact": { "name": "张三", "phone": "13812345678" }
-    })
-}
 
 /// The whole loop over HTTP, with the reads and rejections on the way.
 async fn story(url: &str) {
@@ -200,11 +87,11 @@ async fn story(url: &str) {
     assert_eq!(v["contact_masked"], true);
     assert_eq!(a.get(OPERATOR, &case_path).await.1["contact"]["phone"], "13812345678");
 
-    // Another unit may neither read nor act.
+    // Another unit may neither read nor act: to it the case does not exist.
     let (s, v) = a.get(S002, &case_path).await;
-    error_of(s, &v, StatusCode::FORBIDDEN, "wrong_unit");
+    error_of(s, &v, StatusCode::NOT_FOUND, "not_found");
     let (s, v) = a.act(S002, id, json!({"action": "accept"})).await;
-    error_of(s, &v, StatusCode::FORBIDDEN, "wrong_unit");
+    error_of(s, &v, StatusCode::NOT_FOUND, "not_found");
     let (s, v) = a.act(OPERATOR, id, json!({"action": "accept"})).await;
     error_of(s, &v, StatusCode::FORBIDDEN, "forbidden");
 
@@ -306,12 +193,9 @@ async fn sqlite_app() -> (TestApp, tempfile::TempDir) {
 #[tokio::test]
 async fn malformed_requests_get_the_json_error_shape() {
     let (a, _dir) = sqlite_app().await;
+    let (cred, value) = a.credential(OPERATOR).await.unwrap();
     let raw = |body: &str, ctype: Option<&str>| {
-        let mut b = Request::builder()
-            .method(Method::POST)
-            .uri("/api/v1/cases")
-            .header("x-jiesu-user", "op")
-            .header("x-jiesu-role", "operator");
+        let mut b = Request::builder().method(Method::POST).uri("/api/v1/cases").header(cred.clone(), value.clone());
         if let Some(c) = ctype {
             b = b.header(header::CONTENT_TYPE, c);
         }
@@ -350,7 +234,7 @@ async fn malformed_requests_get_the_json_error_shape() {
     error_of(s, &v, StatusCode::NOT_FOUND, "not_found");
     let (s, v) = a.get(NOBODY, "/favicon.ico").await;
     error_of(s, &v, StatusCode::NOT_FOUND, "not_found");
-    let (s, v) = a.send(request(Method::DELETE, "/api/v1/cases", OPERATOR, None)).await;
+    let (s, v) = a.send(a.request(Method::DELETE, "/api/v1/cases", OPERATOR, None).await).await;
     error_of(s, &v, StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed");
     let (s, v) = a.get(OPERATOR, "/api/v1/cases?colour=red").await;
     error_of(s, &v, StatusCode::BAD_REQUEST, "bad_request");
@@ -358,19 +242,31 @@ async fn malformed_requests_get_the_json_error_shape() {
 }
 
 #[tokio::test]
-async fn the_actor_comes_from_headers() {
+async fn requests_without_valid_credentials_are_refused() {
     let (a, _dir) = sqlite_app().await;
     let body = new_case_body(&street_category());
     let (s, v) = a.post(NOBODY, "/api/v1/cases", body.clone()).await;
-    assert_eq!(fields(&error_of(s, &v, StatusCode::UNAUTHORIZED, "unauthenticated")), ["x-jiesu-user"]);
+    error_of(s, &v, StatusCode::UNAUTHORIZED, "unauthenticated");
     let (s, v) = a.get(NOBODY, "/api/v1/stats").await;
     error_of(s, &v, StatusCode::UNAUTHORIZED, "unauthenticated");
-    let (s, v) = a.post(Some(("mayor", None)), "/api/v1/cases", body.clone()).await;
-    assert_eq!(fields(&error_of(s, &v, StatusCode::BAD_REQUEST, "invalid_actor")), ["x-jiesu-role"]);
-    let (s, v) = a.get(Some(("unit_handler", None)), "/api/v1/cases").await;
-    assert_eq!(fields(&error_of(s, &v, StatusCode::BAD_REQUEST, "invalid_actor")), ["x-jiesu-unit"]);
-    let (s, v) = a.get(Some(("unit_handler", Some("X999"))), "/api/v1/cases").await;
-    assert_eq!(fields(&error_of(s, &v, StatusCode::BAD_REQUEST, "invalid_actor")), ["x-jiesu-unit"]);
+    // Saying who one is in headers is no longer believed.
+    let req = Request::get("/api/v1/cases")
+        .header("x-jiesu-user", "mallory")
+        .header("x-jiesu-role", "admin")
+        .body(Body::empty())
+        .unwrap();
+    let (s, v) = a.send(req).await;
+    error_of(s, &v, StatusCode::UNAUTHORIZED, "unauthenticated");
+    for (name, value) in [
+        ("authorization", "Bearer jsk_forged"),
+        ("authorization", "Basic YWRtaW46YWRtaW4="),
+        ("x-api-key", "jsk_forged"),
+        ("cookie", "jiesu_session=forged"),
+    ] {
+        let req = Request::get("/api/v1/cases").header(name, value).body(Body::empty()).unwrap();
+        let (s, v) = a.send(req).await;
+        error_of(s, &v, StatusCode::UNAUTHORIZED, "unauthenticated");
+    }
     // A unit handler may not file a case on a citizen's behalf; nothing is written.
     let (s, v) = a.post(S001, "/api/v1/cases", body).await;
     error_of(s, &v, StatusCode::FORBIDDEN, "forbidden");

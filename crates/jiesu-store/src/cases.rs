@@ -1,14 +1,16 @@
 //! Case rows and event rows: create, append, read, list.
 
 use chrono::{DateTime, Utc};
+use jiesu_domain::access::Scope;
 use jiesu_domain::draft::{Contact, NewCase, Place};
-use jiesu_domain::model::{CaseKind, Channel, Status};
+use jiesu_domain::model::{CaseKind, Channel, Role, Status};
 use jiesu_domain::workflow::{CaseState, Event};
 use serde::{Deserialize, Serialize};
 use sqlx::any::AnyRow;
 // Every dynamic SQL string here is built from constants of this module, never from input.
 use sqlx::{Any, AssertSqlSafe, Row};
 
+use crate::crypt::Sealer;
 use crate::{Store, StoreError};
 
 /// A stored case: what was written at intake, and its current (replayed) state.
@@ -41,6 +43,8 @@ pub struct CaseFilter {
     pub overdue_at: Option<DateTime<Utc>>,
     /// Came from this external id (Open311 token, sensor alarm).
     pub external_id: Option<String>,
+    /// Title or text contains these words (as written, `%` and `_` taken literally).
+    pub text: Option<String>,
 }
 
 /// Keyset paging, newest first.
@@ -89,7 +93,7 @@ fn json<T: Serialize>(v: &T) -> String {
 const CASE_COLUMNS: &str =
     "id, channel, kind, title, body, category, address, lat, lon, street, community, grid, contact, external_id, state";
 
-fn decode_case(row: &AnyRow) -> Result<CaseRecord, StoreError> {
+fn decode_case(row: &AnyRow, sealer: &Sealer) -> Result<CaseRecord, StoreError> {
     let id: i64 = row.try_get("id")?;
     let corrupt = |what: &str, e: &dyn std::fmt::Display| StoreError::Corrupt(format!("case {id} {what}: {e}"));
     let channel: String = row.try_get("channel")?;
@@ -97,7 +101,10 @@ fn decode_case(row: &AnyRow) -> Result<CaseRecord, StoreError> {
     let contact: Option<String> = row.try_get("contact")?;
     let state: String = row.try_get("state")?;
     let contact: Contact = match contact {
-        Some(c) => serde_json::from_str(&c).map_err(|e| corrupt("contact", &e))?,
+        Some(c) => {
+            let plain = sealer.open(&c, &format!("the contact of case {id}"))?;
+            serde_json::from_slice(&plain).map_err(|e| corrupt("contact", &e))?
+        }
         None => Contact::default(),
     };
     let case = NewCase {
@@ -126,21 +133,42 @@ impl Store {
     ///
     /// On SQLite, cases filed at the same moment share one commit (see the `batch` module); each
     /// is still all-or-nothing, and the call returns only after its commit.
+    ///
+    /// The citizen's contact is sealed with the data key; a case filed by a citizen records them
+    /// as its owner (for [`Scope::Own`]); summoned units, if any, go to `case_units`.
     pub async fn create_case(&self, case: &NewCase, events: &[Event], state: &CaseState) -> Result<i64, StoreError> {
+        let row = CaseRow {
+            contact: (!case.contact.is_empty()).then(|| self.sealer.seal(json(&case.contact).as_bytes())),
+            owner: owner_of(events),
+        };
         match self.backend {
             crate::Backend::Sqlite => {
                 // The case id is the new row's: with one writer inside the transaction, max(id).
                 let n = events.len();
+                let units = joint_units(state);
+                let k = units.len();
                 let body = Box::new(move |offset: usize| {
-                    format!(
+                    let mut sql = format!(
                         "{} RETURNING id; {}",
                         case_insert(offset + 1),
                         events_insert(n, "(SELECT max(id) FROM cases)", offset + CASE_INSERT_ARGS + 1)
-                    )
+                    );
+                    if k > 0 {
+                        let first = offset + CASE_INSERT_ARGS + n * EVENT_ARGS + 1;
+                        sql.push_str("; ");
+                        sql.push_str(&units_insert(k, "(SELECT max(id) FROM cases)", first));
+                    }
+                    sql
                 });
-                let args = CASE_INSERT_ARGS + n * EVENT_ARGS;
+                let args = CASE_INSERT_ARGS + n * EVENT_ARGS + k;
                 let (case, events, state) = (case.clone(), events.to_vec(), state.clone());
-                let bind = Box::new(move |q| bind_events(bind_case(q, &case, &state), &events));
+                let bind = Box::new(move |q| {
+                    let mut q = bind_events(bind_case(q, &case, &state, &row), &events);
+                    for u in &units {
+                        q = q.bind(u.clone());
+                    }
+                    q
+                });
                 let (reply, answer) = tokio::sync::oneshot::channel();
                 let queue = self.intake.as_ref().expect("SQLite stores have an intake queue");
                 queue
@@ -152,8 +180,10 @@ impl Store {
             crate::Backend::Postgres => {
                 let mut tx = self.writer.begin().await?;
                 let sql = format!("{} RETURNING id", case_insert(1));
-                let id: i64 = bind_case(sqlx::query(AssertSqlSafe(sql)), case, state).fetch_one(&mut *tx).await?.try_get("id")?;
+                let id: i64 =
+                    bind_case(sqlx::query(AssertSqlSafe(sql)), case, state, &row).fetch_one(&mut *tx).await?.try_get("id")?;
                 insert_events(&mut tx, id, events).await?;
+                insert_units(&mut tx, id, state).await?;
                 tx.commit().await?;
                 Ok(id)
             }
@@ -189,6 +219,9 @@ impl Store {
             });
         }
         insert_events(&mut tx, id, events).await?;
+        // Summoned units follow the state (吹哨 adds, 重办 clears).
+        sqlx::query("DELETE FROM case_units WHERE case_id = $1").bind(id).execute(&mut *tx).await?;
+        insert_units(&mut tx, id, state).await?;
         tx.commit().await?;
         Ok(())
     }
@@ -213,14 +246,63 @@ impl Store {
         if done.rows_affected() == 0 { Err(StoreError::NotFound(id)) } else { Ok(()) }
     }
 
-    /// One case.
+    /// One case, whoever asks (the desk's bookkeeping, integrity checks, tools). Reads made for
+    /// a person go through [`Store::case_in`].
     pub async fn case(&self, id: i64) -> Result<CaseRecord, StoreError> {
-        let row = sqlx::query(AssertSqlSafe(format!("SELECT {CASE_COLUMNS} FROM cases WHERE id = $1")))
-            .bind(id)
-            .fetch_optional(&self.pool)
-            .await?
-            .ok_or(StoreError::NotFound(id))?;
-        decode_case(&row)
+        self.case_in(&Scope::All, id).await
+    }
+
+    /// One case, if it is within `scope`; [`StoreError::NotFound`] otherwise, so that a case
+    /// out of scope cannot be told from a missing one.
+    pub async fn case_in(&self, scope: &Scope, id: i64) -> Result<CaseRecord, StoreError> {
+        let mut w = Where::default();
+        w.and("id = ?", Arg::Int(id));
+        scope_clause(&mut w, scope);
+        let sql = format!("SELECT {CASE_COLUMNS} FROM cases{}", w.sql);
+        let row = w.bind(sqlx::query(AssertSqlSafe(sql))).fetch_optional(&self.pool).await?.ok_or(StoreError::NotFound(id))?;
+        decode_case(&row, &self.sealer)
+    }
+
+    /// A case's events, oldest first, if the case is within `scope` ([`StoreError::NotFound`]
+    /// otherwise).
+    pub async fn events_in(&self, scope: &Scope, id: i64) -> Result<Vec<Event>, StoreError> {
+        if !scope.is_all() {
+            let mut w = Where::default();
+            w.and("id = ?", Arg::Int(id));
+            scope_clause(&mut w, scope);
+            let sql = format!("SELECT id FROM cases{}", w.sql);
+            w.bind(sqlx::query(AssertSqlSafe(sql))).fetch_optional(&self.pool).await?.ok_or(StoreError::NotFound(id))?;
+        }
+        self.events(id).await
+    }
+
+    /// Seals contacts written in plain JSON before migration 0002 (once, at start-up).
+    pub(crate) async fn seal_plain_contacts(&self) -> Result<(), StoreError> {
+        let mut sealed = 0usize;
+        loop {
+            let rows = sqlx::query("SELECT id, contact FROM cases WHERE contact LIKE '{%' ORDER BY id LIMIT 1000")
+                .fetch_all(&self.writer)
+                .await?;
+            if rows.is_empty() {
+                break;
+            }
+            let mut tx = self.writer.begin().await?;
+            for r in &rows {
+                let id: i64 = r.try_get("id")?;
+                let plain: String = r.try_get("contact")?;
+                sqlx::query("UPDATE cases SET contact = $1 WHERE id = $2")
+                    .bind(self.sealer.seal(plain.as_bytes()))
+                    .bind(id)
+                    .execute(&mut *tx)
+                    .await?;
+            }
+            tx.commit().await?;
+            sealed += rows.len();
+        }
+        if sealed > 0 {
+            tracing::info!(cases = sealed, "sealed citizens' contacts stored in plain text before encryption at rest");
+        }
+        Ok(())
     }
 
     /// A case's events, oldest first.
@@ -248,19 +330,19 @@ impl Store {
         id_and_json(&rows, "case_id", "body", "event")
     }
 
-    /// Cases matching `filter`, newest first, one page.
-    pub async fn list(&self, filter: &CaseFilter, page: Page) -> Result<Vec<CaseRecord>, StoreError> {
-        let w = filter_clause(filter, page.before);
+    /// Cases within `scope` matching `filter`, newest first, one page.
+    pub async fn list(&self, scope: &Scope, filter: &CaseFilter, page: Page) -> Result<Vec<CaseRecord>, StoreError> {
+        let w = filter_clause(scope, filter, page.before);
         let sql = format!("SELECT {CASE_COLUMNS} FROM cases{} ORDER BY id DESC LIMIT {}", w.sql, w.next_placeholder());
         let limit = i64::from(page.limit.clamp(1, 1000));
         let rows = w.bind(sqlx::query(AssertSqlSafe(sql))).bind(limit).fetch_all(&self.pool).await?;
-        rows.iter().map(decode_case).collect()
+        rows.iter().map(|r| decode_case(r, &self.sealer)).collect()
     }
 
     /// The database's query plan for [`Store::list`] with `filter` (EXPLAIN QUERY PLAN on SQLite,
     /// EXPLAIN on PostgreSQL), one line per plan step: to see that listing uses an index.
-    pub async fn explain_list(&self, filter: &CaseFilter, page: Page) -> Result<Vec<String>, StoreError> {
-        let w = filter_clause(filter, page.before);
+    pub async fn explain_list(&self, scope: &Scope, filter: &CaseFilter, page: Page) -> Result<Vec<String>, StoreError> {
+        let w = filter_clause(scope, filter, page.before);
         let select = format!("SELECT {CASE_COLUMNS} FROM cases{} ORDER BY id DESC LIMIT {}", w.sql, w.next_placeholder());
         let (sql, column) = match self.backend {
             crate::Backend::Sqlite => (format!("EXPLAIN QUERY PLAN {select}"), "detail"),
@@ -270,19 +352,20 @@ impl Store {
         rows.iter().map(|r| Ok(r.try_get::<String, _>(column)?)).collect()
     }
 
-    /// How many cases match `filter`.
-    pub async fn count(&self, filter: &CaseFilter) -> Result<u64, StoreError> {
-        let w = filter_clause(filter, None);
+    /// How many cases within `scope` match `filter`.
+    pub async fn count(&self, scope: &Scope, filter: &CaseFilter) -> Result<u64, StoreError> {
+        let w = filter_clause(scope, filter, None);
         let sql = format!("SELECT COUNT(*) AS n FROM cases{}", w.sql);
         let n: i64 = w.bind(sqlx::query(AssertSqlSafe(sql))).fetch_one(&self.pool).await?.try_get("n")?;
         Ok(n as u64)
     }
 
-    /// Case counts by status code.
-    pub async fn count_by_status(&self) -> Result<Vec<(String, u64)>, StoreError> {
-        let rows = sqlx::query("SELECT status, COUNT(*) AS n FROM cases GROUP BY status ORDER BY status")
-            .fetch_all(&self.pool)
-            .await?;
+    /// Counts of the cases within `scope`, by status code.
+    pub async fn count_by_status(&self, scope: &Scope) -> Result<Vec<(String, u64)>, StoreError> {
+        let mut w = Where::default();
+        scope_clause(&mut w, scope);
+        let sql = format!("SELECT status, COUNT(*) AS n FROM cases{} GROUP BY status ORDER BY status", w.sql);
+        let rows = w.bind(sqlx::query(AssertSqlSafe(sql))).fetch_all(&self.pool).await?;
         rows.iter().map(|r| Ok((r.try_get("status")?, r.try_get::<i64, _>("n")? as u64))).collect()
     }
 
@@ -316,7 +399,7 @@ impl Store {
             .bind(last_id)
             .fetch_all(&self.pool)
             .await?;
-        rows.iter().map(decode_case).collect()
+        rows.iter().map(|r| decode_case(r, &self.sealer)).collect()
     }
 
     /// The highest case id, if any.
@@ -327,19 +410,41 @@ impl Store {
     /// The cached columns (status, assignee, due, seq) of cases with ids in `[first_id, last_id]`,
     /// for checking them against the replay of the events.
     pub async fn cached_columns_between(&self, first_id: i64, last_id: i64) -> Result<Vec<CachedColumns>, StoreError> {
-        let rows = sqlx::query("SELECT id, status, assignee, due, seq FROM cases WHERE id BETWEEN $1 AND $2 ORDER BY id")
+        let rows = sqlx::query(
+            "SELECT id, status, assignee, due, seq, owner FROM cases WHERE id BETWEEN $1 AND $2 ORDER BY id",
+        )
+        .bind(first_id)
+        .bind(last_id)
+        .fetch_all(&self.pool)
+        .await?;
+        let units = sqlx::query("SELECT case_id, unit FROM case_units WHERE case_id BETWEEN $1 AND $2 ORDER BY case_id, unit")
             .bind(first_id)
             .bind(last_id)
             .fetch_all(&self.pool)
             .await?;
+        let mut units = units.iter().peekable();
         rows.iter()
             .map(|r| {
+                let id: i64 = r.try_get("id")?;
+                let mut joint = Vec::new();
+                while let Some(u) = units.peek() {
+                    let case_id: i64 = u.try_get("case_id")?;
+                    if case_id > id {
+                        break;
+                    }
+                    if case_id == id {
+                        joint.push(u.try_get("unit")?);
+                    }
+                    units.next();
+                }
                 Ok(CachedColumns {
-                    id: r.try_get("id")?,
+                    id,
                     status: r.try_get("status")?,
                     assignee: r.try_get("assignee")?,
                     due: r.try_get("due")?,
                     seq: r.try_get("seq")?,
+                    owner: r.try_get("owner")?,
+                    joint,
                 })
             })
             .collect()
@@ -359,16 +464,64 @@ pub struct CachedColumns {
     pub due: Option<i64>,
     /// Latest event number.
     pub seq: i64,
+    /// The citizen who filed it.
+    pub owner: Option<String>,
+    /// Summoned units (`case_units`), sorted.
+    pub joint: Vec<String>,
 }
 
 impl CachedColumns {
-    /// True when the columns say what `state` says.
-    pub fn agree_with(&self, state: &CaseState) -> bool {
+    /// True when the columns say what `state` (the replay of `events`) says.
+    pub fn agree_with(&self, state: &CaseState, events: &[&Event]) -> bool {
+        let mut joint = joint_units(state);
+        joint.sort();
         self.status == state.status.code()
             && self.assignee == state.assignee
             && self.due == state.due.map(ms)
             && self.seq == i64::from(state.seq)
+            && self.joint == joint
+            && self.owner == events.first().and_then(|e| owner_of(std::slice::from_ref(*e)))
     }
+}
+
+/// What is stored on the case row besides the case and its state.
+struct CaseRow {
+    /// The sealed contact.
+    contact: Option<String>,
+    /// The citizen who filed the case.
+    owner: Option<String>,
+}
+
+/// The owner of a new case: its first event's actor, when a citizen.
+fn owner_of(events: &[Event]) -> Option<String> {
+    events.first().filter(|e| e.actor.role == Role::Citizen).map(|e| e.actor.user.clone())
+}
+
+/// Units summoned by 吹哨, once each.
+fn joint_units(state: &CaseState) -> Vec<String> {
+    let mut units: Vec<String> = state.joint.iter().map(|j| j.unit.clone()).collect();
+    units.dedup();
+    units
+}
+
+/// An INSERT of `k` summoned units of the case `case_id` (an SQL expression), values from
+/// placeholder number `first` on.
+fn units_insert(k: usize, case_id: &str, first: usize) -> String {
+    let rows: Vec<String> = (0..k).map(|i| format!("({case_id}, ${})", first + i)).collect();
+    format!("INSERT INTO case_units (case_id, unit) VALUES {}", rows.join(", "))
+}
+
+async fn insert_units(tx: &mut sqlx::Transaction<'_, Any>, id: i64, state: &CaseState) -> Result<(), StoreError> {
+    let units = joint_units(state);
+    if units.is_empty() {
+        return Ok(());
+    }
+    let mut q = sqlx::query(AssertSqlSafe(units_insert(units.len(), "$1", 2))).bind(id);
+    for u in units {
+        q = q.bind(u);
+    }
+    q.execute(&mut **tx).await?;
+    Ok(())
 }
 
 /// The INSERT of a case row, its values bound from placeholder number `first` on.
@@ -376,18 +529,18 @@ fn case_insert(first: usize) -> String {
     let marks: Vec<String> = (first..first + CASE_INSERT_ARGS).map(|i| format!("${i}")).collect();
     format!(
         "INSERT INTO cases (channel, kind, title, body, category, address, lat, lon, street, community, grid, contact, \
-         external_id, status, assignee, due, overdue_noticed, received_at, updated_at, closed_at, seq, state) VALUES ({})",
+         external_id, status, assignee, due, overdue_noticed, received_at, updated_at, closed_at, seq, state, owner) \
+         VALUES ({})",
         marks.join(", ")
     )
 }
 
 /// Number of placeholders in [`case_insert`].
-const CASE_INSERT_ARGS: usize = 22;
+const CASE_INSERT_ARGS: usize = 23;
 
 pub(crate) type AnyQuery<'q> = sqlx::query::Query<'q, Any, sqlx::any::AnyArguments>;
 
-fn bind_case<'q>(q: AnyQuery<'q>, case: &NewCase, state: &CaseState) -> AnyQuery<'q> {
-    let contact = (!case.contact.is_empty()).then(|| json(&case.contact));
+fn bind_case<'q>(q: AnyQuery<'q>, case: &NewCase, state: &CaseState, row: &CaseRow) -> AnyQuery<'q> {
     q.bind(case.channel.code())
         .bind(case.kind.code())
         .bind(case.display_title())
@@ -399,7 +552,7 @@ fn bind_case<'q>(q: AnyQuery<'q>, case: &NewCase, state: &CaseState) -> AnyQuery
         .bind(case.place.street.clone())
         .bind(case.place.community.clone())
         .bind(case.place.grid.clone())
-        .bind(contact)
+        .bind(row.contact.clone())
         .bind(case.external_id.clone())
         .bind(state.status.code())
         .bind(state.assignee.clone())
@@ -410,6 +563,7 @@ fn bind_case<'q>(q: AnyQuery<'q>, case: &NewCase, state: &CaseState) -> AnyQuery
         .bind(state.closed_at.map(ms))
         .bind(i64::from(state.seq))
         .bind(json(state))
+        .bind(row.owner.clone())
 }
 
 /// An optional `f64` that binds correctly on PostgreSQL through the `Any` driver.
@@ -503,6 +657,17 @@ impl Where {
         self.sql.push_str(&condition.replace('?', &format!("${}", self.args.len())));
     }
 
+    /// Adds `condition`, in which each `?` in turn stands for the next of `args`.
+    fn and_each(&mut self, condition: &str, args: Vec<Arg>) {
+        self.sql.push_str(if self.sql.is_empty() { " WHERE " } else { " AND " });
+        let mut parts = condition.split('?');
+        self.sql.push_str(parts.next().unwrap_or(""));
+        for (part, arg) in parts.zip(args) {
+            self.args.push(arg);
+            self.sql.push_str(&format!("${}{part}", self.args.len()));
+        }
+    }
+
     fn and_in(&mut self, column: &str, values: impl IntoIterator<Item = String>) {
         self.sql.push_str(if self.sql.is_empty() { " WHERE " } else { " AND " });
         let mut marks = Vec::new();
@@ -531,8 +696,40 @@ impl Where {
     }
 }
 
-fn filter_clause(f: &CaseFilter, before: Option<i64>) -> Where {
+/// Narrows `w` to the cases within `scope`.
+fn scope_clause(w: &mut Where, scope: &Scope) {
+    const SUMMONED: &str = "id IN (SELECT case_id FROM case_units WHERE unit = ?)";
+    match scope {
+        Scope::All => {}
+        Scope::Unit { unit, street: None } => {
+            w.and_each(&format!("(assignee = ? OR {SUMMONED})"), vec![Arg::Text(unit.clone()), Arg::Text(unit.clone())]);
+        }
+        Scope::Unit { unit, street: Some(street) } => w.and_each(
+            &format!("(assignee = ? OR {SUMMONED} OR street = ?)"),
+            vec![Arg::Text(unit.clone()), Arg::Text(unit.clone()), Arg::Text(street.clone())],
+        ),
+        Scope::Own(owner) => w.and("owner = ?", Arg::Text(owner.clone())),
+        Scope::Nothing => w.and_each("1 = 0", Vec::new()),
+    }
+}
+
+/// `%` and `_` taken literally in a LIKE pattern (escape character `\`).
+fn like_literal(text: &str) -> String {
+    let mut out = String::with_capacity(text.len() + 2);
+    out.push('%');
+    for c in text.chars() {
+        if matches!(c, '%' | '_' | '\\') {
+            out.push('\\');
+        }
+        out.push(c);
+    }
+    out.push('%');
+    out
+}
+
+fn filter_clause(scope: &Scope, f: &CaseFilter, before: Option<i64>) -> Where {
     let mut w = Where::default();
+    scope_clause(&mut w, scope);
     if !f.statuses.is_empty() {
         w.and_in("status", f.statuses.iter().map(|s| s.code().to_string()));
     }
@@ -562,6 +759,9 @@ fn filter_clause(f: &CaseFilter, before: Option<i64>) -> Where {
     }
     if let Some(x) = &f.external_id {
         w.and("external_id = ?", Arg::Text(x.clone()));
+    }
+    if let Some(t) = f.text.as_deref().map(str::trim).filter(|t| !t.is_empty()) {
+        w.and("(title LIKE ? ESCAPE '\\' OR body LIKE ? ESCAPE '\\')", Arg::Text(like_literal(t)));
     }
     if let Some(b) = before {
         w.and("id < ?", Arg::Int(b));

@@ -23,6 +23,13 @@ pub enum StoreError {
     /// A write failed in a way shared by several callers (a group commit, a closed store).
     #[error("write failed: {0}")]
     Write(String),
+    /// A user or API key with this name already exists.
+    #[error("{0} already exists")]
+    Exists(String),
+    /// The data key is missing, malformed, or not the key this store's personal data was sealed
+    /// with.
+    #[error("data key: {0}")]
+    DataKey(String),
     /// The database failed.
     #[error("database: {0}")]
     Db(#[from] sqlx::Error),

@@ -7,14 +7,29 @@
 //!
 //! Both backends run the same SQL through sqlx's `Any` driver; only the migrations (DDL) and the
 //! connection settings differ. Times are stored as Unix epoch milliseconds.
+//!
+//! **Scoping lives here:** every read of cases made for a person takes a
+//! [`jiesu_domain::access::Scope`] and applies it in the SQL (`list`, `count`, `count_by_status`,
+//! `case_in`, `events_in`), so a unit handler's query cannot return another unit's case. The
+//! unscoped [`Store::case`] and bulk reads serve the desk's own bookkeeping and integrity checks.
+//!
+//! **Personal data is sealed here:** the citizen's contact is encrypted before it is written and
+//! opened after it is read (see [`crypt`]); the rest of the code sees plain [`Contact`]s.
+//!
+//! [`Contact`]: jiesu_domain::draft::Contact
 
+mod accounts;
 mod batch;
 mod cases;
+pub mod crypt;
 mod error;
 pub mod testing;
 
+pub use accounts::{API_KEY_PREFIX, ApiKey, User};
 pub use cases::{CachedColumns, CaseFilter, CaseRecord, Page};
+pub use crypt::DataKey;
 pub use error::StoreError;
+pub use jiesu_domain::access::Scope;
 
 use std::str::FromStr;
 use std::sync::Once;
@@ -43,6 +58,16 @@ pub enum Durability {
     Full,
 }
 
+/// How to open a store.
+#[derive(Debug, Clone, Default)]
+pub struct StoreOptions {
+    /// SQLite durability.
+    pub durability: Durability,
+    /// The key that seals personal data. None: for a SQLite file, the key file beside it
+    /// (created on first start); for PostgreSQL, an error.
+    pub data_key: Option<DataKey>,
+}
+
 /// A connected store. Cheap to clone (a pool handle).
 #[derive(Debug, Clone)]
 pub struct Store {
@@ -54,6 +79,8 @@ pub struct Store {
     /// SQLite only: the queue of new cases for group commit.
     intake: Option<tokio::sync::mpsc::Sender<batch::Job>>,
     backend: Backend,
+    /// Seals and opens personal data.
+    sealer: std::sync::Arc<crypt::Sealer>,
 }
 
 static SQLITE_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
@@ -68,9 +95,16 @@ impl Store {
 
     /// [`Store::connect`] with an explicit SQLite durability.
     pub async fn connect_with(url: &str, durability: Durability) -> Result<Store, StoreError> {
+        Store::open(url, StoreOptions { durability, data_key: None }).await
+    }
+
+    /// Opens the store at `url` with `options`: connects, brings the schema up to date, and
+    /// checks the data key against the store (a wrong key is refused here, before any read).
+    pub async fn open(url: &str, opts: StoreOptions) -> Result<Store, StoreError> {
         static DRIVERS: Once = Once::new();
         DRIVERS.call_once(sqlx::any::install_default_drivers);
-        let (backend, url) = normalise_url(url)?;
+        let durability = opts.durability;
+        let (backend, url, file) = normalise_url(url)?;
         let options = AnyConnectOptions::from_str(&url).map_err(|e| StoreError::Url(format!("{url}: {e}")))?;
         let (pool, writer) = match backend {
             Backend::Sqlite => {
@@ -115,8 +149,11 @@ impl Store {
             Backend::Postgres => &POSTGRES_MIGRATIONS,
         };
         migrator.run(&writer).await?;
+        let sealer = std::sync::Arc::new(crypt::Sealer::new(&resolve_key(&writer, backend, file, opts.data_key).await?));
         let intake = (backend == Backend::Sqlite).then(|| batch::spawn(writer.clone()));
-        Ok(Store { pool, writer, intake, backend })
+        let store = Store { pool, writer, intake, backend, sealer };
+        store.seal_plain_contacts().await?;
+        Ok(store)
     }
 
     /// The backend this store runs on.
@@ -141,8 +178,86 @@ impl Store {
     }
 }
 
-/// Splits a store URL into its backend and the URL sqlx should see.
-fn normalise_url(url: &str) -> Result<(Backend, String), StoreError> {
+/// The data key to use: the given one, else (SQLite file) the key file beside the database,
+/// created on first start; checked against (or recorded as) the store's check value.
+async fn resolve_key(
+    writer: &AnyPool,
+    backend: Backend,
+    file: Option<std::path::PathBuf>,
+    given: Option<DataKey>,
+) -> Result<DataKey, StoreError> {
+    let check: Option<String> =
+        sqlx::query_scalar("SELECT value FROM meta WHERE name = 'data_key_check'").fetch_optional(writer).await?;
+    let (key, origin) = match (given, backend, &file) {
+        (Some(k), _, _) => (k, "the configured data key (JIESU_DATA_KEY or data_key_file)".to_string()),
+        (None, Backend::Postgres, _) => {
+            return Err(StoreError::DataKey(
+                "a PostgreSQL store needs a data key to seal citizens' contacts: set JIESU_DATA_KEY to 32 random \
+                 bytes in base64 (e.g. `openssl rand -base64 32`) or data_key_file in the settings file"
+                    .into(),
+            ));
+        }
+        (None, Backend::Sqlite, None) => (DataKey::generate(), "a key made for this in-memory store".into()),
+        (None, Backend::Sqlite, Some(db)) => {
+            let path = crypt::key_file_of(db);
+            if path.exists() {
+                warn_if_readable_by_others(&path);
+                (DataKey::read_file(&path)?, format!("the key file {}", path.display()))
+            } else if check.is_some() {
+                return Err(StoreError::DataKey(format!(
+                    "this store's contacts are sealed, but its key file {} is missing: restore it, or set \
+                     JIESU_DATA_KEY to the key",
+                    path.display()
+                )));
+            } else {
+                let key = DataKey::generate();
+                key.write_new_file(&path)?;
+                tracing::info!(
+                    path = %path.display(),
+                    "made a new data key for citizens' contacts (mode 0600); keep it with the database's backups: \
+                     without it the contacts cannot be read"
+                );
+                (key, format!("the key file {}", path.display()))
+            }
+        }
+    };
+    let sealer = crypt::Sealer::new(&key);
+    match check {
+        Some(stored) if sealer.opens_check(&stored) => {}
+        Some(_) => {
+            return Err(StoreError::DataKey(format!(
+                "{origin} is not the key this store's contacts were sealed with; refusing to start"
+            )));
+        }
+        None => {
+            // Several servers may start at once on PostgreSQL: the first check value wins, and
+            // everyone verifies against it.
+            sqlx::query("INSERT INTO meta (name, value) VALUES ('data_key_check', $1) ON CONFLICT (name) DO NOTHING")
+                .bind(sealer.check_value())
+                .execute(writer)
+                .await?;
+            let stored: String =
+                sqlx::query_scalar("SELECT value FROM meta WHERE name = 'data_key_check'").fetch_one(writer).await?;
+            if !sealer.opens_check(&stored) {
+                return Err(StoreError::DataKey(format!("{origin} differs from the key another server recorded")));
+            }
+        }
+    }
+    Ok(key)
+}
+
+fn warn_if_readable_by_others(path: &std::path::Path) {
+    #[cfg(unix)]
+    if let Ok(meta) = std::fs::metadata(path) {
+        use std::os::unix::fs::PermissionsExt;
+        if meta.permissions().mode() & 0o077 != 0 {
+            tracing::warn!(path = %path.display(), "the data key file is readable by other users: chmod 600 it");
+        }
+    }
+}
+
+/// Splits a store URL into its backend, the URL sqlx should see and (SQLite) the database file.
+fn normalise_url(url: &str) -> Result<(Backend, String, Option<std::path::PathBuf>), StoreError> {
     if let Some(path) = url.strip_prefix("sqlite://").or_else(|| url.strip_prefix("sqlite:")) {
         let (path, query) = path.split_once('?').unwrap_or((path, ""));
         if path.is_empty() {
@@ -154,9 +269,10 @@ fn normalise_url(url: &str) -> Result<(Backend, String), StoreError> {
                     .map_err(|e| StoreError::Url(format!("cannot create folder {}: {e}", dir.display())))?;
             }
         let query = if query.is_empty() { "mode=rwc".to_string() } else { query.to_string() };
-        Ok((Backend::Sqlite, format!("sqlite://{path}?{query}")))
+        let file = (path != ":memory:" && !query.contains("mode=memory")).then(|| std::path::PathBuf::from(path));
+        Ok((Backend::Sqlite, format!("sqlite://{path}?{query}"), file))
     } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
-        Ok((Backend::Postgres, url.to_string()))
+        Ok((Backend::Postgres, url.to_string(), None))
     } else {
         Err(StoreError::Url(format!("unsupported store URL '{url}': use sqlite://PATH or postgres://…")))
     }

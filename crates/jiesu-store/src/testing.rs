@@ -1,7 +1,21 @@
 //! Scratch PostgreSQL databases for tests: each test run gets its own database, created from
 //! `DATABASE_URL` and dropped afterwards, so that no test depends on (or leaves) shared state.
+//! [`connect`] opens a test store on either backend (PostgreSQL with the fixed [`data_key`]).
 
 use sqlx::{AnyConnection, AssertSqlSafe, Connection, Executor};
+
+use crate::{DataKey, Store, StoreError, StoreOptions};
+
+/// The data key of test stores on PostgreSQL (which has no key file). Tests only.
+pub fn data_key() -> DataKey {
+    DataKey::parse("dGVzdHMgb25seTogbmV2ZXIgYSByZWFsIGtleSEhISE=").expect("a 32-byte key")
+}
+
+/// Opens a test store: SQLite with its key file, PostgreSQL with [`data_key`].
+pub async fn connect(url: &str) -> Result<Store, StoreError> {
+    let data_key = url.starts_with("postgres").then(data_key);
+    Store::open(url, StoreOptions { data_key, ..Default::default() }).await
+}
 
 /// A database made for one test.
 #[derive(Debug)]

@@ -4,7 +4,7 @@ use chrono::{TimeZone, Utc};
 use jiesu_domain::draft::{NewCase, Place};
 use jiesu_domain::model::{CaseKind, Channel, DeadlineClass, Role};
 use jiesu_domain::workflow::{self, Action, Actor, CaseState, Event};
-use jiesu_store::{CaseFilter, Store};
+use jiesu_store::{CaseFilter, Scope};
 
 /// A case in category 0101 at `place`, with its first event (受理) and state.
 fn draft(text: &str, place: Place) -> (NewCase, Event, CaseState) {
@@ -26,24 +26,24 @@ fn draft(text: &str, place: Place) -> (NewCase, Event, CaseState) {
 }
 
 async fn half_written_create_leaves_nothing(url: &str) {
-    let store = Store::connect(url).await.unwrap();
+    let store = jiesu_store::testing::connect(url).await.unwrap();
     let (case, event, state) = draft("路灯不亮", Place::default());
-    let before = store.count(&CaseFilter::default()).await.unwrap();
+    let before = store.count(&Scope::All, &CaseFilter::default()).await.unwrap();
     // The same event twice violates the events' primary key after the case row is in.
     let err = store.create_case(&case, &[event.clone(), event.clone()], &state).await;
     assert!(err.is_err(), "duplicate events must be refused");
-    assert_eq!(store.count(&CaseFilter::default()).await.unwrap(), before, "no half-written case");
+    assert_eq!(store.count(&Scope::All, &CaseFilter::default()).await.unwrap(), before, "no half-written case");
     // The writer is usable afterwards (no transaction left open).
     let id = store.create_case(&case, &[event], &state).await.unwrap();
     assert_eq!(store.events(id).await.unwrap().len(), 1);
-    assert_eq!(store.count(&CaseFilter::default()).await.unwrap(), before + 1);
+    assert_eq!(store.count(&Scope::All, &CaseFilter::default()).await.unwrap(), before + 1);
     store.close().await;
 }
 
 /// Many cases filed at once (they share commits on SQLite): one bad case fails alone, the
 /// others are all stored with their events.
 async fn concurrent_creates_fail_alone(url: &str) {
-    let store = Store::connect(url).await.unwrap();
+    let store = jiesu_store::testing::connect(url).await.unwrap();
     let (case, event, state) = draft("夜间施工噪声", Place::default());
     let mut tasks = Vec::new();
     for i in 0..40 {
@@ -64,7 +64,7 @@ async fn concurrent_creates_fail_alone(url: &str) {
     ids.sort();
     ids.dedup();
     assert_eq!(ids.len(), 39, "distinct ids");
-    assert_eq!(store.count(&CaseFilter::default()).await.unwrap(), 39);
+    assert_eq!(store.count(&Scope::All, &CaseFilter::default()).await.unwrap(), 39);
     for id in ids {
         let events = store.events(id).await.unwrap();
         assert_eq!(events.len(), 1, "case {id} has exactly its own event");
@@ -101,7 +101,7 @@ async fn postgres_create_is_atomic() {
 /// A case without coordinates, then one with: both store on every backend (the statement cache
 /// must not fix the parameter's type from the first NULL).
 async fn coordinates_after_a_case_without_any(url: &str) {
-    let store = Store::connect(url).await.unwrap();
+    let store = jiesu_store::testing::connect(url).await.unwrap();
     for (lat, lon) in [(None, None), (Some(39.93), Some(116.41)), (None, None), (Some(39.9), Some(116.4))] {
         let (case, event, state) = draft("咨询", Place { lat, lon, ..Place::default() });
         let id = store.create_case(&case, std::slice::from_ref(&event), &state).await.unwrap();

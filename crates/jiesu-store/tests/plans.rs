@@ -3,7 +3,7 @@
 
 use chrono::{TimeZone, Utc};
 use jiesu_domain::model::Status;
-use jiesu_store::{CaseFilter, Page, Store};
+use jiesu_store::{CaseFilter, Page, Scope, Store};
 
 #[tokio::test]
 async fn every_list_filter_uses_an_index_on_sqlite() {
@@ -21,8 +21,17 @@ async fn every_list_filter_uses_an_index_on_sqlite() {
         ("external id", CaseFilter { external_id: Some("x".into()), ..Default::default() }),
         ("no filter, paged", CaseFilter::default()),
     ];
-    for (name, f) in filters {
-        let plan = store.explain_list(&f, Page { limit: 50, before: Some(1000) }).await.unwrap().join(" | ");
+    let scopes = [
+        ("all", Scope::All),
+        ("unit", Scope::Unit { unit: "S001".into(), street: None }),
+        ("inspector", Scope::Unit { unit: "S001".into(), street: Some("110101001".into()) }),
+        ("citizen", Scope::Own("key:app".into())),
+    ];
+    let runs = filters.iter().map(|(n, f)| (n.to_string(), Scope::All, f.clone())).chain(
+        scopes.into_iter().map(|(n, s)| (format!("scope {n}"), s, CaseFilter::default())),
+    );
+    for (name, scope, f) in runs {
+        let plan = store.explain_list(&scope, &f, Page { limit: 50, before: Some(1000) }).await.unwrap().join(" | ");
         let full_scan = plan.contains("SCAN cases") && !plan.contains("USING");
         assert!(!full_scan, "{name}: full table scan: {plan}");
         assert!(!plan.contains("USE TEMP B-TREE FOR ORDER BY") || plan.contains("USING INDEX"), "{name}: {plan}");

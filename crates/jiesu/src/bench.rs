@@ -7,7 +7,6 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Instant;
 
-use anyhow::Context;
 use chrono::{DateTime, Duration, Utc};
 use jiesu_core::{Config, Desk};
 use jiesu_domain::calendar::Calendar;
@@ -15,7 +14,6 @@ use jiesu_domain::catalog::Catalog;
 use jiesu_domain::draft::{Contact, NewCase, Place};
 use jiesu_domain::model::{CaseKind, Channel, Role};
 use jiesu_domain::workflow::Actor;
-use jiesu_store::Store;
 use sqlx::{AnyPool, Executor};
 
 /// Runs `n` jobs numbered from `first` with `clients` concurrent workers; returns jobs per second.
@@ -91,7 +89,7 @@ impl Intake {
 /// Runs the intake benchmark with `n` cases per measurement and prints its figures, ending with
 /// the three contract lines (the concurrent figures against the better raw figure).
 pub async fn intake(db: &str, n: usize, clients: usize) -> anyhow::Result<()> {
-    let store = Store::connect(db).await.with_context(|| format!("opening store {db}"))?;
+    let store = crate::config::open_store(db, None).await?;
     let catalog = Catalog::dongcheng();
     let leaves = catalog.leaf_categories().iter().map(|c| c.code.clone()).collect();
     let streets = catalog.streets().iter().map(|s| s.code.clone()).collect();

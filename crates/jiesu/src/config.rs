@@ -16,6 +16,7 @@
 //! satisfaction = 0.45
 //!
 //! checkin = "2h"                             # time for 报到 after 吹哨
+//! data_key_file = "/etc/jiesu/data.key"      # key sealing citizens' contacts (JIESU_DATA_KEY wins)
 //! ```
 
 use std::path::Path;
@@ -25,6 +26,7 @@ use jiesu_core::Config;
 use jiesu_domain::assessment::Weights;
 use jiesu_domain::calendar::Calendar;
 use jiesu_domain::deadline::Span;
+use jiesu_store::{DataKey, Store, StoreOptions};
 use serde::Deserialize;
 
 #[derive(Debug, Default, Deserialize)]
@@ -37,6 +39,7 @@ struct File {
     deadlines: Deadlines,
     weights: Option<Weights>,
     checkin: Option<String>,
+    data_key_file: Option<String>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -86,6 +89,27 @@ pub fn load(path: Option<&Path>) -> anyhow::Result<(Config, Calendar)> {
         calendar.extend_from_csv(&text).with_context(|| format!("holidays {}", p.display()))?;
     }
     Ok((config, calendar))
+}
+
+/// The key that seals citizens' contacts: `JIESU_DATA_KEY` (32 bytes, base64 or hex), else the
+/// settings file's `data_key_file` (relative to the settings file), else None (a SQLite store
+/// then uses the key file beside the database; a PostgreSQL store refuses to open).
+pub fn data_key(settings: Option<&Path>) -> anyhow::Result<Option<DataKey>> {
+    if let Ok(text) = std::env::var("JIESU_DATA_KEY") {
+        return Ok(Some(DataKey::parse(&text).context("JIESU_DATA_KEY")?));
+    }
+    let Some(path) = settings else { return Ok(None) };
+    let text = std::fs::read_to_string(path).with_context(|| format!("reading config {}", path.display()))?;
+    let file: File = toml::from_str(&text).with_context(|| format!("config {}", path.display()))?;
+    let Some(key_file) = file.data_key_file else { return Ok(None) };
+    let key_path = path.parent().unwrap_or(Path::new(".")).join(key_file);
+    Ok(Some(DataKey::read_file(&key_path)?))
+}
+
+/// Opens the store at `db` with the data key of [`data_key`].
+pub async fn open_store(db: &str, settings: Option<&Path>) -> anyhow::Result<Store> {
+    let data_key = data_key(settings)?;
+    Store::open(db, StoreOptions { data_key, ..Default::default() }).await.with_context(|| format!("opening store {db}"))
 }
 
 #[cfg(test)]

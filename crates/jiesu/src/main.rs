@@ -4,6 +4,7 @@
 
 mod bench;
 mod cmd_geo;
+mod cmd_accounts;
 mod cmd_model;
 mod cmd_openapi;
 mod config;
@@ -16,7 +17,6 @@ use chrono::Datelike;
 use clap::{Parser, Subcommand};
 use jiesu_core::Desk;
 use jiesu_domain::catalog::Catalog;
-use jiesu_store::Store;
 
 /// 接诉 jiesu: the 12345 hotline and the grid as one closed loop.
 #[derive(Debug, Parser)]
@@ -29,13 +29,13 @@ struct Cli {
 const DEFAULT_DB: &str = "sqlite://jiesu-data/jiesu.db";
 
 #[derive(Debug, clap::Args)]
-struct StoreArgs {
+pub(crate) struct StoreArgs {
     /// Store URL: sqlite://PATH or postgres://…
     #[arg(long, env = "JIESU_DB", default_value = DEFAULT_DB)]
-    db: String,
-    /// Settings file (TOML): deadlines, time zone, weights, extra holiday years.
+    pub(crate) db: String,
+    /// Settings file (TOML): deadlines, time zone, weights, extra holiday years, data key file.
     #[arg(long, env = "JIESU_CONFIG")]
-    config: Option<PathBuf>,
+    pub(crate) config: Option<PathBuf>,
 }
 
 #[derive(Debug, Subcommand)]
@@ -61,6 +61,9 @@ enum Cmd {
         /// when present, else no grids (places from text and addresses only).
         #[arg(long, env = "JIESU_OUTLINE")]
         outline: Option<std::path::PathBuf>,
+        /// Mark the session cookie Secure (when served behind HTTPS).
+        #[arg(long)]
+        secure_cookie: bool,
     },
     /// Fill a store with a realistic year of Dongcheng demo cases (ending now).
     Demo {
@@ -98,6 +101,12 @@ enum Cmd {
     /// Unit grids and place finding (street, community, grid cell).
     #[command(subcommand)]
     Geo(cmd_geo::GeoCmd),
+    /// Console users (password login).
+    #[command(subcommand)]
+    User(cmd_accounts::UserCmd),
+    /// API keys (Open311 and machine clients).
+    #[command(subcommand)]
+    Key(cmd_accounts::KeyCmd),
 }
 
 #[derive(Debug, Subcommand)]
@@ -128,7 +137,7 @@ async fn open_desk(args: &StoreArgs) -> anyhow::Result<Desk> {
         );
     }
     let calendar = calendar.provisional_after_data();
-    let store = Store::connect(&args.db).await.with_context(|| format!("opening store {}", args.db))?;
+    let store = config::open_store(&args.db, args.config.as_deref()).await?;
     Ok(Desk::new(store, Catalog::dongcheng(), calendar, config))
 }
 
@@ -169,7 +178,7 @@ async fn shutdown_signal() {
 
 async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
-        Cmd::Serve { store, addr, no_demo, demo_cases, sweep_every, outline } => {
+        Cmd::Serve { store, addr, no_demo, demo_cases, sweep_every, outline, secure_cookie } => {
             let desk = open_desk(&store).await?;
             let empty = desk.store().max_case_id().await?.is_none();
             if empty && !no_demo {
@@ -184,7 +193,9 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             let listener = tokio::net::TcpListener::bind(&addr).await.with_context(|| format!("listening on {addr}"))?;
             println!("jiesu serving on http://{}/api/v1/health", listener.local_addr()?);
             let sweeper = jiesu_server::spawn_deadline_sweeper(desk.clone(), std::time::Duration::from_secs(sweep_every.max(1)));
-            jiesu_server::serve(jiesu_server::AppState::new(desk.clone()), listener, shutdown_signal()).await?;
+            let mut state = jiesu_server::AppState::new(desk.clone());
+            state.auth.secure_cookie = secure_cookie;
+            jiesu_server::serve(state, listener, shutdown_signal()).await?;
             sweeper.abort();
             desk.store().close().await;
             Ok(ExitCode::SUCCESS)
@@ -211,6 +222,8 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             }
             Ok(ExitCode::SUCCESS)
         }
+        Cmd::User(cmd) => cmd_accounts::user(cmd).await,
+        Cmd::Key(cmd) => cmd_accounts::key(cmd).await,
         Cmd::Model(cmd) => {
             cmd_model::run(cmd)?;
             Ok(ExitCode::SUCCESS)

@@ -53,11 +53,14 @@ fn check_passes_on_demo_data_and_fails_on_a_tampered_case() {
             .await
             .unwrap();
         assert_eq!(done.rows_affected(), 1);
+        // … and someone summons a unit to case 6 without a 吹哨 event (it would then see the case).
+        sqlx::query("INSERT INTO case_units (case_id, unit) VALUES (6, 'B01')").execute(store.write_pool()).await.unwrap();
         store.close().await;
     });
     let (code, out, _) = run(&["check", "--db", &db]);
     assert_eq!(code, 3, "{out}");
     assert!(out.contains("case 5:") && out.contains("reopen_count"), "{out}");
+    assert!(out.contains("case 6:") && out.contains("summoned units"), "{out}");
 }
 
 struct Server(Child);
@@ -105,13 +108,16 @@ fn serve_fills_an_empty_sqlite_store_with_demo_data() {
 fn acknowledged_cases_survive_kill_9() {
     let dir = tempfile::tempdir().unwrap();
     let db = format!("sqlite://{}/crash.db", dir.path().display());
+    let (code, out, err) = run(&["key", "add", "--db", &db, "--name", "crash-desk", "--role", "operator"]);
+    assert_eq!(code, 0, "{out}{err}");
+    let key = out.lines().last().unwrap().to_string();
     let (mut server, url) = serve(&db, &["--no-demo"]);
     let rt = tokio::runtime::Runtime::new().unwrap();
     let acknowledged = rt.block_on(async {
         let client = reqwest::Client::new();
         let mut tasks = tokio::task::JoinSet::new();
         for i in 0..8 {
-            let (client, url) = (client.clone(), url.clone());
+            let (client, url, key) = (client.clone(), url.clone(), key.clone());
             tasks.spawn(async move {
                 let mut ids = Vec::new();
                 for j in 0.. {
@@ -123,8 +129,7 @@ fn acknowledged_cases_survive_kill_9() {
                     });
                     let sent = client
                         .post(format!("{url}/api/v1/cases"))
-                        .header("x-jiesu-user", "crash")
-                        .header("x-jiesu-role", "operator")
+                        .bearer_auth(&key)
                         .json(&body)
                         .send()
                         .await;
@@ -193,4 +198,83 @@ fn geo_grid_prints_the_cells_and_geo_locate_prints_a_placement() {
     let (code, _, err) = run(&["geo", "grid", "--outline", "/nonexistent/outline.json"]);
     assert_eq!(code, 1);
     assert!(err.contains("/nonexistent/outline.json"), "{err}");
+}
+
+/// Users and keys made by the CLI work against a running server; bad roles and units are refused
+/// with a message that says what is wrong; a revoked key stops working.
+#[test]
+fn user_and_key_commands() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = format!("sqlite://{}/accounts.db", dir.path().display());
+    let key_file = dir.path().join("accounts.db.key");
+
+    let (code, _, err) = run(&["user", "add", "--db", &db, "--name", "li", "--role", "unit_handler"]);
+    assert_eq!(code, 1);
+    assert!(err.contains("--unit"), "{err}");
+    let (code, _, err) = run(&["user", "add", "--db", &db, "--name", "li", "--role", "unit_handler", "--unit", "S999"]);
+    assert!(code == 1 && err.contains("S999"), "{err}");
+    let (code, _, err) = run(&["user", "add", "--db", &db, "--name", "li", "--role", "mayor", "--password", "12345678"]);
+    assert!(code == 1 && err.contains("unknown role") && err.contains("dispatcher"), "{err}");
+    let (code, _, err) = run(&["key", "add", "--db", &db, "--name", "bot", "--role", "operator", "--unit", "S001"]);
+    assert!(code == 1 && err.contains("not bound to a unit"), "{err}");
+
+    // The password from stdin.
+    let mut child = jiesu()
+        .args(["user", "add", "--db", &db, "--name", "li", "--role", "unit_handler", "--unit", "S001"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    use std::io::Write;
+    child.stdin.take().unwrap().write_all("东城 secret 1\n".as_bytes()).unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(String::from_utf8_lossy(&out.stdout).contains("created user li (unit_handler 承办人, unit S001)"));
+    assert!(key_file.exists(), "the SQLite store made its data key file");
+    let (code, _, err) = run(&["user", "add", "--db", &db, "--name", "li", "--role", "operator", "--password", "another one"]);
+    assert!(code == 1 && err.contains("already exists"), "{err}");
+    let (code, _, err) = run(&["user", "add", "--db", &db, "--name", "zhou", "--role", "operator", "--password", "short"]);
+    assert!(code == 1 && err.contains("at least 8"), "{err}");
+
+    let (code, out, _) = run(&["key", "add", "--db", &db, "--name", "fixmystreet"]);
+    assert_eq!(code, 0);
+    let key = out.lines().last().unwrap().to_string();
+    assert!(key.starts_with("jsk_") && !key.contains(' '), "{out}");
+    assert!(out.contains("citizen"), "{out}");
+
+    let (_server, url) = serve(&db, &["--no-demo"]);
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    rt.block_on(async {
+        let client = reqwest::Client::new();
+        let login = client
+            .post(format!("{url}/api/v1/login"))
+            .json(&serde_json::json!({"name": "li", "password": "东城 secret 1"}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(login.status(), 200);
+        let cookie = login.headers()["set-cookie"].to_str().unwrap().to_string();
+        assert!(cookie.contains("HttpOnly") && cookie.contains("SameSite=Strict"), "{cookie}");
+        let me: serde_json::Value = client
+            .get(format!("{url}/api/v1/me"))
+            .header("cookie", cookie.split(';').next().unwrap())
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        assert_eq!((me["name"].as_str(), me["unit"].as_str(), me["via"].as_str()), (Some("li"), Some("S001"), Some("session")));
+        let me = client.get(format!("{url}/api/v1/me")).header("x-api-key", &key).send().await.unwrap();
+        assert_eq!(me.status(), 200);
+    });
+    let (code, out, _) = run(&["key", "revoke", "--db", &db, "--name", "fixmystreet"]);
+    assert_eq!(code, 0, "{out}");
+    let (code, _, err) = run(&["key", "revoke", "--db", &db, "--name", "fixmystreet"]);
+    assert!(code == 1 && err.contains("no active API key"), "{err}");
+    rt.block_on(async {
+        let me = reqwest::Client::new().get(format!("{url}/api/v1/me")).bearer_auth(&key).send().await.unwrap();
+        assert_eq!(me.status(), 401, "a revoked key is refused");
+    });
 }

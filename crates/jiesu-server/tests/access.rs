@@ -1,0 +1,286 @@
+//! Who sees what, over real HTTP on SQLite and PostgreSQL: one unit cannot read, list, search,
+//! count or act on another unit's case, nor see its timeline; a summoned unit can; a grid
+//! inspector sees its street; a citizen key sees only its own cases; the citizen's contact stays
+//! masked in every endpoint for the roles that must not see it; login is rate-limited; revoked
+//! keys and ended sessions are refused.
+
+mod common;
+
+use std::time::Duration;
+
+use axum::body::Body;
+use axum::http::{Request, StatusCode, header};
+use chrono::Duration as Span;
+use common::*;
+use jiesu_core::{Config, Desk};
+use jiesu_domain::calendar::Calendar;
+use jiesu_domain::catalog::Catalog;
+use jiesu_domain::model::Role;
+use jiesu_server::{AppState, LoginLimits, RateLimiter, serve};
+use serde_json::{Value, json};
+
+const B03: Who = Some(("unit_handler", Some("B03")));
+const B04: Who = Some(("unit_handler", Some("B04")));
+const INSPECTOR_S001: Who = Some(("grid_inspector", Some("S001")));
+const CITIZEN_A: Who = Some(("citizen", Some("app-a")));
+const CITIZEN_B: Who = Some(("citizen", Some("app-b")));
+
+/// The personal data of the cases filed here; none of it may show to a role that must not see it.
+const SECRETS: [&str; 4] = ["13812345678", "张三", "zhangsan@example.com", "13912340000"];
+
+fn case_body(street: &str, text: &str) -> Value {
+    json!({
+        "channel": "hotline", "kind": "complaint", "text": text, "category": street_category(),
+        "place": { "street": street },
+        "contact": { "name": "张三", "phone": "13812345678", "email": "zhangsan@example.com" }
+    })
+}
+
+fn ids(v: &Value) -> Vec<i64> {
+    let mut ids: Vec<i64> = v["cases"].as_array().unwrap().iter().map(|c| c["id"].as_i64().unwrap()).collect();
+    ids.sort();
+    ids
+}
+
+/// Asserts that no personal data appears in `text` (a raw response body).
+fn masked(what: &str, status: StatusCode, text: &str) {
+    assert!(status.is_success(), "{what}: {status} {text}");
+    for s in SECRETS {
+        assert!(!text.contains(s), "{what} shows {s}: {text}");
+    }
+}
+
+async fn scoping(url: &str) {
+    let a = TestApp::new(url, t("2026-11-02T01:00:00Z")).await;
+    let (s, ca) = a.post(OPERATOR, "/api/v1/cases", case_body("110101001", "东华门大街占道经营")).await;
+    assert_eq!((s, ca["assignee"].as_str()), (StatusCode::CREATED, Some("S001")), "{ca}");
+    let (_, cb) = a.post(OPERATOR, "/api/v1/cases", case_body("110101002", "景山后街路灯不亮")).await;
+    assert_eq!(cb["assignee"], "S002");
+    let (id_a, id_b) = (ca["id"].as_i64().unwrap(), cb["id"].as_i64().unwrap());
+
+    // S002 holds case B only: A is invisible to every read, search and action.
+    let (_, v) = a.get(S002, "/api/v1/cases").await;
+    assert_eq!((ids(&v), v["total"].as_u64()), (vec![id_b], Some(1)));
+    for query in ["q=东华门", "street=110101001", "unit=S001", "status=dispatched&q=占道", "category=01"] {
+        let (s, v) = a.get(S002, &format!("/api/v1/cases?{query}")).await;
+        assert_eq!(s, StatusCode::OK, "{v}");
+        assert!(!ids(&v).contains(&id_a), "{query}: {v}");
+    }
+    let (_, v) = a.get(DISPATCHER, "/api/v1/cases?q=东华门").await;
+    assert_eq!(ids(&v), [id_a], "the search itself works");
+    for path in [format!("/api/v1/cases/{id_a}"), format!("/api/v1/cases/{id_a}/events")] {
+        let (s, v) = a.get(S002, &path).await;
+        error_of(s, &v, StatusCode::NOT_FOUND, "not_found");
+    }
+    for action in [json!({"action": "accept"}), json!({"action": "request_return", "note": "不是我们的"})] {
+        let (s, v) = a.act(S002, id_a, action).await;
+        error_of(s, &v, StatusCode::NOT_FOUND, "not_found");
+    }
+    let (_, v) = a.get(S002, "/api/v1/stats").await;
+    assert_eq!(v["total"], 1, "{v}");
+    let (_, v) = a.get(SUPERVISOR, "/api/v1/stats").await;
+    assert_eq!(v["total"], 2, "{v}");
+
+    // S001 takes A and summons department B03 (吹哨): B03 sees it, B04 does not.
+    assert_eq!(a.act(S001, id_a, json!({"action": "accept"})).await.0, StatusCode::OK);
+    let (s, v) = a.act(S001, id_a, json!({"action": "whistle", "units": ["B03"]})).await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    let (s, v) = a.get(B03, &format!("/api/v1/cases/{id_a}")).await;
+    assert_eq!((s, v["joint"][0]["unit"].as_str()), (StatusCode::OK, Some("B03")), "{v}");
+    let (_, v) = a.get(B03, "/api/v1/cases?q=东华门").await;
+    assert_eq!(ids(&v), [id_a]);
+    assert_eq!(a.get(B03, &format!("/api/v1/cases/{id_a}/events")).await.0, StatusCode::OK);
+    let (s, v) = a.act(B03, id_a, json!({"action": "check_in"})).await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    let (s, v) = a.get(B04, &format!("/api/v1/cases/{id_a}")).await;
+    error_of(s, &v, StatusCode::NOT_FOUND, "not_found");
+    let (s, v) = a.act(B04, id_a, json!({"action": "check_in"})).await;
+    error_of(s, &v, StatusCode::NOT_FOUND, "not_found");
+
+    // A grid inspector of S001 sees the cases on its street, not the others.
+    let (_, v) = a.get(INSPECTOR_S001, "/api/v1/cases").await;
+    assert_eq!(ids(&v), [id_a]);
+    let (s, _) = a.get(INSPECTOR_S001, &format!("/api/v1/cases/{id_b}")).await;
+    assert_eq!(s, StatusCode::NOT_FOUND);
+
+    // Citizens: each key sees only the cases it filed.
+    let mut mine = case_body("110101003", "交道口夜间施工噪声扰民");
+    mine["channel"] = json!("app");
+    mine["contact"]["phone"] = json!("13912340000");
+    let (s, own) = a.post(CITIZEN_A, "/api/v1/cases", mine).await;
+    assert_eq!(s, StatusCode::CREATED, "{own}");
+    let id_own = own["id"].as_i64().unwrap();
+    let (_, v) = a.get(CITIZEN_A, "/api/v1/cases").await;
+    assert_eq!(ids(&v), [id_own]);
+    assert_eq!(a.get(CITIZEN_A, &format!("/api/v1/cases/{id_own}")).await.0, StatusCode::OK);
+    assert_eq!(a.get(CITIZEN_A, &format!("/api/v1/cases/{id_a}")).await.0, StatusCode::NOT_FOUND);
+    let (_, v) = a.get(CITIZEN_B, "/api/v1/cases").await;
+    assert_eq!(ids(&v), Vec::<i64>::new());
+    assert_eq!(a.get(CITIZEN_B, &format!("/api/v1/cases/{id_own}")).await.0, StatusCode::NOT_FOUND);
+    assert_eq!(a.get(CITIZEN_B, &format!("/api/v1/cases/{id_own}/events")).await.0, StatusCode::NOT_FOUND);
+    let (s, v) = a.get(CITIZEN_A, "/api/v1/assessment").await;
+    error_of(s, &v, StatusCode::FORBIDDEN, "forbidden");
+
+    // Personal data: masked in every endpoint for unit handlers, inspectors and citizens.
+    for who in [S001, B03, INSPECTOR_S001, CITIZEN_A] {
+        let label = format!("{who:?}");
+        for path in ["/api/v1/cases".to_string(), "/api/v1/cases?q=东华门".into(), "/api/v1/stats".into(), "/api/v1/me".into()] {
+            let (s, text) = a.get_text(who, &path).await;
+            masked(&format!("{label} GET {path}"), s, &text);
+        }
+        let id = if who == CITIZEN_A { id_own } else { id_a };
+        for path in [format!("/api/v1/cases/{id}"), format!("/api/v1/cases/{id}/events")] {
+            let (s, text) = a.get_text(who, &path).await;
+            masked(&format!("{label} GET {path}"), s, &text);
+        }
+    }
+    let (s, text) = a.post_text(S001, &format!("/api/v1/cases/{id_a}/actions"), json!({"action": "handle", "contacted": true})).await;
+    masked("unit handler's action", s, &text);
+    let (s, text) = a.post_text(CITIZEN_A, "/api/v1/cases", case_body("110101003", "又一个诉求")).await;
+    masked("citizen's new case", s, &text);
+    let mut found = case_body("110101001", "巡查发现井盖缺失");
+    found["channel"] = json!("grid");
+    let (s, text) = a.post_text(INSPECTOR_S001, "/api/v1/cases", found).await;
+    masked("inspector's new case", s, &text);
+    let (_, v) = a.get(S001, &format!("/api/v1/cases/{id_a}")).await;
+    assert_eq!((v["contact"]["phone"].as_str(), v["contact_masked"].as_bool()), (Some("138****5678"), Some(true)));
+    // … and in full for the roles that call citizens back.
+    for who in [OPERATOR, DISPATCHER, SUPERVISOR] {
+        let (_, text) = a.get_text(who, &format!("/api/v1/cases/{id_a}")).await;
+        assert!(text.contains("13812345678") && text.contains("zhangsan@example.com"), "{who:?}: {text}");
+    }
+
+    // A revoked key is refused from then on.
+    assert!(a.store.revoke_api_key("citizen-app-a", a.now()).await.unwrap());
+    let (s, v) = a.get(CITIZEN_A, "/api/v1/cases").await;
+    error_of(s, &v, StatusCode::UNAUTHORIZED, "unauthenticated");
+    a.store.close().await;
+}
+
+#[tokio::test]
+async fn scoping_on_sqlite() {
+    let dir = tempfile::tempdir().unwrap();
+    scoping(&format!("sqlite://{}/jiesu.db", dir.path().display())).await;
+}
+
+#[tokio::test]
+async fn scoping_on_postgres() {
+    let Some(db) = jiesu_store::testing::scratch_postgres("access").await else { return };
+    scoping(&db.url).await;
+    db.drop().await;
+}
+
+async fn sessions(url: &str) {
+    let a = TestApp::new(url, t("2026-11-02T01:00:00Z")).await;
+    a.store.create_user("wang", Role::Dispatcher, None, PASSWORD, a.now()).await.unwrap();
+    let (s, v, cookie) = a.login("wang", "wrong password").await;
+    assert!(error_of(s, &v, StatusCode::UNAUTHORIZED, "bad_credentials")["message"] == "wrong name or password");
+    assert!(cookie.is_none());
+    let (s, v, _) = a.login("nobody", PASSWORD).await;
+    error_of(s, &v, StatusCode::UNAUTHORIZED, "bad_credentials");
+
+    let req = Request::post("/api/v1/login")
+        .header(header::CONTENT_TYPE, "application/json")
+        .body(Body::from(json!({"name": "wang", "password": PASSWORD}).to_string()))
+        .unwrap();
+    let (s, headers, body) = a.send_raw(req).await;
+    assert_eq!(s, StatusCode::OK, "{body}");
+    let set = headers[header::SET_COOKIE].to_str().unwrap();
+    for part in ["jiesu_session=", "HttpOnly", "SameSite=Strict", "Path=/", "Max-Age=43200"] {
+        assert!(set.contains(part), "{set}");
+    }
+    let cookie = set.split(';').next().unwrap().to_string();
+    let me = |cookie: String| async {
+        let req = Request::get("/api/v1/me").header(header::COOKIE, cookie).body(Body::empty()).unwrap();
+        a.send(req).await
+    };
+    let (s, v) = me(cookie.clone()).await;
+    assert_eq!((s, v["name"].as_str(), v["role"].as_str(), v["via"].as_str()), (StatusCode::OK, Some("wang"), Some("dispatcher"), Some("session")));
+    assert_eq!(v["expires_at"], "2026-11-02T21:00:00+08:00");
+
+    // Logout ends the session; a session also ends after its time, or when the user is disabled.
+    let req = Request::post("/api/v1/logout").header(header::COOKIE, cookie.clone()).body(Body::empty()).unwrap();
+    let (s, headers, _) = a.send_raw(req).await;
+    assert_eq!(s, StatusCode::NO_CONTENT);
+    assert!(headers[header::SET_COOKIE].to_str().unwrap().contains("Max-Age=0"));
+    let (s, v) = me(cookie).await;
+    error_of(s, &v, StatusCode::UNAUTHORIZED, "unauthenticated");
+    let (_, _, cookie) = a.login("wang", PASSWORD).await;
+    let cookie = cookie.unwrap();
+    a.advance(Span::hours(12));
+    let (s, v) = me(cookie).await;
+    error_of(s, &v, StatusCode::UNAUTHORIZED, "unauthenticated");
+    let (_, _, cookie) = a.login("wang", PASSWORD).await;
+    a.store.set_user_disabled("wang", true).await.unwrap();
+    let (s, _) = me(cookie.unwrap()).await;
+    assert_eq!(s, StatusCode::UNAUTHORIZED);
+    let (s, _, _) = a.login("wang", PASSWORD).await;
+    assert_eq!(s, StatusCode::UNAUTHORIZED, "disabled users cannot log in");
+    a.store.close().await;
+}
+
+#[tokio::test]
+async fn sessions_on_sqlite() {
+    let dir = tempfile::tempdir().unwrap();
+    sessions(&format!("sqlite://{}/jiesu.db", dir.path().display())).await;
+}
+
+#[tokio::test]
+async fn sessions_on_postgres() {
+    let Some(db) = jiesu_store::testing::scratch_postgres("sessions").await else { return };
+    sessions(&db.url).await;
+    db.drop().await;
+}
+
+#[tokio::test]
+async fn login_attempts_are_limited_per_name() {
+    let dir = tempfile::tempdir().unwrap();
+    let a = TestApp::new(&format!("sqlite://{}/jiesu.db", dir.path().display()), t("2026-11-02T01:00:00Z")).await;
+    a.store.create_user("wang", Role::Operator, None, PASSWORD, a.now()).await.unwrap();
+    for _ in 0..5 {
+        let (s, _, _) = a.login("wang", "guess").await;
+        assert_eq!(s, StatusCode::UNAUTHORIZED);
+    }
+    // The sixth attempt in the minute is refused before the password is even checked.
+    let req = Request::post("/api/v1/login")
+        .header(header::CONTENT_TYPE, "application/json")
+        .body(Body::from(json!({"name": "wang", "password": PASSWORD}).to_string()))
+        .unwrap();
+    let (s, headers, body) = a.send_raw(req).await;
+    assert_eq!(s, StatusCode::TOO_MANY_REQUESTS, "{body}");
+    assert!(headers[header::RETRY_AFTER].to_str().unwrap().parse::<u64>().unwrap() >= 1);
+    assert!(body.contains("too_many_requests"), "{body}");
+    // Another name is not held up by it.
+    a.store.create_user("li", Role::Operator, None, PASSWORD, a.now()).await.unwrap();
+    assert_eq!(a.login("li", PASSWORD).await.0, StatusCode::OK);
+}
+
+/// Per-IP limits need a real connection (the peer address): a real socket here.
+#[tokio::test]
+async fn login_attempts_are_limited_per_client_ip() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = jiesu_store::testing::connect(&format!("sqlite://{}/jiesu.db", dir.path().display())).await.unwrap();
+    let desk = Desk::new(store, Catalog::dongcheng(), Calendar::china(), Config::default());
+    let mut state = AppState::new(desk);
+    state.login_limits = LoginLimits { by_name: RateLimiter::per_minute(100), by_ip: RateLimiter::per_minute(3) };
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let server = tokio::spawn(serve(state, listener, async {
+        let _ = stopped.await;
+    }));
+    let client = reqwest::Client::new();
+    let mut statuses = Vec::new();
+    for i in 0..4 {
+        let r = client
+            .post(format!("http://{addr}/api/v1/login"))
+            .json(&json!({"name": format!("user{i}"), "password": "guess"}))
+            .send()
+            .await
+            .unwrap();
+        statuses.push(r.status().as_u16());
+    }
+    assert_eq!(statuses, [401, 401, 401, 429]);
+    stop.send(()).unwrap();
+    tokio::time::timeout(Duration::from_secs(10), server).await.expect("shuts down").unwrap().unwrap();
+}

@@ -1,0 +1,194 @@
+//! `jiesu user …` and `jiesu key …`: console users (argon2 password login) and API keys
+//! (Open311 and machine clients). Roles and units are checked against the catalog here, so that
+//! the store only ever holds codes that mean something.
+
+use std::io::BufRead;
+use std::process::ExitCode;
+
+use anyhow::{Context, bail};
+use clap::Subcommand;
+use jiesu_domain::access::role_needs_unit;
+use jiesu_domain::catalog::Catalog;
+use jiesu_domain::model::Role;
+use jiesu_store::StoreError;
+
+use crate::StoreArgs;
+
+/// Shortest accepted password, in characters.
+const MIN_PASSWORD_CHARS: usize = 8;
+/// Longest user or key name, in characters.
+const MAX_NAME_CHARS: usize = 64;
+
+#[derive(Debug, Subcommand)]
+pub enum UserCmd {
+    /// Create a user. The password comes from --password or, without it, the first line of stdin.
+    Add {
+        #[command(flatten)]
+        store: StoreArgs,
+        /// Login name.
+        #[arg(long)]
+        name: String,
+        /// operator, dispatcher, unit_handler, grid_inspector, supervisor or admin.
+        #[arg(long)]
+        role: String,
+        /// Unit code from the catalog (required for unit_handler and grid_inspector).
+        #[arg(long)]
+        unit: Option<String>,
+        /// Password (visible to other local users in the process list: prefer stdin).
+        #[arg(long)]
+        password: Option<String>,
+    },
+    /// Disable a user: they cannot log in, and their sessions end.
+    Disable {
+        #[command(flatten)]
+        store: StoreArgs,
+        /// Login name.
+        #[arg(long)]
+        name: String,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum KeyCmd {
+    /// Create an API key and print it (alone, on the last line). It is shown only this once.
+    Add {
+        #[command(flatten)]
+        store: StoreArgs,
+        /// A name for the key (e.g. the client it is for).
+        #[arg(long)]
+        name: String,
+        /// The role its holder acts in (default citizen: Open311 clients filing requests).
+        #[arg(long, default_value = "citizen")]
+        role: String,
+        /// Unit code from the catalog (required for unit_handler and grid_inspector).
+        #[arg(long)]
+        unit: Option<String>,
+    },
+    /// Revoke an API key: it is refused from now on.
+    Revoke {
+        #[command(flatten)]
+        store: StoreArgs,
+        /// The key's name.
+        #[arg(long)]
+        name: String,
+    },
+}
+
+fn check_name(name: &str) -> anyhow::Result<()> {
+    let n = name.chars().count();
+    if n == 0 || n > MAX_NAME_CHARS || name.chars().any(|c| c.is_whitespace() || c.is_control() || c == ':') {
+        bail!("--name must be 1 to {MAX_NAME_CHARS} characters without spaces or ':' (got '{name}')");
+    }
+    Ok(())
+}
+
+/// The role, and the unit checked against it and the catalog.
+fn role_and_unit(role: &str, unit: Option<&str>, allowed: &[Role]) -> anyhow::Result<(Role, Option<String>)> {
+    let codes = || allowed.iter().map(|r| r.code()).collect::<Vec<_>>().join(", ");
+    let role: Role = role.trim().parse().map_err(|_| anyhow::anyhow!("unknown role '{role}' (one of {})", codes()))?;
+    if !allowed.contains(&role) {
+        bail!("role {} is not for this (one of {})", role.code(), codes());
+    }
+    let unit = unit.map(str::trim).filter(|u| !u.is_empty());
+    match (role_needs_unit(role), unit) {
+        (true, None) => bail!("role {} works for a unit: give --unit CODE (e.g. S001, a code from data/units.csv)", role.code()),
+        (false, Some(u)) => bail!("role {} is not bound to a unit: drop --unit {u}", role.code()),
+        (false, None) => Ok((role, None)),
+        (true, Some(u)) => match Catalog::dongcheng().unit(u) {
+            Some(found) => Ok((role, Some(found.code.clone()))),
+            None => bail!("unknown unit code '{u}' (see data/units.csv or GET /api/v1/catalog/units)"),
+        },
+    }
+}
+
+fn exists(e: StoreError) -> anyhow::Error {
+    match e {
+        StoreError::Exists(what) => anyhow::anyhow!("{what} already exists: choose another name"),
+        e => anyhow::Error::new(e),
+    }
+}
+
+const USER_ROLES: &[Role] =
+    &[Role::Operator, Role::Dispatcher, Role::UnitHandler, Role::GridInspector, Role::Supervisor, Role::Admin];
+
+pub async fn user(cmd: UserCmd) -> anyhow::Result<ExitCode> {
+    match cmd {
+        UserCmd::Add { store, name, role, unit, password } => {
+            check_name(&name)?;
+            let (role, unit) = role_and_unit(&role, unit.as_deref(), USER_ROLES)?;
+            let password = match password {
+                Some(p) => p,
+                None => {
+                    let mut line = String::new();
+                    std::io::stdin().lock().read_line(&mut line).context("reading the password from stdin")?;
+                    line.trim_end_matches(['\n', '\r']).to_string()
+                }
+            };
+            if password.chars().count() < MIN_PASSWORD_CHARS {
+                bail!("the password must have at least {MIN_PASSWORD_CHARS} characters");
+            }
+            let db = crate::config::open_store(&store.db, store.config.as_deref()).await?;
+            let user = db.create_user(&name, role, unit.as_deref(), &password, chrono::Utc::now()).await.map_err(exists)?;
+            db.close().await;
+            let unit = user.unit.map(|u| format!(", unit {u}")).unwrap_or_default();
+            println!("created user {} ({} {}{unit})", user.name, user.role.code(), user.role.label());
+            Ok(ExitCode::SUCCESS)
+        }
+        UserCmd::Disable { store, name } => {
+            let db = crate::config::open_store(&store.db, store.config.as_deref()).await?;
+            let found = db.set_user_disabled(&name, true).await?;
+            db.close().await;
+            if !found {
+                bail!("no user called {name}");
+            }
+            println!("disabled user {name}");
+            Ok(ExitCode::SUCCESS)
+        }
+    }
+}
+
+pub async fn key(cmd: KeyCmd) -> anyhow::Result<ExitCode> {
+    match cmd {
+        KeyCmd::Add { store, name, role, unit } => {
+            check_name(&name)?;
+            let mut roles = USER_ROLES.to_vec();
+            roles.extend([Role::Citizen, Role::System]);
+            let (role, unit) = role_and_unit(&role, unit.as_deref(), &roles)?;
+            let db = crate::config::open_store(&store.db, store.config.as_deref()).await?;
+            let (key, secret) =
+                db.create_api_key(&name, role, unit.as_deref(), chrono::Utc::now()).await.map_err(exists)?;
+            db.close().await;
+            let unit = key.unit.map(|u| format!(", unit {u}")).unwrap_or_default();
+            println!("API key {} ({} {}{unit}); shown only now, only its hash is stored:", key.name, key.role.code(), key.role.label());
+            println!("{secret}");
+            Ok(ExitCode::SUCCESS)
+        }
+        KeyCmd::Revoke { store, name } => {
+            let db = crate::config::open_store(&store.db, store.config.as_deref()).await?;
+            let revoked = db.revoke_api_key(&name, chrono::Utc::now()).await?;
+            db.close().await;
+            if !revoked {
+                bail!("no active API key called {name}");
+            }
+            println!("revoked API key {name}");
+            Ok(ExitCode::SUCCESS)
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn roles_and_units_are_checked() {
+        assert_eq!(role_and_unit("unit_handler", Some("S001"), USER_ROLES).unwrap().1.as_deref(), Some("S001"));
+        assert_eq!(role_and_unit("派单员", None, USER_ROLES).unwrap().0, Role::Dispatcher);
+        assert!(role_and_unit("unit_handler", None, USER_ROLES).unwrap_err().to_string().contains("--unit"));
+        assert!(role_and_unit("unit_handler", Some("X9"), USER_ROLES).unwrap_err().to_string().contains("X9"));
+        assert!(role_and_unit("operator", Some("S001"), USER_ROLES).unwrap_err().to_string().contains("not bound"));
+        assert!(role_and_unit("mayor", None, USER_ROLES).unwrap_err().to_string().contains("unknown role"));
+        assert!(role_and_unit("citizen", None, USER_ROLES).unwrap_err().to_string().contains("not for this"));
+        assert!(check_name("key:x").is_err() && check_name("a b").is_err() && check_name("王五").is_ok());
+    }
+}
