@@ -9,6 +9,7 @@ use serde::{Deserialize, Serialize};
 /// One action on an existing case, as the API and the CLI take it:
 /// `{"action": "dispatch", "unit": "S001"}`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(tag = "action", rename_all = "snake_case", deny_unknown_fields)]
 pub enum Command {
     /// 派单 to `unit`, or to the unit the responsibility list names when absent.

@@ -85,6 +85,21 @@ pub struct Period {
     pub month: u32,
 }
 
+/// In the API a period is a string `YYYY-MM`.
+#[cfg(feature = "openapi")]
+impl utoipa::PartialSchema for Period {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        utoipa::openapi::ObjectBuilder::new()
+            .schema_type(utoipa::openapi::schema::Type::String)
+            .pattern(Some(r"^[0-9]{4}-(0[1-9]|1[0-2])$"))
+            .examples(["2026-11"])
+            .into()
+    }
+}
+
+#[cfg(feature = "openapi")]
+impl utoipa::ToSchema for Period {}
+
 impl Period {
     /// The period for `year` and `month`; fails unless the month is in 1..=12.
     pub fn new(year: i32, month: u32) -> Result<Period, AssessmentError> {
@@ -205,6 +220,7 @@ impl From<Period> for String {
 /// [`Weights::validate`] when loading them.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Weights {
     /// Weight of 响应率 (response rate).
     pub response: f64,
@@ -278,6 +294,7 @@ impl Weights {
 
 /// One unit's figures for one period.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct UnitFigures {
     /// Unit code.
     pub unit: String,
@@ -433,6 +450,7 @@ pub fn assess(
 
 /// One line of a ranking (排名).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct RankRow {
     /// 1-based rank; tied units share it (1, 1, 3).
     pub rank: u32,

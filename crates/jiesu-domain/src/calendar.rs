@@ -32,6 +32,7 @@ static CHINA: LazyLock<Calendar> = LazyLock::new(|| {
 
 /// What a listed day is, departing from the ordinary Monday–Friday week.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum DayKind {
     /// A day off of a statutory holiday period (放假), weekends inside the period included.

@@ -38,6 +38,7 @@ pub const RESPONSIBILITY_FILE: &str = "responsibility.csv";
 
 /// A street (街道), the administrative level below the district.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Street {
     /// 9-digit statistical division code, e.g. `110101001`.
     pub code: String,
@@ -47,6 +48,7 @@ pub struct Street {
 
 /// A community (社区), the level below the street.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Community {
     /// 12-digit statistical division code, e.g. `110101001001`.
     pub code: String,

@@ -12,6 +12,7 @@ pub const MAX_LINE_CHARS: usize = 200;
 
 /// The citizen's contact details: personal data, masked wherever a role does not need them.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Contact {
     /// Name.
     pub name: Option<String>,

@@ -11,11 +11,12 @@ use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use chrono::{DateTime, Utc};
-use serde::Deserialize;
-use serde_json::{Value, json};
+use jiesu_domain::model::Role;
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
 
 use crate::actor::{Actor, SESSION_COOKIE, Via, cookie, principal};
-use crate::error::ApiError;
+use crate::error::{ApiError, Body as ErrorBody};
 use crate::extract::AppJson;
 use crate::limit::ClientIp;
 use crate::views::local_time;
@@ -26,11 +27,36 @@ const MAX_NAME_CHARS: usize = 64;
 const MAX_PASSWORD_CHARS: usize = 1024;
 
 /// Body of `POST /api/v1/login`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Login {
+    /// User name.
+    #[schema(example = "wang")]
     name: String,
+    /// Password.
     password: String,
+}
+
+/// Who a request acts as (body of `GET /api/v1/me` and of a successful login).
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Me {
+    /// User or key name.
+    name: String,
+    /// Role acted in.
+    #[schema(value_type = Role)]
+    role: &'static str,
+    /// Its Chinese label.
+    role_label: &'static str,
+    /// Unit code.
+    unit: Option<String>,
+    /// Unit name.
+    unit_name: Option<String>,
+    /// How the request proved it: `session` or `api_key`.
+    #[schema(example = "session")]
+    via: &'static str,
+    /// When the session ends (sessions only).
+    #[schema(format = DateTime)]
+    expires_at: Option<String>,
 }
 
 fn session_cookie(state: &AppState, token: &str, max_age: i64) -> HeaderValue {
@@ -39,25 +65,37 @@ fn session_cookie(state: &AppState, token: &str, max_age: i64) -> HeaderValue {
         .expect("a token is URL-safe base64")
 }
 
-fn me_json(state: &AppState, actor: &Actor, via: &Via) -> Value {
+fn me_json(state: &AppState, actor: &Actor, via: &Via) -> Me {
     let a = &actor.0;
     let (via, expires_at) = match via {
         Via::Session { expires_at } => ("session", Some(local_time(*expires_at, state.desk.config().tz))),
         Via::ApiKey => ("api_key", None),
     };
-    json!({
-        "name": a.user,
-        "role": a.role.code(),
-        "role_label": a.role.label(),
-        "unit": a.unit,
-        "unit_name": a.unit.as_deref().and_then(|u| state.desk.catalog().unit(u)).map(|u| u.name.clone()),
-        "via": via,
-        "expires_at": expires_at,
-    })
+    Me {
+        name: a.user.clone(),
+        role: a.role.code(),
+        role_label: a.role.label(),
+        unit: a.unit.clone(),
+        unit_name: a.unit.as_deref().and_then(|u| state.desk.catalog().unit(u)).map(|u| u.name.clone()),
+        via,
+        expires_at,
+    }
 }
 
 /// `POST /api/v1/login`: 200 with who logged in, and the session cookie; 401 `bad_credentials`;
 /// 429 `too_many_requests` (with `Retry-After`) when the name or the client IP tries too often.
+#[utoipa::path(post, path = "/login", tag = "accounts", security(()), request_body = Login,
+    responses(
+        (status = 200, description = "Logged in: who, and the session cookie", body = Me,
+            headers(("Set-Cookie" = String, description = "The session cookie `jiesu_session` (HttpOnly, SameSite=Strict)"))),
+        (status = 400, description = "Malformed request, or a name or password of a bad length", body = ErrorBody),
+        (status = 401, description = "Wrong name or password (`bad_credentials`)", body = ErrorBody),
+        (status = 413, description = "The body is larger than the server accepts", body = ErrorBody),
+        (status = 415, description = "Not a JSON body", body = ErrorBody),
+        (status = 429, description = "Too many attempts for the name or from the client (`Retry-After`)", body = ErrorBody,
+            headers(("Retry-After" = String, description = "Seconds to wait"))),
+        (status = 503, description = "The store is busy or down", body = ErrorBody),
+    ))]
 pub async fn login(
     State(state): State<AppState>,
     ip: ClientIp,
@@ -88,6 +126,12 @@ pub async fn login(
 }
 
 /// `POST /api/v1/logout`: ends the session of the cookie, if any, and clears the cookie. 204.
+#[utoipa::path(post, path = "/logout", tag = "accounts", security(()),
+    responses(
+        (status = 204, description = "The session (if any) is ended and the cookie cleared",
+            headers(("Set-Cookie" = String, description = "Clears `jiesu_session`"))),
+        (status = 503, description = "The store is busy or down", body = ErrorBody),
+    ))]
 pub async fn logout(State(state): State<AppState>, headers: HeaderMap) -> Result<Response, ApiError> {
     if let Some(token) = cookie(&headers, SESSION_COOKIE) {
         state.desk.store().end_session(token).await?;
@@ -96,7 +140,14 @@ pub async fn logout(State(state): State<AppState>, headers: HeaderMap) -> Result
 }
 
 /// `GET /api/v1/me`: who the request acts as, and how it proved it.
-pub async fn me(State(state): State<AppState>, headers: HeaderMap) -> Result<AppJson<Value>, ApiError> {
+#[utoipa::path(get, path = "/me", tag = "accounts",
+    responses(
+        (status = 200, description = "Who the request acts as", body = Me),
+        (status = 400, description = "A malformed credential", body = ErrorBody),
+        (status = 401, description = "Not logged in and no API key, or an unknown, revoked or expired one", body = ErrorBody),
+        (status = 503, description = "The store is busy or down", body = ErrorBody),
+    ))]
+pub async fn me(State(state): State<AppState>, headers: HeaderMap) -> Result<AppJson<Me>, ApiError> {
     match principal(&headers, &state).await? {
         Some((actor, via)) => Ok(AppJson(me_json(&state, &actor, &via))),
         None => Err(ApiError::new(StatusCode::UNAUTHORIZED, "unauthenticated", "not logged in and no API key")),

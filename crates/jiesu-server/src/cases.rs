@@ -5,17 +5,18 @@ use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use jiesu_core::Command;
 use jiesu_domain::draft::{Contact, FieldError, NewCase, Place};
-use jiesu_domain::model::{CaseKind, Channel};
+use jiesu_domain::model::{CaseKind, Channel, Status};
 use jiesu_store::{CaseFilter, Page};
-use serde::Deserialize;
-use serde_json::{Value, json};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use utoipa::{IntoParams, ToSchema};
 
 use crate::AppState;
 use crate::actor::Actor;
-use crate::error::ApiError;
+use crate::error::{ApiError, Body as ErrorBody};
 use crate::extract::{AppJson, AppQuery, CaseId};
 use crate::params::{self, DayEnd};
-use crate::views::{CaseView, Renderer};
+use crate::views::{CaseView, EventView, Renderer};
 
 /// Longest accepted external id.
 const MAX_EXTERNAL_ID_CHARS: usize = 200;
@@ -28,22 +29,37 @@ fn renderer(state: &AppState) -> Renderer<'_> {
 }
 
 /// Body of `POST /api/v1/cases`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CreateCase {
+    /// How the request reached us.
+    #[schema(value_type = Channel, example = "hotline")]
     channel: String,
+    /// What the citizen wants.
+    #[schema(value_type = CaseKind, example = "complaint")]
     kind: String,
+    /// A short title (made from the text when absent).
     #[serde(default)]
+    #[schema(example = "占道经营")]
     title: Option<String>,
+    /// The citizen's words (at most 5,000 characters).
+    #[schema(example = "东四北大街路口有商贩占道经营，影响通行。")]
     text: String,
+    /// A leaf category code from the catalog.
+    #[schema(example = "0101")]
     category: String,
+    /// Where.
     #[serde(default)]
     place: PlaceBody,
+    /// Who (personal data: masked for roles that do not need it).
     #[serde(default)]
     contact: ContactBody,
+    /// The id in the system the request came from (at most 200 characters).
     #[serde(default)]
     external_id: Option<String>,
+    /// Dispatch (派单) at once by the responsibility list; default true.
     #[serde(default = "yes")]
+    #[schema(default = true)]
     auto_dispatch: bool,
 }
 
@@ -52,23 +68,37 @@ fn yes() -> bool {
 }
 
 /// Where, as the client sends it (blank strings count as absent).
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(as = NewPlace)]
 struct PlaceBody {
+    /// Street address.
+    #[schema(example = "东四北大街")]
     address: Option<String>,
+    /// Latitude (WGS 84), inside the district.
+    #[schema(example = 39.93)]
     lat: Option<f64>,
+    /// Longitude (WGS 84), inside the district.
+    #[schema(example = 116.417)]
     lon: Option<f64>,
+    /// Street code (9 digits) from the catalog.
     street: Option<String>,
+    /// Community code (12 digits) from the catalog.
     community: Option<String>,
+    /// Grid cell id.
     grid: Option<String>,
 }
 
 /// Who, as the client sends it (blank strings count as absent).
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(as = NewContact)]
 struct ContactBody {
+    /// Name.
     name: Option<String>,
+    /// Phone number.
     phone: Option<String>,
+    /// E-mail address.
     email: Option<String>,
 }
 
@@ -136,56 +166,19 @@ impl CreateCase {
     }
 }
 
-/// Body of `POST /api/v1/intake/suggest`: a draft as far as it is written; only the text is needed.
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct SuggestBody {
-    #[serde(default)]
-    title: Option<String>,
-    text: String,
-    #[serde(default)]
-    category: Option<String>,
-    #[serde(default)]
-    place: PlaceBody,
-}
-
-/// `POST /api/v1/intake/suggest`: what intake suggests for a draft (place, duplicates, route),
-/// each with its confidence; nothing is stored. Staff only.
-pub async fn suggest(
-    State(state): State<AppState>,
-    actor: Actor,
-    AppJson(body): AppJson<SuggestBody>,
-) -> Result<AppJson<jiesu_core::intake::IntakeSuggestions>, ApiError> {
-    actor.check_staff()?;
-    let category = clean(body.category).unwrap_or_default();
-    let draft = NewCase {
-        channel: Channel::Hotline,
-        kind: CaseKind::Complaint,
-        title: clean(body.title),
-        text: body.text,
-        category: category.clone(),
-        place: Place {
-            address: clean(body.place.address),
-            lat: body.place.lat,
-            lon: body.place.lon,
-            street: clean(body.place.street),
-            community: clean(body.place.community),
-            grid: clean(body.place.grid),
-        },
-        contact: Contact::default(),
-        external_id: None,
-    };
-    if let Err(errors) = draft.validate(state.desk.catalog()) {
-        // An unwritten category is fine here: the other problems are not.
-        let errors: Vec<_> = errors.into_iter().filter(|e| !(category.is_empty() && e.field == "category")).collect();
-        if !errors.is_empty() {
-            return Err(ApiError::invalid_fields(errors));
-        }
-    }
-    Ok(AppJson(state.desk.suggest(&draft, state.now()).await?))
-}
-
 /// `POST /api/v1/cases`: 受理, and 派单 at once unless `auto_dispatch` is false. 201 with the case.
+#[utoipa::path(post, path = "/cases", tag = "cases", request_body = CreateCase,
+    responses(
+        (status = 201, description = "The case as received (and dispatched)", body = CaseView,
+            headers(("Location" = String, description = "The case's URL"))),
+        (status = 400, description = "Malformed request: bad JSON, path or query value, or actor header", body = ErrorBody),
+        (status = 401, description = "No actor: the caller did not say who is acting", body = ErrorBody),
+        (status = 403, description = "The actor's role or unit may not do this", body = ErrorBody),
+        (status = 413, description = "The body is larger than the server accepts", body = ErrorBody),
+        (status = 415, description = "Not a JSON body", body = ErrorBody),
+        (status = 422, description = "Input that parses but is wrong: every problem is listed in `fields`", body = ErrorBody),
+        (status = 503, description = "The store is busy or down", body = ErrorBody),
+    ))]
 pub async fn create(
     State(state): State<AppState>,
     actor: Actor,
@@ -199,33 +192,73 @@ pub async fn create(
     Ok((StatusCode::CREATED, [(header::LOCATION, location)], AppJson(view)).into_response())
 }
 
-/// Query of `GET /api/v1/cases`.
-#[derive(Debug, Default, Deserialize)]
+/// Query of `GET /api/v1/cases`. Blank values count as absent.
+#[derive(Debug, Default, Deserialize, IntoParams)]
 #[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
 pub struct ListQuery {
+    /// Comma-separated statuses (codes or Chinese labels), e.g. `dispatched,accepted`.
+    #[param(example = "dispatched,accepted")]
     status: Option<String>,
+    /// The assignee's unit code (unit handlers may only give their own).
+    #[param(example = "S001")]
     unit: Option<String>,
+    /// A category code: a leaf, or a top level for all its leaves.
+    #[param(example = "01")]
     category: Option<String>,
+    /// A street code.
+    #[param(example = "110101001")]
     street: Option<String>,
+    /// Received at or after: RFC 3339, or a local date (from its start).
+    #[param(example = "2026-11-01")]
     from: Option<String>,
+    /// Received before: RFC 3339, or a local date (to its end, the day included).
+    #[param(example = "2026-11-30")]
     to: Option<String>,
+    /// Only cases open past their deadline now (`true`/`false`/`1`/`0`).
+    #[param(value_type = Option<bool>)]
     overdue: Option<String>,
+    /// The id in the system the request came from.
     external_id: Option<String>,
+    /// Text search in the title, text and address (at most 100 characters).
     q: Option<String>,
+    /// Paging: only cases with a smaller id (the `next_before` of the previous page).
+    #[param(value_type = Option<i64>, minimum = 1)]
     before: Option<String>,
+    /// Page size, 1 to 200 (default 50).
+    #[param(value_type = Option<i64>, minimum = 1, maximum = 200)]
     limit: Option<String>,
 }
 
 /// Longest accepted text search.
 const MAX_SEARCH_CHARS: usize = 100;
 
+/// Body of `GET /api/v1/cases`.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct CaseList {
+    /// One page, newest first.
+    cases: Vec<CaseView>,
+    /// Pass as `before` for the next page; null on the last page.
+    next_before: Option<i64>,
+    /// How many cases match the filters in all.
+    total: u64,
+}
+
 /// `GET /api/v1/cases`: newest first, `next_before` pages on, `total` counts all that match.
 /// Only the cases within the actor's scope are searched (see `jiesu_domain::access`).
+#[utoipa::path(get, path = "/cases", tag = "cases", params(ListQuery),
+    responses(
+        (status = 200, description = "One page of cases", body = CaseList),
+        (status = 400, description = "Malformed request: bad JSON, path or query value, or actor header", body = ErrorBody),
+        (status = 401, description = "No actor: the caller did not say who is acting", body = ErrorBody),
+        (status = 403, description = "The actor's role or unit may not do this", body = ErrorBody),
+        (status = 503, description = "The store is busy or down", body = ErrorBody),
+    ))]
 pub async fn list(
     State(state): State<AppState>,
     actor: Actor,
     AppQuery(q): AppQuery<ListQuery>,
-) -> Result<AppJson<Value>, ApiError> {
+) -> Result<AppJson<CaseList>, ApiError> {
     let catalog = state.desk.catalog();
     let tz = state.desk.config().tz;
     let now = state.now();
@@ -278,10 +311,19 @@ pub async fn list(
     let next_before = (page.len() == limit as usize).then(|| page.last().map(|c| c.id)).flatten();
     let r = renderer(&state);
     let cases: Vec<_> = page.into_iter().map(|rec| r.case(rec, &actor)).collect();
-    Ok(AppJson(json!({ "cases": cases, "next_before": next_before, "total": total })))
+    Ok(AppJson(CaseList { cases, next_before, total }))
 }
 
 /// `GET /api/v1/cases/{id}`.
+#[utoipa::path(get, path = "/cases/{id}", tag = "cases", params(("id" = i64, Path, minimum = 1, description = "The case id", example = 1)),
+    responses(
+        (status = 200, description = "The case", body = CaseView),
+        (status = 400, description = "Malformed request: bad JSON, path or query value, or actor header", body = ErrorBody),
+        (status = 401, description = "No actor: the caller did not say who is acting", body = ErrorBody),
+        (status = 403, description = "The actor's role or unit may not do this", body = ErrorBody),
+        (status = 404, description = "No such case", body = ErrorBody),
+        (status = 503, description = "The store is busy or down", body = ErrorBody),
+    ))]
 pub async fn show(
     State(state): State<AppState>,
     actor: Actor,
@@ -291,25 +333,49 @@ pub async fn show(
     Ok(AppJson(renderer(&state).case(rec, &actor)))
 }
 
+/// Body of `GET /api/v1/cases/{id}/events`.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Timeline {
+    /// The case id.
+    case_id: i64,
+    /// The public case number (诉求编号).
+    number: String,
+    /// The case's status now.
+    #[schema(value_type = Status)]
+    status: &'static str,
+    /// Its Chinese label.
+    status_label: &'static str,
+    /// Every event, oldest first.
+    events: Vec<EventView>,
+}
+
 /// `GET /api/v1/cases/{id}/events`: the timeline, oldest first.
+#[utoipa::path(get, path = "/cases/{id}/events", tag = "cases", params(("id" = i64, Path, minimum = 1, description = "The case id", example = 1)),
+    responses(
+        (status = 200, description = "The case's timeline", body = Timeline),
+        (status = 400, description = "Malformed request: bad JSON, path or query value, or actor header", body = ErrorBody),
+        (status = 401, description = "No actor: the caller did not say who is acting", body = ErrorBody),
+        (status = 403, description = "The actor's role or unit may not do this", body = ErrorBody),
+        (status = 404, description = "No such case", body = ErrorBody),
+        (status = 503, description = "The store is busy or down", body = ErrorBody),
+    ))]
 pub async fn events(
     State(state): State<AppState>,
     actor: Actor,
     CaseId(id): CaseId,
-) -> Result<AppJson<Value>, ApiError> {
+) -> Result<AppJson<Timeline>, ApiError> {
     let store = state.desk.store();
     let scope = actor.scope(state.desk.catalog());
     let rec = store.case_in(&scope, id).await?;
     let events = store.events_in(&scope, id).await?;
     let r = renderer(&state);
-    let events: Vec<_> = events.iter().map(|e| r.event(e)).collect();
-    Ok(AppJson(json!({
-        "case_id": id,
-        "number": crate::views::case_number(id, rec.state.received_at, r.tz),
-        "status": rec.state.status.code(),
-        "status_label": rec.state.status.label(),
-        "events": events,
-    })))
+    Ok(AppJson(Timeline {
+        case_id: id,
+        number: crate::views::case_number(id, rec.state.received_at, r.tz),
+        status: rec.state.status.code(),
+        status_label: rec.state.status.label(),
+        events: events.iter().map(|e| r.event(e)).collect(),
+    }))
 }
 
 /// Splits an action body into the command and its optional note. `Command` is internally tagged
@@ -349,7 +415,33 @@ fn command_and_note(body: Value) -> Result<(Command, Option<String>), ApiError> 
     Ok((command, note))
 }
 
+/// Body of `POST /api/v1/cases/{id}/actions`: one command, named by `action`, and an optional
+/// note (the reason of a return or extension request, the text of a reply).
+// Documentation only: the handler reads the body with `command_and_note`.
+#[derive(Debug, Serialize, ToSchema)]
+#[schema(as = ActionRequest)]
+#[allow(dead_code)]
+pub struct ActionRequest {
+    #[serde(flatten)]
+    command: Command,
+    /// A note: required for `request_return`, `request_extension` and `reply`.
+    note: Option<String>,
+}
+
 /// `POST /api/v1/cases/{id}/actions`: one action of the loop; 200 with the case after it.
+#[utoipa::path(post, path = "/cases/{id}/actions", tag = "cases", params(("id" = i64, Path, minimum = 1, description = "The case id", example = 1)), request_body = ActionRequest,
+    responses(
+        (status = 200, description = "The case after the action", body = CaseView),
+        (status = 400, description = "Malformed request: bad JSON, path or query value, or actor header", body = ErrorBody),
+        (status = 401, description = "No actor: the caller did not say who is acting", body = ErrorBody),
+        (status = 403, description = "The actor's role or unit may not do this", body = ErrorBody),
+        (status = 404, description = "No such case", body = ErrorBody),
+        (status = 409, description = "The case's status does not allow the action (`illegal_transition`)", body = ErrorBody),
+        (status = 413, description = "The body is larger than the server accepts", body = ErrorBody),
+        (status = 415, description = "Not a JSON body", body = ErrorBody),
+        (status = 422, description = "The action parses but is wrong (unknown unit, missing note, bad deadline)", body = ErrorBody),
+        (status = 503, description = "The case keeps changing under us (`busy`, retry) or the store is down", body = ErrorBody),
+    ))]
 pub async fn act(
     State(state): State<AppState>,
     actor: Actor,
@@ -366,6 +458,7 @@ pub async fn act(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use serde_json::json;
 
     #[test]
     fn note_is_taken_out_before_the_command_is_read() {

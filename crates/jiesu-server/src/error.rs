@@ -31,9 +31,10 @@ use jiesu_core::CoreError;
 use jiesu_domain::draft::FieldError;
 use jiesu_domain::workflow::WorkflowError;
 use serde::Serialize;
+use utoipa::ToSchema;
 
 /// One field that is wrong, and why.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
 pub struct FieldIssue {
     /// The field (`category`, `place.lat`, a query parameter, a header ...).
     pub field: String,
@@ -54,15 +55,26 @@ pub struct ApiError {
     retry_after: Option<u64>,
 }
 
-#[derive(Serialize)]
-struct Body<'a> {
+/// The body of every error response.
+#[derive(Serialize, ToSchema)]
+#[schema(as = Error)]
+pub(crate) struct Body<'a> {
     error: Inner<'a>,
 }
 
-#[derive(Serialize)]
-struct Inner<'a> {
+/// What went wrong.
+#[derive(Serialize, ToSchema)]
+#[schema(as = ErrorDetail)]
+pub(crate) struct Inner<'a> {
+    /// Stable code: `bad_request`, `unauthenticated`, `bad_credentials`, `forbidden`,
+    /// `wrong_unit`, `not_found`, `method_not_allowed`, `illegal_transition`, `payload_too_large`,
+    /// `unsupported_media_type`, `invalid`, `calendar`, `too_many_requests`, `internal`, `busy`,
+    /// `unavailable`.
+    #[schema(example = "invalid")]
     code: &'a str,
+    /// What is wrong, for people.
     message: &'a str,
+    /// The fields at fault (may be empty).
     fields: &'a [FieldIssue],
 }
 

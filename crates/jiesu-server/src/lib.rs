@@ -10,6 +10,7 @@
 //!
 //! | method | path | what |
 //! |---|---|---|
+//! | GET | `/api/v1/openapi.json` | the OpenAPI 3.1 document of all of this, generated from the code |
 //! | GET | `/api/v1/health` | liveness, backend and case count (no actor needed) |
 //! | POST | `/api/v1/login` | password login; sets the session cookie (no actor needed) |
 //! | POST | `/api/v1/logout` | ends the session |
@@ -56,7 +57,9 @@ mod catalog;
 mod error;
 mod extract;
 mod limit;
+mod intake;
 pub mod open311;
+mod openapi;
 mod params;
 mod views;
 
@@ -73,13 +76,15 @@ use std::time::Duration;
 use axum::Router;
 use axum::extract::{DefaultBodyLimit, Request};
 use axum::response::Response;
-use axum::routing::{get, post};
 use chrono::{DateTime, Utc};
 use jiesu_core::Desk;
 use tokio::task::JoinHandle;
 use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::trace::{DefaultOnFailure, DefaultOnRequest, DefaultOnResponse, TraceLayer};
 use tracing::Level;
+use utoipa::OpenApi;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 /// Default largest request body accepted: 256 KiB (a case text is at most 5,000 characters).
 pub const DEFAULT_BODY_LIMIT: usize = 256 * 1024;
@@ -177,6 +182,43 @@ impl AppState {
     }
 }
 
+/// The API's routes with their documentation: each handler is registered through `routes!`,
+/// which takes its path and methods from the handler's `#[utoipa::path]`, so the router and the
+/// OpenAPI document cannot disagree. Never add a route with `.route(...)`.
+fn routes() -> OpenApiRouter<AppState> {
+    let api = OpenApiRouter::new()
+        .routes(routes!(openapi::json))
+        .routes(routes!(catalog::health))
+        .routes(routes!(auth::login))
+        .routes(routes!(auth::logout))
+        .routes(routes!(auth::me))
+        .routes(routes!(catalog::all))
+        .routes(routes!(catalog::categories))
+        .routes(routes!(catalog::units))
+        .routes(routes!(catalog::streets))
+        .routes(routes!(catalog::communities))
+        .routes(routes!(catalog::calendar))
+        .routes(routes!(cases::create, cases::list))
+        .routes(routes!(intake::suggest))
+        .routes(routes!(cases::show))
+        .routes(routes!(cases::events))
+        .routes(routes!(cases::act))
+        .routes(routes!(assessment::figures))
+        .routes(routes!(assessment::rankings))
+        .routes(routes!(assessment::stats));
+    OpenApiRouter::with_openapi(openapi::ApiDoc::openapi()).nest("/api/v1", api)
+}
+
+/// The OpenAPI 3.1 document of the API (also served at `GET /api/v1/openapi.json`).
+pub fn openapi_document() -> utoipa::openapi::OpenApi {
+    routes().into_openapi()
+}
+
+/// [`openapi_document`] as pretty-printed JSON.
+pub fn openapi_json() -> String {
+    openapi_document().to_pretty_json().expect("the OpenAPI document serialises")
+}
+
 /// The whole HTTP application: routes, JSON fallbacks, body limit, panic guard and tracing.
 ///
 /// Panics when the Open311 settings are invalid (check them first with
@@ -184,33 +226,14 @@ impl AppState {
 /// (a test checks it).
 pub fn app(state: AppState) -> Router {
     let (open311_path, open311) = open311::router(&state).unwrap_or_else(|e| panic!("open311: {e}"));
-    let api = Router::new()
-        .route("/health", get(catalog::health))
-        .route("/login", post(auth::login))
-        .route("/logout", post(auth::logout))
-        .route("/me", get(auth::me))
-        .route("/catalog", get(catalog::all))
-        .route("/catalog/categories", get(catalog::categories))
-        .route("/catalog/units", get(catalog::units))
-        .route("/catalog/streets", get(catalog::streets))
-        .route("/catalog/communities", get(catalog::communities))
-        .route("/calendar/{year}", get(catalog::calendar))
-        .route("/cases", post(cases::create).get(cases::list))
-        .route("/intake/suggest", post(cases::suggest))
-        .route("/cases/{id}", get(cases::show))
-        .route("/cases/{id}/events", get(cases::events))
-        .route("/cases/{id}/actions", post(cases::act))
-        .route("/assessment", get(assessment::figures))
-        .route("/rankings", get(assessment::rankings))
-        .route("/stats", get(assessment::stats));
+    let (router, _) = routes().split_for_parts();
     let trace = TraceLayer::new_for_http()
         // Method and path only: query strings may carry personal data, bodies always do.
         .make_span_with(|req: &Request| tracing::info_span!("http", method = %req.method(), path = %req.uri().path()))
         .on_request(DefaultOnRequest::new().level(Level::DEBUG))
         .on_response(DefaultOnResponse::new().level(Level::INFO))
         .on_failure(DefaultOnFailure::new().level(Level::ERROR));
-    Router::new()
-        .nest("/api/v1", api)
+    router
         .nest(&open311_path, open311)
         .fallback(error::no_route)
         .method_not_allowed_fallback(error::method_not_allowed)

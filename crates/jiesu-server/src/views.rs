@@ -6,11 +6,12 @@ use chrono::{DateTime, SecondsFormat, Utc};
 use chrono_tz::Tz;
 use jiesu_domain::catalog::Catalog;
 use jiesu_domain::draft::Contact;
-use jiesu_domain::model::Callback;
+use jiesu_domain::model::{Callback, CaseKind, Channel, DeadlineClass, Role, Satisfaction, Status};
 use jiesu_domain::workflow::{Action, Event, JointUnit};
 use jiesu_store::CaseRecord;
 use serde::Serialize;
 use serde_json::{Value, json};
+use utoipa::ToSchema;
 
 use crate::actor::Actor;
 
@@ -29,36 +30,62 @@ pub fn case_number(id: i64, received_at: DateTime<Utc>, tz: Tz) -> String {
 }
 
 /// Where the matter is, with the names of its street and community.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
+#[schema(as = Place)]
 pub struct PlaceView {
+    /// Street address.
     address: Option<String>,
+    /// Latitude (WGS 84).
     lat: Option<f64>,
+    /// Longitude (WGS 84).
     lon: Option<f64>,
+    /// Street code.
     street: Option<String>,
+    /// Street name.
     street_name: Option<String>,
+    /// Community code.
     community: Option<String>,
+    /// Community short name.
     community_name: Option<String>,
+    /// Grid cell id.
     grid: Option<String>,
 }
 
 /// A unit summoned by 吹哨.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
+#[schema(as = JointUnit)]
 pub struct JointView {
+    /// Unit code.
     unit: String,
+    /// Unit name.
     unit_name: Option<String>,
+    /// When it was summoned.
+    #[schema(format = DateTime)]
     summoned_at: String,
+    /// When it must check in (报到) by.
+    #[schema(format = DateTime)]
     checkin_due: String,
+    /// When it checked in.
+    #[schema(format = DateTime)]
     checked_in_at: Option<String>,
+    /// Not checked in and past `checkin_due`.
     checkin_overdue: bool,
 }
 
 /// The latest callback (回访).
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
+#[schema(as = Callback)]
 pub struct CallbackView {
+    /// The citizen was reached.
     reached: bool,
+    /// The unit contacted the citizen in time.
     responded: bool,
+    /// Solved.
     solved: bool,
+    /// The citizen's verdict.
+    #[schema(value_type = Satisfaction)]
     satisfaction: &'static str,
+    /// Its Chinese label.
     satisfaction_label: &'static str,
 }
 
@@ -75,48 +102,101 @@ impl From<Callback> for CallbackView {
 }
 
 /// One case as the API shows it.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
+#[schema(as = Case)]
 pub struct CaseView {
+    /// Case id.
     id: i64,
+    /// Public case number (诉求编号), `DC` + local date + id.
+    #[schema(example = "DC20261127000042")]
     number: String,
+    /// How the request reached us.
+    #[schema(value_type = Channel)]
     channel: &'static str,
+    /// Its Chinese label.
     channel_label: &'static str,
+    /// What the citizen wants.
+    #[schema(value_type = CaseKind)]
     kind: &'static str,
+    /// Its Chinese label.
     kind_label: &'static str,
+    /// Where the case is in the loop.
+    #[schema(value_type = Status)]
     status: &'static str,
+    /// Its Chinese label.
     status_label: &'static str,
+    /// Title.
     title: String,
+    /// The citizen's words.
     text: String,
+    /// Leaf category code.
     category: String,
+    /// Category name.
     category_name: Option<String>,
+    /// Top-level category code.
     category_parent: Option<String>,
+    /// Top-level category name.
     category_parent_name: Option<String>,
+    /// How fast it must be handled.
+    #[schema(value_type = DeadlineClass)]
     deadline_class: &'static str,
+    /// Its Chinese label.
     deadline_class_label: &'static str,
+    /// Where.
     place: PlaceView,
     /// Masked (`138****5678`) unless the actor's role needs it in full.
     contact: Contact,
+    /// True when `contact` is masked.
     contact_masked: bool,
+    /// The id in the system the request came from.
     external_id: Option<String>,
+    /// The unit that holds the case.
     assignee: Option<String>,
+    /// Its name.
     assignee_name: Option<String>,
+    /// The deadline in force.
+    #[schema(format = DateTime)]
     due: Option<String>,
+    /// Open and past `due` now.
     overdue: bool,
+    /// 受理 time.
+    #[schema(format = DateTime)]
     received_at: String,
+    /// Latest 派单.
+    #[schema(format = DateTime)]
     dispatched_at: Option<String>,
+    /// Latest 签收.
+    #[schema(format = DateTime)]
     accepted_at: Option<String>,
+    /// Latest 答复.
+    #[schema(format = DateTime)]
     replied_at: Option<String>,
+    /// Latest event.
+    #[schema(format = DateTime)]
     updated_at: String,
+    /// 结案 time.
+    #[schema(format = DateTime)]
     closed_at: Option<String>,
+    /// The category needs 核查 before closing.
     verify: bool,
+    /// Times reopened (重办).
     reopen_count: u32,
+    /// 督办 notices.
     supervisions: u32,
+    /// Returns (退单) approved.
     returns: u32,
+    /// Extensions (延期) approved.
     extensions: u32,
+    /// The deadline an extension request asks for, while pending.
+    #[schema(format = DateTime)]
     pending_extension: Option<String>,
+    /// Units summoned by 吹哨.
     joint: Vec<JointView>,
+    /// The latest callback (回访).
     callback: Option<CallbackView>,
+    /// The master case, when merged.
     merged_into: Option<i64>,
+    /// Number of events.
     events: u32,
 }
 
@@ -278,28 +358,51 @@ impl Renderer<'_> {
 }
 
 /// Who took an event.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
+#[schema(as = EventActor)]
 pub struct ActorView {
+    /// User name.
     user: String,
+    /// Role acted in.
+    #[schema(value_type = Role)]
     role: &'static str,
+    /// Its Chinese label.
     role_label: &'static str,
+    /// Unit code.
     unit: Option<String>,
+    /// Unit name.
     unit_name: Option<String>,
 }
 
 /// One event of a case's timeline.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
+#[schema(as = Event)]
 pub struct EventView {
+    /// Position in the timeline, from 1.
     seq: u32,
+    /// When.
+    #[schema(format = DateTime)]
     at: String,
+    /// The action's code (`receive`, `dispatch`, `accept`, ...).
     action: &'static str,
+    /// Its Chinese label.
     action_label: &'static str,
+    /// Status before (none for 受理).
+    #[schema(value_type = Option<Status>)]
     from: Option<&'static str>,
+    /// Its Chinese label.
     from_label: Option<&'static str>,
+    /// Status after.
+    #[schema(value_type = Status)]
     to: &'static str,
+    /// Its Chinese label.
     to_label: &'static str,
+    /// Who acted.
     actor: ActorView,
+    /// The note (reason, reply text).
     note: Option<String>,
+    /// What the action carried (unit, deadline, callback ...), with names and local times.
+    #[schema(value_type = Object)]
     detail: Value,
 }
 

@@ -7,6 +7,7 @@ mod cmd_dups;
 mod cmd_geo;
 mod cmd_accounts;
 mod cmd_model;
+mod cmd_openapi;
 mod config;
 
 use std::path::PathBuf;
@@ -97,6 +98,8 @@ enum Cmd {
     /// Train and evaluate the Chinese category classifier.
     #[command(subcommand)]
     Model(cmd_model::ModelCmd),
+    /// Print the OpenAPI 3.1 document of the JSON API (as served at /api/v1/openapi.json).
+    Openapi(cmd_openapi::OpenapiArgs),
     /// Unit grids and place finding (street, community, grid cell).
     #[command(subcommand)]
     Geo(cmd_geo::GeoCmd),
@@ -232,6 +235,10 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Cmd::Key(cmd) => cmd_accounts::key(cmd).await,
         Cmd::Model(cmd) => {
             cmd_model::run(cmd)?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Cmd::Openapi(args) => {
+            cmd_openapi::run(args)?;
             Ok(ExitCode::SUCCESS)
         }
         Cmd::Geo(cmd) => {

@@ -1,0 +1,206 @@
+//! `POST /api/v1/intake/suggest`: what smart intake suggests for a draft before it is filed —
+//! its place (street, community, unit grid), likely duplicates among open cases nearby and the
+//! unit the responsibility list names — each with its confidence. Nothing is stored; filing the
+//! case (`POST /api/v1/cases`) records the suggestions and what the filer did with them.
+
+use axum::extract::State;
+use jiesu_domain::draft::{Contact, NewCase, Place};
+use jiesu_domain::model::{CaseKind, Channel};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+use crate::AppState;
+use crate::actor::Actor;
+use crate::error::{ApiError, Body as ErrorBody};
+use crate::extract::AppJson;
+
+/// Trimmed, None when blank.
+fn clean(s: Option<String>) -> Option<String> {
+    s.map(|s| s.trim().to_string()).filter(|s| !s.is_empty())
+}
+
+/// Where, as written so far (blank strings count as absent).
+#[derive(Debug, Default, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SuggestPlace {
+    address: Option<String>,
+    lat: Option<f64>,
+    lon: Option<f64>,
+    street: Option<String>,
+    community: Option<String>,
+    grid: Option<String>,
+}
+
+/// A draft as far as it is written; only the text is needed.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SuggestBody {
+    #[serde(default)]
+    title: Option<String>,
+    text: String,
+    /// Leaf category code, if chosen (the route needs one).
+    #[serde(default)]
+    category: Option<String>,
+    #[serde(default)]
+    place: SuggestPlace,
+}
+
+/// Where the gazetteer and grid put the draft.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct PlaceFound {
+    lon: Option<f64>,
+    lat: Option<f64>,
+    street: Option<String>,
+    street_name: Option<String>,
+    community: Option<String>,
+    community_name: Option<String>,
+    grid: Option<String>,
+    /// Confidence that the street is right, 0–1.
+    confidence: f64,
+    /// `point`, `address`, `text` or `none`.
+    source: String,
+    /// The place name that matched.
+    matched: Option<String>,
+    /// `approximate` (areas derived from points) or `surveyed` (real polygons).
+    area_precision: String,
+    outside_district: bool,
+}
+
+/// One suggested field and what filing the draft as it stands would do with it.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct FieldSuggestion {
+    /// `street`, `community`, `grid` or `point`.
+    field: String,
+    value: String,
+    confidence: f64,
+    source: String,
+    /// `filled`, `confirmed`, `overridden` or `shown`.
+    outcome: String,
+    chosen: Option<String>,
+}
+
+/// An open case that the draft may repeat.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct DuplicateView {
+    case_id: i64,
+    title: String,
+    status: String,
+    /// Confidence in [0, 1] that it is the same incident.
+    confidence: f64,
+    /// The confidence reaches the threshold: suggest merging.
+    likely: bool,
+    distance_m: Option<f64>,
+    hours_apart: f64,
+    text_similarity: f64,
+}
+
+/// The unit the responsibility list names and the row that fired.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct RouteView {
+    unit: String,
+    unit_name: Option<String>,
+    rule: String,
+}
+
+/// Everything intake suggests for a draft.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Suggestions {
+    place: Option<PlaceFound>,
+    suggestions: Vec<FieldSuggestion>,
+    duplicates: Vec<DuplicateView>,
+    route: Option<RouteView>,
+}
+
+fn code_of<T: Serialize>(v: &T) -> String {
+    serde_json::to_value(v).ok().and_then(|v| v.as_str().map(str::to_string)).unwrap_or_default()
+}
+
+/// `POST /api/v1/intake/suggest`: staff only; nothing is stored.
+#[utoipa::path(post, path = "/intake/suggest", tag = "intake", request_body = SuggestBody,
+    responses(
+        (status = 200, description = "Suggestions, each with its confidence", body = Suggestions),
+        (status = 400, description = "Malformed request: bad JSON, path or query value", body = ErrorBody),
+        (status = 401, description = "Not logged in and no API key", body = ErrorBody),
+        (status = 403, description = "Citizens cannot ask for intake suggestions", body = ErrorBody),
+        (status = 413, description = "The body is larger than the server accepts", body = ErrorBody),
+        (status = 415, description = "Not a JSON body", body = ErrorBody),
+        (status = 422, description = "Input that parses but is wrong: every problem is listed in `fields`", body = ErrorBody),
+        (status = 503, description = "The store is busy or down", body = ErrorBody),
+    ))]
+pub async fn suggest(
+    State(state): State<AppState>,
+    actor: Actor,
+    AppJson(body): AppJson<SuggestBody>,
+) -> Result<AppJson<Suggestions>, ApiError> {
+    actor.check_staff()?;
+    let category = clean(body.category).unwrap_or_default();
+    let draft = NewCase {
+        channel: Channel::Hotline,
+        kind: CaseKind::Complaint,
+        title: clean(body.title),
+        text: body.text,
+        category: category.clone(),
+        place: Place {
+            address: clean(body.place.address),
+            lat: body.place.lat,
+            lon: body.place.lon,
+            street: clean(body.place.street),
+            community: clean(body.place.community),
+            grid: clean(body.place.grid),
+        },
+        contact: Contact::default(),
+        external_id: None,
+    };
+    if let Err(errors) = draft.validate(state.desk.catalog()) {
+        // An unwritten category is fine here; the other problems are not.
+        let errors: Vec<_> = errors.into_iter().filter(|e| !(category.is_empty() && e.field == "category")).collect();
+        if !errors.is_empty() {
+            return Err(ApiError::invalid_fields(errors));
+        }
+    }
+    let s = state.desk.suggest(&draft, state.now()).await?;
+    let catalog = state.desk.catalog();
+    Ok(AppJson(Suggestions {
+        place: s.place.map(|p| PlaceFound {
+            lon: p.point.map(|x| x.lon),
+            lat: p.point.map(|x| x.lat),
+            street_name: p.street.as_ref().map(|a| a.name.clone()),
+            street: p.street.map(|a| a.code),
+            community_name: p.community.as_ref().map(|a| a.name.clone()),
+            community: p.community.map(|a| a.code),
+            grid: p.grid,
+            confidence: p.confidence,
+            source: code_of(&p.source),
+            matched: p.matched,
+            area_precision: p.area_precision.as_str().to_string(),
+            outside_district: p.outside_district,
+        }),
+        suggestions: s
+            .suggestions
+            .into_iter()
+            .map(|x| FieldSuggestion {
+                outcome: code_of(&x.outcome),
+                field: x.field,
+                value: x.value,
+                confidence: x.confidence,
+                source: x.source,
+                chosen: x.chosen,
+            })
+            .collect(),
+        duplicates: s
+            .duplicates
+            .into_iter()
+            .map(|d| DuplicateView {
+                case_id: d.case_id,
+                title: d.title,
+                status: d.status.code().to_string(),
+                confidence: d.confidence,
+                likely: d.likely,
+                distance_m: d.reasons.distance_m,
+                hours_apart: d.reasons.hours_apart,
+                text_similarity: d.reasons.similarity,
+            })
+            .collect(),
+        route: s.route.map(|r| RouteView { unit_name: catalog.unit(&r.unit).map(|u| u.name.clone()), unit: r.unit, rule: r.rule }),
+    }))
+}
