@@ -137,6 +137,8 @@ pub struct AppState {
     pub login_limits: LoginLimits,
     /// The Open311 endpoint's settings.
     pub open311: Arc<open311::Open311Config>,
+    /// Rate limit of Open311 POSTs (requests and updates) per API key (default 60 a minute).
+    pub open311_posts: RateLimiter,
 }
 
 impl std::fmt::Debug for AppState {
@@ -159,6 +161,7 @@ impl AppState {
             auth: AuthSettings::default(),
             login_limits: LoginLimits::default(),
             open311: Arc::new(open311::Open311Config::default()),
+            open311_posts: RateLimiter::per_minute(60),
         }
     }
 

@@ -96,12 +96,17 @@ impl Reply {
 
 impl TestApp {
     async fn new(url: &str) -> TestApp {
+        TestApp::with_post_limit(url, 60).await
+    }
+
+    async fn with_post_limit(url: &str, posts_per_minute: u32) -> TestApp {
         let store = jiesu_store::testing::connect(url).await.expect("connect");
         let desk = Desk::new(store.clone(), Catalog::dongcheng(), Calendar::china(), Config::default());
         let clock = Arc::new(Mutex::new(t("2026-11-27T09:30:00+08:00")));
         let c = clock.clone();
         let config = Open311Config { max_upload_bytes: 64 * 1024, ..Open311Config::default() };
-        let state = AppState::new(desk).with_clock(move || *c.lock().unwrap()).with_open311(config);
+        let mut state = AppState::new(desk).with_clock(move || *c.lock().unwrap()).with_open311(config);
+        state.open311_posts = jiesu_server::RateLimiter::per_minute(posts_per_minute);
         let (_, secret) = store.create_api_key("open311-test", Role::Citizen, None, Utc::now()).await.unwrap();
         TestApp { router: app(state), store, clock, key: Box::leak(secret.into_boxed_str()) }
     }
@@ -560,4 +565,22 @@ async fn bad_input_gets_the_spec_error_list_in_the_format_asked() {
     e.json_error(StatusCode::FORBIDDEN);
     assert_eq!(a.store.max_case_id().await.unwrap(), before, "nothing refused was stored");
     a.store.close().await;
+}
+
+#[tokio::test]
+async fn posts_beyond_the_key_rate_are_refused_with_429_and_store_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let a = TestApp::with_post_limit(&format!("sqlite://{}", dir.path().join("r.db").display()), 2).await;
+    for _ in 0..2 {
+        let r = a.form("requests.json", &heating_post(a.key, &[])).await;
+        assert!(r.status.is_success(), "{}", r.text());
+    }
+    let before = a.store.max_case_id().await.unwrap();
+    let e = a.form("requests.json", &heating_post(a.key, &[])).await.json_error(StatusCode::TOO_MANY_REQUESTS);
+    assert!(e.contains("api_key") && e.contains("try again"), "{e}");
+    let e = a.form("requests.xml", &heating_post(a.key, &[])).await.xml_error(StatusCode::TOO_MANY_REQUESTS);
+    assert!(e.contains("too many"), "{e}");
+    assert_eq!(a.store.max_case_id().await.unwrap(), before, "a refused post stores nothing");
+    // Reading is not limited.
+    assert_eq!(a.get("services.json").await.status, StatusCode::OK);
 }

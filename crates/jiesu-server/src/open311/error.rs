@@ -61,6 +61,14 @@ impl Open311Error {
         )
     }
 
+    /// 429: this API key posted too often.
+    pub fn throttled(retry_after_secs: u64) -> Open311Error {
+        Open311Error::new(
+            StatusCode::TOO_MANY_REQUESTS,
+            format!("too many posts with this api_key; try again in {retry_after_secs} s"),
+        )
+    }
+
     /// 500: a generic description; `detail` is logged.
     pub fn internal(detail: impl Into<String>) -> Open311Error {
         let mut e = Open311Error::new(StatusCode::INTERNAL_SERVER_ERROR, "internal error; it has been logged");
