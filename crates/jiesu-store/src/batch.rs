@@ -8,8 +8,16 @@
 //! one round trip to its worker thread). If anything in it fails, the batch is rolled back and
 //! written again case by case, each in its own savepoint, so that only the bad case fails.
 //!
+//! The writer is the one thread every case passes through, so it does as little as it can: a
+//! case's statements use anonymous placeholders and so depend only on its [`Shape`]; the script
+//! of a batch is built once per sequence of shapes and kept (the driver then finds its prepared
+//! statements in its cache by the same text), and callers serialise their values beforehand.
+//!
 //! The writer task owns nothing but the queue: it borrows the single writer connection per batch,
 //! so it cannot be left half-way by a caller that gives up (callers only wait on a reply).
+
+use std::collections::HashMap;
+use std::sync::Arc;
 
 use sqlx::any::AnyArguments;
 use sqlx::{Any, AnyPool, AssertSqlSafe, Executor, Row};
@@ -21,17 +29,25 @@ use crate::StoreError;
 const MAX_BATCH: usize = 64;
 /// Scheduler turns the writer waits for more cases before it commits.
 const LINGER_TURNS: usize = 4;
+/// Batch scripts kept; past this the cache starts again (shapes seldom vary: most cases are
+/// written with the same few events).
+const MAX_SCRIPTS: usize = 256;
 
 type AnyQuery = sqlx::query::Query<'static, Any, AnyArguments>;
 
-/// One new case to write: the SQL that inserts it (returning its id first) and its bindings.
+/// What decides the text of a new case's statements: how many events and summoned units it has.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub(crate) struct Shape {
+    pub events: usize,
+    pub units: usize,
+}
+
+/// One new case to write: its shape and its bindings.
 pub(crate) struct Job {
-    /// Statements that insert the case (`… RETURNING id`) and its events, with placeholders
-    /// numbered after the given offset.
-    pub body: Box<dyn Fn(usize) -> String + Send + Sync>,
-    /// Number of placeholders in `body`.
-    pub args: usize,
-    /// Binds the values of `body` onto a query (again, if the batch is retried case by case).
+    /// Picks the statements ([`crate::cases::sqlite_create_sql`]).
+    pub shape: Shape,
+    /// Binds the values of the statements onto a query (again, if the batch is retried case by
+    /// case).
     pub bind: Box<dyn Fn(AnyQuery) -> AnyQuery + Send + Sync>,
     /// Where the id (or the error) goes.
     pub reply: oneshot::Sender<Result<i64, StoreError>>,
@@ -41,6 +57,7 @@ pub(crate) struct Job {
 pub(crate) fn spawn(writer: AnyPool) -> mpsc::Sender<Job> {
     let (tx, mut rx) = mpsc::channel::<Job>(4 * MAX_BATCH);
     tokio::spawn(async move {
+        let mut scripts = Scripts::default();
         while let Some(first) = rx.recv().await {
             let mut jobs = vec![first];
             // Let callers that are about to file a case join this commit: a few turns of the
@@ -57,14 +74,50 @@ pub(crate) fn spawn(writer: AnyPool) -> mpsc::Sender<Job> {
                 }
                 tokio::task::yield_now().await;
             }
-            write(&writer, jobs).await;
+            write(&writer, &mut scripts, jobs).await;
         }
     });
     tx
 }
 
+/// The SQL text of batches, by the shapes of their cases in order.
+#[derive(Default)]
+struct Scripts {
+    bodies: HashMap<Shape, String>,
+    batches: HashMap<Vec<Shape>, Arc<str>>,
+}
+
+impl Scripts {
+    /// The statements of one case of `shape`.
+    fn body(&mut self, shape: Shape) -> &str {
+        self.bodies.entry(shape).or_insert_with(|| crate::cases::sqlite_create_sql(shape))
+    }
+
+    /// `BEGIN; ` + the statements of each job + `; COMMIT;`.
+    fn batch(&mut self, jobs: &[Job]) -> Arc<str> {
+        let shapes: Vec<Shape> = jobs.iter().map(|j| j.shape).collect();
+        if let Some(sql) = self.batches.get(&shapes) {
+            return sql.clone();
+        }
+        if self.batches.len() >= MAX_SCRIPTS {
+            self.batches.clear();
+        }
+        let mut sql = String::from("BEGIN; ");
+        for (i, &shape) in shapes.iter().enumerate() {
+            if i > 0 {
+                sql.push_str("; ");
+            }
+            sql.push_str(self.body(shape));
+        }
+        sql.push_str("; COMMIT;");
+        let sql: Arc<str> = sql.into();
+        self.batches.insert(shapes, sql.clone());
+        sql
+    }
+}
+
 /// Runs `sql` and returns the ids its `RETURNING id` statements gave, in order.
-async fn run(conn: &mut sqlx::AnyConnection, sql: String, jobs: &[Job]) -> Result<Vec<i64>, StoreError> {
+async fn run(conn: &mut sqlx::AnyConnection, sql: Arc<str>, jobs: &[Job]) -> Result<Vec<i64>, StoreError> {
     let mut q = sqlx::query(AssertSqlSafe(sql));
     for j in jobs {
         q = (j.bind)(q);
@@ -82,20 +135,13 @@ fn fail_all(jobs: Vec<Job>, message: &str) {
     }
 }
 
-async fn write(writer: &AnyPool, jobs: Vec<Job>) {
+async fn write(writer: &AnyPool, scripts: &mut Scripts, jobs: Vec<Job>) {
     let mut conn = match writer.acquire().await {
         Ok(c) => c,
         Err(e) => return fail_all(jobs, &e.to_string()),
     };
     // The whole batch as one script, one round trip: the usual case.
-    let mut offset = 0;
-    let mut bodies = Vec::with_capacity(jobs.len());
-    for j in &jobs {
-        bodies.push((j.body)(offset));
-        offset += j.args;
-    }
-    let script = format!("BEGIN; {}; COMMIT;", bodies.join("; "));
-    match run(&mut conn, script, &jobs).await {
+    match run(&mut conn, scripts.batch(&jobs), &jobs).await {
         Ok(ids) => {
             for (j, id) in jobs.into_iter().zip(ids) {
                 let _ = j.reply.send(Ok(id));
@@ -119,7 +165,7 @@ async fn write(writer: &AnyPool, jobs: Vec<Job>) {
     }
     let mut outcomes = Vec::with_capacity(jobs.len());
     for j in jobs {
-        let sql = format!("SAVEPOINT one_case; {}; RELEASE one_case;", (j.body)(0));
+        let sql = format!("SAVEPOINT one_case; {}; RELEASE one_case;", scripts.body(j.shape)).into();
         let result = run(&mut conn, sql, std::slice::from_ref(&j)).await.map(|ids| ids[0]);
         if result.is_err() {
             let _ = conn.execute("ROLLBACK TO one_case; RELEASE one_case;").await;

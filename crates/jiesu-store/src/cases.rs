@@ -145,27 +145,14 @@ impl Store {
         };
         match self.backend {
             crate::Backend::Sqlite => {
-                // The case id is the new row's: with one writer inside the transaction, max(id).
-                let n = events.len();
                 let units = joint_units(state);
-                let k = units.len();
-                let body = Box::new(move |offset: usize| {
-                    let mut sql = format!(
-                        "{} RETURNING id; {}",
-                        case_insert(offset + 1),
-                        events_insert(n, "(SELECT max(id) FROM cases)", offset + CASE_INSERT_ARGS + 1)
-                    );
-                    if k > 0 {
-                        let first = offset + CASE_INSERT_ARGS + n * EVENT_ARGS + 1;
-                        sql.push_str("; ");
-                        sql.push_str(&units_insert(k, "(SELECT max(id) FROM cases)", first));
-                    }
-                    sql
-                });
-                let args = CASE_INSERT_ARGS + n * EVENT_ARGS + k;
+                let shape = crate::batch::Shape { events: events.len(), units: units.len() };
+                // Serialised here, by the caller, so that the single writer only binds.
+                let (state_json, event_json) = (json(state), events.iter().map(json).collect::<Vec<_>>());
                 let (case, events, state) = (case.clone(), events.to_vec(), state.clone());
                 let bind = Box::new(move |q| {
-                    let mut q = bind_events(bind_case(q, &case, &state, &row), &events);
+                    let q = bind_case(q, &case, &state, &state_json, &row);
+                    let mut q = bind_events(q, &events, &event_json);
                     for u in &units {
                         q = q.bind(u.clone());
                     }
@@ -174,16 +161,16 @@ impl Store {
                 let (reply, answer) = tokio::sync::oneshot::channel();
                 let queue = self.intake.as_ref().expect("SQLite stores have an intake queue");
                 queue
-                    .send(crate::batch::Job { body, args, bind, reply })
+                    .send(crate::batch::Job { shape, bind, reply })
                     .await
                     .map_err(|_| StoreError::Write("the store is closed".into()))?;
                 answer.await.map_err(|_| StoreError::Write("the writer stopped".into()))?
             }
             crate::Backend::Postgres => {
                 let mut tx = self.writer.begin().await?;
-                let sql = format!("{} RETURNING id", case_insert(1));
-                let id: i64 =
-                    bind_case(sqlx::query(AssertSqlSafe(sql)), case, state, &row).fetch_one(&mut *tx).await?.try_get("id")?;
+                let sql = format!("{} RETURNING id", case_insert(&mut numbered(1)));
+                let q = bind_case(sqlx::query(AssertSqlSafe(sql)), case, state, &json(state), &row);
+                let id: i64 = q.fetch_one(&mut *tx).await?.try_get("id")?;
                 insert_events(&mut tx, id, events).await?;
                 insert_units(&mut tx, id, state).await?;
                 tx.commit().await?;
@@ -518,10 +505,43 @@ fn joint_units(state: &CaseState) -> Vec<String> {
     units
 }
 
-/// An INSERT of `k` summoned units of the case `case_id` (an SQL expression), values from
-/// placeholder number `first` on.
-fn units_insert(k: usize, case_id: &str, first: usize) -> String {
-    let rows: Vec<String> = (0..k).map(|i| format!("({case_id}, ${})", first + i)).collect();
+/// Placeholders `$first`, `$first+1`, … (the syntax both backends accept).
+fn numbered(first: usize) -> impl FnMut() -> String {
+    let mut next = first;
+    move || {
+        next += 1;
+        format!("${}", next - 1)
+    }
+}
+
+/// Anonymous placeholders (`?`, SQLite only): they take the values in order, across all the
+/// statements of a script, so a statement's text does not depend on where it stands.
+fn anonymous() -> String {
+    "?".to_string()
+}
+
+/// The statements that write one new case on SQLite (the case row, returning its id, then its
+/// events and summoned units), with anonymous placeholders: the same text for every case of the
+/// same shape, so the batch writer builds it once. The case id is the new row's: with one writer
+/// inside the transaction, `max(id)`.
+pub(crate) fn sqlite_create_sql(shape: crate::batch::Shape) -> String {
+    const NEW_ID: &str = "(SELECT max(id) FROM cases)";
+    let mut sql = format!(
+        "{} RETURNING id; {}",
+        case_insert(&mut anonymous),
+        events_insert(shape.events, NEW_ID, &mut anonymous)
+    );
+    if shape.units > 0 {
+        sql.push_str("; ");
+        sql.push_str(&units_insert(shape.units, NEW_ID, &mut anonymous));
+    }
+    sql
+}
+
+/// An INSERT of `k` summoned units of the case `case_id` (an SQL expression), values marked by
+/// `mark`.
+fn units_insert(k: usize, case_id: &str, mark: &mut impl FnMut() -> String) -> String {
+    let rows: Vec<String> = (0..k).map(|_| format!("({case_id}, {})", mark())).collect();
     format!("INSERT INTO case_units (case_id, unit) VALUES {}", rows.join(", "))
 }
 
@@ -530,7 +550,7 @@ async fn insert_units(tx: &mut sqlx::Transaction<'_, Any>, id: i64, state: &Case
     if units.is_empty() {
         return Ok(());
     }
-    let mut q = sqlx::query(AssertSqlSafe(units_insert(units.len(), "$1", 2))).bind(id);
+    let mut q = sqlx::query(AssertSqlSafe(units_insert(units.len(), "$1", &mut numbered(2)))).bind(id);
     for u in units {
         q = q.bind(u);
     }
@@ -538,9 +558,9 @@ async fn insert_units(tx: &mut sqlx::Transaction<'_, Any>, id: i64, state: &Case
     Ok(())
 }
 
-/// The INSERT of a case row, its values bound from placeholder number `first` on.
-fn case_insert(first: usize) -> String {
-    let marks: Vec<String> = (first..first + CASE_INSERT_ARGS).map(|i| format!("${i}")).collect();
+/// The INSERT of a case row, its values marked by `mark`.
+fn case_insert(mark: &mut impl FnMut() -> String) -> String {
+    let marks: Vec<String> = (0..CASE_INSERT_ARGS).map(|_| mark()).collect();
     format!(
         "INSERT INTO cases (channel, kind, title, body, category, address, lat, lon, street, community, grid, contact, \
          external_id, status, assignee, due, overdue_noticed, received_at, updated_at, closed_at, seq, state, owner) \
@@ -554,7 +574,8 @@ const CASE_INSERT_ARGS: usize = 23;
 
 pub(crate) type AnyQuery<'q> = sqlx::query::Query<'q, Any, sqlx::any::AnyArguments>;
 
-fn bind_case<'q>(q: AnyQuery<'q>, case: &NewCase, state: &CaseState, row: &CaseRow) -> AnyQuery<'q> {
+/// Binds a case row's values; `state_json` is `state` serialised.
+fn bind_case<'q>(q: AnyQuery<'q>, case: &NewCase, state: &CaseState, state_json: &str, row: &CaseRow) -> AnyQuery<'q> {
     q.bind(case.channel.code())
         .bind(case.kind.code())
         .bind(case.display_title())
@@ -576,7 +597,7 @@ fn bind_case<'q>(q: AnyQuery<'q>, case: &NewCase, state: &CaseState, row: &CaseR
         .bind(ms(state.updated_at))
         .bind(state.closed_at.map(ms))
         .bind(i64::from(state.seq))
-        .bind(json(state))
+        .bind(state_json.to_owned())
         .bind(row.owner.clone())
 }
 
@@ -609,11 +630,11 @@ impl sqlx::Type<Any> for F64 {
 const EVENT_ARGS: usize = 9;
 
 /// A multi-row INSERT of `n` events of the case `case_id` (an SQL expression), whose values are
-/// bound from placeholder number `first` on.
-fn events_insert(n: usize, case_id: &str, first: usize) -> String {
+/// marked by `mark`.
+fn events_insert(n: usize, case_id: &str, mark: &mut impl FnMut() -> String) -> String {
     let rows: Vec<String> = (0..n)
-        .map(|r| {
-            let marks: Vec<String> = (0..EVENT_ARGS).map(|c| format!("${}", first + r * EVENT_ARGS + c)).collect();
+        .map(|_| {
+            let marks: Vec<String> = (0..EVENT_ARGS).map(|_| mark()).collect();
             format!("({case_id}, {})", marks.join(", "))
         })
         .collect();
@@ -624,8 +645,9 @@ fn events_insert(n: usize, case_id: &str, first: usize) -> String {
     )
 }
 
-fn bind_events<'q>(mut q: AnyQuery<'q>, events: &[Event]) -> AnyQuery<'q> {
-    for e in events {
+/// Binds the values of `events`; `jsons` are the events serialised, in the same order.
+fn bind_events<'q>(mut q: AnyQuery<'q>, events: &[Event], jsons: &[String]) -> AnyQuery<'q> {
+    for (e, body) in events.iter().zip(jsons) {
         q = q
             .bind(i64::from(e.seq))
             .bind(ms(e.at))
@@ -635,7 +657,7 @@ fn bind_events<'q>(mut q: AnyQuery<'q>, events: &[Event]) -> AnyQuery<'q> {
             .bind(e.action.code())
             .bind(e.from.map(|s| s.code()))
             .bind(e.to.code())
-            .bind(json(e));
+            .bind(body.clone());
     }
     q
 }
@@ -645,8 +667,9 @@ async fn insert_events(tx: &mut sqlx::Transaction<'_, Any>, id: i64, events: &[E
     if events.is_empty() {
         return Ok(());
     }
-    let q = sqlx::query(AssertSqlSafe(events_insert(events.len(), "$1", 2))).bind(id);
-    bind_events(q, events).execute(&mut **tx).await?;
+    let q = sqlx::query(AssertSqlSafe(events_insert(events.len(), "$1", &mut numbered(2)))).bind(id);
+    let jsons: Vec<String> = events.iter().map(json).collect();
+    bind_events(q, events, &jsons).execute(&mut **tx).await?;
     Ok(())
 }
 

@@ -40,34 +40,51 @@ async fn half_written_create_leaves_nothing(url: &str) {
     store.close().await;
 }
 
-/// Many cases filed at once (they share commits on SQLite): one bad case fails alone, the
-/// others are all stored with their events.
+/// Many cases filed at once (they share commits on SQLite, in batches that mix cases of one and
+/// of two events): one bad case fails alone, the others are all stored with their own values and
+/// events.
 async fn concurrent_creates_fail_alone(url: &str) {
     let store = jiesu_store::testing::connect(url).await.unwrap();
-    let (case, event, state) = draft("夜间施工噪声", Place::default());
     let mut tasks = Vec::new();
     for i in 0..40 {
-        let (store, case, event, state) = (store.clone(), case.clone(), event.clone(), state.clone());
+        let store = store.clone();
         tasks.push(tokio::spawn(async move {
-            let events = if i == 17 { vec![event.clone(), event] } else { vec![event] };
+            let (case, event, state) = draft(&format!("夜间施工噪声 #{i}"), Place::default());
+            let (events, state) = match i {
+                17 => (vec![event.clone(), event], state),
+                i if i % 3 == 0 => {
+                    let dispatch = Action::Dispatch { unit: format!("D{i:02}"), due: state.received_at + chrono::Duration::days(7), rule: None };
+                    let (second, state) = workflow::step(Some(&state), state.received_at, Actor::system("t"), dispatch, None).unwrap();
+                    (vec![event, second], state)
+                }
+                _ => (vec![event], state),
+            };
             store.create_case(&case, &events, &state).await
         }));
     }
     let mut ids = Vec::new();
     for (i, t) in tasks.into_iter().enumerate() {
         match t.await.unwrap() {
-            Ok(id) => ids.push(id),
+            Ok(id) => ids.push((i, id)),
             Err(e) => assert_eq!(i, 17, "only the bad case fails: {e}"),
         }
     }
     assert_eq!(ids.len(), 39);
-    ids.sort();
-    ids.dedup();
-    assert_eq!(ids.len(), 39, "distinct ids");
+    let mut distinct: Vec<i64> = ids.iter().map(|&(_, id)| id).collect();
+    distinct.sort();
+    distinct.dedup();
+    assert_eq!(distinct.len(), 39, "distinct ids");
     assert_eq!(store.count(&Scope::All, &CaseFilter::default()).await.unwrap(), 39);
-    for id in ids {
+    for (i, id) in ids {
+        let record = store.case(id).await.unwrap();
+        assert_eq!(record.case.text, format!("夜间施工噪声 #{i}"), "case {id} has its own text");
         let events = store.events(id).await.unwrap();
-        assert_eq!(events.len(), 1, "case {id} has exactly its own event");
+        if i % 3 == 0 {
+            assert_eq!(events.len(), 2, "case {id} has exactly its own two events");
+            assert_eq!(record.state.assignee.as_deref(), Some(format!("D{i:02}").as_str()), "case {id}'s own unit");
+        } else {
+            assert_eq!(events.len(), 1, "case {id} has exactly its own event");
+        }
     }
     store.close().await;
 }
