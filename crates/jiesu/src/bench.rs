@@ -2,6 +2,9 @@
 //! all-or-nothing per case) against raw single-row inserts (autocommit: one transaction each) on
 //! the same store, through the same driver and writer connection, with the same durability
 //! settings, in the same run — each both by one client and by `clients` concurrent clients.
+//!
+//! The desk is the server's: with the district's gazetteer and unit grid (the default outline
+//! when present), so each case's place is found and its grid looked up as on `jiesu serve`.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -93,7 +96,8 @@ pub async fn intake(db: &str, n: usize, clients: usize) -> anyhow::Result<()> {
     let catalog = Catalog::dongcheng();
     let leaves = catalog.leaf_categories().iter().map(|c| c.code.clone()).collect();
     let streets = catalog.streets().iter().map(|s| s.code.clone()).collect();
-    let desk = Desk::new(store.clone(), catalog, Calendar::china(), Config::default());
+    let geo = Arc::new(crate::cmd_geo::load_geo(None)?);
+    let desk = Desk::new(store.clone(), catalog, Calendar::china(), Config::default()).with_geo(geo);
     let clients = clients.max(1);
     println!("backend: {:?}, cases per run: {n}, concurrent clients: {clients}", store.backend());
 
