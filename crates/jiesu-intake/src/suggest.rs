@@ -7,6 +7,18 @@
 //! predicted label is not in the map, or when the confidence is below the model's
 //! [`Classifier::manual_threshold`] — chosen at training time by the inner cross-validation so
 //! that predictions at or above it were right at least 97 % of the time (out of fold).
+//!
+//! **The leaf.** Cases are filed under leaf categories, the map names top-level ones. The leaf
+//! suggested is picked among the leaves of the label's top-level categories by the catalog's
+//! keywords (`categories.csv`, column `keywords`) found in the text: each leaf scores the number
+//! of characters of its keywords found (a keyword inside a longer one found for the same leaf is
+//! not counted again); the highest score wins, ties going to the earlier top-level category of
+//! the map's row, then to file order. When no keyword of those leaves occurs, the suggestion is
+//! the first top-level category's most general leaf: its `…99` catch-all leaf if the catalog
+//! has one, otherwise its first leaf in file order (the catalog lists each group's commonest
+//! leaf first). The confidence is the classifier's, unchanged: it is calibrated for the label
+//! (and so the top-level category), and the keyword pick is not calibrated; `keywords` shows
+//! what the pick rests on (empty: the default leaf).
 
 use std::path::Path;
 use std::sync::OnceLock;
@@ -196,6 +208,12 @@ impl LabelMap {
 pub struct CategorySuggestion {
     /// The classifier's label (empty when the message has no usable text).
     pub label: String,
+    /// Suggested leaf category code (the level cases are filed under), if the label is mapped.
+    pub category: Option<String>,
+    /// Its name.
+    pub category_name: Option<String>,
+    /// The leaf's keywords found in the text (empty: the top-level category's default leaf).
+    pub keywords: Vec<String>,
     /// Suggested top-level category code, if the label is mapped.
     pub top_category: Option<String>,
     /// Its name.
@@ -214,12 +232,23 @@ pub struct CategorySuggestion {
     pub reason: Option<String>,
 }
 
+/// A leaf category as the suggester needs it.
+#[derive(Debug, Clone)]
+struct Leaf {
+    code: String,
+    name: String,
+    parent: String,
+    keywords: Vec<String>,
+}
+
 /// A classifier with its label map, checked against a catalog.
 #[derive(Debug, Clone)]
 pub struct Suggester {
     clf: Classifier,
     map: LabelMap,
     names: Vec<(String, String)>,
+    /// The catalog's leaves, in file order.
+    leaves: Vec<Leaf>,
 }
 
 impl Suggester {
@@ -243,7 +272,62 @@ impl Suggester {
             .flat_map(|r| r.top_categories.iter())
             .filter_map(|c| catalog.category(c).map(|cat| (c.clone(), cat.name.clone())))
             .collect();
-        Ok(Suggester { clf, map, names })
+        let leaves = catalog
+            .leaf_categories()
+            .into_iter()
+            .map(|c| Leaf {
+                code: c.code.clone(),
+                name: c.name.clone(),
+                parent: c.parent.clone().unwrap_or_default(),
+                keywords: c.keywords.clone(),
+            })
+            .collect();
+        Ok(Suggester {
+            clf,
+            map,
+            names,
+            leaves,
+        })
+    }
+
+    /// The leaf for `text` among the leaves of `tops` (see the module's documentation) and the
+    /// keywords it rests on.
+    fn leaf(&self, text: &str, tops: &[String]) -> Option<(&Leaf, Vec<String>)> {
+        let mut best: Option<(usize, &Leaf, Vec<String>)> = None;
+        for top in tops {
+            for leaf in self.leaves.iter().filter(|l| &l.parent == top) {
+                let found: Vec<&String> = leaf
+                    .keywords
+                    .iter()
+                    .filter(|k| !k.is_empty() && text.contains(k.as_str()))
+                    .collect();
+                // A keyword inside a longer one found for the same leaf counts once.
+                let kept: Vec<String> = found
+                    .iter()
+                    .filter(|k| {
+                        !found
+                            .iter()
+                            .any(|o| o.len() > k.len() && o.contains(k.as_str()))
+                    })
+                    .map(|k| (*k).clone())
+                    .collect();
+                let score: usize = kept.iter().map(|k| k.chars().count()).sum();
+                // Strictly better only: ties keep the earlier top-level category and leaf.
+                if score > 0 && best.as_ref().is_none_or(|b| score > b.0) {
+                    best = Some((score, leaf, kept));
+                }
+            }
+        }
+        if let Some((_, leaf, kept)) = best {
+            return Some((leaf, kept));
+        }
+        let top = tops.first()?;
+        let mut own = self.leaves.iter().filter(|l| &l.parent == top);
+        let default = own
+            .clone()
+            .find(|l| l.code.ends_with("99"))
+            .or_else(|| own.next())?;
+        Some((default, Vec::new()))
     }
 
     /// The shipped model and map over the Dongcheng catalog (built once).
@@ -314,6 +398,9 @@ impl Suggester {
         if tokenize::segment_raw(text).is_empty() {
             return CategorySuggestion {
                 label: String::new(),
+                category: None,
+                category_name: None,
+                keywords: Vec::new(),
                 top_category: None,
                 top_category_name: None,
                 also: Vec::new(),
@@ -330,6 +417,9 @@ impl Suggester {
             None => CategorySuggestion {
                 reason: Some(format!("分类“{}”未对应本区诉求分类，需人工分类", p.label)),
                 label: p.label,
+                category: None,
+                category_name: None,
+                keywords: Vec::new(),
                 top_category: None,
                 top_category_name: None,
                 also: Vec::new(),
@@ -341,7 +431,11 @@ impl Suggester {
             Some(m) => {
                 let low = p.confidence < threshold;
                 let top = m.top_categories.first().cloned();
+                let leaf = self.leaf(text, &m.top_categories);
                 CategorySuggestion {
+                    category: leaf.as_ref().map(|(l, _)| l.code.clone()),
+                    category_name: leaf.as_ref().map(|(l, _)| l.name.clone()),
+                    keywords: leaf.map(|(_, k)| k).unwrap_or_default(),
                     top_category_name: top.as_ref().and_then(|c| {
                         self.names
                             .iter()
@@ -436,10 +530,46 @@ mod tests {
             s.manual,
             s.confidence < Classifier::shipped().manual_threshold()
         );
+        // The leaf by keyword count: 学校, 老师, 学生 (学校管理, 6 characters) beat 补课 (校外培训,
+        // 2); a person may well file it under 教育收费 — the pick is a suggestion, not calibrated.
+        assert_eq!(s.category.as_deref(), Some("1402"), "{s:?}");
+        assert_eq!(s.category_name.as_deref(), Some("学校管理"));
+        assert_eq!(s.keywords, ["学校", "老师", "学生"]);
         let empty = suggest_category("，。！ ");
         assert!(empty.manual && empty.label.is_empty() && empty.reason.is_some());
         // A message about nothing in particular is not confidently anything.
         let vague = suggest_category("你好");
         assert!(vague.manual, "{vague:?}");
+    }
+
+    #[test]
+    fn the_leaf_is_picked_by_keywords_within_the_labels_top_categories() {
+        let s = Suggester::shipped();
+        let tops = |l: &str| s.map.get(l).unwrap().top_categories.clone();
+        let pick = |text: &str, label: &str| {
+            s.leaf(text, &tops(label))
+                .map(|(l, k)| (l.code.clone(), k))
+                .unwrap()
+        };
+        // 城乡建设 spans 03|01|02|08: the longest keywords found win.
+        let (code, k) = pick("小区楼道堆物严重，物业不管", "城乡建设");
+        assert_eq!((code.as_str(), k), ("0203", vec!["楼道堆物".to_string()]));
+        // A keyword inside a longer one of the same leaf counts once: 电梯 + 电梯故障 = 4.
+        assert_eq!(pick("电梯故障停了三天", "城乡建设").0, "0306");
+        assert_eq!(pick("有人被困电梯，电梯困人", "城乡建设").0, "0305");
+        // Ties go to the earlier top-level category of the row (03 before 01).
+        assert_eq!(pick("物业 违建", "城乡建设").0, "0301");
+        // Nothing found: the first top-level category's first leaf (no 99 leaf there).
+        assert_eq!(
+            pick("反映一个情况", "城乡建设"),
+            ("0301".to_string(), vec![])
+        );
+        // A keyword of a leaf outside the label's categories is not looked at.
+        assert_eq!(pick("暖气不热", "劳动和社会保障").0, "1301");
+        // With a …99 leaf, that is the default.
+        assert_eq!(
+            s.leaf("随便说说", &["22".to_string()]).unwrap().0.code,
+            "2299"
+        );
     }
 }
