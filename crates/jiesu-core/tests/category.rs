@@ -47,8 +47,11 @@ fn draft((title, text): (&str, &str), category: &str) -> NewCase {
 }
 
 async fn desk(dir: &tempfile::TempDir) -> Desk {
-    let url = format!("sqlite://{}/category.db", dir.path().display());
-    let store = jiesu_store::testing::connect(&url).await.unwrap();
+    desk_at(&format!("sqlite://{}/category.db", dir.path().display())).await
+}
+
+async fn desk_at(url: &str) -> Desk {
+    let store = jiesu_store::testing::connect(url).await.unwrap();
     Desk::new(store, Catalog::dongcheng(), Calendar::china(), Config::default())
         .with_classifier(Arc::new(Suggester::shipped().clone()))
         .unwrap()
@@ -103,7 +106,18 @@ async fn a_given_category_is_kept_and_the_suggestion_confirmed_or_overridden() {
 #[tokio::test]
 async fn an_unclassifiable_case_goes_to_the_manual_queue_and_is_not_dispatched() {
     let dir = tempfile::tempdir().unwrap();
-    let desk = desk(&dir).await;
+    manual_queue(&format!("sqlite://{}/queue.db", dir.path().display())).await;
+}
+
+#[tokio::test]
+async fn the_manual_queue_on_postgres() {
+    let Some(db) = jiesu_store::testing::scratch_postgres("queue").await else { return };
+    manual_queue(&db.url).await;
+    db.drop().await;
+}
+
+async fn manual_queue(url: &str) {
+    let desk = desk_at(url).await;
     let threshold = desk.classifier().unwrap().classifier().manual_threshold();
     // A message about nothing the classifier knows: low confidence.
     let text = ("", "我想问一下这个事情到底应该找谁，打了好几次电话都说不归他们管。");
