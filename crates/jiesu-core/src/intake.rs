@@ -60,7 +60,11 @@ fn classified_text(case: &NewCase) -> String {
 pub fn category(suggester: &Suggester, catalog: &Catalog, case: &mut NewCase) -> CategoryIntake {
     let s = suggester.suggest(&classified_text(case));
     let confidence = f64::from(s.confidence);
-    let mut source = format!("classifier: {}", if s.label.is_empty() { "-" } else { &s.label });
+    let mut source = if s.label.is_empty() {
+        "classifier: no usable text".to_string()
+    } else {
+        format!("classifier: {} ({:.2})", s.label, s.label_confidence)
+    };
     if let Some(top) = &s.top_category {
         source.push_str(&format!(" → {top}"));
     }

@@ -133,6 +133,14 @@ async fn manual_queue(url: &str) {
     let reason = s.reason.clone().unwrap();
     assert!(reason.contains("低于") && reason.contains("人工分类队列"), "{reason}");
 
+    // Confidently 城乡建设 (a written message), but no keyword of its leaves: the leaf would be a
+    // guess, so the same queue, with the top-level category shown.
+    let c = desk.receive(operator(), draft(("", "小区门口天天有人乱停车，堵住消防通道"), ""), at(), true).await.unwrap();
+    assert_eq!((c.case.category.as_str(), c.state.status), (MANUAL_CATEGORY, Status::Received));
+    let (s, _) = recorded(&desk, c.id).await;
+    assert_eq!((s.outcome, s.value.as_str()), (Outcome::Shown, "0301"));
+    assert!(s.reason.as_deref().unwrap().contains("需人工选择细类"), "{s:?}");
+
     // No usable text at all: the same queue, with an empty suggestion.
     let c = desk.receive(operator(), draft(("", "？？？……"), ""), at(), true).await.unwrap();
     assert_eq!((c.case.category.as_str(), c.state.status), (MANUAL_CATEGORY, Status::Received));
@@ -153,7 +161,7 @@ async fn manual_queue(url: &str) {
     let queue = desk.store().list(&Scope::All, &filter, Page { limit: 10, before: None }).await.unwrap();
     let mut ids: Vec<i64> = queue.iter().map(|r| r.id).collect();
     ids.sort();
-    assert_eq!(ids, vec![1, 2]);
+    assert_eq!(ids, vec![1, 2, 3]);
 
     // A dispatcher classifies nothing here, but dispatches by hand: the ordinary action.
     let dispatcher = Actor { user: "d-1".into(), role: Role::Dispatcher, unit: None };

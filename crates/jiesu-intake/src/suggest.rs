@@ -16,9 +16,15 @@
 //! the map's row, then to file order. When no keyword of those leaves occurs, the suggestion is
 //! the first top-level category's most general leaf: its `…99` catch-all leaf if the catalog
 //! has one, otherwise its first leaf in file order (the catalog lists each group's commonest
-//! leaf first). The confidence is the classifier's, unchanged: it is calibrated for the label
-//! (and so the top-level category), and the keyword pick is not calibrated; `keywords` shows
-//! what the pick rests on (empty: the default leaf).
+//! leaf first).
+//!
+//! **The confidence** is the classifier's calibrated probability that the label (and so the
+//! top-level category) is right when the leaf rests on keywords found in the text; a default
+//! leaf is a guess within the category, so its confidence is the classifier's times
+//! [`DEFAULT_LEAF_FACTOR`] (0.5), which puts it below any useful threshold: the case goes to the
+//! manual queue with the top-level category shown, for a person to pick the leaf. `manual` is
+//! always `confidence < threshold` (or no usable text, or an unmapped label);
+//! `label_confidence` keeps the classifier's own figure, and `keywords` what the pick rests on.
 
 use std::path::Path;
 use std::sync::OnceLock;
@@ -28,6 +34,11 @@ use jiesu_domain::model::UnitKind;
 use serde::Serialize;
 
 use crate::classify::{Classifier, tokenize};
+
+/// The factor on the confidence of a default leaf (no keyword of the label's categories in the
+/// text): the leaf is then a guess, right only if the label is right *and* the case is of the
+/// category's commonest kind. At 0.5 such a suggestion never fills a category by itself.
+pub const DEFAULT_LEAF_FACTOR: f32 = 0.5;
 
 /// The shipped map from the shipped model's labels to Dongcheng's categories.
 pub const SHIPPED_LABEL_MAP: &str = include_str!("../data/label_map.csv");
@@ -224,8 +235,11 @@ pub struct CategorySuggestion {
     pub unit_kind: Option<UnitKind>,
     /// Default unit, if the map names one.
     pub unit: Option<String>,
-    /// Calibrated probability that the label is right (0 without text).
+    /// Confidence in the suggested leaf: the label's, times [`DEFAULT_LEAF_FACTOR`] for a default
+    /// leaf (0 without text).
     pub confidence: f32,
+    /// The classifier's calibrated probability that the label is right (0 without text).
+    pub label_confidence: f32,
     /// True: the dispatcher should classify this case by hand (see `reason`).
     pub manual: bool,
     /// Why the case goes to the manual queue (Chinese, for the dispatcher).
@@ -407,6 +421,7 @@ impl Suggester {
                 unit_kind: None,
                 unit: None,
                 confidence: 0.0,
+                label_confidence: 0.0,
                 manual: true,
                 reason: Some("诉求内容为空或无可识别文字，需人工分类".into()),
             };
@@ -426,34 +441,52 @@ impl Suggester {
                 unit_kind: None,
                 unit: None,
                 confidence: p.confidence,
+                label_confidence: p.confidence,
                 manual: true,
             },
             Some(m) => {
-                let low = p.confidence < threshold;
                 let top = m.top_categories.first().cloned();
+                let top_name = top.as_ref().and_then(|c| {
+                    self.names
+                        .iter()
+                        .find(|(k, _)| k == c)
+                        .map(|(_, n)| n.clone())
+                });
                 let leaf = self.leaf(text, &m.top_categories);
+                let guessed = leaf.as_ref().is_none_or(|(_, k)| k.is_empty());
+                let confidence = if guessed {
+                    p.confidence * DEFAULT_LEAF_FACTOR
+                } else {
+                    p.confidence
+                };
+                let manual = confidence < threshold;
+                let reason = if p.confidence < threshold {
+                    Some(format!(
+                        "置信度 {:.2} 低于 {:.2}，需人工确认分类",
+                        p.confidence, threshold
+                    ))
+                } else if manual {
+                    Some(format!(
+                        "大类“{}”置信度 {:.2}，但文中没有其细类的关键词，需人工选择细类",
+                        top_name.as_deref().unwrap_or(&p.label),
+                        p.confidence
+                    ))
+                } else {
+                    None
+                };
                 CategorySuggestion {
                     category: leaf.as_ref().map(|(l, _)| l.code.clone()),
                     category_name: leaf.as_ref().map(|(l, _)| l.name.clone()),
                     keywords: leaf.map(|(_, k)| k).unwrap_or_default(),
-                    top_category_name: top.as_ref().and_then(|c| {
-                        self.names
-                            .iter()
-                            .find(|(k, _)| k == c)
-                            .map(|(_, n)| n.clone())
-                    }),
+                    top_category_name: top_name,
                     top_category: top,
                     also: m.top_categories.iter().skip(1).cloned().collect(),
                     unit_kind: Some(m.unit_kind),
                     unit: m.unit.clone(),
-                    confidence: p.confidence,
-                    manual: low,
-                    reason: low.then(|| {
-                        format!(
-                            "置信度 {:.2} 低于 {:.2}，需人工确认分类",
-                            p.confidence, threshold
-                        )
-                    }),
+                    confidence,
+                    label_confidence: p.confidence,
+                    manual,
+                    reason,
                     label: p.label,
                 }
             }
@@ -527,6 +560,10 @@ mod tests {
         assert_eq!(s.unit_kind, Some(UnitKind::Department));
         assert!(s.confidence > 0.0 && s.confidence <= 1.0);
         assert_eq!(
+            s.confidence, s.label_confidence,
+            "the leaf rests on keywords"
+        );
+        assert_eq!(
             s.manual,
             s.confidence < Classifier::shipped().manual_threshold()
         );
@@ -540,6 +577,20 @@ mod tests {
         // A message about nothing in particular is not confidently anything.
         let vague = suggest_category("你好");
         assert!(vague.manual, "{vague:?}");
+        // Confidently 城乡建设, but none of its leaves' keywords: the default leaf is a guess.
+        let guess = suggest_category("小区门口天天有人乱停车，堵住消防通道");
+        assert_eq!(
+            (guess.label.as_str(), guess.category.as_deref()),
+            ("城乡建设", Some("0301")),
+            "{guess:?}"
+        );
+        assert!(guess.label_confidence >= Classifier::shipped().manual_threshold());
+        assert_eq!(
+            guess.confidence,
+            guess.label_confidence * DEFAULT_LEAF_FACTOR
+        );
+        assert!(guess.manual && guess.keywords.is_empty(), "{guess:?}");
+        assert!(guess.reason.unwrap().contains("住房物业"));
     }
 
     #[test]

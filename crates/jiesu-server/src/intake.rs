@@ -55,8 +55,11 @@ pub struct CategoryView {
     unit_kind: Option<String>,
     /// A default unit code, if the label map names one.
     unit: Option<String>,
-    /// Calibrated probability that the label (so the top-level category) is right, 0–1.
+    /// Confidence in the leaf, 0–1: the label's when the leaf rests on keywords found in the
+    /// text, half of it for a default leaf (a guess within the top-level category).
     confidence: f64,
+    /// The classifier's calibrated probability that the label (so the top-level category) is right.
+    label_confidence: f64,
     /// The leaf's catalog keywords found in the text (empty: the top-level category's default leaf).
     keywords: Vec<String>,
     /// True: the dispatcher should classify by hand (see `reason`).
@@ -192,6 +195,7 @@ pub async fn suggest(
             unit_kind: c.unit_kind.map(|k| code_of(&k)),
             unit: c.unit,
             confidence: f64::from(c.confidence),
+            label_confidence: f64::from(c.label_confidence),
             keywords: c.keywords,
             manual: c.manual,
             reason: c.reason,
