@@ -20,6 +20,7 @@ pub use check::CheckReport;
 pub use command::Command;
 pub use duplicates::DuplicateSuggestion;
 pub use error::CoreError;
+pub use jiesu_intake::suggest::{CategorySuggestion, Suggester};
 
 use std::sync::Arc;
 
@@ -72,18 +73,38 @@ pub struct Desk {
     calendar: Arc<Calendar>,
     config: Arc<Config>,
     geo: Option<Arc<jiesu_geo::Geo>>,
+    classifier: Option<Arc<jiesu_intake::suggest::Suggester>>,
 }
 
 impl Desk {
     /// A desk over `store`.
     pub fn new(store: Store, catalog: Catalog, calendar: Calendar, config: Config) -> Desk {
-        Desk { store, catalog: Arc::new(catalog), calendar: Arc::new(calendar), config: Arc::new(config), geo: None }
+        Desk { store, catalog: Arc::new(catalog), calendar: Arc::new(calendar), config: Arc::new(config), geo: None, classifier: None }
     }
 
     /// The same desk finding the place of new cases with `geo` (gazetteer and unit grid).
     pub fn with_geo(mut self, geo: Arc<jiesu_geo::Geo>) -> Desk {
         self.geo = Some(geo);
         self
+    }
+
+    /// The same desk suggesting the category of new cases with `suggester` (classifier and label
+    /// map, see [`intake::category`]); a draft may then arrive without a category. Fails when the
+    /// catalog has no leaf [`intake::MANUAL_CATEGORY`] for the manual queue.
+    pub fn with_classifier(mut self, suggester: Arc<jiesu_intake::suggest::Suggester>) -> Result<Desk, CoreError> {
+        if !self.catalog.category(intake::MANUAL_CATEGORY).is_some_and(|c| c.is_leaf()) {
+            return Err(invalid(
+                "category",
+                format!("the catalog has no leaf category {} for the manual queue", intake::MANUAL_CATEGORY),
+            ));
+        }
+        self.classifier = Some(suggester);
+        Ok(self)
+    }
+
+    /// The category suggester, when loaded.
+    pub fn classifier(&self) -> Option<&jiesu_intake::suggest::Suggester> {
+        self.classifier.as_deref()
     }
 
     /// The district's gazetteer and grid, when loaded.
@@ -118,7 +139,8 @@ impl Desk {
 
     /// 受理: validates and stores a new case. With `auto_dispatch`, it is also dispatched at once
     /// to the unit the responsibility list names (as the system actor `router`), in the same
-    /// transaction.
+    /// transaction — unless the case went to the dispatcher's manual queue (no category given and
+    /// no confident suggestion; see [`intake`]), which stays 已受理.
     pub async fn receive(
         &self,
         actor: Actor,
@@ -126,13 +148,34 @@ impl Desk {
         at: DateTime<Utc>,
         auto_dispatch: bool,
     ) -> Result<CaseRecord, CoreError> {
-        case.validate(&self.catalog).map_err(CoreError::Invalid)?;
+        let unset = case.category.trim().is_empty();
+        if let Err(errors) = case.validate(&self.catalog) {
+            // With a classifier, a missing category is suggested below.
+            let errors: Vec<_> =
+                errors.into_iter().filter(|e| !(unset && self.classifier.is_some() && e.field == "category")).collect();
+            if !errors.is_empty() {
+                return Err(CoreError::Invalid(errors));
+            }
+        }
         let mut case = case;
         let mut suggestions = Vec::new();
+        let mut manual_queue = false;
+        if let Some(s) = &self.classifier {
+            let c = intake::category(s, &self.catalog, &mut case);
+            suggestions.extend(c.record);
+            manual_queue = c.manual_queue;
+            if manual_queue {
+                tracing::info!(label = %c.suggestion.label, confidence = c.suggestion.confidence, "new case to the manual queue");
+            }
+        }
         if let Some(geo) = &self.geo {
             suggestions.extend(intake::place(geo, &mut case)?.1);
         }
-        let category = self.catalog.category(&case.category).expect("validated");
+        let category = self
+            .catalog
+            .category(&case.category)
+            .filter(|c| c.is_leaf())
+            .ok_or_else(|| invalid("category", format!("unknown category code '{}'", case.category)))?;
         let receive = Action::Receive {
             category: category.code.clone(),
             deadline_class: category.deadline_class,
@@ -142,7 +185,7 @@ impl Desk {
         let (first, state) = workflow::step(None, at, actor, receive, None)?;
         let mut events = vec![first];
         let mut state = state;
-        if auto_dispatch {
+        if auto_dispatch && !manual_queue {
             let r = self.catalog.route(&case.category, case.place.street.as_deref(), case.place.community.as_deref());
             let due = self.due_from(&state, at)?;
             let action = Action::Dispatch { unit: r.unit, due, rule: Some(r.rule) };

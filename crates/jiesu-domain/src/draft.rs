@@ -99,7 +99,8 @@ pub struct NewCase {
     pub title: Option<String>,
     /// The citizen's words.
     pub text: String,
-    /// Leaf category code.
+    /// Leaf category code; empty = not given: a desk with a category classifier suggests one
+    /// (`jiesu-core::intake`), otherwise validation rejects the draft.
     pub category: String,
     /// Where.
     pub place: Place,
@@ -147,6 +148,7 @@ impl NewCase {
             }
         }
         match catalog.category(&self.category) {
+            None if self.category.is_empty() => errors.push(err("category", "required: a leaf category code")),
             None => errors.push(err("category", format!("unknown category code '{}'", self.category))),
             Some(c) if c.parent.is_none() => errors.push(err(
                 "category",

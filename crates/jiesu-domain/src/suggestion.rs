@@ -14,7 +14,7 @@ pub enum Outcome {
     Confirmed,
     /// The filer gave another value (see `chosen`).
     Overridden,
-    /// Shown only: the suggestion was not confident enough to fill the field.
+    /// Shown only: the suggestion was not confident enough to fill the field (see `reason`).
     Shown,
 }
 
@@ -23,7 +23,8 @@ pub enum Outcome {
 pub struct Suggestion {
     /// The field: `category`, `street`, `community`, `grid` or `point`.
     pub field: String,
-    /// The suggested value (a code, or `lon,lat` for a point).
+    /// The suggested value (a code, or `lon,lat` for a point); empty when nothing could be
+    /// suggested (e.g. a message without usable text).
     pub value: String,
     /// Confidence, 0–1.
     pub confidence: f64,
@@ -34,6 +35,10 @@ pub struct Suggestion {
     /// The value the filer chose instead, when overridden.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub chosen: Option<String>,
+    /// Why the suggestion was not taken or what it led to, e.g. why a case went to the
+    /// dispatcher's manual queue (Chinese, for the dispatcher).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
 }
 
 impl Suggestion {
@@ -54,7 +59,7 @@ impl Suggestion {
             None if fill => (Outcome::Filled, None, Some(value.clone())),
             None => (Outcome::Shown, None, None),
         };
-        let s = Suggestion { field: field.to_string(), value, confidence, source, outcome, chosen };
+        let s = Suggestion { field: field.to_string(), value, confidence, source, outcome, chosen, reason: None };
         (s, result)
     }
 }
@@ -76,6 +81,12 @@ mod tests {
         assert_eq!((a.outcome, v), (Outcome::Shown, None));
         let json = serde_json::to_value(&a).unwrap();
         assert_eq!(json["outcome"], "shown");
-        assert!(json.get("chosen").is_none());
+        assert!(json.get("chosen").is_none() && json.get("reason").is_none());
+        // Events stored before `reason` existed still read.
+        let old: Suggestion = serde_json::from_str(
+            r#"{"field":"street","value":"1","confidence":0.5,"source":"t","outcome":"filled"}"#,
+        )
+        .unwrap();
+        assert_eq!(old.reason, None);
     }
 }

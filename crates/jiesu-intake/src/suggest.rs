@@ -7,6 +7,24 @@
 //! predicted label is not in the map, or when the confidence is below the model's
 //! [`Classifier::manual_threshold`] — chosen at training time by the inner cross-validation so
 //! that predictions at or above it were right at least 97 % of the time (out of fold).
+//!
+//! **The leaf.** Cases are filed under leaf categories, the map names top-level ones. The leaf
+//! suggested is picked among the leaves of the label's top-level categories by the catalog's
+//! keywords (`categories.csv`, column `keywords`) found in the text: each leaf scores the number
+//! of characters of its keywords found (a keyword inside a longer one found for the same leaf is
+//! not counted again); the highest score wins, ties going to the earlier top-level category of
+//! the map's row, then to file order. When no keyword of those leaves occurs, the suggestion is
+//! the first top-level category's most general leaf: its `…99` catch-all leaf if the catalog
+//! has one, otherwise its first leaf in file order (the catalog lists each group's commonest
+//! leaf first).
+//!
+//! **The confidence** is the classifier's calibrated probability that the label (and so the
+//! top-level category) is right when the leaf rests on keywords found in the text; a default
+//! leaf is a guess within the category, so its confidence is the classifier's times
+//! [`DEFAULT_LEAF_FACTOR`] (0.5), which puts it below any useful threshold: the case goes to the
+//! manual queue with the top-level category shown, for a person to pick the leaf. `manual` is
+//! always `confidence < threshold` (or no usable text, or an unmapped label);
+//! `label_confidence` keeps the classifier's own figure, and `keywords` what the pick rests on.
 
 use std::path::Path;
 use std::sync::OnceLock;
@@ -16,6 +34,11 @@ use jiesu_domain::model::UnitKind;
 use serde::Serialize;
 
 use crate::classify::{Classifier, tokenize};
+
+/// The factor on the confidence of a default leaf (no keyword of the label's categories in the
+/// text): the leaf is then a guess, right only if the label is right *and* the case is of the
+/// category's commonest kind. At 0.5 such a suggestion never fills a category by itself.
+pub const DEFAULT_LEAF_FACTOR: f32 = 0.5;
 
 /// The shipped map from the shipped model's labels to Dongcheng's categories.
 pub const SHIPPED_LABEL_MAP: &str = include_str!("../data/label_map.csv");
@@ -196,6 +219,12 @@ impl LabelMap {
 pub struct CategorySuggestion {
     /// The classifier's label (empty when the message has no usable text).
     pub label: String,
+    /// Suggested leaf category code (the level cases are filed under), if the label is mapped.
+    pub category: Option<String>,
+    /// Its name.
+    pub category_name: Option<String>,
+    /// The leaf's keywords found in the text (empty: the top-level category's default leaf).
+    pub keywords: Vec<String>,
     /// Suggested top-level category code, if the label is mapped.
     pub top_category: Option<String>,
     /// Its name.
@@ -206,12 +235,24 @@ pub struct CategorySuggestion {
     pub unit_kind: Option<UnitKind>,
     /// Default unit, if the map names one.
     pub unit: Option<String>,
-    /// Calibrated probability that the label is right (0 without text).
+    /// Confidence in the suggested leaf: the label's, times [`DEFAULT_LEAF_FACTOR`] for a default
+    /// leaf (0 without text).
     pub confidence: f32,
+    /// The classifier's calibrated probability that the label is right (0 without text).
+    pub label_confidence: f32,
     /// True: the dispatcher should classify this case by hand (see `reason`).
     pub manual: bool,
     /// Why the case goes to the manual queue (Chinese, for the dispatcher).
     pub reason: Option<String>,
+}
+
+/// A leaf category as the suggester needs it.
+#[derive(Debug, Clone)]
+struct Leaf {
+    code: String,
+    name: String,
+    parent: String,
+    keywords: Vec<String>,
 }
 
 /// A classifier with its label map, checked against a catalog.
@@ -220,6 +261,8 @@ pub struct Suggester {
     clf: Classifier,
     map: LabelMap,
     names: Vec<(String, String)>,
+    /// The catalog's leaves, in file order.
+    leaves: Vec<Leaf>,
 }
 
 impl Suggester {
@@ -243,7 +286,62 @@ impl Suggester {
             .flat_map(|r| r.top_categories.iter())
             .filter_map(|c| catalog.category(c).map(|cat| (c.clone(), cat.name.clone())))
             .collect();
-        Ok(Suggester { clf, map, names })
+        let leaves = catalog
+            .leaf_categories()
+            .into_iter()
+            .map(|c| Leaf {
+                code: c.code.clone(),
+                name: c.name.clone(),
+                parent: c.parent.clone().unwrap_or_default(),
+                keywords: c.keywords.clone(),
+            })
+            .collect();
+        Ok(Suggester {
+            clf,
+            map,
+            names,
+            leaves,
+        })
+    }
+
+    /// The leaf for `text` among the leaves of `tops` (see the module's documentation) and the
+    /// keywords it rests on.
+    fn leaf(&self, text: &str, tops: &[String]) -> Option<(&Leaf, Vec<String>)> {
+        let mut best: Option<(usize, &Leaf, Vec<String>)> = None;
+        for top in tops {
+            for leaf in self.leaves.iter().filter(|l| &l.parent == top) {
+                let found: Vec<&String> = leaf
+                    .keywords
+                    .iter()
+                    .filter(|k| !k.is_empty() && text.contains(k.as_str()))
+                    .collect();
+                // A keyword inside a longer one found for the same leaf counts once.
+                let kept: Vec<String> = found
+                    .iter()
+                    .filter(|k| {
+                        !found
+                            .iter()
+                            .any(|o| o.len() > k.len() && o.contains(k.as_str()))
+                    })
+                    .map(|k| (*k).clone())
+                    .collect();
+                let score: usize = kept.iter().map(|k| k.chars().count()).sum();
+                // Strictly better only: ties keep the earlier top-level category and leaf.
+                if score > 0 && best.as_ref().is_none_or(|b| score > b.0) {
+                    best = Some((score, leaf, kept));
+                }
+            }
+        }
+        if let Some((_, leaf, kept)) = best {
+            return Some((leaf, kept));
+        }
+        let top = tops.first()?;
+        let mut own = self.leaves.iter().filter(|l| &l.parent == top);
+        let default = own
+            .clone()
+            .find(|l| l.code.ends_with("99"))
+            .or_else(|| own.next())?;
+        Some((default, Vec::new()))
     }
 
     /// The shipped model and map over the Dongcheng catalog (built once).
@@ -314,12 +412,16 @@ impl Suggester {
         if tokenize::segment_raw(text).is_empty() {
             return CategorySuggestion {
                 label: String::new(),
+                category: None,
+                category_name: None,
+                keywords: Vec::new(),
                 top_category: None,
                 top_category_name: None,
                 also: Vec::new(),
                 unit_kind: None,
                 unit: None,
                 confidence: 0.0,
+                label_confidence: 0.0,
                 manual: true,
                 reason: Some("诉求内容为空或无可识别文字，需人工分类".into()),
             };
@@ -330,36 +432,61 @@ impl Suggester {
             None => CategorySuggestion {
                 reason: Some(format!("分类“{}”未对应本区诉求分类，需人工分类", p.label)),
                 label: p.label,
+                category: None,
+                category_name: None,
+                keywords: Vec::new(),
                 top_category: None,
                 top_category_name: None,
                 also: Vec::new(),
                 unit_kind: None,
                 unit: None,
                 confidence: p.confidence,
+                label_confidence: p.confidence,
                 manual: true,
             },
             Some(m) => {
-                let low = p.confidence < threshold;
                 let top = m.top_categories.first().cloned();
+                let top_name = top.as_ref().and_then(|c| {
+                    self.names
+                        .iter()
+                        .find(|(k, _)| k == c)
+                        .map(|(_, n)| n.clone())
+                });
+                let leaf = self.leaf(text, &m.top_categories);
+                let guessed = leaf.as_ref().is_none_or(|(_, k)| k.is_empty());
+                let confidence = if guessed {
+                    p.confidence * DEFAULT_LEAF_FACTOR
+                } else {
+                    p.confidence
+                };
+                let manual = confidence < threshold;
+                let reason = if p.confidence < threshold {
+                    Some(format!(
+                        "置信度 {:.2} 低于 {:.2}，需人工确认分类",
+                        p.confidence, threshold
+                    ))
+                } else if manual {
+                    Some(format!(
+                        "大类“{}”置信度 {:.2}，但文中没有其细类的关键词，需人工选择细类",
+                        top_name.as_deref().unwrap_or(&p.label),
+                        p.confidence
+                    ))
+                } else {
+                    None
+                };
                 CategorySuggestion {
-                    top_category_name: top.as_ref().and_then(|c| {
-                        self.names
-                            .iter()
-                            .find(|(k, _)| k == c)
-                            .map(|(_, n)| n.clone())
-                    }),
+                    category: leaf.as_ref().map(|(l, _)| l.code.clone()),
+                    category_name: leaf.as_ref().map(|(l, _)| l.name.clone()),
+                    keywords: leaf.map(|(_, k)| k).unwrap_or_default(),
+                    top_category_name: top_name,
                     top_category: top,
                     also: m.top_categories.iter().skip(1).cloned().collect(),
                     unit_kind: Some(m.unit_kind),
                     unit: m.unit.clone(),
-                    confidence: p.confidence,
-                    manual: low,
-                    reason: low.then(|| {
-                        format!(
-                            "置信度 {:.2} 低于 {:.2}，需人工确认分类",
-                            p.confidence, threshold
-                        )
-                    }),
+                    confidence,
+                    label_confidence: p.confidence,
+                    manual,
+                    reason,
                     label: p.label,
                 }
             }
@@ -433,13 +560,67 @@ mod tests {
         assert_eq!(s.unit_kind, Some(UnitKind::Department));
         assert!(s.confidence > 0.0 && s.confidence <= 1.0);
         assert_eq!(
+            s.confidence, s.label_confidence,
+            "the leaf rests on keywords"
+        );
+        assert_eq!(
             s.manual,
             s.confidence < Classifier::shipped().manual_threshold()
         );
+        // The leaf by keyword count: 学校, 老师, 学生 (学校管理, 6 characters) beat 补课 (校外培训,
+        // 2); a person may well file it under 教育收费 — the pick is a suggestion, not calibrated.
+        assert_eq!(s.category.as_deref(), Some("1402"), "{s:?}");
+        assert_eq!(s.category_name.as_deref(), Some("学校管理"));
+        assert_eq!(s.keywords, ["学校", "老师", "学生"]);
         let empty = suggest_category("，。！ ");
         assert!(empty.manual && empty.label.is_empty() && empty.reason.is_some());
         // A message about nothing in particular is not confidently anything.
         let vague = suggest_category("你好");
         assert!(vague.manual, "{vague:?}");
+        // Confidently 城乡建设, but none of its leaves' keywords: the default leaf is a guess.
+        let guess = suggest_category("小区门口天天有人乱停车，堵住消防通道");
+        assert_eq!(
+            (guess.label.as_str(), guess.category.as_deref()),
+            ("城乡建设", Some("0301")),
+            "{guess:?}"
+        );
+        assert!(guess.label_confidence >= Classifier::shipped().manual_threshold());
+        assert_eq!(
+            guess.confidence,
+            guess.label_confidence * DEFAULT_LEAF_FACTOR
+        );
+        assert!(guess.manual && guess.keywords.is_empty(), "{guess:?}");
+        assert!(guess.reason.unwrap().contains("住房物业"));
+    }
+
+    #[test]
+    fn the_leaf_is_picked_by_keywords_within_the_labels_top_categories() {
+        let s = Suggester::shipped();
+        let tops = |l: &str| s.map.get(l).unwrap().top_categories.clone();
+        let pick = |text: &str, label: &str| {
+            s.leaf(text, &tops(label))
+                .map(|(l, k)| (l.code.clone(), k))
+                .unwrap()
+        };
+        // 城乡建设 spans 03|01|02|08: the longest keywords found win.
+        let (code, k) = pick("小区楼道堆物严重，物业不管", "城乡建设");
+        assert_eq!((code.as_str(), k), ("0203", vec!["楼道堆物".to_string()]));
+        // A keyword inside a longer one of the same leaf counts once: 电梯 + 电梯故障 = 4.
+        assert_eq!(pick("电梯故障停了三天", "城乡建设").0, "0306");
+        assert_eq!(pick("有人被困电梯，电梯困人", "城乡建设").0, "0305");
+        // Ties go to the earlier top-level category of the row (03 before 01).
+        assert_eq!(pick("物业 违建", "城乡建设").0, "0301");
+        // Nothing found: the first top-level category's first leaf (no 99 leaf there).
+        assert_eq!(
+            pick("反映一个情况", "城乡建设"),
+            ("0301".to_string(), vec![])
+        );
+        // A keyword of a leaf outside the label's categories is not looked at.
+        assert_eq!(pick("暖气不热", "劳动和社会保障").0, "1301");
+        // With a …99 leaf, that is the default.
+        assert_eq!(
+            s.leaf("随便说说", &["22".to_string()]).unwrap().0.code,
+            "2299"
+        );
     }
 }

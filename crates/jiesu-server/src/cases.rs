@@ -45,9 +45,12 @@ pub struct CreateCase {
     /// The citizen's words (at most 5,000 characters).
     #[schema(example = "东四北大街路口有商贩占道经营，影响通行。")]
     text: String,
-    /// A leaf category code from the catalog.
+    /// A leaf category code from the catalog. Absent or blank: the classifier suggests one; a
+    /// confident suggestion fills it, otherwise the case is received under 2299 其他事项 and
+    /// waits, not dispatched, in the dispatcher's manual queue (`?status=received&category=2299`).
+    #[serde(default)]
     #[schema(example = "0101")]
-    category: String,
+    category: Option<String>,
     /// Where.
     #[serde(default)]
     place: PlaceBody,
@@ -71,7 +74,7 @@ fn yes() -> bool {
 #[derive(Debug, Default, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 #[schema(as = NewPlace)]
-struct PlaceBody {
+pub(crate) struct PlaceBody {
     /// Street address.
     #[schema(example = "东四北大街")]
     address: Option<String>,
@@ -103,8 +106,22 @@ struct ContactBody {
 }
 
 /// Trimmed, None when blank.
-fn clean(s: Option<String>) -> Option<String> {
+pub(crate) fn clean(s: Option<String>) -> Option<String> {
     s.map(|s| s.trim().to_string()).filter(|s| !s.is_empty())
+}
+
+impl PlaceBody {
+    /// The domain's place: strings trimmed, blank ones absent.
+    pub(crate) fn into_place(self) -> Place {
+        Place {
+            address: clean(self.address),
+            lat: self.lat,
+            lon: self.lon,
+            street: clean(self.street),
+            community: clean(self.community),
+            grid: clean(self.grid),
+        }
+    }
 }
 
 impl CreateCase {
@@ -139,15 +156,8 @@ impl CreateCase {
             kind,
             title: clean(self.title),
             text: self.text,
-            category: self.category.trim().to_string(),
-            place: Place {
-                address: clean(self.place.address),
-                lat: self.place.lat,
-                lon: self.place.lon,
-                street: clean(self.place.street),
-                community: clean(self.place.community),
-                grid: clean(self.place.grid),
-            },
+            category: clean(self.category).unwrap_or_default(),
+            place: self.place.into_place(),
             contact: Contact {
                 name: clean(self.contact.name),
                 phone: clean(self.contact.phone),
@@ -166,10 +176,11 @@ impl CreateCase {
     }
 }
 
-/// `POST /api/v1/cases`: 受理, and 派单 at once unless `auto_dispatch` is false. 201 with the case.
+/// `POST /api/v1/cases`: 受理, and 派单 at once unless `auto_dispatch` is false or the case went to
+/// the manual queue (no category and no confident suggestion). 201 with the case.
 #[utoipa::path(post, path = "/cases", tag = "cases", request_body = CreateCase,
     responses(
-        (status = 201, description = "The case as received (and dispatched)", body = CaseView,
+        (status = 201, description = "The case as received (and dispatched, unless it went to the manual queue)", body = CaseView,
             headers(("Location" = String, description = "The case's URL"))),
         (status = 400, description = "Malformed request: bad JSON, path or query value, or actor header", body = ErrorBody),
         (status = 401, description = "No actor: the caller did not say who is acting", body = ErrorBody),

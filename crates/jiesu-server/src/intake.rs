@@ -1,35 +1,20 @@
 //! `POST /api/v1/intake/suggest`: what smart intake suggests for a draft before it is filed —
-//! its place (street, community, unit grid), likely duplicates among open cases nearby and the
-//! unit the responsibility list names — each with its confidence. Nothing is stored; filing the
-//! case (`POST /api/v1/cases`) records the suggestions and what the filer did with them.
+//! its leaf category (classifier and label map), its place (street, community, unit grid), likely
+//! duplicates among open cases nearby and the unit the responsibility list names — each with its
+//! confidence. Nothing is stored; filing the case (`POST /api/v1/cases`) records the suggestions
+//! and what the filer did with them.
 
 use axum::extract::State;
-use jiesu_domain::draft::{Contact, NewCase, Place};
-use jiesu_domain::model::{CaseKind, Channel};
+use jiesu_domain::draft::{Contact, NewCase};
+use jiesu_domain::model::{CaseKind, Channel, UnitKind};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use crate::AppState;
 use crate::actor::Actor;
+use crate::cases::{PlaceBody, clean};
 use crate::error::{ApiError, Body as ErrorBody};
 use crate::extract::AppJson;
-
-/// Trimmed, None when blank.
-fn clean(s: Option<String>) -> Option<String> {
-    s.map(|s| s.trim().to_string()).filter(|s| !s.is_empty())
-}
-
-/// Where, as written so far (blank strings count as absent).
-#[derive(Debug, Default, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct SuggestPlace {
-    address: Option<String>,
-    lat: Option<f64>,
-    lon: Option<f64>,
-    street: Option<String>,
-    community: Option<String>,
-    grid: Option<String>,
-}
 
 /// A draft as far as it is written; only the text is needed.
 #[derive(Debug, Deserialize, ToSchema)]
@@ -38,11 +23,49 @@ pub struct SuggestBody {
     #[serde(default)]
     title: Option<String>,
     text: String,
-    /// Leaf category code, if chosen (the route needs one).
+    /// Leaf category code, if chosen: the category suggestion is then shown as confirmed or
+    /// overridden; if not, the suggestion fills it (or the draft is bound for the manual queue).
     #[serde(default)]
     category: Option<String>,
     #[serde(default)]
-    place: SuggestPlace,
+    place: PlaceBody,
+}
+
+/// The category the classifier suggests for the draft.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct CategoryView {
+    /// Suggested leaf category code (the level cases are filed under).
+    #[schema(example = "0203")]
+    category: Option<String>,
+    /// Its name.
+    #[schema(example = "楼道堆物")]
+    category_name: Option<String>,
+    /// Its top-level category (the classifier's label mapped onto the catalog).
+    #[schema(example = "02")]
+    top_category: Option<String>,
+    /// Its name.
+    top_category_name: Option<String>,
+    /// Other top-level categories where cases of this label also belong.
+    also: Vec<String>,
+    /// The classifier's label (empty when the text has nothing to classify).
+    #[schema(example = "城乡建设")]
+    label: String,
+    /// The kind of unit that normally handles the label's cases.
+    #[schema(value_type = Option<UnitKind>)]
+    unit_kind: Option<String>,
+    /// A default unit code, if the label map names one.
+    unit: Option<String>,
+    /// Confidence in the leaf, 0–1: the label's when the leaf rests on keywords found in the
+    /// text, half of it for a default leaf (a guess within the top-level category).
+    confidence: f64,
+    /// The classifier's calibrated probability that the label (so the top-level category) is right.
+    label_confidence: f64,
+    /// The leaf's catalog keywords found in the text (empty: the top-level category's default leaf).
+    keywords: Vec<String>,
+    /// True: the dispatcher should classify by hand (see `reason`).
+    manual: bool,
+    /// Why it needs a person (Chinese, for the dispatcher).
+    reason: Option<String>,
 }
 
 /// Where the gazetteer and grid put the draft.
@@ -69,14 +92,17 @@ pub struct PlaceFound {
 /// One suggested field and what filing the draft as it stands would do with it.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct FieldSuggestion {
-    /// `street`, `community`, `grid` or `point`.
+    /// `category`, `street`, `community`, `grid` or `point`.
     field: String,
+    /// The suggested value (empty when nothing could be suggested).
     value: String,
     confidence: f64,
     source: String,
     /// `filled`, `confirmed`, `overridden` or `shown`.
     outcome: String,
     chosen: Option<String>,
+    /// Why it was only shown (e.g. the manual queue's reason).
+    reason: Option<String>,
 }
 
 /// An open case that the draft may repeat.
@@ -105,6 +131,11 @@ pub struct RouteView {
 /// Everything intake suggests for a draft.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct Suggestions {
+    /// The category suggestion (null when the server runs without a classifier).
+    category: Option<CategoryView>,
+    /// Filed as it stands, the draft would go to the dispatcher's manual queue: no category
+    /// given and no confident suggestion (received under 2299 其他事项, not dispatched).
+    manual_queue: bool,
     place: Option<PlaceFound>,
     suggestions: Vec<FieldSuggestion>,
     duplicates: Vec<DuplicateView>,
@@ -140,14 +171,7 @@ pub async fn suggest(
         title: clean(body.title),
         text: body.text,
         category: category.clone(),
-        place: Place {
-            address: clean(body.place.address),
-            lat: body.place.lat,
-            lon: body.place.lon,
-            street: clean(body.place.street),
-            community: clean(body.place.community),
-            grid: clean(body.place.grid),
-        },
+        place: body.place.into_place(),
         contact: Contact::default(),
         external_id: None,
     };
@@ -161,6 +185,22 @@ pub async fn suggest(
     let s = state.desk.suggest(&draft, state.now()).await?;
     let catalog = state.desk.catalog();
     Ok(AppJson(Suggestions {
+        category: s.category.map(|c| CategoryView {
+            category: c.category,
+            category_name: c.category_name,
+            top_category: c.top_category,
+            top_category_name: c.top_category_name,
+            also: c.also,
+            label: c.label,
+            unit_kind: c.unit_kind.map(|k| code_of(&k)),
+            unit: c.unit,
+            confidence: f64::from(c.confidence),
+            label_confidence: f64::from(c.label_confidence),
+            keywords: c.keywords,
+            manual: c.manual,
+            reason: c.reason,
+        }),
+        manual_queue: s.manual_queue,
         place: s.place.map(|p| PlaceFound {
             lon: p.point.map(|x| x.lon),
             lat: p.point.map(|x| x.lat),
@@ -185,6 +225,7 @@ pub async fn suggest(
                 confidence: x.confidence,
                 source: x.source,
                 chosen: x.chosen,
+                reason: x.reason,
             })
             .collect(),
         duplicates: s

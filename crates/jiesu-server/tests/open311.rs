@@ -12,6 +12,7 @@ use jiesu_core::{Config, Desk};
 use jiesu_domain::calendar::Calendar;
 use jiesu_domain::catalog::Catalog;
 use jiesu_domain::model::{CaseKind, Channel, Role, Status};
+use jiesu_domain::suggestion::Outcome;
 use jiesu_server::open311::Open311Config;
 use jiesu_server::{AppState, app};
 use jiesu_store::Store;
@@ -101,7 +102,10 @@ impl TestApp {
 
     async fn with_post_limit(url: &str, posts_per_minute: u32) -> TestApp {
         let store = jiesu_store::testing::connect(url).await.expect("connect");
-        let desk = Desk::new(store.clone(), Catalog::dongcheng(), Calendar::china(), Config::default());
+        // As `jiesu serve` runs it: with the shipped category classifier.
+        let desk = Desk::new(store.clone(), Catalog::dongcheng(), Calendar::china(), Config::default())
+            .with_classifier(Arc::new(jiesu_core::Suggester::shipped().clone()))
+            .expect("the catalog has the manual-queue category");
         let clock = Arc::new(Mutex::new(t("2026-11-27T09:30:00+08:00")));
         let c = clock.clone();
         let config = Open311Config { max_upload_bytes: 64 * 1024, ..Open311Config::default() };
@@ -263,6 +267,16 @@ async fn story(url: &str) {
     assert_eq!((rec.state.status, rec.state.assignee.as_deref()), (Status::Dispatched, Some("U04")));
     assert_eq!(rec.case.contact.name.as_deref(), Some("张三丰"), "the contact is kept for the unit and the callback");
     assert!(rec.case.text.contains("室内温度（℃）：14.5") && rec.case.text.contains("求助"), "{}", rec.case.text);
+    // The service code is the category; the classifier's suggestion is recorded beside it.
+    let events = a.store.events(rec.id).await.unwrap();
+    let jiesu_domain::workflow::Action::Receive { category, intake, .. } = &events[0].action else { panic!() };
+    assert_eq!(category, "0401");
+    let s = intake.iter().find(|s| s.field == "category").expect("a category suggestion");
+    match s.outcome {
+        Outcome::Confirmed => assert_eq!(s.value, "0401"),
+        Outcome::Overridden => assert_eq!(s.chosen.as_deref(), Some("0401"), "{s:?}"),
+        other => panic!("{other:?}: {s:?}"),
+    }
 
     // The single request, a one-element list in both formats, without personal data.
     let r = a.get(&format!("requests/{id}.json")).await;

@@ -199,6 +199,10 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 }
             }
             let desk = desk.with_geo(std::sync::Arc::new(cmd_geo::load_geo(outline.as_deref())?));
+            // Category suggestions: the shipped model and label map, or the district's own files
+            // named by JIESU_CLASSIFIER_MODEL / JIESU_LABEL_MAP (a bad file stops the start).
+            let suggester = jiesu_core::Suggester::from_env(desk.catalog()).map_err(anyhow::Error::msg)?;
+            let desk = desk.with_classifier(std::sync::Arc::new(suggester))?;
             let listener = tokio::net::TcpListener::bind(&addr).await.with_context(|| format!("listening on {addr}"))?;
             println!("jiesu serving on http://{}/api/v1/health", listener.local_addr()?);
             let sweeper = jiesu_server::spawn_deadline_sweeper(desk.clone(), std::time::Duration::from_secs(sweep_every.max(1)));

@@ -40,6 +40,7 @@ mod error;
 mod format;
 mod keys;
 mod params;
+mod posted;
 mod requests;
 mod services;
 mod updates;

@@ -18,7 +18,8 @@ use serde_json::{Value, json};
 
 use super::error::Open311Error;
 use super::format::{Doc, strip_suffix};
-use super::params::{Params, Upload, w3c_datetime};
+use super::params::{Params, w3c_datetime};
+use super::posted::Posted;
 use super::services::{self, attributes_text, check_attributes};
 use super::{Ctx, Fmt, check_jurisdiction, extended_status, open_or_closed, respond, statuses_for};
 
@@ -28,12 +29,8 @@ const WINDOW_DAYS: i64 = 90;
 const MAX_PAGE_SIZE: i64 = 1000;
 /// Most ids in one `service_request_id` list.
 const MAX_IDS: usize = 200;
-/// Longest accepted description (the spec's limit), in characters.
-const MAX_DESCRIPTION_CHARS: usize = 4000;
 /// The public description of a 举报.
 const REPORT_WITHHELD: &str = "（举报内容不公开）";
-/// Longest accepted media URL.
-const MAX_URL_CHARS: usize = 1000;
 
 /// Masks runs of 7 or more digits (phone, ID-card and bank numbers) in a free text meant for the
 /// public: `请拨13812345678` → `请拨138****5678`.
@@ -427,46 +424,6 @@ pub(crate) async fn media(State(ctx): State<Ctx>, Path(id): Path<String>, header
     }
 }
 
-/// The image type of `bytes`, from its first bytes (the declared type is not trusted).
-pub(crate) fn image_type(bytes: &[u8]) -> Option<&'static str> {
-    match bytes {
-        [0xFF, 0xD8, 0xFF, ..] => Some("image/jpeg"),
-        [0x89, b'P', b'N', b'G', 0x0D, 0x0A, 0x1A, 0x0A, ..] => Some("image/png"),
-        [b'G', b'I', b'F', b'8', ..] => Some("image/gif"),
-        [b'R', b'I', b'F', b'F', _, _, _, _, b'W', b'E', b'B', b'P', ..] => Some("image/webp"),
-        _ => None,
-    }
-}
-
-/// Checks an uploaded file: a JPEG, PNG, GIF or WebP image, not empty. Returns its type.
-pub(crate) fn check_upload(u: &Upload) -> Result<&'static str, Open311Error> {
-    if u.bytes.is_empty() {
-        return Err(Open311Error::param("media", "the file is empty"));
-    }
-    image_type(&u.bytes).ok_or_else(|| {
-        Open311Error::param(
-            "media",
-            format!(
-                "only JPEG, PNG, GIF or WebP images are accepted (the file declared {})",
-                u.declared_type.as_deref().unwrap_or("no type")
-            ),
-        )
-    })
-}
-
-/// Checks a `media_url` parameter: an http(s) URL.
-pub(crate) fn check_media_url(v: Option<&str>) -> Result<Option<String>, Open311Error> {
-    let Some(v) = v else { return Ok(None) };
-    let ok = (v.starts_with("http://") || v.starts_with("https://"))
-        && v.len() <= MAX_URL_CHARS
-        && !v.contains(char::is_whitespace);
-    if ok {
-        Ok(Some(v.to_string()))
-    } else {
-        Err(Open311Error::param("media_url", format!("'{v}' is not an http(s) URL")))
-    }
-}
-
 /// `attribute[CODE]` and `attribute[CODE][]` parameters, by code.
 fn posted_attributes(p: &Params) -> Result<BTreeMap<String, Vec<String>>, Open311Error> {
     let mut out: BTreeMap<String, Vec<String>> = BTreeMap::new();
@@ -566,18 +523,8 @@ async fn create_inner(ctx: &Ctx, p: Params) -> Result<Doc, Open311Error> {
             Default::default()
         }
     };
-    let description = p.get("description").unwrap_or("");
-    if description.chars().count() > MAX_DESCRIPTION_CHARS {
-        problems.push(format!("description: longer than {MAX_DESCRIPTION_CHARS} characters"));
-    }
-    let media_url = check_media_url(p.get("media_url")).unwrap_or_else(|e| {
-        problems.extend(e.descriptions);
-        None
-    });
-    let media_type = p.media.as_ref().map(check_upload).transpose().unwrap_or_else(|e| {
-        problems.extend(e.descriptions);
-        None
-    });
+    let posted = Posted::check(&p, &mut problems);
+    let description = posted.description.as_str();
     let kind = match attributes.get("KIND").and_then(Value::as_str) {
         Some(k) => k.parse::<CaseKind>().map_err(|e| Open311Error::internal(format!("KIND value: {e}")))?,
         None => CaseKind::Complaint,
@@ -619,14 +566,7 @@ async fn create_inner(ctx: &Ctx, p: Params) -> Result<Doc, Open311Error> {
 
     let now = ctx.app.now();
     let store = ctx.app.desk.store();
-    let media_id = match (&p.media, media_type) {
-        (Some(u), Some(t)) => {
-            let id = random_name();
-            store.put_media(&id, t, &u.bytes, now).await?;
-            Some(id)
-        }
-        _ => None,
-    };
+    let media_id = posted.store_media(&p, store, now).await?;
     let actor = workflow::Actor { user: format!("open311:{}", client.name), role: Role::Citizen, unit: None };
     let rec = ctx.app.desk.receive(actor, draft, now, true).await?;
     let extra = Open311Request {
@@ -634,7 +574,7 @@ async fn create_inner(ctx: &Ctx, p: Params) -> Result<Doc, Open311Error> {
         service_code: category.code.clone(),
         attributes,
         media_id,
-        media_url,
+        media_url: posted.media_url,
         client: client.name.clone(),
         token: token.clone(),
     };
@@ -661,14 +601,6 @@ mod tests {
         assert_eq!(scrub("请联系13812345678或010-65123456，门牌12号"), "请联系138****5678或010-******56，门牌12号");
         assert_eq!(scrub("身份证110101199001011234"), "身份证110****1234");
         assert_eq!(scrub("没有号码"), "没有号码");
-    }
-
-    #[test]
-    fn images_are_recognised_by_their_bytes() {
-        assert_eq!(image_type(&[0xFF, 0xD8, 0xFF, 0xE0, 0]), Some("image/jpeg"));
-        assert_eq!(image_type(b"\x89PNG\r\n\x1a\n...."), Some("image/png"));
-        assert_eq!(image_type(b"RIFF\0\0\0\0WEBPVP8 "), Some("image/webp"));
-        assert_eq!(image_type(b"<html>"), None);
     }
 
     #[test]

@@ -26,7 +26,8 @@ use serde_json::{Value, json};
 use super::error::Open311Error;
 use super::format::Doc;
 use super::params::{Params, w3c_datetime};
-use super::requests::{check_media_url, check_upload, event_note, random_name};
+use super::posted::Posted;
+use super::requests::event_note;
 use super::{Ctx, Fmt, check_jurisdiction, extended_status, respond};
 
 /// The statuses a client may post (FixMyStreet's, upper case).
@@ -45,8 +46,6 @@ const POSTED_STATUSES: [&str; 11] = [
 ];
 /// Longest accepted client update id.
 const MAX_UPDATE_ID_CHARS: usize = 100;
-/// Longest accepted update text.
-const MAX_DESCRIPTION_CHARS: usize = 4000;
 
 /// `GET servicerequestupdates`.
 pub(crate) async fn list(State(ctx): State<Ctx>, Fmt(format): Fmt, uri: Uri) -> Response {
@@ -133,7 +132,6 @@ async fn create_inner(ctx: &Ctx, _headers: &HeaderMap, p: Params) -> Result<Doc,
     let update_id = required("update_id", &mut problems);
     let status = required("status", &mut problems).map(str::to_ascii_uppercase);
     let updated = required("updated_datetime", &mut problems);
-    let description = p.get("description").unwrap_or("").to_string();
     if update_id.is_some_and(|u| u.chars().count() > MAX_UPDATE_ID_CHARS) {
         problems.push(format!("update_id: longer than {MAX_UPDATE_ID_CHARS} characters"));
     }
@@ -150,17 +148,7 @@ async fn create_inner(ctx: &Ctx, _headers: &HeaderMap, p: Params) -> Result<Doc,
             None
         }
     };
-    if description.chars().count() > MAX_DESCRIPTION_CHARS {
-        problems.push(format!("description: longer than {MAX_DESCRIPTION_CHARS} characters"));
-    }
-    let media_url = check_media_url(p.get("media_url")).unwrap_or_else(|e| {
-        problems.extend(e.descriptions);
-        None
-    });
-    let media_type = p.media.as_ref().map(check_upload).transpose().unwrap_or_else(|e| {
-        problems.extend(e.descriptions);
-        None
-    });
+    let posted = Posted::check(&p, &mut problems);
     let case_id = match request_id.map(|r| r.parse::<i64>()) {
         Some(Ok(id)) if id > 0 => Some(id),
         Some(_) => {
@@ -182,14 +170,8 @@ async fn create_inner(ctx: &Ctx, _headers: &HeaderMap, p: Params) -> Result<Doc,
         return duplicate(old, case_id);
     }
     let now = ctx.app.now();
-    let media_id = match (&p.media, media_type) {
-        (Some(u), Some(t)) => {
-            let id = random_name();
-            store.put_media(&id, t, &u.bytes, now).await?;
-            Some(id)
-        }
-        _ => None,
-    };
+    let media_id = posted.store_media(&p, store, now).await?;
+    let Posted { description, media_url, .. } = posted;
     let update = ClientUpdate {
         id: 0,
         client_update_id: update_id,

@@ -59,7 +59,10 @@ impl TestApp {
     /// A test app whose state `tune` adjusts (rate limits, session length).
     pub async fn with(url: &str, start: DateTime<Utc>, tune: impl FnOnce(AppState) -> AppState) -> TestApp {
         let store = jiesu_store::testing::connect(url).await.expect("connect");
-        let desk = Desk::new(store.clone(), Catalog::dongcheng(), Calendar::china(), Config::default());
+        // As `jiesu serve` runs it: with the shipped category classifier.
+        let desk = Desk::new(store.clone(), Catalog::dongcheng(), Calendar::china(), Config::default())
+            .with_classifier(Arc::new(jiesu_core::Suggester::shipped().clone()))
+            .expect("the catalog has the manual-queue category");
         let clock = Arc::new(Mutex::new(start));
         let c = clock.clone();
         let state = tune(AppState::new(desk).with_clock(move || *c.lock().unwrap()));

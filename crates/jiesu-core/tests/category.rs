@@ -1,0 +1,213 @@
+//! Category suggestions at the desk (the shipped classifier and label map over a real SQLite
+//! store): an empty category is filled when the suggestion is confident, a given one is kept and
+//! the suggestion recorded as confirmed or overridden, and an unclassifiable case goes to the
+//! dispatcher's manual queue — received under 2299, not dispatched, with the reason on its
+//! 受理 event. Messages are from the Teddy Cup 2020 sample (../shared/data/teddy2020c) or written
+//! for the test.
+
+use std::sync::Arc;
+
+use chrono::{DateTime, Utc};
+use jiesu_core::intake::MANUAL_CATEGORY;
+use jiesu_core::{Config, CoreError, Desk, Suggester};
+use jiesu_domain::access::Scope;
+use jiesu_domain::calendar::Calendar;
+use jiesu_domain::catalog::Catalog;
+use jiesu_domain::draft::{Contact, NewCase, Place};
+use jiesu_domain::model::{CaseKind, Channel, Role, Status};
+use jiesu_domain::suggestion::{Outcome, Suggestion};
+use jiesu_domain::workflow::{Action, Actor};
+use jiesu_store::{CaseFilter, Page};
+
+/// Teddy Cup 2020 sample, id 45646 (交通运输).
+const TAXI: (&str, &str) = ("C4市出租车过年乱收费", "C4市出租车过年乱收费，不打表，一口价，过河15元。才一两公里路！！这股风气谁允许的？");
+/// Teddy Cup 2020 sample, id 144491 (环境保护).
+const POLLUTION: (&str, &str) =
+    ("请责令M3县环保局在U优会所设立环境监测点", "U优会所早晨排污持续，请责令环保局在此设环境监测点，加强污染监控，还市民一个好环境。");
+
+fn at() -> DateTime<Utc> {
+    DateTime::parse_from_rfc3339("2026-11-02T02:00:00Z").unwrap().with_timezone(&Utc)
+}
+
+fn operator() -> Actor {
+    Actor { user: "op-1".into(), role: Role::Operator, unit: None }
+}
+
+fn draft((title, text): (&str, &str), category: &str) -> NewCase {
+    NewCase {
+        channel: Channel::Hotline,
+        kind: CaseKind::Complaint,
+        title: Some(title.into()).filter(|t: &String| !t.is_empty()),
+        text: text.into(),
+        category: category.into(),
+        place: Place { street: Some("110101001".into()), ..Place::default() },
+        contact: Contact::default(),
+        external_id: None,
+    }
+}
+
+async fn desk(dir: &tempfile::TempDir) -> Desk {
+    desk_at(&format!("sqlite://{}/category.db", dir.path().display())).await
+}
+
+async fn desk_at(url: &str) -> Desk {
+    let store = jiesu_store::testing::connect(url).await.unwrap();
+    Desk::new(store, Catalog::dongcheng(), Calendar::china(), Config::default())
+        .with_classifier(Arc::new(Suggester::shipped().clone()))
+        .unwrap()
+}
+
+/// The category suggestion on the case's 受理 event, and how many events the case has.
+async fn recorded(desk: &Desk, id: i64) -> (Suggestion, usize) {
+    let events = desk.store().events(id).await.unwrap();
+    let Action::Receive { intake, .. } = &events[0].action else { panic!("first event is {:?}", events[0].action) };
+    let s = intake.iter().find(|s| s.field == "category").unwrap_or_else(|| panic!("no category in {intake:?}"));
+    (s.clone(), events.len())
+}
+
+#[tokio::test]
+async fn an_empty_category_is_filled_by_a_confident_suggestion_and_dispatched() {
+    let dir = tempfile::tempdir().unwrap();
+    let desk = desk(&dir).await;
+    let c = desk.receive(operator(), draft(TAXI, ""), at(), true).await.unwrap();
+    // 交通运输 → 10 交通出行; 出租车 picks the leaf.
+    assert_eq!(c.case.category, "1005");
+    assert_eq!(c.state.category, "1005");
+    assert_eq!(c.state.status, Status::Dispatched);
+    let (s, events) = recorded(&desk, c.id).await;
+    assert_eq!((s.outcome, s.value.as_str(), events), (Outcome::Filled, "1005", 2));
+    assert!(s.confidence >= f64::from(desk.classifier().unwrap().classifier().manual_threshold()), "{s:?}");
+    assert!(s.source.contains("交通运输") && s.source.contains("出租车"), "{}", s.source);
+    assert_eq!(s.reason, None);
+    desk.store().close().await;
+}
+
+#[tokio::test]
+async fn a_given_category_is_kept_and_the_suggestion_confirmed_or_overridden() {
+    let dir = tempfile::tempdir().unwrap();
+    let desk = desk(&dir).await;
+    let c = desk.receive(operator(), draft(TAXI, "1005"), at(), true).await.unwrap();
+    let (s, _) = recorded(&desk, c.id).await;
+    assert_eq!((s.outcome, s.chosen), (Outcome::Confirmed, None));
+
+    // The operator files it as a price matter: kept, and the override recorded.
+    let c = desk.receive(operator(), draft(TAXI, "1104"), at(), true).await.unwrap();
+    assert_eq!((c.case.category.as_str(), c.state.status), ("1104", Status::Dispatched));
+    let (s, _) = recorded(&desk, c.id).await;
+    assert_eq!((s.outcome, s.value.as_str(), s.chosen.as_deref()), (Outcome::Overridden, "1005", Some("1104")));
+
+    // Another message, another label: 环境保护 → 12, 排污 → 水环境污染.
+    let c = desk.receive(operator(), draft(POLLUTION, "1202"), at(), false).await.unwrap();
+    let (s, _) = recorded(&desk, c.id).await;
+    assert_eq!((s.outcome, s.value.as_str(), s.chosen.as_deref()), (Outcome::Overridden, "1203", Some("1202")));
+    desk.store().close().await;
+}
+
+#[tokio::test]
+async fn an_unclassifiable_case_goes_to_the_manual_queue_and_is_not_dispatched() {
+    let dir = tempfile::tempdir().unwrap();
+    manual_queue(&format!("sqlite://{}/queue.db", dir.path().display())).await;
+}
+
+#[tokio::test]
+async fn the_manual_queue_on_postgres() {
+    let Some(db) = jiesu_store::testing::scratch_postgres("queue").await else { return };
+    manual_queue(&db.url).await;
+    db.drop().await;
+}
+
+async fn manual_queue(url: &str) {
+    let desk = desk_at(url).await;
+    let threshold = desk.classifier().unwrap().classifier().manual_threshold();
+    // A message about nothing the classifier knows: low confidence.
+    let text = ("", "我想问一下这个事情到底应该找谁，打了好几次电话都说不归他们管。");
+    let suggestion = desk.classifier().unwrap().suggest(text.1);
+    assert!(suggestion.manual && suggestion.confidence < threshold, "{suggestion:?}");
+    let c = desk.receive(operator(), draft(text, ""), at(), true).await.unwrap();
+    assert_eq!(c.case.category, MANUAL_CATEGORY);
+    assert_eq!(c.state.status, Status::Received, "not dispatched although auto_dispatch was asked");
+    assert_eq!(c.state.assignee, None);
+    let (s, events) = recorded(&desk, c.id).await;
+    assert_eq!(events, 1);
+    assert_eq!(s.outcome, Outcome::Shown);
+    let reason = s.reason.clone().unwrap();
+    assert!(reason.contains("低于") && reason.contains("人工分类队列"), "{reason}");
+
+    // Confidently 城乡建设 (a written message), but no keyword of its leaves: the leaf would be a
+    // guess, so the same queue, with the top-level category shown.
+    let c = desk.receive(operator(), draft(("", "小区门口天天有人乱停车，堵住消防通道"), ""), at(), true).await.unwrap();
+    assert_eq!((c.case.category.as_str(), c.state.status), (MANUAL_CATEGORY, Status::Received));
+    let (s, _) = recorded(&desk, c.id).await;
+    assert_eq!((s.outcome, s.value.as_str()), (Outcome::Shown, "0301"));
+    assert!(s.reason.as_deref().unwrap().contains("需人工选择细类"), "{s:?}");
+
+    // No usable text at all: the same queue, with an empty suggestion.
+    let c = desk.receive(operator(), draft(("", "？？？……"), ""), at(), true).await.unwrap();
+    assert_eq!((c.case.category.as_str(), c.state.status), (MANUAL_CATEGORY, Status::Received));
+    let (s, _) = recorded(&desk, c.id).await;
+    assert_eq!((s.outcome, s.value.as_str()), (Outcome::Shown, ""));
+    assert!(s.reason.unwrap().contains("诉求内容为空"));
+
+    // A confident case filed at the same time is dispatched as usual.
+    let ok = desk.receive(operator(), draft(TAXI, ""), at(), true).await.unwrap();
+    assert_eq!(ok.state.status, Status::Dispatched);
+
+    // The queue: received under 2299.
+    let filter = CaseFilter {
+        statuses: vec![Status::Received],
+        category: Some(MANUAL_CATEGORY.into()),
+        ..CaseFilter::default()
+    };
+    let queue = desk.store().list(&Scope::All, &filter, Page { limit: 10, before: None }).await.unwrap();
+    let mut ids: Vec<i64> = queue.iter().map(|r| r.id).collect();
+    ids.sort();
+    assert_eq!(ids, vec![1, 2, 3]);
+
+    // A dispatcher classifies nothing here, but dispatches by hand: the ordinary action.
+    let dispatcher = Actor { user: "d-1".into(), role: Role::Dispatcher, unit: None };
+    let done = desk
+        .act(1, dispatcher, jiesu_core::Command::Dispatch { unit: Some("B01".into()) }, None, at())
+        .await
+        .unwrap();
+    assert_eq!(done.state.status, Status::Dispatched);
+    desk.store().close().await;
+}
+
+#[tokio::test]
+async fn without_a_classifier_a_category_is_required() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}/plain.db", dir.path().display());
+    let store = jiesu_store::testing::connect(&url).await.unwrap();
+    let desk = Desk::new(store, Catalog::dongcheng(), Calendar::china(), Config::default());
+    let e = desk.receive(operator(), draft(TAXI, ""), at(), true).await.unwrap_err();
+    let CoreError::Invalid(fields) = e else { panic!("{e:?}") };
+    assert_eq!(fields.len(), 1);
+    assert_eq!(fields[0].field, "category");
+    assert!(fields[0].message.contains("required"), "{}", fields[0].message);
+    // A given category records no category suggestion.
+    let c = desk.receive(operator(), draft(TAXI, "1005"), at(), true).await.unwrap();
+    let events = desk.store().events(c.id).await.unwrap();
+    let Action::Receive { intake, .. } = &events[0].action else { panic!() };
+    assert!(intake.is_empty());
+    desk.store().close().await;
+}
+
+#[tokio::test]
+async fn suggest_shows_what_filing_would_do() {
+    let dir = tempfile::tempdir().unwrap();
+    let desk = desk(&dir).await;
+    let s = desk.suggest(&draft(TAXI, ""), at()).await.unwrap();
+    let c = s.category.as_ref().unwrap();
+    assert_eq!((c.label.as_str(), c.top_category.as_deref(), c.category.as_deref()), ("交通运输", Some("10"), Some("1005")));
+    assert_eq!(c.keywords, vec!["出租车".to_string()]);
+    assert!(!s.manual_queue);
+    assert_eq!(s.suggestions[0].outcome, Outcome::Filled);
+    assert!(s.route.is_some(), "routed by the suggested leaf");
+
+    let s = desk.suggest(&draft(("", "我想问一下这个事情到底应该找谁，打了好几次电话都说不归他们管。"), ""), at()).await.unwrap();
+    assert!(s.manual_queue && s.route.is_none(), "{s:?}");
+    assert_eq!(s.suggestions[0].outcome, Outcome::Shown);
+    // Nothing was stored.
+    assert_eq!(desk.store().max_case_id().await.unwrap(), None);
+    desk.store().close().await;
+}
