@@ -4,7 +4,8 @@
 //! settings, in the same run — each both by one client and by `clients` concurrent clients.
 //!
 //! The desk is the server's: with the district's gazetteer and unit grid (the default outline
-//! when present), so each case's place is found and its grid looked up as on `jiesu serve`.
+//! when present) and the category classifier, so each case's place is found, its grid looked up
+//! and its text classified (the given category confirmed or overridden) as on `jiesu serve`.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -97,7 +98,10 @@ pub async fn intake(db: &str, n: usize, clients: usize) -> anyhow::Result<()> {
     let leaves = catalog.leaf_categories().iter().map(|c| c.code.clone()).collect();
     let streets = catalog.streets().iter().map(|s| s.code.clone()).collect();
     let geo = Arc::new(crate::cmd_geo::load_geo(None)?);
-    let desk = Desk::new(store.clone(), catalog, Calendar::china(), Config::default()).with_geo(geo);
+    let suggester = jiesu_core::Suggester::from_env(&catalog).map_err(anyhow::Error::msg)?;
+    let desk = Desk::new(store.clone(), catalog, Calendar::china(), Config::default())
+        .with_geo(geo)
+        .with_classifier(Arc::new(suggester))?;
     let clients = clients.max(1);
     println!("backend: {:?}, cases per run: {n}, concurrent clients: {clients}", store.backend());
 
