@@ -1,4 +1,4 @@
-//! Feature extraction: hashed n-gram views with sublinear TF-IDF and a per-view L2 norm.
+//! Feature extraction: hashed n-gram views with sublinear TF, IDF^p and a per-view L2 norm.
 //!
 //! A message's tokens give four *views*, each hashed into one table of `2^hash_bits` buckets
 //! (a deterministic 64-bit mixer, so a model file means the same on every machine):

@@ -1,8 +1,9 @@
 //! Category classification of citizen messages (Chinese text → one of the model's labels).
 //!
 //! The model is linear: hashed word unigrams and character 1–2-grams of the whole message, and
-//! the same for its leading "title" tokens ([`features`]), each view TF-IDF weighted (sublinear TF) and
-//! L2-normalised, scored by one-vs-rest L2-loss linear SVMs trained by dual coordinate descent
+//! the same for its subject ("title": the tokens before the subject's end where the text marks
+//! it, else the leading tokens; [`features`], [`tokenize`]), each view TF-IDF weighted (sublinear
+//! TF, IDF raised to a power, 1.5 by default) and L2-normalised, scored by one-vs-rest L2-loss linear SVMs trained by dual coordinate descent
 //! ([`svm`]) with balanced class weights. Weights are quantised to `i8` per class; the model
 //! file ([`model`]) is small, versioned and checksummed, and the shipped one is embedded in the
 //! binary ([`Classifier::shipped`]).
