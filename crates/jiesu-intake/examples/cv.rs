@@ -1,8 +1,9 @@
 //! Cross-validates the classifier on a labelled CSV and prints the report.
 //!
 //! `cargo run --release -p jiesu-intake --example cv -- --data FILE [--k 5] [--seed 0]
-//! [--c 2] [--word 1] [--bigram 0] [--char 1.3] [--cmin 1] [--cmax 2] [--title 0.3]
-//! [--title-n 15] [--tchar 0.7] [--bits 19] [--min-df 2] [--eps 0.1] [--no-balance]`
+//! [--c 1] [--word 1] [--bigram 0] [--char 1.3] [--cmin 1] [--cmax 2] [--title 0.5]
+//! [--title-n 10] [--subject-max 30] [--tchar 1] [--idf-power 1.5] [--bits 19] [--min-df 2]
+//! [--eps 0.1] [--no-balance]`
 //!
 //! Used by `bench/classify_reference.py` and for tuning; the option defaults are
 //! [`TrainOptions::default`].
@@ -40,6 +41,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     set!("--tchar", f.title_char_weight);
     set!("--bits", f.hash_bits);
     set!("--min-df", f.min_df);
+    set!("--subject-max", f.subject_max);
+    set!("--idf-power", f.idf_power);
     set!("--eps", o.eps);
     if let Some(v) = get("--nb") {
         o.nb_weights = v.split(',').map(str::parse).collect::<Result<_, _>>()?;

@@ -99,15 +99,52 @@ fn corrupt_model_files_are_refused() {
     assert!(e.to_string().contains("truncated"), "{e}");
     let e = Classifier::load(b"not a model at all, just some text here").unwrap_err();
     assert!(e.to_string().contains("magic"), "{e}");
-    for old_or_new in [1u8, 3] {
+    for old_or_new in [1u8, 4] {
         let mut other = bytes.clone();
         other[8] = old_or_new;
         assert!(matches!(
             Classifier::load(&other),
-            Err(ClassifyError::Version { found, expected: 2 }) if found == u32::from(old_or_new)
+            Err(ClassifyError::Version { found, expected: 3 }) if found == u32::from(old_or_new)
         ));
     }
     assert!(Classifier::load(&[]).is_err());
+}
+
+/// A version-2 file (no `subject_max` / `idf_power`) still loads, as a model with the subject
+/// marker ignored and plain IDF, which is what version 2 models were trained with.
+#[test]
+fn version_2_files_load() {
+    let opts = TrainOptions {
+        features: FeatureConfig {
+            subject_max: 0,
+            idf_power: 1.0,
+            ..small_opts().features
+        },
+        ..small_opts()
+    };
+    let clf = Classifier::train(&synthetic(), true, &opts).unwrap();
+    let v3 = clf.save();
+    // The v3 payload puts `subject_max u16, idf_power f32` right after `min_df`.
+    let mut at = 28;
+    let str_len =
+        |b: &[u8], at: usize| u32::from_le_bytes(b[at..at + 4].try_into().unwrap()) as usize;
+    at += 4 + str_len(&v3, at);
+    let n_labels = usize::from(u16::from_le_bytes([v3[at], v3[at + 1]]));
+    at += 2;
+    for _ in 0..n_labels {
+        at += 4 + str_len(&v3, at);
+    }
+    at += 1 + 3 * 4 + 2 + 2 * 4 + 2 + 4;
+    let mut payload = v3[28..at].to_vec();
+    payload.extend_from_slice(&v3[at + 6..]);
+    let mut v2 = b"JIESUCLF".to_vec();
+    v2.extend_from_slice(&2u32.to_le_bytes());
+    v2.extend_from_slice(&(payload.len() as u64).to_le_bytes());
+    v2.extend_from_slice(&jiesu_intake::classify::model::fnv1a64(&payload).to_le_bytes());
+    v2.extend_from_slice(&payload);
+    let back = Classifier::load(&v2).unwrap();
+    assert_eq!(back, clf);
+    assert_eq!(back.save(), v3);
 }
 
 /// The inner cross-validation chooses an NB weight from the grid, a temperature and a manual

@@ -1,6 +1,6 @@
 //! `jiesu model …`: train and evaluate the message category classifier.
 //!
-//! * `jiesu model train --data FILE [--out models/classifier-v2.bin] [--cv K] [--seed S]` trains
+//! * `jiesu model train --data FILE [--out models/classifier-v3.bin] [--cv K] [--seed S]` trains
 //!   on a labelled CSV, writes the model file and prints the time taken, the chosen naive Bayes
 //!   weight, temperature and manual-queue threshold (and, with `--cv`, the K-fold
 //!   cross-validation score of the same settings).
@@ -29,7 +29,7 @@ pub enum ModelCmd {
         #[arg(long)]
         data: PathBuf,
         /// Where to write the model.
-        #[arg(long, default_value = "models/classifier-v2.bin")]
+        #[arg(long, default_value = "models/classifier-v3.bin")]
         out: PathBuf,
         /// Also report K-fold cross-validation of the same settings.
         #[arg(long)]

@@ -1,4 +1,4 @@
-//! Feature extraction: hashed n-gram views with sublinear TF-IDF and a per-view L2 norm.
+//! Feature extraction: hashed n-gram views with sublinear TF, IDF^p and a per-view L2 norm.
 //!
 //! A message's tokens give four *views*, each hashed into one table of `2^hash_bits` buckets
 //! (a deterministic 64-bit mixer, so a model file means the same on every machine):
@@ -8,14 +8,19 @@
 //! | word | token unigrams |
 //! | bigram | adjacent token pairs |
 //! | char | character n-grams (`char_min..=char_max`, default 1–2) over the tokens joined without spaces |
-//! | title | the first `title_tokens` tokens (the message subject comes first) |
-//! | title_char | character n-grams of those leading tokens |
+//! | title | the message's subject: the tokens before the [`SUBJECT_END`] marker when it comes within the first `subject_max` tokens, else the first `title_tokens` tokens |
+//! | title_char | character n-grams of the title tokens |
 //!
-//! Each feature's value is `(1 + ln tf) · idf`, with the smoothed
+//! The subject marker is put in by [`super::tokenize::tokens`] where the text has the subject's
+//! end (see there); it is not a feature itself, and the other views skip it.
+//!
+//! Each feature's value is `(1 + ln tf) · idf^p` (`p` = `idf_power`), with the smoothed
 //! `idf = ln((1 + n) / (1 + df)) + 1` learnt from the training set and stored in the model as
 //! one byte per bucket (code 0: bucket unseen or under `min_df`, the feature is ignored). Each
 //! view is L2-normalised on its own and scaled by its weight, so the views' contributions
 //! are balanced whatever the message length.
+
+pub use super::tokenize::SUBJECT_END;
 
 /// Number of views (word, bigram, char, title, title_char).
 pub const N_VIEWS: usize = 5;
@@ -42,10 +47,16 @@ pub struct FeatureConfig {
     pub title_weight: f32,
     /// Weight of the title character n-gram view (0 disables it; same n-gram range as `char`).
     pub title_char_weight: f32,
-    /// How many leading tokens make the title views.
+    /// How many leading tokens make the title views when the subject's end is not marked
+    /// (or is marked beyond `subject_max`).
     pub title_tokens: u16,
     /// Buckets seen in fewer training messages than this are ignored.
     pub min_df: u32,
+    /// The title is the marked subject ([`SUBJECT_END`]) when it has at most this many tokens
+    /// (0: ignore the marker, the title is always the first `title_tokens` tokens).
+    pub subject_max: u16,
+    /// Exponent `p` of the IDF factor (1: plain TF-IDF; larger: rarer features count more).
+    pub idf_power: f32,
 }
 
 impl Default for FeatureConfig {
@@ -57,10 +68,12 @@ impl Default for FeatureConfig {
             char_weight: 1.3,
             char_min: 1,
             char_max: 2,
-            title_weight: 0.3,
-            title_char_weight: 0.7,
-            title_tokens: 15,
+            title_weight: 0.5,
+            title_char_weight: 1.0,
+            title_tokens: 10,
             min_df: 1,
+            subject_max: 30,
+            idf_power: 1.5,
         }
     }
 }
@@ -94,6 +107,9 @@ impl FeatureConfig {
                 "bad char n-gram range {}..={}",
                 self.char_min, self.char_max
             ));
+        }
+        if !(self.idf_power.is_finite() && (0.0..=4.0).contains(&self.idf_power)) {
+            return Err(format!("idf_power {} outside 0..=4", self.idf_power));
         }
         let w = self.view_weights();
         if w.iter().any(|x| !x.is_finite() || *x < 0.0) || w.iter().all(|x| *x == 0.0) {
@@ -161,10 +177,15 @@ pub fn extract_into<S: KeySink>(cfg: &FeatureConfig, tokens: &[&str], keys: &mut
         ((view as u32) << VIEW_SHIFT) | (mix64(h ^ SALT[view]) >> shift) as u32
     };
     let need_hashes = cfg.word_weight > 0.0 || cfg.bigram_weight > 0.0 || cfg.title_weight > 0.0;
-    let n_title = tokens.len().min(usize::from(cfg.title_tokens));
+    let title = title_tokens(cfg, tokens);
+    // Index in `tokens` just past the title (the marker, if inside, is skipped by the views).
+    let n_title = title.len();
     if need_hashes {
         let mut prev: Option<u64> = None;
         for (i, t) in tokens.iter().enumerate() {
+            if *t == SUBJECT_END {
+                continue;
+            }
             let h = hash_str(t);
             if cfg.word_weight > 0.0 {
                 keys.put(key(0, h));
@@ -185,19 +206,26 @@ pub fn extract_into<S: KeySink>(cfg: &FeatureConfig, tokens: &[&str], keys: &mut
         char_grams(tokens, lo, hi, 2, 0, shift, keys);
     }
     if cfg.title_char_weight > 0.0 {
-        char_grams(
-            &tokens[..n_title],
-            lo,
-            hi,
-            4,
-            0x7469_746C_6563_6872,
-            shift,
-            keys,
-        );
+        char_grams(title, lo, hi, 4, 0x7469_746C_6563_6872, shift, keys);
     }
 }
 
-/// Character `lo..=hi`-grams over the tokens joined without spaces, as keys of `view`.
+/// The leading tokens that make the title views: those before the [`SUBJECT_END`] marker if it
+/// comes after 1..=`subject_max` tokens, else the first `title_tokens` tokens (not counting a
+/// marker among them, which the views skip).
+pub fn title_tokens<'a, 'b>(cfg: &FeatureConfig, tokens: &'b [&'a str]) -> &'b [&'a str] {
+    let marker = tokens.iter().position(|t| *t == SUBJECT_END);
+    match marker {
+        Some(p) if p > 0 && p <= usize::from(cfg.subject_max) => &tokens[..p],
+        Some(p) if p < usize::from(cfg.title_tokens) => {
+            &tokens[..(usize::from(cfg.title_tokens) + 1).min(tokens.len())]
+        }
+        _ => &tokens[..tokens.len().min(usize::from(cfg.title_tokens))],
+    }
+}
+
+/// Character `lo..=hi`-grams over the tokens joined without spaces, as keys of `view`
+/// (a [`SUBJECT_END`] marker among them is skipped).
 ///
 /// Grams end at each character; up to 3 characters are packed exactly into 63 bits (21 bits
 /// each), longer ones chain the extra characters through the mixer.
@@ -219,7 +247,11 @@ fn char_grams<S: KeySink>(
             CHAR_SALT[3] ^ salt,
         );
         let (mut p1, mut p2) = (u64::MAX, u64::MAX);
-        for c in tokens.iter().flat_map(|t| t.chars()) {
+        for c in tokens
+            .iter()
+            .filter(|t| **t != SUBJECT_END)
+            .flat_map(|t| t.chars())
+        {
             let c = u64::from(c);
             keys.put(tag | (mix64(c ^ s1) >> shift) as u32);
             if p1 != u64::MAX {
@@ -236,7 +268,11 @@ fn char_grams<S: KeySink>(
     }
     let mut ring = [0u64; 8];
     let mut seen = 0usize;
-    for c in tokens.iter().flat_map(|t| t.chars()) {
+    for c in tokens
+        .iter()
+        .filter(|t| **t != SUBJECT_END)
+        .flat_map(|t| t.chars())
+    {
         ring.copy_within(0..7, 1);
         ring[0] = u64::from(c);
         seen += 1;
@@ -277,31 +313,38 @@ const CHAR_SALT: [u64; 9] = [
 pub struct IdfTable {
     /// `idf = 1 + (code - 1) * step` for codes 1..=255; 0 means ignored.
     pub step: f32,
+    /// The value of a code is `idf^power`.
+    pub power: f32,
     /// Lookup from code to IDF value.
     values: [f32; 256],
 }
 
 impl IdfTable {
-    /// Table for a given quantisation step.
-    pub fn new(step: f32) -> Self {
+    /// Table for a given quantisation step and exponent.
+    pub fn new(step: f32, power: f32) -> Self {
         let mut values = [0f32; 256];
         for (c, v) in values.iter_mut().enumerate().skip(1) {
-            *v = 1.0 + (c as f32 - 1.0) * step;
+            *v = (1.0 + (c as f32 - 1.0) * step).powf(power);
         }
-        IdfTable { step, values }
+        IdfTable {
+            step,
+            power,
+            values,
+        }
     }
 
-    /// IDF value of a code.
+    /// IDF value of a code (raised to the table's power).
     #[inline]
     pub fn value(&self, code: u8) -> f32 {
         self.values[usize::from(code)]
     }
 
-    /// Quantises document frequencies into codes, with `n` training messages.
-    pub fn fit(df: &[u32], n: usize, min_df: u32) -> (IdfTable, Vec<u8>) {
+    /// Quantises document frequencies into codes, with `n` training messages; values are
+    /// raised to `power`.
+    pub fn fit(df: &[u32], n: usize, min_df: u32, power: f32) -> (IdfTable, Vec<u8>) {
         let max_idf = ((1.0 + n as f64) / 1.0).ln() + 1.0;
         let step = ((max_idf - 1.0) / 254.0).max(1e-6) as f32;
-        let table = IdfTable::new(step);
+        let table = IdfTable::new(step, power);
         let codes = df
             .iter()
             .map(|&d| {
@@ -459,6 +502,43 @@ mod tests {
     }
 
     #[test]
+    fn title_is_the_marked_subject() {
+        let cfg = FeatureConfig {
+            title_tokens: 2,
+            subject_max: 3,
+            ..FeatureConfig::default()
+        };
+        let toks = ["路灯", "坏", "了", SUBJECT_END, "小区", "路灯"];
+        assert_eq!(title_tokens(&cfg, &toks), &toks[..3]);
+        // A marker beyond `subject_max`, or none: the first `title_tokens` tokens.
+        let late = ["a", "b", "c", "d", SUBJECT_END, "e"];
+        assert_eq!(title_tokens(&cfg, &late), &late[..2]);
+        assert_eq!(title_tokens(&cfg, &["a", "b", "c"]), &["a", "b"]);
+        // Marker ignored (`subject_max` 0): it does not count as a title token.
+        let off = FeatureConfig {
+            subject_max: 0,
+            ..cfg.clone()
+        };
+        assert_eq!(
+            title_tokens(&off, &["a", SUBJECT_END, "b", "c"]),
+            &["a", SUBJECT_END, "b"]
+        );
+        // The marker makes no feature: the body views are those of the text without it.
+        let mut with = Vec::new();
+        let body = FeatureConfig {
+            title_weight: 0.0,
+            title_char_weight: 0.0,
+            bigram_weight: 1.0,
+            ..cfg.clone()
+        };
+        extract_keys(&body, &toks, &mut with);
+        let mut without = Vec::new();
+        let plain: Vec<&str> = toks.iter().copied().filter(|t| *t != SUBJECT_END).collect();
+        extract_keys(&body, &plain, &mut without);
+        assert_eq!(with, without);
+    }
+
+    #[test]
     fn char_fast_path_matches_general_loop() {
         let toks = ["市民", "反映", "小区", "A3", "路灯", "坏了"];
         let mut fast2 = Vec::new();
@@ -493,7 +573,7 @@ mod tests {
         keys.sort_unstable();
         let mut counts = Vec::new();
         count_sorted(&keys, &mut counts);
-        let idf = IdfTable::new(0.01);
+        let idf = IdfTable::new(0.01, 1.0);
         let mut v = Vec::new();
         tfidf_vector(&cfg, &idf, &counts, |_| 1, &mut v);
         let n: f32 = v.iter().map(|x| x.1 * x.1).sum();
@@ -518,10 +598,13 @@ mod tests {
 
     #[test]
     fn idf_codes() {
-        let (t, codes) = IdfTable::fit(&[0, 1, 5, 100], 100, 2);
+        let (t, codes) = IdfTable::fit(&[0, 1, 5, 100], 100, 2, 1.0);
         assert_eq!(codes[0], 0);
         assert_eq!(codes[1], 0);
         assert!(codes[2] > codes[3] && codes[3] >= 1);
         assert!((t.value(codes[3]) - 1.0).abs() < 0.05);
+        let (t2, codes2) = IdfTable::fit(&[0, 1, 5, 100], 100, 2, 1.5);
+        assert_eq!(codes, codes2);
+        assert!((t2.value(codes[2]) - t.value(codes[2]).powf(1.5)).abs() < 1e-5);
     }
 }

@@ -1,23 +1,27 @@
-//! The model file format (version 2): compact, versioned, checksummed.
+//! The model file format (version 3; version 2 files are still read): compact, versioned,
+//! checksummed.
 //!
 //! All integers little-endian.
 //!
 //! | bytes | content |
 //! |---|---|
 //! | 8 | magic `JIESUCLF` |
-//! | 4 | format version (`u32`, 2) |
+//! | 4 | format version (`u32`, 3) |
 //! | 8 | payload length (`u64`) |
 //! | 8 | FNV-1a 64 checksum of the payload |
 //! | … | payload |
 //!
 //! Payload: `info` (string), labels (`u16` count, then strings), the [`FeatureConfig`]
 //! (`hash_bits u8, word/bigram/char weights f32, char_min u8, char_max u8, title and title-char weights f32,
-//! title_tokens u16, min_df u32`), IDF step `f32`, temperature `f32`, the naive Bayes weight
+//! title_tokens u16, min_df u32`, and since version 3 `subject_max u16, idf_power f32`), IDF step `f32`, temperature `f32`, the naive Bayes weight
 //! folded into the weights `f32` (informational) and the manual-queue confidence threshold `f32`,
 //! per-label bias `f32` and
 //! scale `f32`; then the table: a bitmap of used buckets (`2^hash_bits` bits), the IDF code of
 //! each used bucket (`u8`), a bitmap over used buckets of those with a non-zero weight, and
 //! `n_labels` `i8` weights for each of those. Strings are a `u32` byte length and UTF-8.
+//!
+//! Version 2 (the same without `subject_max` and `idf_power`) is read as `subject_max` 0 (the
+//! title is the first `title_tokens` tokens) and `idf_power` 1, which is what it was trained with.
 //!
 //! A file that is truncated, has a bad magic, checksum or version, or inconsistent contents is
 //! refused with a [`ClassifyError`] that says which.
@@ -27,8 +31,10 @@ use super::{Classifier, ClassifyError};
 
 /// Magic bytes at the start of a model file.
 pub const MAGIC: &[u8; 8] = b"JIESUCLF";
-/// The format version this build writes and reads.
-pub const VERSION: u32 = 2;
+/// The format version this build writes (and reads).
+pub const VERSION: u32 = 3;
+/// The oldest format version this build reads.
+pub const MIN_VERSION: u32 = 2;
 
 /// FNV-1a 64-bit hash.
 pub fn fnv1a64(data: &[u8]) -> u64 {
@@ -59,6 +65,8 @@ pub fn encode(clf: &Classifier) -> Vec<u8> {
     p.extend_from_slice(&c.title_char_weight.to_le_bytes());
     p.extend_from_slice(&c.title_tokens.to_le_bytes());
     p.extend_from_slice(&c.min_df.to_le_bytes());
+    p.extend_from_slice(&c.subject_max.to_le_bytes());
+    p.extend_from_slice(&c.idf_power.to_le_bytes());
     p.extend_from_slice(&clf.idf.step.to_le_bytes());
     p.extend_from_slice(&clf.temperature.to_le_bytes());
     p.extend_from_slice(&clf.nb_weight.to_le_bytes());
@@ -157,7 +165,7 @@ pub fn decode(bytes: &[u8]) -> Result<Classifier, ClassifyError> {
         return Err(bad("not a jiesu classifier model (bad magic bytes)"));
     }
     let version = u32::from_le_bytes([bytes[8], bytes[9], bytes[10], bytes[11]]);
-    if version != VERSION {
+    if !(MIN_VERSION..=VERSION).contains(&version) {
         return Err(ClassifyError::Version {
             found: version,
             expected: VERSION,
@@ -193,7 +201,7 @@ pub fn decode(bytes: &[u8]) -> Result<Classifier, ClassifyError> {
     if labels.windows(2).any(|w| w[0] >= w[1]) {
         return Err(bad("labels are not sorted and distinct"));
     }
-    let cfg = FeatureConfig {
+    let mut cfg = FeatureConfig {
         hash_bits: c.u8("hash_bits")?,
         word_weight: c.f32("word weight")?,
         bigram_weight: c.f32("bigram weight")?,
@@ -204,7 +212,13 @@ pub fn decode(bytes: &[u8]) -> Result<Classifier, ClassifyError> {
         title_char_weight: c.f32("title char weight")?,
         title_tokens: c.u16("title_tokens")?,
         min_df: c.u32("min_df")?,
+        subject_max: 0,
+        idf_power: 1.0,
     };
+    if version >= 3 {
+        cfg.subject_max = c.u16("subject_max")?;
+        cfg.idf_power = c.f32("idf_power")?;
+    }
     cfg.validate()
         .map_err(|e| ClassifyError::BadModel(format!("feature settings: {e}")))?;
     let step = c.f32("idf step")?;
@@ -242,10 +256,11 @@ pub fn decode(bytes: &[u8]) -> Result<Classifier, ClassifyError> {
     if c.pos != payload.len() {
         return Err(bad("trailing bytes after the weights"));
     }
+    let idf = IdfTable::new(step, cfg.idf_power);
     Ok(Classifier {
         labels,
         cfg,
-        idf: IdfTable::new(step),
+        idf,
         table,
         scales,
         bias,
@@ -276,7 +291,7 @@ mod tests {
             decode(&v),
             Err(ClassifyError::Version {
                 found: 7,
-                expected: 2
+                expected: 3
             })
         ));
     }
