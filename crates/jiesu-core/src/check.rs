@@ -61,7 +61,7 @@ impl Desk {
                     Ok(replayed) if !cols.agree_with(&replayed, &mine) => {
                         report.mismatches.push((
                             rec.id,
-                            "cached columns (status, assignee, due, seq, owner, summoned units) differ from replay".into(),
+                            "cached columns (status, assignee, due, seq, owner, category, summoned units) differ from replay".into(),
                         ));
                     }
                     Ok(_) => {}

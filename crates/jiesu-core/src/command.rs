@@ -12,11 +12,23 @@ use serde::{Deserialize, Serialize};
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(tag = "action", rename_all = "snake_case", deny_unknown_fields)]
 pub enum Command {
-    /// 派单 to `unit`, or to the unit the responsibility list names when absent.
+    /// 派单 to `unit`, or to the unit the responsibility list names when absent. With
+    /// `category`, the case is first given that leaf category (改分类, its own event) and is then
+    /// routed and given its deadline by the new category: how a dispatcher classifies and
+    /// dispatches a case from the manual queue in one request.
     Dispatch {
         /// Unit code; None routes automatically.
         #[serde(default)]
         unit: Option<String>,
+        /// Leaf category code to give the case first (nothing happens when it already has it).
+        #[serde(default)]
+        category: Option<String>,
+    },
+    /// 改分类: give the case another leaf category (and so its deadline class). The status does
+    /// not change; a deadline already given to a unit is not moved.
+    Reclassify {
+        /// Leaf category code.
+        category: String,
     },
     /// 签收.
     Accept,
@@ -113,6 +125,7 @@ impl Command {
             Command::Close => "close",
             Command::Reopen => "reopen",
             Command::Merge { .. } => "merge",
+            Command::Reclassify { .. } => "reclassify",
         }
     }
 
@@ -143,7 +156,11 @@ impl Command {
             }),
             Command::Close => Action::Close,
             Command::Merge { into } => Action::Merge { into: *into },
-            Command::Dispatch { .. } | Command::RequestExtension { .. } | Command::Whistle { .. } | Command::Reopen => {
+            Command::Dispatch { .. }
+            | Command::Reclassify { .. }
+            | Command::RequestExtension { .. }
+            | Command::Whistle { .. }
+            | Command::Reopen => {
                 return None;
             }
         })

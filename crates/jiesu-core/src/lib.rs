@@ -31,7 +31,7 @@ use jiesu_domain::calendar::Calendar;
 use jiesu_domain::catalog::Catalog;
 use jiesu_domain::deadline::{self, DeadlinePolicy, Span};
 use jiesu_domain::draft::NewCase;
-use jiesu_domain::model::{Channel, UnitKind};
+use jiesu_domain::model::{Channel, DeadlineClass, UnitKind};
 use jiesu_domain::workflow::{self, Action, Actor, CaseState};
 use jiesu_domain::access::Scope;
 use jiesu_store::{CaseRecord, Store, StoreError};
@@ -133,7 +133,11 @@ impl Desk {
     }
 
     fn due_from(&self, state: &CaseState, at: DateTime<Utc>) -> Result<DateTime<Utc>, CoreError> {
-        let span = self.config.policy.span(state.deadline_class);
+        self.due_for(state.deadline_class, at)
+    }
+
+    fn due_for(&self, class: DeadlineClass, at: DateTime<Utc>) -> Result<DateTime<Utc>, CoreError> {
+        let span = self.config.policy.span(class);
         Ok(deadline::due_at(span, at, self.config.tz, &self.calendar)?)
     }
 
@@ -199,7 +203,8 @@ impl Desk {
     }
 
     /// Takes `command` on case `id` as `actor` at `at` (moved forward to the case's latest event
-    /// if a clock lags).
+    /// if a clock lags). Most commands make one event; a dispatch with a new category makes two
+    /// (改分类, then 派单 with the note), appended together or not at all.
     pub async fn act(
         &self,
         id: i64,
@@ -218,28 +223,45 @@ impl Desk {
         // The case is loaded within the actor's scope: a case they may not see is not found.
         let scope = Scope::of(&actor, &self.catalog);
         self.act_with(id, &scope, at, |desk, rec, at| {
-            let action = desk.action_for(rec, &command, at)?;
-            Ok(Some((actor.clone(), action, note.clone())))
+            let actions = desk.actions_for(rec, &command, at)?;
+            let last = actions.len().saturating_sub(1);
+            let steps = actions.into_iter().enumerate().map(|(i, a)| (actor.clone(), a, if i == last { note.clone() } else { None }));
+            Ok(Some(steps.collect()))
         })
         .await?
         .ok_or(CoreError::NotFound(id))
     }
 
-    /// Load → decide → append, retried on conflicts. `decide` returns None to do nothing.
+    /// Load → decide → append, retried on conflicts. `decide` returns None to do nothing, or
+    /// the steps to take, in order, all at the same instant and in one append.
     async fn act_with<F>(&self, id: i64, scope: &Scope, at: DateTime<Utc>, decide: F) -> Result<Option<CaseRecord>, CoreError>
     where
-        F: Fn(&Desk, &CaseRecord, DateTime<Utc>) -> Result<Option<(Actor, Action, Option<String>)>, CoreError>,
+        F: Fn(&Desk, &CaseRecord, DateTime<Utc>) -> Result<Option<Vec<(Actor, Action, Option<String>)>>, CoreError>,
     {
         for _ in 0..MAX_ATTEMPTS {
             let rec = self.store.case_in(scope, id).await?;
             let at = at.max(rec.state.updated_at);
-            let Some((actor, action, note)) = decide(self, &rec, at)? else { return Ok(None) };
-            if let Action::Merge { into } = &action {
-                self.check_merge_target(id, *into).await?;
+            let Some(steps) = decide(self, &rec, at)? else { return Ok(None) };
+            let mut events = Vec::with_capacity(steps.len());
+            let mut next = rec.state.clone();
+            for (actor, action, note) in steps {
+                if let Action::Merge { into } = &action {
+                    self.check_merge_target(id, *into).await?;
+                }
+                let (event, state) = workflow::step(Some(&next), at, actor, action, note)?;
+                events.push(event);
+                next = state;
             }
-            let (event, next) = workflow::step(Some(&rec.state), at, actor, action, note)?;
-            match self.store.append(id, rec.state.seq, &[event], &next).await {
-                Ok(()) => return Ok(Some(CaseRecord { id, case: rec.case, state: next })),
+            if events.is_empty() {
+                return Ok(None);
+            }
+            match self.store.append(id, rec.state.seq, &events, &next).await {
+                Ok(()) => {
+                    // The row's category follows the state (see `Store::append`).
+                    let mut case = rec.case;
+                    case.category.clone_from(&next.category);
+                    return Ok(Some(CaseRecord { id, case, state: next }));
+                }
                 Err(StoreError::Conflict { .. }) => continue,
                 Err(e) => return Err(e.into()),
             }
@@ -262,28 +284,72 @@ impl Desk {
         Ok(())
     }
 
-    /// Turns an API command into a domain action for case `rec`.
-    fn action_for(&self, rec: &CaseRecord, command: &Command, at: DateTime<Utc>) -> Result<Action, CoreError> {
+    /// The leaf category `code` of the catalog, with its deadline class, or why not.
+    fn leaf_category(&self, code: &str) -> Result<(String, DeadlineClass), CoreError> {
+        let code = code.trim();
+        match self.catalog.category(code) {
+            None => Err(invalid("category", format!("unknown category code '{code}'"))),
+            Some(c) if !c.is_leaf() => Err(invalid(
+                "category",
+                format!("{code} ({}) is a top-level category: choose one of its subcategories", c.name),
+            )),
+            Some(c) => Ok((c.code.clone(), c.deadline_class)),
+        }
+    }
+
+    /// 改分类 of a case in `state` to the leaf `code` (validated against the catalog).
+    fn reclassify(&self, state: &CaseState, code: &str) -> Result<Action, CoreError> {
+        let (category, deadline_class) = self.leaf_category(code)?;
+        Ok(Action::Reclassify { from: state.category.clone(), category, deadline_class })
+    }
+
+    /// 派单 of case `rec` to `unit` (or by the responsibility list), after a 改分类 to `category`
+    /// when one is given and differs from the case's: the route and the deadline then follow
+    /// the new category.
+    fn dispatch_actions(
+        &self,
+        rec: &CaseRecord,
+        unit: Option<&str>,
+        category: Option<&str>,
+        at: DateTime<Utc>,
+    ) -> Result<Vec<Action>, CoreError> {
+        let state = &rec.state;
+        let mut actions = Vec::with_capacity(2);
+        let (mut category_now, mut class_now) = (state.category.as_str(), state.deadline_class);
+        if let Some(code) = category.filter(|c| c.trim() != state.category) {
+            actions.push(self.reclassify(state, code)?);
+            if let Some(Action::Reclassify { category, deadline_class, .. }) = actions.last() {
+                (category_now, class_now) = (category.as_str(), *deadline_class);
+            }
+        }
+        let (unit, rule) = match unit {
+            Some(u) => {
+                if self.catalog.unit(u).is_none() {
+                    return Err(invalid("unit", format!("unknown unit code '{u}'")));
+                }
+                (u.to_string(), None)
+            }
+            None => {
+                let r = self.catalog.route(category_now, rec.case.place.street.as_deref(), rec.case.place.community.as_deref());
+                (r.unit, Some(r.rule))
+            }
+        };
+        let due = self.due_for(class_now, at)?;
+        actions.push(Action::Dispatch { unit, due, rule });
+        Ok(actions)
+    }
+
+    /// Turns an API command into the domain actions for case `rec`, in order.
+    fn actions_for(&self, rec: &CaseRecord, command: &Command, at: DateTime<Utc>) -> Result<Vec<Action>, CoreError> {
         if let Some(a) = command.plain_action() {
-            return Ok(a);
+            return Ok(vec![a]);
+        }
+        if let Command::Dispatch { unit, category } = command {
+            return self.dispatch_actions(rec, unit.as_deref(), category.as_deref(), at);
         }
         let state = &rec.state;
-        Ok(match command {
-            Command::Dispatch { unit } => {
-                let (unit, rule) = match unit {
-                    Some(u) => {
-                        if self.catalog.unit(u).is_none() {
-                            return Err(invalid("unit", format!("unknown unit code '{u}'")));
-                        }
-                        (u.clone(), None)
-                    }
-                    None => {
-                        let r = self.catalog.route(&state.category, rec.case.place.street.as_deref(), rec.case.place.community.as_deref());
-                        (r.unit, Some(r.rule))
-                    }
-                };
-                Action::Dispatch { unit, due: self.due_from(state, at)?, rule }
-            }
+        Ok(vec![match command {
+            Command::Reclassify { category } => self.reclassify(state, category)?,
             Command::RequestExtension { until, working_days } => {
                 let until = match (until, working_days) {
                     (Some(u), None) => *u,
@@ -322,7 +388,7 @@ impl Desk {
                 Action::Reopen { due }
             }
             _ => unreachable!("plain commands are handled above"),
-        })
+        }])
     }
 
     /// Raises an overdue supervision notice (督办) on every case whose deadline passed before
@@ -339,7 +405,7 @@ impl Desk {
                 let done = self
                     .act_with(id, &Scope::All, now, |_, rec, _| {
                         Ok((rec.state.is_overdue(now) && !rec.state.overdue_noticed).then(|| {
-                            (Actor::system("deadline-timer"), Action::Supervise { overdue: true }, Some("超期督办".to_string()))
+                            vec![(Actor::system("deadline-timer"), Action::Supervise { overdue: true }, Some("超期督办".to_string()))]
                         }))
                     })
                     .await?;

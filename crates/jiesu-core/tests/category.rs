@@ -9,14 +9,15 @@ use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
 use jiesu_core::intake::MANUAL_CATEGORY;
-use jiesu_core::{Config, CoreError, Desk, Suggester};
+use jiesu_core::{Command, Config, CoreError, Desk, Suggester};
 use jiesu_domain::access::Scope;
 use jiesu_domain::calendar::Calendar;
 use jiesu_domain::catalog::Catalog;
+use jiesu_domain::deadline;
 use jiesu_domain::draft::{Contact, NewCase, Place};
-use jiesu_domain::model::{CaseKind, Channel, Role, Status};
+use jiesu_domain::model::{CaseKind, Channel, DeadlineClass, Role, Status};
 use jiesu_domain::suggestion::{Outcome, Suggestion};
-use jiesu_domain::workflow::{Action, Actor};
+use jiesu_domain::workflow::{Action, Actor, WorkflowError};
 use jiesu_store::{CaseFilter, Page};
 
 /// Teddy Cup 2020 sample, id 45646 (交通运输).
@@ -163,13 +164,70 @@ async fn manual_queue(url: &str) {
     ids.sort();
     assert_eq!(ids, vec![1, 2, 3]);
 
-    // A dispatcher classifies nothing here, but dispatches by hand: the ordinary action.
+    // 改分类 + 派单 in one request: case 1 gets its real category, is routed and given its
+    // deadline by it, and leaves the queue.
     let dispatcher = Actor { user: "d-1".into(), role: Role::Dispatcher, unit: None };
-    let done = desk
-        .act(1, dispatcher, jiesu_core::Command::Dispatch { unit: Some("B01".into()) }, None, at())
-        .await
-        .unwrap();
-    assert_eq!(done.state.status, Status::Dispatched);
+    // 暖气不热: a utility's case with the utility deadline class, where 2299 is general.
+    let leaf = desk.catalog().category("0401").unwrap().clone();
+    assert_eq!(leaf.deadline_class, DeadlineClass::Utility);
+    let dispatch = Command::Dispatch { unit: None, category: Some("0401".into()) };
+    let done = desk.act(1, dispatcher.clone(), dispatch, Some("人工分类后派单".into()), at()).await.unwrap();
+    let route = desk.catalog().route("0401", done.case.place.street.as_deref(), done.case.place.community.as_deref());
+    let due = deadline::due_at(desk.config().policy.span(leaf.deadline_class), at(), desk.config().tz, desk.calendar()).unwrap();
+    assert_eq!((done.state.status, done.state.category.as_str(), done.case.category.as_str()), (Status::Dispatched, "0401", "0401"));
+    assert_eq!((done.state.deadline_class, done.state.assignee.as_deref(), done.state.due), (leaf.deadline_class, Some(route.unit.as_str()), Some(due)));
+    let events = desk.store().events(1).await.unwrap();
+    assert_eq!(events.len(), 3);
+    let Action::Reclassify { from, category, deadline_class } = &events[1].action else { panic!("{:?}", events[1]) };
+    assert_eq!((from.as_str(), category.as_str(), *deadline_class), (MANUAL_CATEGORY, "0401", leaf.deadline_class));
+    assert_eq!((events[1].from, events[1].to, events[1].note.as_deref()), (Some(Status::Received), Status::Received, None));
+    let Action::Dispatch { unit, rule, .. } = &events[2].action else { panic!("{:?}", events[2]) };
+    assert_eq!((unit, rule.as_ref()), (&route.unit, Some(&route.rule)));
+    assert_eq!(events[2].note.as_deref(), Some("人工分类后派单"));
+    // The row follows: read back, listed under the new category, out of the queue.
+    assert_eq!(desk.store().case(1).await.unwrap().case.category, "0401");
+    let page = Page { limit: 10, before: None };
+    let by_new = CaseFilter { category: Some("0401".into()), ..CaseFilter::default() };
+    let listed: Vec<i64> = desk.store().list(&Scope::All, &by_new, page).await.unwrap().iter().map(|r| r.id).collect();
+    assert!(listed.contains(&1), "{listed:?}");
+    let by_top = CaseFilter { category: Some("04".into()), statuses: vec![Status::Dispatched], ..CaseFilter::default() };
+    assert!(desk.store().list(&Scope::All, &by_top, page).await.unwrap().iter().any(|r| r.id == 1));
+    assert_eq!(desk.store().count(&Scope::All, &filter).await.unwrap(), 2);
+
+    // 改分类 alone: case 2 stays 已受理 (for an ordinary dispatch later) but leaves the queue.
+    let c = desk.act(2, dispatcher.clone(), Command::Reclassify { category: "0301".into() }, None, at()).await.unwrap();
+    assert_eq!((c.state.status, c.state.category.as_str(), c.case.category.as_str()), (Status::Received, "0301", "0301"));
+    let queue: Vec<i64> = desk.store().list(&Scope::All, &filter, page).await.unwrap().iter().map(|r| r.id).collect();
+    assert_eq!(queue, vec![3]);
+    // ... and a plain dispatch then routes by it.
+    let c = desk.act(2, dispatcher.clone(), Command::Dispatch { unit: None, category: Some("0301".into()) }, None, at()).await.unwrap();
+    assert_eq!(c.state.assignee.as_deref(), Some(desk.catalog().route("0301", Some("110101001"), None).unit.as_str()));
+    assert_eq!(desk.store().events(2).await.unwrap().len(), 3, "no 改分类 to the category the case has");
+
+    // Unknown and top-level codes are refused, naming the field; so is an operator's dispatch.
+    for (code, words) in [("9999", "unknown"), ("10", "top-level"), ("", "unknown")] {
+        let e = desk.act(3, dispatcher.clone(), Command::Reclassify { category: code.into() }, None, at()).await.unwrap_err();
+        let CoreError::Invalid(fields) = &e else { panic!("{code}: {e:?}") };
+        assert_eq!(fields[0].field, "category");
+        assert!(fields[0].message.contains(words), "{code}: {}", fields[0].message);
+    }
+    let e = desk.act(3, operator(), Command::Dispatch { unit: None, category: Some("1005".into()) }, None, at()).await.unwrap_err();
+    assert!(matches!(e, CoreError::Workflow(WorkflowError::Forbidden { action: "dispatch", .. })), "{e:?}");
+    assert_eq!(desk.store().events(3).await.unwrap().len(), 1, "nothing of a refused request is written");
+    // An operator may reclassify; the same category again is refused.
+    desk.act(3, operator(), Command::Reclassify { category: "0301".into() }, None, at()).await.unwrap();
+    let e = desk.act(3, operator(), Command::Reclassify { category: "0301".into() }, None, at()).await.unwrap_err();
+    assert!(matches!(e, CoreError::Workflow(WorkflowError::Invalid(_))), "{e:?}");
+
+    let report = desk.check().await.unwrap();
+    assert!(report.ok(), "{:?}", report.mismatches);
+    assert_eq!((report.cases, report.events), (4, 3 + 3 + 2 + 2));
+    // A category column changed without an event is reported.
+    let mut moved = ok.case.clone();
+    moved.category = "0301".into();
+    desk.store().update_intake(ok.id, &moved).await.unwrap();
+    let report = desk.check().await.unwrap();
+    assert_eq!(report.mismatches.iter().map(|m| m.0).collect::<Vec<_>>(), vec![ok.id], "{:?}", report.mismatches);
     desk.store().close().await;
 }
 

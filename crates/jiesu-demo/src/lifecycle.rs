@@ -305,7 +305,7 @@ impl Sim<'_, '_> {
     /// 派单 at `at` to `unit` (None: as routed, which is `unit_code`).
     fn dispatch(&mut self, at: DateTime<Utc>, unit: Option<String>, unit_code: String) {
         let disp = self.dispatcher();
-        self.cmd(at, disp, Command::Dispatch { unit }, None, Status::Dispatched);
+        self.cmd(at, disp, Command::Dispatch { unit, category: None }, None, Status::Dispatched);
         self.due = Some(self.w.due(self.class, self.t));
         self.dispatched_at.get_or_insert(self.t);
         self.assignee = Some(unit_code);

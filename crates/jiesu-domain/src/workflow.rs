@@ -11,6 +11,7 @@
 //!                 ↑      │退单申请          │                          │ (grid case) → verifying ─核查通过→ closed
 //!                 └─同意─ return_requested ─┘(驳回: back where it was)  重办 reopen: called_back/closed → dispatched
 //! 合并 merge: received…in_progress → merged.   延期, 督办, 吹哨/报到 change facts, not the status.
+//! 改分类 reclassify: any open status → the same status, with a new category and deadline class.
 //! ```
 
 use chrono::{DateTime, Utc};
@@ -133,6 +134,18 @@ pub enum Action {
         /// Id of the master case.
         into: i64,
     },
+    /// 改分类: the case gets another leaf category (e.g. a case from the dispatcher's manual
+    /// queue, received under 其他事项, gets its real one). The status does not change. The new
+    /// deadline class applies to deadlines computed from now on (the next 派单 or 重办); a
+    /// deadline already given to a unit is not moved.
+    Reclassify {
+        /// The category before (checked against the case: a stale or forged one is refused).
+        from: String,
+        /// The new leaf category code.
+        category: String,
+        /// Deadline class of the new category.
+        deadline_class: DeadlineClass,
+    },
 }
 
 impl Action {
@@ -158,6 +171,7 @@ impl Action {
             Action::Close => "close",
             Action::Reopen { .. } => "reopen",
             Action::Merge { .. } => "merge",
+            Action::Reclassify { .. } => "reclassify",
         }
     }
 
@@ -183,6 +197,7 @@ impl Action {
             Action::Close => "结案",
             Action::Reopen { .. } => "重办",
             Action::Merge { .. } => "合并",
+            Action::Reclassify { .. } => "改分类",
         }
     }
 }
@@ -211,9 +226,9 @@ pub struct Event {
 pub struct CaseState {
     /// Where the case is in the loop.
     pub status: Status,
-    /// Leaf category code.
+    /// Leaf category code (at receipt, or as changed by the latest 改分类).
     pub category: String,
-    /// Deadline class at receipt.
+    /// Deadline class of `category`.
     pub deadline_class: DeadlineClass,
     /// Grid-found: needs 核查 before closing.
     pub verify: bool,
@@ -349,7 +364,7 @@ pub fn authorize(state: Option<&CaseState>, actor: &Actor, action: &Action) -> R
         Action::Callback(_) => &[Operator, Citizen, System],
         Action::Close => &[Operator, Dispatcher, Supervisor, System],
         Action::Reopen { .. } => &[Operator, Dispatcher, Supervisor, System],
-        Action::Merge { .. } => &[Operator, Dispatcher],
+        Action::Merge { .. } | Action::Reclassify { .. } => &[Operator, Dispatcher],
     };
     if !allowed.contains(&role) {
         return Err(WorkflowError::Forbidden { role: role.code(), action: action.code() });
@@ -645,6 +660,24 @@ pub fn transition(
             n.status = Merged;
             n.merged_into = Some(*into);
             n.pending_extension = None;
+        }
+        Action::Reclassify { from, category, deadline_class } => {
+            if !s.status.is_open() {
+                return bad();
+            }
+            if *from != s.category {
+                return Err(WorkflowError::Invalid(format!(
+                    "改分类 from category {from}, but the case is in category {}",
+                    s.category
+                )));
+            }
+            if *category == s.category {
+                return Err(WorkflowError::Invalid(format!("the case is already in category {category}")));
+            }
+            // The status, the unit and its deadline stay: the new class counts from the next
+            // deadline computed (派单, 重办).
+            n.category = category.clone();
+            n.deadline_class = *deadline_class;
         }
     }
     Ok(n)

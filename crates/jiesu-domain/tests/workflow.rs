@@ -90,6 +90,7 @@ const SAMPLES: &[&str] = &[
     "close",
     "reopen",
     "merge",
+    "reclassify",
 ];
 
 fn sample(name: &str, at: DateTime<Utc>) -> Action {
@@ -119,6 +120,7 @@ fn sample(name: &str, at: DateTime<Utc>) -> Action {
         "close" => Action::Close,
         "reopen" => Action::Reopen { due: Some(at + Duration::days(5)) },
         "merge" => Action::Merge { into: 42 },
+        "reclassify" => Action::Reclassify { from: "0101".into(), category: "0102".into(), deadline_class: DeadlineClass::Emergency },
         other => panic!("no sample action named {other}"),
     }
 }
@@ -146,9 +148,10 @@ fn variant_index(action: &Action) -> usize {
         Action::Close => 16,
         Action::Reopen { .. } => 17,
         Action::Merge { .. } => 18,
+        Action::Reclassify { .. } => 19,
     }
 }
-const VARIANTS: usize = 19;
+const VARIANTS: usize = 20;
 
 /// A case built through `step`, with its events.
 #[derive(Debug, Clone)]
@@ -252,32 +255,32 @@ fn assert_illegal(err: &WorkflowError, action: &Action, status: Status, context:
 /// in this status but its arguments or the case's facts refuse it: `WorkflowError::Invalid`).
 /// Every sample not listed must be refused as an illegal transition.
 const TRANSITIONS: &str = "
-received              [received]:         dispatch->dispatched reply->replied merge->merged
-received_grid         [received]:         dispatch->dispatched merge->merged
-dispatched            [dispatched]:       dispatch->dispatched accept->accepted request_return->return_requested
+received              [received]:         dispatch->dispatched reply->replied merge->merged reclassify->received
+received_grid         [received]:         dispatch->dispatched merge->merged reclassify->received
+dispatched            [dispatched]:       dispatch->dispatched accept->accepted request_return->return_requested reclassify->dispatched
                                           supervise->dispatched merge->merged
-accepted              [accepted]:         handle->in_progress request_return->return_requested
+accepted              [accepted]:         handle->in_progress request_return->return_requested reclassify->accepted
                                           request_extension->accepted approve_extension=invalid
                                           refuse_extension=invalid supervise->accepted whistle->in_progress
                                           check_in=invalid reply->replied merge->merged
-accepted_ext          [accepted]:         handle->in_progress request_return->return_requested
+accepted_ext          [accepted]:         handle->in_progress request_return->return_requested reclassify->accepted
                                           request_extension=invalid approve_extension->accepted
                                           refuse_extension->accepted supervise->accepted whistle->in_progress
                                           check_in=invalid reply->replied merge->merged
-in_progress           [in_progress]:      handle->in_progress request_return->return_requested
+in_progress           [in_progress]:      handle->in_progress request_return->return_requested reclassify->in_progress
                                           request_extension->in_progress approve_extension=invalid
                                           refuse_extension=invalid supervise->in_progress whistle->in_progress
                                           check_in=invalid reply->replied merge->merged
-in_progress_joint     [in_progress]:      handle->in_progress request_return=invalid
+in_progress_joint     [in_progress]:      handle->in_progress request_return=invalid reclassify->in_progress
                                           request_extension->in_progress approve_extension=invalid
                                           refuse_extension=invalid supervise->in_progress whistle->in_progress
                                           check_in->in_progress reply->replied merge->merged
-return_requested      [return_requested]: approve_return->received refuse_return->in_progress
+return_requested      [return_requested]: approve_return->received refuse_return->in_progress reclassify->return_requested
                                           supervise->return_requested
-replied               [replied]:          callback->called_back close->closed
-verifying             [verifying]:        verify_pass->closed verify_fail->in_progress
-called_back           [called_back]:      close->closed reopen->dispatched
-called_back_satisfied [called_back]:      close->closed reopen=invalid
+replied               [replied]:          callback->called_back close->closed reclassify->replied
+verifying             [verifying]:        verify_pass->closed verify_fail->in_progress reclassify->verifying
+called_back           [called_back]:      close->closed reopen->dispatched reclassify->called_back
+called_back_satisfied [called_back]:      close->closed reopen=invalid reclassify->called_back
 closed                [closed]:           reopen->dispatched
 closed_unassigned     [closed]:           reopen->received
 merged                [merged]:
@@ -517,6 +520,71 @@ fn a_failed_verification_sends_a_grid_case_back_to_the_unit() {
     assert_eq!(case.state.closed_at, Some(case.state.updated_at));
 }
 
+fn reclassify(from: &str, category: &str, deadline_class: DeadlineClass) -> Action {
+    Action::Reclassify { from: from.into(), category: category.into(), deadline_class }
+}
+
+#[test]
+fn reclassifying_a_queued_case_sets_its_category_and_class_and_replays() {
+    // A case from the manual queue (received under 2299) gets its real category, then is
+    // dispatched: the status stays received until the 派单.
+    let queued = Case::receive(operator(), false);
+    let case = queued.then(dispatcher(), reclassify("0101", "1005", DeadlineClass::Utility));
+    let last = case.events.last().unwrap();
+    assert_eq!((last.from, last.to, last.action.code(), last.action.label()), (Some(Status::Received), Status::Received, "reclassify", "改分类"));
+    let s = &case.state;
+    assert_eq!((s.status, s.category.as_str(), s.deadline_class, s.assignee.as_deref(), s.due), (Status::Received, "1005", DeadlineClass::Utility, None, None));
+    let case = case.dispatch("U2");
+    assert_eq!(case.state.category, "1005");
+    assert_eq!(replay(&case.events).unwrap(), case.state);
+    // After an approved return too.
+    let back = fixture("return_requested").unwrap().then(dispatcher(), Action::ApproveReturn);
+    let back = back.then(operator(), reclassify("0101", "0302", DeadlineClass::Complex));
+    assert_eq!((back.state.status, back.state.category.as_str()), (Status::Received, "0302"));
+    assert_eq!(replay(&back.events).unwrap(), back.state);
+}
+
+#[test]
+fn reclassifying_a_case_a_unit_holds_moves_no_deadline() {
+    let case = fixture("accepted_ext").unwrap();
+    let before = case.state.clone();
+    let after = case.then(dispatcher(), reclassify("0101", "0102", DeadlineClass::Emergency));
+    let s = &after.state;
+    assert_eq!((s.status, s.assignee.as_deref(), s.due, s.pending_extension), (before.status, before.assignee.as_deref(), before.due, before.pending_extension));
+    assert_eq!((s.category.as_str(), s.deadline_class), ("0102", DeadlineClass::Emergency));
+    assert_eq!(replay(&after.events).unwrap(), after.state);
+}
+
+#[test]
+fn reclassify_is_refused_on_closed_and_merged_cases_and_with_a_wrong_or_same_category() {
+    for name in ["closed", "closed_unassigned", "merged"] {
+        let case = fixture(name).unwrap();
+        let action = reclassify("0101", "0102", DeadlineClass::General);
+        let err = step(Some(&case.state), case.next(), dispatcher(), action.clone(), None).unwrap_err();
+        assert_illegal(&err, &action, case.state.status, name);
+        assert!(err.to_string().contains("改分类"), "{err}");
+    }
+    let case = fixture("received").unwrap();
+    for (from, to) in [("0102", "0103"), ("0101", "0101")] {
+        let err = step(Some(&case.state), case.next(), dispatcher(), reclassify(from, to, DeadlineClass::General), None).unwrap_err();
+        assert!(matches!(err, WorkflowError::Invalid(_)), "{from} → {to}: {err:?}");
+    }
+    // Units, supervisors and citizens may not reclassify.
+    for who in [handler("U1"), supervisor(), actor(Role::Citizen, None), Actor::system("router")] {
+        let err = step(Some(&case.state), case.next(), who.clone(), reclassify("0101", "0102", DeadlineClass::General), None).unwrap_err();
+        assert_eq!(err, WorkflowError::Forbidden { role: who.role.code(), action: "reclassify" });
+    }
+}
+
+#[test]
+fn a_reclassify_with_a_stale_from_does_not_replay() {
+    let mut case = fixture("received").unwrap().then(dispatcher(), reclassify("0101", "1005", DeadlineClass::General));
+    if let Action::Reclassify { from, .. } = &mut case.events[1].action {
+        *from = "2299".into();
+    }
+    assert!(matches!(replay(&case.events), Err(WorkflowError::Corrupt { seq: 2, .. })));
+}
+
 // ---------------------------------------------------------------------------------------------
 // 2. Authorisation
 // ---------------------------------------------------------------------------------------------
@@ -545,6 +613,8 @@ callback:                      operator citizen system admin
 close:                         operator dispatcher supervisor system admin
 reopen:                        operator dispatcher supervisor system admin
 merge:                         operator dispatcher admin
+reclassify        [@received]: operator dispatcher admin
+reclassify:                    operator dispatcher admin
 ";
 
 /// An actor in `role` from the unit that is entitled to act on the `in_progress_joint` fixture.
@@ -749,6 +819,12 @@ fn candidates(state: Option<&CaseState>, at: DateTime<Utc>, p: u8) -> Vec<(Actor
         (operator(), Action::Close),
         (dispatcher(), Action::Reopen { due: Some(at + hours(24 + p64)) }),
         (supervisor(), Action::Reopen { due: None }),
+        (
+            if p.is_multiple_of(2) { dispatcher() } else { operator() },
+            Action::Reclassify { from: s.category.clone(), category: format!("0{}", p % 10), deadline_class: class },
+        ),
+        // Never valid: the category the case is not in.
+        (dispatcher(), Action::Reclassify { from: format!("x{}", s.category), category: "0999".into(), deadline_class: class }),
     ];
     for j in &s.joint {
         c.push((handler(&j.unit), Action::CheckIn));
@@ -795,7 +871,17 @@ fn check_invariants(events: &[Event], state: &CaseState, prev: Option<&CaseState
         prop_assert!(state.extensions >= prev.extensions);
         prop_assert!(state.supervisions >= prev.supervisions);
         prop_assert_eq!(state.seq, prev.seq + 1);
-        prop_assert_eq!((&state.category, state.received_at, state.verify), (&prev.category, prev.received_at, prev.verify));
+        prop_assert_eq!((state.received_at, state.verify), (prev.received_at, prev.verify));
+        // Only 改分类 changes the category and its deadline class, and never the status, the
+        // unit or its deadline.
+        let last = events.last().expect("at least one event");
+        if let Action::Reclassify { from, category, deadline_class } = &last.action {
+            prop_assert_eq!((from, &state.category, state.deadline_class), (&prev.category, category, *deadline_class));
+            prop_assert_ne!(&state.category, &prev.category);
+            prop_assert_eq!((state.status, &state.assignee, state.due), (prev.status, &prev.assignee, prev.due));
+        } else {
+            prop_assert_eq!((&state.category, state.deadline_class), (&prev.category, prev.deadline_class));
+        }
     }
     // The case is in a unit's hands exactly when the status says so.
     if matches!(state.status, Status::Dispatched | Status::Accepted | Status::InProgress | Status::ReturnRequested) {

@@ -450,7 +450,7 @@ pub struct ActionRequest {
         (status = 409, description = "The case's status does not allow the action (`illegal_transition`)", body = ErrorBody),
         (status = 413, description = "The body is larger than the server accepts", body = ErrorBody),
         (status = 415, description = "Not a JSON body", body = ErrorBody),
-        (status = 422, description = "The action parses but is wrong (unknown unit, missing note, bad deadline)", body = ErrorBody),
+        (status = 422, description = "The action parses but is wrong (unknown unit, unknown or top-level category, missing note, bad deadline)", body = ErrorBody),
         (status = 503, description = "The case keeps changing under us (`busy`, retry) or the store is down", body = ErrorBody),
     ))]
 pub async fn act(
@@ -476,7 +476,7 @@ mod tests {
         let (c, n) = command_and_note(json!({"action": "reply", "note": "已处理"})).unwrap();
         assert_eq!((c, n.as_deref()), (Command::Reply, Some("已处理")));
         let (c, n) = command_and_note(json!({"action": "dispatch", "unit": "S001"})).unwrap();
-        assert_eq!((c, n), (Command::Dispatch { unit: Some("S001".into()) }, None));
+        assert_eq!((c, n), (Command::Dispatch { unit: Some("S001".into()), category: None }, None));
         assert!(command_and_note(json!({"action": "accept", "bogus": 1})).unwrap_err().message().contains("bogus"));
         assert_eq!(command_and_note(json!({"note": "x"})).unwrap_err().fields()[0].field, "action");
         assert_eq!(command_and_note(json!({"action": "reply", "note": 5})).unwrap_err().fields()[0].field, "note");

@@ -344,6 +344,14 @@ impl Renderer<'_> {
             Action::Callback(cb) => serde_json::to_value(CallbackView::from(*cb)).unwrap_or(Value::Null),
             Action::Reopen { due } => json!({ "due": local_opt(*due, tz) }),
             Action::Merge { into } => json!({ "into": into }),
+            Action::Reclassify { from, category, deadline_class } => json!({
+                "from": from,
+                "from_name": self.catalog.category(from).map(|c| c.name.clone()),
+                "category": category,
+                "category_name": self.catalog.category(category).map(|c| c.name.clone()),
+                "deadline_class": deadline_class.code(),
+                "deadline_class_label": deadline_class.label(),
+            }),
             Action::Accept
             | Action::RequestReturn
             | Action::ApproveReturn
@@ -401,7 +409,8 @@ pub struct EventView {
     actor: ActorView,
     /// The note (reason, reply text).
     note: Option<String>,
-    /// What the action carried (unit, deadline, callback ...), with names and local times.
+    /// What the action carried (unit, deadline, callback ...), with names and local times. For
+    /// 改分类 (`reclassify`): `from` → `category` with their names, and the new deadline class.
     #[schema(value_type = Object)]
     detail: Value,
 }

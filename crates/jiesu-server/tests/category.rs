@@ -89,3 +89,67 @@ async fn categories_are_suggested_filled_confirmed_or_queued_over_http() {
     let e = error_of(s, &e, StatusCode::UNPROCESSABLE_ENTITY, "invalid");
     assert_eq!(fields(&e), vec!["text".to_string()]);
 }
+
+/// The dispatcher's manual queue, oldest first.
+async fn queue(a: &TestApp) -> Vec<i64> {
+    let (s, list) = a.get(DISPATCHER, "/api/v1/cases?status=received&category=2299").await;
+    assert_eq!(s, StatusCode::OK, "{list}");
+    let mut ids: Vec<i64> = list["cases"].as_array().unwrap().iter().map(|c| c["id"].as_i64().unwrap()).collect();
+    ids.sort();
+    ids
+}
+
+#[tokio::test]
+async fn a_queued_case_is_reclassified_and_dispatched_over_http() {
+    let dir = tempfile::tempdir().unwrap();
+    let a = TestApp::new(&format!("sqlite://{}/r.db", dir.path().display()), t("2026-11-02T02:00:00Z")).await;
+    let mut queued = Vec::new();
+    for _ in 0..3 {
+        let (s, c) = a.post(OPERATOR, "/api/v1/cases", body(VAGUE, None)).await;
+        assert_eq!((s, c["category"].as_str(), c["status"].as_str()), (StatusCode::CREATED, Some("2299"), Some("received")), "{c}");
+        queued.push(c["id"].as_i64().unwrap());
+    }
+    assert_eq!(queue(&a).await, queued);
+
+    // 改分类 + 派单 in one request: routed and timed by 暖气不热 (a utility's, 24 hours).
+    let id = queued[0];
+    let (s, c) = a.act(DISPATCHER, id, json!({"action": "dispatch", "category": "0401", "note": "人工分类"})).await;
+    assert_eq!(s, StatusCode::OK, "{c}");
+    assert_eq!((c["status"].as_str(), c["category"].as_str(), c["category_name"].as_str()), (Some("dispatched"), Some("0401"), Some("暖气不热")), "{c}");
+    assert_eq!((c["deadline_class"].as_str(), c["due"].as_str()), (Some("utility"), Some("2026-11-03T10:00:00+08:00")), "{c}");
+    assert!(c["assignee"].is_string(), "{c}");
+    let (_, list) = a.get(DISPATCHER, "/api/v1/cases?category=0401").await;
+    assert_eq!(list["cases"][0]["id"].as_i64(), Some(id), "{list}");
+    let (s, t) = a.get(SUPERVISOR, &format!("/api/v1/cases/{id}/events")).await;
+    assert_eq!(s, StatusCode::OK, "{t}");
+    let e = &t["events"][1];
+    assert_eq!((e["action"].as_str(), e["action_label"].as_str(), e["from"].as_str(), e["to"].as_str()), (Some("reclassify"), Some("改分类"), Some("received"), Some("received")), "{e}");
+    let d = &e["detail"];
+    assert_eq!((d["from"].as_str(), d["from_name"].as_str(), d["category"].as_str(), d["category_name"].as_str()), (Some("2299"), Some("其他事项"), Some("0401"), Some("暖气不热")), "{d}");
+    assert_eq!(t["events"][2]["action"], "dispatch");
+    assert_eq!(t["events"][2]["note"], "人工分类");
+
+    // 改分类 alone: stays 已受理, out of the queue.
+    let (s, c) = a.act(OPERATOR, queued[1], json!({"action": "reclassify", "category": "0301"})).await;
+    assert_eq!((s, c["status"].as_str(), c["category"].as_str()), (StatusCode::OK, Some("received"), Some("0301")), "{c}");
+    assert_eq!(queue(&a).await, vec![queued[2]]);
+
+    // Refusals: unknown or top-level code (422, field category), a supervisor (403), a closed case (409).
+    for code in ["9999", "04"] {
+        let (s, e) = a.act(DISPATCHER, queued[2], json!({"action": "reclassify", "category": code})).await;
+        let e = error_of(s, &e, StatusCode::UNPROCESSABLE_ENTITY, "invalid");
+        assert_eq!(fields(&e), vec!["category".to_string()], "{e}");
+    }
+    let (s, e) = a.act(DISPATCHER, queued[2], json!({"action": "reclassify"})).await;
+    assert_eq!(s, StatusCode::BAD_REQUEST, "{e}");
+    let (s, e) = a.act(SUPERVISOR, queued[2], json!({"action": "reclassify", "category": "0301"})).await;
+    error_of(s, &e, StatusCode::FORBIDDEN, "forbidden");
+    let (s, _) = a.act(OPERATOR, queued[2], json!({"action": "reply", "note": "已解答"})).await;
+    assert_eq!(s, StatusCode::OK);
+    let (s, _) = a.act(OPERATOR, queued[2], json!({"action": "close"})).await;
+    assert_eq!(s, StatusCode::OK);
+    let (s, e) = a.act(DISPATCHER, queued[2], json!({"action": "reclassify", "category": "0301"})).await;
+    let e = error_of(s, &e, StatusCode::CONFLICT, "illegal_transition");
+    assert!(e["message"].as_str().unwrap().contains("改分类") && e["message"].as_str().unwrap().contains("已结案"), "{e}");
+    assert!(queue(&a).await.is_empty());
+}

@@ -180,12 +180,14 @@ impl Store {
     }
 
     /// Appends events to case `id` and stores its new state, in one transaction, provided the
-    /// case's latest event is still number `expected_seq`.
+    /// case's latest event is still number `expected_seq`. The cached columns follow the state,
+    /// the `category` column too (改分类 changes it; lists, counts and the manual queue filter
+    /// on it).
     pub async fn append(&self, id: i64, expected_seq: u32, events: &[Event], state: &CaseState) -> Result<(), StoreError> {
         let mut tx = self.writer.begin().await?;
         let done = sqlx::query(
             "UPDATE cases SET status = $1, assignee = $2, due = $3, overdue_noticed = $4, updated_at = $5, \
-             closed_at = $6, seq = $7, state = $8 WHERE id = $9 AND seq = $10",
+             closed_at = $6, seq = $7, state = $8, category = $9 WHERE id = $10 AND seq = $11",
         )
         .bind(state.status.code())
         .bind(&state.assignee)
@@ -195,6 +197,7 @@ impl Store {
         .bind(state.closed_at.map(ms))
         .bind(i64::from(state.seq))
         .bind(json(state))
+        .bind(&state.category)
         .bind(id)
         .bind(i64::from(expected_seq))
         .execute(&mut *tx)
@@ -215,8 +218,11 @@ impl Store {
         Ok(())
     }
 
-    /// Changes what intake wrote (category and place, e.g. an operator's correction); the state's
-    /// category is carried by events and is not touched here.
+    /// Changes what intake wrote (category and place, e.g. an operator's correction) without an
+    /// event. The state's category is carried by events (受理, 改分类) and is not touched here;
+    /// the next [`Store::append`] sets the `category` column from the state again, and
+    /// `jiesu check` reports a column that differs from the replay. To change a case's category,
+    /// take the 改分类 action (`reclassify`).
     pub async fn update_intake(&self, id: i64, case: &NewCase) -> Result<(), StoreError> {
         let done = sqlx::query(
             "UPDATE cases SET category = $1, address = $2, lat = $3, lon = $4, street = $5, community = $6, grid = $7 \
@@ -408,11 +414,11 @@ impl Store {
         Ok(sqlx::query_scalar("SELECT MAX(id) FROM cases").fetch_one(&self.pool).await?)
     }
 
-    /// The cached columns (status, assignee, due, seq) of cases with ids in `[first_id, last_id]`,
-    /// for checking them against the replay of the events.
+    /// The cached columns (status, assignee, due, seq, owner, category, summoned units) of cases
+    /// with ids in `[first_id, last_id]`, for checking them against the replay of the events.
     pub async fn cached_columns_between(&self, first_id: i64, last_id: i64) -> Result<Vec<CachedColumns>, StoreError> {
         let rows = sqlx::query(
-            "SELECT id, status, assignee, due, seq, owner FROM cases WHERE id BETWEEN $1 AND $2 ORDER BY id",
+            "SELECT id, status, assignee, due, seq, owner, category FROM cases WHERE id BETWEEN $1 AND $2 ORDER BY id",
         )
         .bind(first_id)
         .bind(last_id)
@@ -445,6 +451,7 @@ impl Store {
                     due: r.try_get("due")?,
                     seq: r.try_get("seq")?,
                     owner: r.try_get("owner")?,
+                    category: r.try_get("category")?,
                     joint,
                 })
             })
@@ -467,6 +474,8 @@ pub struct CachedColumns {
     pub seq: i64,
     /// The citizen who filed it.
     pub owner: Option<String>,
+    /// Leaf category code (the state's: at receipt or after the latest 改分类).
+    pub category: String,
     /// Summoned units (`case_units`), sorted.
     pub joint: Vec<String>,
 }
@@ -480,6 +489,7 @@ impl CachedColumns {
             && self.assignee == state.assignee
             && self.due == state.due.map(ms)
             && self.seq == i64::from(state.seq)
+            && self.category == state.category
             && self.joint == joint
             && self.owner == events.first().and_then(|e| owner_of(std::slice::from_ref(*e)))
     }
