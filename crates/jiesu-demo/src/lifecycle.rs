@@ -148,6 +148,18 @@ pub(crate) fn plan(w: &World<'_>, d: &mut Dice, index: usize, at: DateTime<Utc>,
     // 直派: emergencies and sensor alarms always, a third of the rest.
     let auto = !direct
         && (class == DeadlineClass::Emergency || channel == Channel::Sensor || (kind != CaseKind::Consult && d.chance(0.3)));
+    // The dispatcher's manual queue: a citizen filing online without choosing a category, and
+    // the classifier unsure, is received under 其他事项 (2299); a dispatcher classifies and
+    // dispatches it by hand (改分类 + 派单). Cases still waiting at the end stay in the queue.
+    let queued = !direct
+        && !auto
+        && matches!(channel, Channel::Web | Channel::App | Channel::Open311)
+        && matches!(class, DeadlineClass::General | DeadlineClass::Complex)
+        && d.chance(0.15);
+    let mut case = case;
+    if queued {
+        case.category = jiesu_core::intake::MANUAL_CATEGORY.to_string();
+    }
     let mut sim = Sim {
         w,
         d,
@@ -165,6 +177,7 @@ pub(crate) fn plan(w: &World<'_>, d: &mut Dice, index: usize, at: DateTime<Utc>,
         contacted_in_time: false,
         inspector,
         receiver: actor.clone(),
+        queued,
     };
     sim.run(direct, auto);
     let steps = sim.steps;
@@ -210,6 +223,8 @@ struct Sim<'a, 'w> {
     contacted_in_time: bool,
     inspector: Option<Actor>,
     receiver: Actor,
+    /// Received under 2299 for the manual queue: the first 派单 also sets the category.
+    queued: bool,
 }
 
 fn actor(prefix: &str, role: Role, d: &mut Dice, n: i64) -> Actor {
@@ -286,6 +301,11 @@ impl Sim<'_, '_> {
     }
 
     fn dispatch_time(&mut self) -> DateTime<Utc> {
+        if self.queued {
+            // Read, classified and dispatched from the queue in office hours.
+            let at = self.t + self.d.skewed(90.0, 0.8, 10.0, 720.0);
+            return self.w.within(self.d, at, 8, 20);
+        }
         let wait = match self.class {
             DeadlineClass::Emergency => self.d.minutes(2.0, 8.0),
             DeadlineClass::Utility => self.d.minutes(5.0, 40.0),
@@ -305,7 +325,12 @@ impl Sim<'_, '_> {
     /// 派单 at `at` to `unit` (None: as routed, which is `unit_code`).
     fn dispatch(&mut self, at: DateTime<Utc>, unit: Option<String>, unit_code: String) {
         let disp = self.dispatcher();
-        self.cmd(at, disp, Command::Dispatch { unit, category: None }, None, Status::Dispatched);
+        // From the manual queue: classified in the same request (改分类 then 派单).
+        let (category, note) = match std::mem::take(&mut self.queued) {
+            true => (Some(self.code.to_string()), Some("人工分类后派单".to_string())),
+            false => (None, None),
+        };
+        self.cmd(at, disp, Command::Dispatch { unit, category }, note, Status::Dispatched);
         self.due = Some(self.w.due(self.class, self.t));
         self.dispatched_at.get_or_insert(self.t);
         self.assignee = Some(unit_code);

@@ -117,9 +117,11 @@ pub(crate) async fn run(
             let desk = desk.clone();
             let plan = chunk.plan;
             set.spawn(async move {
-                let n = steps.len();
+                let mut n = 0;
                 for (at, actor, command, note) in steps {
                     let action = command.code();
+                    // A dispatch from the manual queue also reclassifies: 改分类 + 派单.
+                    n += 1 + usize::from(matches!(command, Command::Dispatch { category: Some(_), .. }));
                     desk.act(id, actor, command, note, at)
                         .await
                         .map_err(|e: CoreError| DemoError::Action { case: plan, action, at, source: e })?;

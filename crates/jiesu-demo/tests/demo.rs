@@ -87,6 +87,17 @@ async fn a_small_year() {
     assert!(overdue > 0);
     let latest = a.store().list(&Scope::All, &CaseFilter::default(), Page { limit: 500, before: None }).await.unwrap();
     assert!(latest.iter().all(|c| c.state.updated_at <= end()));
+    // Some online filings went through the dispatcher's manual queue: received under 2299,
+    // then classified and dispatched (改分类 + 派单).
+    let mut classified = 0;
+    for c in &latest {
+        let events = a.store().events(c.id).await.unwrap();
+        if events.iter().any(|e| e.action.code() == "reclassify") {
+            assert_ne!(c.state.category, "2299", "case {} classified from the queue", c.id);
+            classified += 1;
+        }
+    }
+    assert!(classified > 0, "no case went through the manual queue");
 
     // Deterministic: the same seed gives the same store.
     let b = desk(&dir, "b").await;
