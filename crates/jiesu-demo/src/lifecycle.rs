@@ -155,7 +155,8 @@ pub(crate) fn plan(w: &World<'_>, d: &mut Dice, index: usize, at: DateTime<Utc>,
         && !auto
         && matches!(channel, Channel::Web | Channel::App | Channel::Open311)
         && matches!(class, DeadlineClass::General | DeadlineClass::Complex)
-        && d.chance(0.15);
+        && p.code != jiesu_core::intake::MANUAL_CATEGORY
+        && d.chance(0.35);
     let mut case = case;
     if queued {
         case.category = jiesu_core::intake::MANUAL_CATEGORY.to_string();
