@@ -246,6 +246,28 @@ pub struct CategorySuggestion {
     pub reason: Option<String>,
 }
 
+impl CategorySuggestion {
+    /// A suggestion that names no category of the district (nothing to classify, or a label the
+    /// map does not know): manual, with `reason`.
+    fn unplaced(label: String, confidence: f32, reason: String) -> CategorySuggestion {
+        CategorySuggestion {
+            label,
+            category: None,
+            category_name: None,
+            keywords: Vec::new(),
+            top_category: None,
+            top_category_name: None,
+            also: Vec::new(),
+            unit_kind: None,
+            unit: None,
+            confidence,
+            label_confidence: confidence,
+            manual: true,
+            reason: Some(reason),
+        }
+    }
+}
+
 /// A leaf category as the suggester needs it.
 #[derive(Debug, Clone)]
 struct Leaf {
@@ -409,41 +431,19 @@ impl Suggester {
     /// Suggests a category for raw Chinese text (e.g. a case's subject and description joined
     /// by a newline).
     pub fn suggest(&self, text: &str) -> CategorySuggestion {
-        if tokenize::segment_raw(text).is_empty() {
-            return CategorySuggestion {
-                label: String::new(),
-                category: None,
-                category_name: None,
-                keywords: Vec::new(),
-                top_category: None,
-                top_category_name: None,
-                also: Vec::new(),
-                unit_kind: None,
-                unit: None,
-                confidence: 0.0,
-                label_confidence: 0.0,
-                manual: true,
-                reason: Some("诉求内容为空或无可识别文字，需人工分类".into()),
-            };
+        // Segmented once (jieba is most of the cost): the emptiness check and the prediction
+        // share the tokens.
+        let tokens = tokenize::tokens(text, false);
+        if tokens.is_empty() {
+            return CategorySuggestion::unplaced(String::new(), 0.0, "诉求内容为空或无可识别文字，需人工分类".into());
         }
-        let p = self.clf.predict(text, false);
+        let p = self.clf.predict_tokens(&tokens);
         let threshold = self.clf.manual_threshold();
         match self.map.get(&p.label) {
-            None => CategorySuggestion {
-                reason: Some(format!("分类“{}”未对应本区诉求分类，需人工分类", p.label)),
-                label: p.label,
-                category: None,
-                category_name: None,
-                keywords: Vec::new(),
-                top_category: None,
-                top_category_name: None,
-                also: Vec::new(),
-                unit_kind: None,
-                unit: None,
-                confidence: p.confidence,
-                label_confidence: p.confidence,
-                manual: true,
-            },
+            None => {
+                let reason = format!("分类“{}”未对应本区诉求分类，需人工分类", p.label);
+                CategorySuggestion::unplaced(p.label, p.confidence, reason)
+            }
             Some(m) => {
                 let top = m.top_categories.first().cloned();
                 let top_name = top.as_ref().and_then(|c| {

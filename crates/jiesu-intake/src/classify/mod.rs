@@ -312,7 +312,12 @@ impl Classifier {
     /// Classifies a message: raw Chinese text (`pre_segmented = false`, segmented with jieba) or
     /// whitespace-separated tokens.
     pub fn predict(&self, text: &str, pre_segmented: bool) -> Prediction {
-        let p = self.probabilities(text, pre_segmented);
+        self.predict_tokens(&tokenize::tokens(text, pre_segmented))
+    }
+
+    /// [`Classifier::predict`] on tokens already made by [`tokenize::tokens`].
+    pub fn predict_tokens(&self, tokens: &[&str]) -> Prediction {
+        let p = softmax(&self.margins_of_tokens(tokens), self.temperature);
         let mut order: Vec<usize> = (0..p.len()).collect();
         order.sort_by(|&a, &b| p[b].total_cmp(&p[a]).then(a.cmp(&b)));
         let top: Vec<(String, f32)> = order
