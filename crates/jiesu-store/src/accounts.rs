@@ -170,10 +170,7 @@ impl Store {
             .bind(name)
             .execute(&mut *tx)
             .await?;
-        sqlx::query("DELETE FROM sessions WHERE user_id IN (SELECT id FROM users WHERE name = $1)")
-            .bind(name)
-            .execute(&mut *tx)
-            .await?;
+        end_sessions(&mut tx, name).await?;
         tx.commit().await?;
         Ok(done.rows_affected() > 0)
     }
@@ -187,10 +184,7 @@ impl Store {
             .execute(&mut *tx)
             .await?;
         if disabled {
-            sqlx::query("DELETE FROM sessions WHERE user_id IN (SELECT id FROM users WHERE name = $1)")
-                .bind(name)
-                .execute(&mut *tx)
-                .await?;
+            end_sessions(&mut tx, name).await?;
         }
         tx.commit().await?;
         Ok(done.rows_affected() > 0)
@@ -327,4 +321,13 @@ impl Store {
             .await?;
         Ok(t.flatten().map(from_ms))
     }
+}
+
+/// Ends every session of the user `name`, inside `tx`.
+async fn end_sessions(tx: &mut sqlx::Transaction<'_, sqlx::Any>, name: &str) -> Result<(), StoreError> {
+    sqlx::query("DELETE FROM sessions WHERE user_id IN (SELECT id FROM users WHERE name = $1)")
+        .bind(name)
+        .execute(&mut **tx)
+        .await?;
+    Ok(())
 }
