@@ -97,11 +97,7 @@ pub async fn intake(db: &str, n: usize, clients: usize) -> anyhow::Result<()> {
     let catalog = Catalog::dongcheng();
     let leaves = catalog.leaf_categories().iter().map(|c| c.code.clone()).collect();
     let streets = catalog.streets().iter().map(|s| s.code.clone()).collect();
-    let geo = Arc::new(crate::cmd_geo::load_geo(None)?);
-    let suggester = jiesu_core::Suggester::from_env(&catalog).map_err(anyhow::Error::msg)?;
-    let desk = Desk::new(store.clone(), catalog, Calendar::china(), Config::default())
-        .with_geo(geo)
-        .with_classifier(Arc::new(suggester))?;
+    let desk = crate::with_smart_intake(Desk::new(store.clone(), catalog, Calendar::china(), Config::default()), None)?;
     let clients = clients.max(1);
     println!("backend: {:?}, cases per run: {n}, concurrent clients: {clients}", store.backend());
 

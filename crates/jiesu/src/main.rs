@@ -133,6 +133,16 @@ enum BenchCmd {
     },
 }
 
+/// `desk` with smart intake as `jiesu serve` runs it: the district's gazetteer and unit grid over
+/// the outline at `outline` (default: see [`cmd_geo::load_geo`]), and category suggestions from
+/// the shipped model and label map, or the district's own files named by JIESU_CLASSIFIER_MODEL /
+/// JIESU_LABEL_MAP (a bad file is an error).
+fn with_smart_intake(desk: Desk, outline: Option<&std::path::Path>) -> anyhow::Result<Desk> {
+    let desk = desk.with_geo(std::sync::Arc::new(cmd_geo::load_geo(outline)?));
+    let suggester = jiesu_core::Suggester::from_env(desk.catalog()).map_err(anyhow::Error::msg)?;
+    Ok(desk.with_classifier(std::sync::Arc::new(suggester))?)
+}
+
 async fn open_desk(args: &StoreArgs) -> anyhow::Result<Desk> {
     let (config, calendar) = config::load(args.config.as_deref())?;
     // Deadlines that run into a year without holiday data count plain Monday–Friday weeks
@@ -198,11 +208,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                     tracing::info!("the store is empty; `jiesu demo --db URL` loads demo data");
                 }
             }
-            let desk = desk.with_geo(std::sync::Arc::new(cmd_geo::load_geo(outline.as_deref())?));
-            // Category suggestions: the shipped model and label map, or the district's own files
-            // named by JIESU_CLASSIFIER_MODEL / JIESU_LABEL_MAP (a bad file stops the start).
-            let suggester = jiesu_core::Suggester::from_env(desk.catalog()).map_err(anyhow::Error::msg)?;
-            let desk = desk.with_classifier(std::sync::Arc::new(suggester))?;
+            let desk = with_smart_intake(desk, outline.as_deref())?;
             let listener = tokio::net::TcpListener::bind(&addr).await.with_context(|| format!("listening on {addr}"))?;
             println!("jiesu serving on http://{}/api/v1/health", listener.local_addr()?);
             let sweeper = jiesu_server::spawn_deadline_sweeper(desk.clone(), std::time::Duration::from_secs(sweep_every.max(1)));
