@@ -56,7 +56,9 @@ impl Desk {
                     Err(e) => report.mismatches.push((rec.id, e.to_string())),
                     Ok(replayed) if replayed != rec.state => {
                         let fields = differing_fields(&rec.state, &replayed).join(", ");
-                        report.mismatches.push((rec.id, format!("stored state differs from the replay of its events in: {fields}")));
+                        report
+                            .mismatches
+                            .push((rec.id, format!("stored state differs from the replay of its events in: {fields}")));
                     }
                     Ok(replayed) if !cols.agree_with(&replayed, &mine) => {
                         report.mismatches.push((

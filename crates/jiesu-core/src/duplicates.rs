@@ -68,7 +68,8 @@ impl Desk {
             category: None,
             limit: FETCH_LIMIT,
         };
-        let open: Vec<CaseRecord> = self.store.open_cases_near(&query).await?.into_iter().filter(|r| Some(r.id) != exclude).collect();
+        let open: Vec<CaseRecord> =
+            self.store.open_cases_near(&query).await?.into_iter().filter(|r| Some(r.id) != exclude).collect();
         let incidents: Vec<Incident> = open.iter().map(|r| self.incident(&r.case, r.state.received_at)).collect();
         let scorer = Scorer::default();
         let new = self.incident(case, now);

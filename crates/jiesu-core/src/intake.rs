@@ -92,7 +92,8 @@ pub fn category(suggester: &Suggester, catalog: &Catalog, case: &mut NewCase) ->
         (None, Some(c), None) => format!("建议分类 {c} 不在本区诉求分类目录中，需人工分类"),
         _ => "需人工分类".to_string(),
     };
-    let (mut record, _) = Suggestion::settle("category", s.category.clone().unwrap_or_default(), confidence, source, None, false);
+    let (mut record, _) =
+        Suggestion::settle("category", s.category.clone().unwrap_or_default(), confidence, source, None, false);
     record.reason = Some(format!("{why}；转人工分类队列，暂按其他事项（{MANUAL_CATEGORY}）受理，不自动派单"));
     case.category = MANUAL_CATEGORY.to_string();
     CategoryIntake { suggestion: s, record: Some(record), manual_queue: true }
@@ -116,9 +117,8 @@ fn source(p: &Placement) -> String {
 /// suggestions to record.
 pub fn place(geo: &Geo, case: &mut NewCase) -> Result<(Placement, Vec<Suggestion>), CoreError> {
     let point = case.place.lon.zip(case.place.lat);
-    let found = geo
-        .locate(&case.text, case.place.address.as_deref(), point)
-        .map_err(|e| invalid("place", e.to_string()))?;
+    let found =
+        geo.locate(&case.text, case.place.address.as_deref(), point).map_err(|e| invalid("place", e.to_string()))?;
     let from = source(&found);
     let confident = found.confidence >= FILL_CONFIDENCE;
     let mut out = Vec::new();
@@ -132,9 +132,11 @@ pub fn place(geo: &Geo, case: &mut NewCase) -> Result<(Placement, Vec<Suggestion
     };
     settle("street", found.street.as_ref().map(|a| a.code.clone()), &mut place.street, confident);
     // A community only makes sense inside the street the case ends up in.
-    let community = found.community.as_ref().map(|a| a.code.clone()).filter(|c| {
-        place.street.as_deref().is_none_or(|s| c.starts_with(s))
-    });
+    let community = found
+        .community
+        .as_ref()
+        .map(|a| a.code.clone())
+        .filter(|c| place.street.as_deref().is_none_or(|s| c.starts_with(s)));
     settle("community", community, &mut place.community, confident);
     settle("grid", found.grid.clone(), &mut place.grid, confident);
     // A gazetteer point is filled in only when it is a fine one (it got a grid cell).
@@ -196,11 +198,9 @@ impl Desk {
             None => None,
         };
         let duplicates = self.duplicate_candidates(&case, now, None).await?;
-        let route = self
-            .catalog()
-            .category(&case.category)
-            .filter(|c| c.is_leaf() && !manual_queue)
-            .map(|_| self.catalog().route(&case.category, case.place.street.as_deref(), case.place.community.as_deref()));
+        let route = self.catalog().category(&case.category).filter(|c| c.is_leaf() && !manual_queue).map(|_| {
+            self.catalog().route(&case.category, case.place.street.as_deref(), case.place.community.as_deref())
+        });
         Ok(IntakeSuggestions { place, category, manual_queue, suggestions, duplicates, route })
     }
 }

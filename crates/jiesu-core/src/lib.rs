@@ -26,6 +26,7 @@ use std::sync::Arc;
 
 use chrono::{DateTime, Duration, Utc};
 use chrono_tz::Tz;
+use jiesu_domain::access::Scope;
 use jiesu_domain::assessment::{self, CaseFacts, Period, RankRow, UnitFigures, Weights};
 use jiesu_domain::calendar::Calendar;
 use jiesu_domain::catalog::Catalog;
@@ -33,7 +34,6 @@ use jiesu_domain::deadline::{self, DeadlinePolicy, Span};
 use jiesu_domain::draft::NewCase;
 use jiesu_domain::model::{Channel, DeadlineClass, UnitKind};
 use jiesu_domain::workflow::{self, Action, Actor, CaseState};
-use jiesu_domain::access::Scope;
 use jiesu_store::{CaseRecord, Store, StoreError};
 
 use crate::error::invalid;
@@ -79,7 +79,14 @@ pub struct Desk {
 impl Desk {
     /// A desk over `store`.
     pub fn new(store: Store, catalog: Catalog, calendar: Calendar, config: Config) -> Desk {
-        Desk { store, catalog: Arc::new(catalog), calendar: Arc::new(calendar), config: Arc::new(config), geo: None, classifier: None }
+        Desk {
+            store,
+            catalog: Arc::new(catalog),
+            calendar: Arc::new(calendar),
+            config: Arc::new(config),
+            geo: None,
+            classifier: None,
+        }
     }
 
     /// The same desk finding the place of new cases with `geo` (gazetteer and unit grid).
@@ -225,7 +232,10 @@ impl Desk {
         self.act_with(id, &scope, at, |desk, rec, at| {
             let actions = desk.actions_for(rec, &command, at)?;
             let last = actions.len().saturating_sub(1);
-            let steps = actions.into_iter().enumerate().map(|(i, a)| (actor.clone(), a, if i == last { note.clone() } else { None }));
+            let steps = actions
+                .into_iter()
+                .enumerate()
+                .map(|(i, a)| (actor.clone(), a, if i == last { note.clone() } else { None }));
             Ok(Some(steps.collect()))
         })
         .await?
@@ -234,7 +244,13 @@ impl Desk {
 
     /// Load → decide → append, retried on conflicts. `decide` returns None to do nothing, or
     /// the steps to take, in order, all at the same instant and in one append.
-    async fn act_with<F>(&self, id: i64, scope: &Scope, at: DateTime<Utc>, decide: F) -> Result<Option<CaseRecord>, CoreError>
+    async fn act_with<F>(
+        &self,
+        id: i64,
+        scope: &Scope,
+        at: DateTime<Utc>,
+        decide: F,
+    ) -> Result<Option<CaseRecord>, CoreError>
     where
         F: Fn(&Desk, &CaseRecord, DateTime<Utc>) -> Result<Option<Vec<(Actor, Action, Option<String>)>>, CoreError>,
     {
@@ -279,7 +295,10 @@ impl Desk {
             Err(e) => return Err(e.into()),
         };
         if !master.state.status.is_open() {
-            return Err(invalid("into", format!("master case {into} is {} and takes no merges", master.state.status.label())));
+            return Err(invalid(
+                "into",
+                format!("master case {into} is {} and takes no merges", master.state.status.label()),
+            ));
         }
         Ok(())
     }
@@ -330,7 +349,11 @@ impl Desk {
                 (u.to_string(), None)
             }
             None => {
-                let r = self.catalog.route(category_now, rec.case.place.street.as_deref(), rec.case.place.community.as_deref());
+                let r = self.catalog.route(
+                    category_now,
+                    rec.case.place.street.as_deref(),
+                    rec.case.place.community.as_deref(),
+                );
                 (r.unit, Some(r.rule))
             }
         };
@@ -371,7 +394,10 @@ impl Desk {
                     match self.catalog.unit(u) {
                         None => return Err(invalid("units", format!("unknown unit code '{u}'"))),
                         Some(unit) if matches!(unit.kind, UnitKind::Street | UnitKind::District) => {
-                            return Err(invalid("units", format!("{u} ({}) is not a department or utility", unit.name)));
+                            return Err(invalid(
+                                "units",
+                                format!("{u} ({}) is not a department or utility", unit.name),
+                            ));
                         }
                         Some(_) => {}
                     }
@@ -405,7 +431,11 @@ impl Desk {
                 let done = self
                     .act_with(id, &Scope::All, now, |_, rec, _| {
                         Ok((rec.state.is_overdue(now) && !rec.state.overdue_noticed).then(|| {
-                            vec![(Actor::system("deadline-timer"), Action::Supervise { overdue: true }, Some("超期督办".to_string()))]
+                            vec![(
+                                Actor::system("deadline-timer"),
+                                Action::Supervise { overdue: true },
+                                Some("超期督办".to_string()),
+                            )]
                         }))
                     })
                     .await?;

@@ -21,10 +21,13 @@ use jiesu_domain::workflow::{Action, Actor, WorkflowError};
 use jiesu_store::{CaseFilter, Page};
 
 /// Teddy Cup 2020 sample, id 45646 (交通运输).
-const TAXI: (&str, &str) = ("C4市出租车过年乱收费", "C4市出租车过年乱收费，不打表，一口价，过河15元。才一两公里路！！这股风气谁允许的？");
+const TAXI: (&str, &str) =
+    ("C4市出租车过年乱收费", "C4市出租车过年乱收费，不打表，一口价，过河15元。才一两公里路！！这股风气谁允许的？");
 /// Teddy Cup 2020 sample, id 144491 (环境保护).
-const POLLUTION: (&str, &str) =
-    ("请责令M3县环保局在U优会所设立环境监测点", "U优会所早晨排污持续，请责令环保局在此设环境监测点，加强污染监控，还市民一个好环境。");
+const POLLUTION: (&str, &str) = (
+    "请责令M3县环保局在U优会所设立环境监测点",
+    "U优会所早晨排污持续，请责令环保局在此设环境监测点，加强污染监控，还市民一个好环境。",
+);
 
 fn at() -> DateTime<Utc> {
     DateTime::parse_from_rfc3339("2026-11-02T02:00:00Z").unwrap().with_timezone(&Utc)
@@ -136,7 +139,8 @@ async fn manual_queue(url: &str) {
 
     // Confidently 城乡建设 (a written message), but no keyword of its leaves: the leaf would be a
     // guess, so the same queue, with the top-level category shown.
-    let c = desk.receive(operator(), draft(("", "小区门口天天有人乱停车，堵住消防通道"), ""), at(), true).await.unwrap();
+    let c =
+        desk.receive(operator(), draft(("", "小区门口天天有人乱停车，堵住消防通道"), ""), at(), true).await.unwrap();
     assert_eq!((c.case.category.as_str(), c.state.status), (MANUAL_CATEGORY, Status::Received));
     let (s, _) = recorded(&desk, c.id).await;
     assert_eq!((s.outcome, s.value.as_str()), (Outcome::Shown, "0301"));
@@ -173,14 +177,24 @@ async fn manual_queue(url: &str) {
     let dispatch = Command::Dispatch { unit: None, category: Some("0401".into()) };
     let done = desk.act(1, dispatcher.clone(), dispatch, Some("人工分类后派单".into()), at()).await.unwrap();
     let route = desk.catalog().route("0401", done.case.place.street.as_deref(), done.case.place.community.as_deref());
-    let due = deadline::due_at(desk.config().policy.span(leaf.deadline_class), at(), desk.config().tz, desk.calendar()).unwrap();
-    assert_eq!((done.state.status, done.state.category.as_str(), done.case.category.as_str()), (Status::Dispatched, "0401", "0401"));
-    assert_eq!((done.state.deadline_class, done.state.assignee.as_deref(), done.state.due), (leaf.deadline_class, Some(route.unit.as_str()), Some(due)));
+    let due = deadline::due_at(desk.config().policy.span(leaf.deadline_class), at(), desk.config().tz, desk.calendar())
+        .unwrap();
+    assert_eq!(
+        (done.state.status, done.state.category.as_str(), done.case.category.as_str()),
+        (Status::Dispatched, "0401", "0401")
+    );
+    assert_eq!(
+        (done.state.deadline_class, done.state.assignee.as_deref(), done.state.due),
+        (leaf.deadline_class, Some(route.unit.as_str()), Some(due))
+    );
     let events = desk.store().events(1).await.unwrap();
     assert_eq!(events.len(), 3);
     let Action::Reclassify { from, category, deadline_class } = &events[1].action else { panic!("{:?}", events[1]) };
     assert_eq!((from.as_str(), category.as_str(), *deadline_class), (MANUAL_CATEGORY, "0401", leaf.deadline_class));
-    assert_eq!((events[1].from, events[1].to, events[1].note.as_deref()), (Some(Status::Received), Status::Received, None));
+    assert_eq!(
+        (events[1].from, events[1].to, events[1].note.as_deref()),
+        (Some(Status::Received), Status::Received, None)
+    );
     let Action::Dispatch { unit, rule, .. } = &events[2].action else { panic!("{:?}", events[2]) };
     assert_eq!((unit, rule.as_ref()), (&route.unit, Some(&route.rule)));
     assert_eq!(events[2].note.as_deref(), Some("人工分类后派单"));
@@ -190,28 +204,41 @@ async fn manual_queue(url: &str) {
     let by_new = CaseFilter { category: Some("0401".into()), ..CaseFilter::default() };
     let listed: Vec<i64> = desk.store().list(&Scope::All, &by_new, page).await.unwrap().iter().map(|r| r.id).collect();
     assert!(listed.contains(&1), "{listed:?}");
-    let by_top = CaseFilter { category: Some("04".into()), statuses: vec![Status::Dispatched], ..CaseFilter::default() };
+    let by_top =
+        CaseFilter { category: Some("04".into()), statuses: vec![Status::Dispatched], ..CaseFilter::default() };
     assert!(desk.store().list(&Scope::All, &by_top, page).await.unwrap().iter().any(|r| r.id == 1));
     assert_eq!(desk.store().count(&Scope::All, &filter).await.unwrap(), 2);
 
     // 改分类 alone: case 2 stays 已受理 (for an ordinary dispatch later) but leaves the queue.
     let c = desk.act(2, dispatcher.clone(), Command::Reclassify { category: "0301".into() }, None, at()).await.unwrap();
-    assert_eq!((c.state.status, c.state.category.as_str(), c.case.category.as_str()), (Status::Received, "0301", "0301"));
+    assert_eq!(
+        (c.state.status, c.state.category.as_str(), c.case.category.as_str()),
+        (Status::Received, "0301", "0301")
+    );
     let queue: Vec<i64> = desk.store().list(&Scope::All, &filter, page).await.unwrap().iter().map(|r| r.id).collect();
     assert_eq!(queue, vec![3]);
     // ... and a plain dispatch then routes by it.
-    let c = desk.act(2, dispatcher.clone(), Command::Dispatch { unit: None, category: Some("0301".into()) }, None, at()).await.unwrap();
+    let c = desk
+        .act(2, dispatcher.clone(), Command::Dispatch { unit: None, category: Some("0301".into()) }, None, at())
+        .await
+        .unwrap();
     assert_eq!(c.state.assignee.as_deref(), Some(desk.catalog().route("0301", Some("110101001"), None).unit.as_str()));
     assert_eq!(desk.store().events(2).await.unwrap().len(), 3, "no 改分类 to the category the case has");
 
     // Unknown and top-level codes are refused, naming the field; so is an operator's dispatch.
     for (code, words) in [("9999", "unknown"), ("10", "top-level"), ("", "unknown")] {
-        let e = desk.act(3, dispatcher.clone(), Command::Reclassify { category: code.into() }, None, at()).await.unwrap_err();
+        let e = desk
+            .act(3, dispatcher.clone(), Command::Reclassify { category: code.into() }, None, at())
+            .await
+            .unwrap_err();
         let CoreError::Invalid(fields) = &e else { panic!("{code}: {e:?}") };
         assert_eq!(fields[0].field, "category");
         assert!(fields[0].message.contains(words), "{code}: {}", fields[0].message);
     }
-    let e = desk.act(3, operator(), Command::Dispatch { unit: None, category: Some("1005".into()) }, None, at()).await.unwrap_err();
+    let e = desk
+        .act(3, operator(), Command::Dispatch { unit: None, category: Some("1005".into()) }, None, at())
+        .await
+        .unwrap_err();
     assert!(matches!(e, CoreError::Workflow(WorkflowError::Forbidden { action: "dispatch", .. })), "{e:?}");
     assert_eq!(desk.store().events(3).await.unwrap().len(), 1, "nothing of a refused request is written");
     // An operator may reclassify; the same category again is refused.
@@ -256,13 +283,19 @@ async fn suggest_shows_what_filing_would_do() {
     let desk = desk(&dir).await;
     let s = desk.suggest(&draft(TAXI, ""), at()).await.unwrap();
     let c = s.category.as_ref().unwrap();
-    assert_eq!((c.label.as_str(), c.top_category.as_deref(), c.category.as_deref()), ("交通运输", Some("10"), Some("1005")));
+    assert_eq!(
+        (c.label.as_str(), c.top_category.as_deref(), c.category.as_deref()),
+        ("交通运输", Some("10"), Some("1005"))
+    );
     assert_eq!(c.keywords, vec!["出租车".to_string()]);
     assert!(!s.manual_queue);
     assert_eq!(s.suggestions[0].outcome, Outcome::Filled);
     assert!(s.route.is_some(), "routed by the suggested leaf");
 
-    let s = desk.suggest(&draft(("", "我想问一下这个事情到底应该找谁，打了好几次电话都说不归他们管。"), ""), at()).await.unwrap();
+    let s = desk
+        .suggest(&draft(("", "我想问一下这个事情到底应该找谁，打了好几次电话都说不归他们管。"), ""), at())
+        .await
+        .unwrap();
     assert!(s.manual_queue && s.route.is_none(), "{s:?}");
     assert_eq!(s.suggestions[0].outcome, Outcome::Shown);
     // Nothing was stored.

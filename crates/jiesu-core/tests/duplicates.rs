@@ -22,7 +22,14 @@ fn draft(text: &str, category: &str, address: &str, lat: f64, lon: f64) -> NewCa
         title: None,
         text: text.into(),
         category: category.into(),
-        place: Place { address: Some(address.into()), lat: Some(lat), lon: Some(lon), street: None, community: None, grid: None },
+        place: Place {
+            address: Some(address.into()),
+            lat: Some(lat),
+            lon: Some(lon),
+            street: None,
+            community: None,
+            grid: None,
+        },
         contact: Default::default(),
         external_id: None,
     }
@@ -39,11 +46,27 @@ async fn suggest_and_merge(url: &str) {
     let at = t("2026-10-20T02:00:00Z");
     let (lat, lon) = (39.9300, 116.4170);
 
-    let master = desk.receive(op.clone(), draft("东四北大街12号门前路灯不亮，晚上很黑", &lamp, "东四北大街12号", lat, lon), at, true).await.unwrap();
-    let far = desk.receive(op.clone(), draft("东四北大街路灯不亮", &lamp, "东四北大街", lat + 0.006, lon), at, true).await.unwrap(); // ≈ 670 m
-    let unrelated = desk.receive(op.clone(), draft("饭馆油烟扰民", &other, "东四北大街12号", lat, lon), at, true).await.unwrap();
-    desk.receive(op.clone(), draft("东四北大街12号路灯不亮", &lamp, "东四北大街12号", lat + 0.05, lon), at, true).await.unwrap(); // 5.5 km
-    desk.receive(op.clone(), draft("东四北大街12号路灯不亮", &lamp, "东四北大街12号", lat, lon), at - Duration::days(45), true).await.unwrap();
+    let master = desk
+        .receive(op.clone(), draft("东四北大街12号门前路灯不亮，晚上很黑", &lamp, "东四北大街12号", lat, lon), at, true)
+        .await
+        .unwrap();
+    let far = desk
+        .receive(op.clone(), draft("东四北大街路灯不亮", &lamp, "东四北大街", lat + 0.006, lon), at, true)
+        .await
+        .unwrap(); // ≈ 670 m
+    let unrelated =
+        desk.receive(op.clone(), draft("饭馆油烟扰民", &other, "东四北大街12号", lat, lon), at, true).await.unwrap();
+    desk.receive(op.clone(), draft("东四北大街12号路灯不亮", &lamp, "东四北大街12号", lat + 0.05, lon), at, true)
+        .await
+        .unwrap(); // 5.5 km
+    desk.receive(
+        op.clone(),
+        draft("东四北大街12号路灯不亮", &lamp, "东四北大街12号", lat, lon),
+        at - Duration::days(45),
+        true,
+    )
+    .await
+    .unwrap();
 
     let now = at + Duration::hours(3);
     // The same address, geocoded to the same point.
@@ -61,13 +84,21 @@ async fn suggest_and_merge(url: &str) {
     assert!(s.iter().skip(1).all(|x| !x.likely), "{s:#?}");
     let u = s.iter().find(|x| x.case_id == unrelated.id).unwrap();
     assert_eq!(u.reasons.category, CategoryMatch::Other);
-    assert!(desk.duplicate_candidates(&NewCase { place: Place::default(), ..again.clone() }, now, None).await.unwrap().is_empty());
+    assert!(
+        desk.duplicate_candidates(&NewCase { place: Place::default(), ..again.clone() }, now, None)
+            .await
+            .unwrap()
+            .is_empty()
+    );
 
     // The operator takes the suggestion: the new case is stored, then merged into the master.
     let new = desk.receive(op.clone(), again.clone(), now, false).await.unwrap();
     let s = desk.duplicate_candidates(&new.case, now, Some(new.id)).await.unwrap();
     assert_eq!(s[0].case_id, master.id);
-    let merged = desk.act(new.id, op.clone(), Command::Merge { into: s[0].case_id }, Some("与已有工单重复".into()), now).await.unwrap();
+    let merged = desk
+        .act(new.id, op.clone(), Command::Merge { into: s[0].case_id }, Some("与已有工单重复".into()), now)
+        .await
+        .unwrap();
     assert_eq!((merged.state.status, merged.state.merged_into), (Status::Merged, Some(master.id)));
     // A merged case is no longer open: a third report finds the master, not the merged copy.
     let s = desk.duplicate_candidates(&again, now + Duration::hours(1), None).await.unwrap();

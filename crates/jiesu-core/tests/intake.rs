@@ -74,7 +74,10 @@ fn find<'a>(s: &'a [Suggestion], field: &str) -> &'a Suggestion {
 async fn the_desk_fills_the_place_from_the_address_and_routes_by_it() {
     let dir = tempfile::tempdir().unwrap();
     let desk = desk(&dir).await;
-    let c = desk.receive(operator(), draft("楼道里堆满杂物", Some("东城区王府井大街255号"), None, None), at(), true).await.unwrap();
+    let c = desk
+        .receive(operator(), draft("楼道里堆满杂物", Some("东城区王府井大街255号"), None, None), at(), true)
+        .await
+        .unwrap();
     assert_eq!(c.case.place.street.as_deref(), Some("110101001"), "王府井大街 is in 东华门街道");
     assert_eq!(c.state.assignee.as_deref(), Some("S001"));
     let (intake, rule) = intake_of(&desk, c.id).await;
@@ -96,7 +99,10 @@ async fn the_desk_fills_the_place_from_the_address_and_routes_by_it() {
 async fn a_given_street_is_kept_and_the_suggestion_recorded_as_overridden() {
     let dir = tempfile::tempdir().unwrap();
     let desk = desk(&dir).await;
-    let c = desk.receive(operator(), draft("南锣鼓巷里面楼道堆物", None, Some("110101006"), None), at(), true).await.unwrap();
+    let c = desk
+        .receive(operator(), draft("南锣鼓巷里面楼道堆物", None, Some("110101006"), None), at(), true)
+        .await
+        .unwrap();
     assert_eq!(c.case.place.street.as_deref(), Some("110101006"));
     assert_eq!(c.state.assignee.as_deref(), Some("S006"));
     let (intake, _) = intake_of(&desk, c.id).await;
@@ -132,7 +138,10 @@ async fn without_geo_nothing_is_suggested() {
     let url = format!("sqlite://{}/plain.db", dir.path().display());
     let store = jiesu_store::testing::connect(&url).await.unwrap();
     let desk = Desk::new(store, Catalog::dongcheng(), Calendar::china(), Config::default());
-    let c = desk.receive(operator(), draft("楼道堆物", Some("王府井大街"), Some("110101001"), None), at(), true).await.unwrap();
+    let c = desk
+        .receive(operator(), draft("楼道堆物", Some("王府井大街"), Some("110101001"), None), at(), true)
+        .await
+        .unwrap();
     let (intake, _) = intake_of(&desk, c.id).await;
     assert!(intake.is_empty());
     desk.store().close().await;

@@ -26,7 +26,14 @@ fn draft(text: &str, category: &str, street: &str) -> NewCase {
         title: None,
         text: text.into(),
         category: category.into(),
-        place: Place { address: Some("东城区美术馆后街".into()), lat: Some(39.93), lon: Some(116.41), street: Some(street.into()), community: None, grid: None },
+        place: Place {
+            address: Some("东城区美术馆后街".into()),
+            lat: Some(39.93),
+            lon: Some(116.41),
+            street: Some(street.into()),
+            community: None,
+            grid: None,
+        },
         contact: Contact { name: Some("张三".into()), phone: Some("13812345678".into()), email: None },
         external_id: None,
     }
@@ -74,7 +81,9 @@ async fn story(url: &str) {
     assert!(matches!(err, CoreError::NotFound(n) if n == id), "{err}");
 
     // 退单: asked, refused; then accepted and handled.
-    desk.act(id, s001.clone(), Command::RequestReturn, Some("非本单位职责".into()), at + Duration::minutes(10)).await.unwrap();
+    desk.act(id, s001.clone(), Command::RequestReturn, Some("非本单位职责".into()), at + Duration::minutes(10))
+        .await
+        .unwrap();
     let r = desk.act(id, disp.clone(), Command::RefuseReturn, None, at + Duration::minutes(20)).await.unwrap();
     assert_eq!(r.state.status, Status::Dispatched);
     desk.act(id, s001.clone(), Command::Accept, None, at + Duration::minutes(30)).await.unwrap();
@@ -82,7 +91,13 @@ async fn story(url: &str) {
 
     // 延期: 3 more working days, approved.
     let r = desk
-        .act(id, s001.clone(), Command::RequestExtension { until: None, working_days: Some(3) }, Some("需协调产权单位".into()), at + Duration::hours(2))
+        .act(
+            id,
+            s001.clone(),
+            Command::RequestExtension { until: None, working_days: Some(3) },
+            Some("需协调产权单位".into()),
+            at + Duration::hours(2),
+        )
         .await
         .unwrap();
     assert_eq!(r.state.pending_extension, Some(t("2026-10-19T16:00:00Z")));
@@ -90,14 +105,27 @@ async fn story(url: &str) {
     assert_eq!(r.state.due, Some(t("2026-10-19T16:00:00Z")));
 
     // 吹哨报到: the street summons a department, which checks in.
-    let dept = catalog.units().iter().find(|u| u.kind == jiesu_domain::model::UnitKind::Department).unwrap().code.clone();
-    desk.act(id, s001.clone(), Command::Whistle { units: vec![dept.clone()], checkin_hours: None }, None, at + Duration::hours(4)).await.unwrap();
-    let r = desk.act(id, actor(Role::UnitHandler, Some(&dept)), Command::CheckIn, None, at + Duration::hours(5)).await.unwrap();
+    let dept =
+        catalog.units().iter().find(|u| u.kind == jiesu_domain::model::UnitKind::Department).unwrap().code.clone();
+    desk.act(
+        id,
+        s001.clone(),
+        Command::Whistle { units: vec![dept.clone()], checkin_hours: None },
+        None,
+        at + Duration::hours(4),
+    )
+    .await
+    .unwrap();
+    let r = desk
+        .act(id, actor(Role::UnitHandler, Some(&dept)), Command::CheckIn, None, at + Duration::hours(5))
+        .await
+        .unwrap();
     assert!(r.state.joint[0].checked_in_at.is_some());
 
     // 答复, 回访 (unsolved) → 重办 → answered again → satisfied → 结案.
     desk.act(id, s001.clone(), Command::Reply, Some("已清理楼道堆物".into()), at + Duration::days(1)).await.unwrap();
-    let cb = Command::Callback { reached: true, responded: true, solved: false, satisfaction: Satisfaction::Unsatisfied };
+    let cb =
+        Command::Callback { reached: true, responded: true, solved: false, satisfaction: Satisfaction::Unsatisfied };
     desk.act(id, op.clone(), cb, None, at + Duration::days(2)).await.unwrap();
     let r = desk.act(id, disp.clone(), Command::Reopen, None, at + Duration::days(2)).await.unwrap();
     assert_eq!((r.state.status, r.state.reopen_count), (Status::Dispatched, 1));
@@ -130,7 +158,8 @@ async fn story(url: &str) {
     // Listing and counting with filters and paging.
     let all = store.list(&Scope::All, &CaseFilter::default(), Page { limit: 2, before: None }).await.unwrap();
     assert_eq!(all.iter().map(|c| c.id).collect::<Vec<_>>(), vec![dup.id, master.id]);
-    let next = store.list(&Scope::All, &CaseFilter::default(), Page { limit: 2, before: Some(master.id) }).await.unwrap();
+    let next =
+        store.list(&Scope::All, &CaseFilter::default(), Page { limit: 2, before: Some(master.id) }).await.unwrap();
     assert_eq!(next.iter().map(|c| c.id).collect::<Vec<_>>(), vec![id]);
     let f = CaseFilter { statuses: vec![Status::Dispatched], street: Some("110101002".into()), ..Default::default() };
     assert_eq!(store.count(&Scope::All, &f).await.unwrap(), 1);

@@ -150,7 +150,8 @@ pub async fn generate(
     let cases = plans.len();
     tracing::info!(cases, seed = opts.seed, %end, "demo: planned, writing through the desk");
     let written = run::run(desk, plans, end, tz, &mut progress).await?;
-    let by_status = desk.store().count_by_status(&Scope::All).await?.into_iter().map(|(s, n)| (s, n as usize)).collect();
+    let by_status =
+        desk.store().count_by_status(&Scope::All).await?.into_iter().map(|(s, n)| (s, n as usize)).collect();
     let report = DemoReport { cases, events: written.events, by_status, elapsed: started.elapsed() };
     tracing::info!(cases, events = report.events, secs = report.elapsed.as_secs_f64(), "demo: done");
     Ok(report)
@@ -271,10 +272,13 @@ fn plan_year(desk: &Desk, opts: &DemoOptions) -> Vec<Plan> {
 /// 3. At least one case of the last month is overdue at the end (a late unit), as in any real
 ///    district.
 fn stall_the_last_weeks(plans: &mut [Plan], end: DateTime<Utc>, d: &mut Dice) {
-    const STAGES: [Status; 5] = [Status::Received, Status::Dispatched, Status::InProgress, Status::Replied, Status::Accepted];
+    const STAGES: [Status; 5] =
+        [Status::Received, Status::Dispatched, Status::InProgress, Status::Replied, Status::Accepted];
     let from = end - Duration::days(14);
-    let tail: Vec<usize> = (0..plans.len()).rev().take_while(|&i| plans[i].at >= from).filter(|&i| !plans[i].dup).collect();
-    let overdue_at = |p: &Plan, i: usize| p.steps[i].before != Status::Replied && p.steps[i].due.is_some_and(|due| due <= end);
+    let tail: Vec<usize> =
+        (0..plans.len()).rev().take_while(|&i| plans[i].at >= from).filter(|&i| !plans[i].dup).collect();
+    let overdue_at =
+        |p: &Plan, i: usize| p.steps[i].before != Status::Replied && p.steps[i].due.is_some_and(|due| due <= end);
     let mut stalled = vec![false; plans.len()];
     let mut overdue = 0;
 
@@ -321,7 +325,8 @@ fn stall_the_last_weeks(plans: &mut [Plan], end: DateTime<Utc>, d: &mut Dice) {
     // 3. At least one overdue: the oldest case of the last month that can be, stopped before its reply.
     if overdue == 0 {
         let month = end - Duration::days(30);
-        let candidates: Vec<usize> = (0..plans.len()).filter(|&c| plans[c].at >= month && !plans[c].dup && !stalled[c]).collect();
+        let candidates: Vec<usize> =
+            (0..plans.len()).filter(|&c| plans[c].at >= month && !plans[c].dup && !stalled[c]).collect();
         for c in candidates {
             let p = &mut plans[c];
             let reply = p.steps.iter().position(|s| s.after == Status::Replied || s.after == Status::Verifying);

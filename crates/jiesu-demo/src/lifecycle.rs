@@ -121,7 +121,11 @@ impl World<'_> {
         if (open..close).contains(&local.hour()) {
             return t;
         }
-        let day = if local.hour() >= close { local.date_naive().succ_opt().unwrap_or(local.date_naive()) } else { local.date_naive() };
+        let day = if local.hour() >= close {
+            local.date_naive().succ_opt().unwrap_or(local.date_naive())
+        } else {
+            local.date_naive()
+        };
         let opening = day.and_time(NaiveTime::from_hms_opt(open, 0, 0).unwrap_or_default());
         match self.tz.from_local_datetime(&opening).single() {
             Some(o) => o.with_timezone(&Utc) + d.minutes(0.0, 90.0),
@@ -131,7 +135,15 @@ impl World<'_> {
 }
 
 /// Plans the whole life of a case received at `at`.
-pub(crate) fn plan(w: &World<'_>, d: &mut Dice, index: usize, at: DateTime<Utc>, profile: usize, channel: Channel, spot: Spot) -> Plan {
+pub(crate) fn plan(
+    w: &World<'_>,
+    d: &mut Dice,
+    index: usize,
+    at: DateTime<Utc>,
+    profile: usize,
+    channel: Channel,
+    spot: Spot,
+) -> Plan {
     let p = &profiles::PROFILES[profile];
     let kind = intake::kind(d, p, channel);
     let inspector = (channel == Channel::Grid).then(|| intake::inspector(d, &spot));
@@ -147,7 +159,9 @@ pub(crate) fn plan(w: &World<'_>, d: &mut Dice, index: usize, at: DateTime<Utc>,
     let direct = !verify && (kind == CaseKind::Consult || p.code == "2202") && d.chance(direct_share);
     // 直派: emergencies and sensor alarms always, a third of the rest.
     let auto = !direct
-        && (class == DeadlineClass::Emergency || channel == Channel::Sensor || (kind != CaseKind::Consult && d.chance(0.3)));
+        && (class == DeadlineClass::Emergency
+            || channel == Channel::Sensor
+            || (kind != CaseKind::Consult && d.chance(0.3)));
     // The dispatcher's manual queue: a citizen filing online without choosing a category, and
     // the classifier unsure, is received under 其他事项 (2299); a dispatcher classifies and
     // dispatches it by hand (改分类 + 派单). Cases still waiting at the end stay in the queue.
@@ -187,7 +201,14 @@ pub(crate) fn plan(w: &World<'_>, d: &mut Dice, index: usize, at: DateTime<Utc>,
 
 /// Plans a duplicate of `master` (planned at index `master_ix`) received at `at`: another caller
 /// about the same matter, merged by the operator a few minutes later.
-pub(crate) fn duplicate(w: &World<'_>, d: &mut Dice, index: usize, at: DateTime<Utc>, master: &Plan, master_ix: usize) -> Plan {
+pub(crate) fn duplicate(
+    w: &World<'_>,
+    d: &mut Dice,
+    index: usize,
+    at: DateTime<Utc>,
+    master: &Plan,
+    master_ix: usize,
+) -> Plan {
     let p = &profiles::PROFILES[master.profile];
     let channel = if d.chance(0.8) { Channel::Hotline } else { Channel::App };
     let kind = master.case.kind;
@@ -203,7 +224,16 @@ pub(crate) fn duplicate(w: &World<'_>, d: &mut Dice, index: usize, at: DateTime<
         after: Status::Merged,
         due: None,
     };
-    Plan { at, actor, case, auto: false, steps: vec![step], profile: master.profile, spot: master.spot.clone(), dup: true }
+    Plan {
+        at,
+        actor,
+        case,
+        auto: false,
+        steps: vec![step],
+        profile: master.profile,
+        spot: master.spot.clone(),
+        dup: true,
+    }
 }
 
 /// The planner's view of a case while it plans it.
@@ -281,7 +311,10 @@ impl Sim<'_, '_> {
             let unit_code = unit.clone().unwrap_or(routed);
             self.dispatch(at, unit, unit_code);
         }
-        if self.class != DeadlineClass::Emergency && profiles::profile(self.code).is_some_and(|p| p.at != profiles::At::Nowhere) && self.d.chance(0.065) {
+        if self.class != DeadlineClass::Emergency
+            && profiles::profile(self.code).is_some_and(|p| p.at != profiles::At::Nowhere)
+            && self.d.chance(0.065)
+        {
             self.return_flow();
         }
         self.round(false);
@@ -344,7 +377,11 @@ impl Sim<'_, '_> {
         let street = self.spot.street;
         let other = match catalog.unit(&unit).map(|u| u.kind) {
             Some(UnitKind::Street) => {
-                let next = if street + 1 < STREETS.len() && (street == 0 || self.d.chance(0.5)) { street + 1 } else { street - 1 };
+                let next = if street + 1 < STREETS.len() && (street == 0 || self.d.chance(0.5)) {
+                    street + 1
+                } else {
+                    street - 1
+                };
                 catalog.street_unit(STREETS[next].code)
             }
             _ => catalog.street_unit(STREETS[street].code),
@@ -378,7 +415,9 @@ impl Sim<'_, '_> {
         let h = self.handler(&unit);
         let (accept, contact) = match self.class {
             DeadlineClass::Emergency => (self.d.minutes(2.0, 12.0), self.d.minutes(5.0, 25.0)),
-            DeadlineClass::Utility => (self.d.skewed(20.0 * q.pace, 0.6, 5.0, 120.0), self.d.skewed(40.0 * q.pace, 0.6, 10.0, 240.0)),
+            DeadlineClass::Utility => {
+                (self.d.skewed(20.0 * q.pace, 0.6, 5.0, 120.0), self.d.skewed(40.0 * q.pace, 0.6, 10.0, 240.0))
+            }
             _ => (self.d.skewed(80.0 * q.pace, 0.7, 10.0, 720.0), self.d.skewed(240.0 * q.pace, 0.8, 30.0, 2880.0)),
         };
         let at = self.t + accept;
@@ -394,7 +433,10 @@ impl Sim<'_, '_> {
             self.contacted_in_time |= since <= limit;
         }
         let street_office = self.w.catalog.unit(&unit).is_some_and(|u| u.kind == UnitKind::Street);
-        if !reopened && street_office && let Some(units) = profiles::whistle(self.code) {
+        if !reopened
+            && street_office
+            && let Some(units) = profiles::whistle(self.code)
+        {
             let p = if self.class == DeadlineClass::Complex { 0.35 } else { 0.15 };
             if self.d.chance(p) {
                 self.whistle(&h, units);
@@ -443,7 +485,13 @@ impl Sim<'_, '_> {
         let n = if self.class == DeadlineClass::Complex { self.d.int(5, 15) } else { self.d.int(3, 10) } as u32;
         let Some(until) = self.w.extended(due, n) else { return false };
         let note = texts::extension_reason(self.d);
-        self.cmd(at, h.clone(), Command::RequestExtension { until: None, working_days: Some(n) }, Some(note), Status::InProgress);
+        self.cmd(
+            at,
+            h.clone(),
+            Command::RequestExtension { until: None, working_days: Some(n) },
+            Some(note),
+            Status::InProgress,
+        );
         let at = self.t + self.d.minutes(60.0, 1200.0);
         let at = self.w.within(self.d, at, 8, 20);
         let approved = self.d.chance(0.7);

@@ -122,9 +122,12 @@ pub(crate) async fn run(
                     let action = command.code();
                     // A dispatch from the manual queue also reclassifies: 改分类 + 派单.
                     n += 1 + usize::from(matches!(command, Command::Dispatch { category: Some(_), .. }));
-                    desk.act(id, actor, command, note, at)
-                        .await
-                        .map_err(|e: CoreError| DemoError::Action { case: plan, action, at, source: e })?;
+                    desk.act(id, actor, command, note, at).await.map_err(|e: CoreError| DemoError::Action {
+                        case: plan,
+                        action,
+                        at,
+                        source: e,
+                    })?;
                 }
                 Ok(n)
             });

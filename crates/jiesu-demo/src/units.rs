@@ -56,9 +56,19 @@ impl Units {
         let base = (0..codes.len())
             .map(|i| {
                 if slow.contains(&i) {
-                    Quality { late: d.float(0.14, 0.24), solve: d.float(0.72, 0.84), contact: d.float(0.85, 0.93), pace: d.float(1.4, 1.9) }
+                    Quality {
+                        late: d.float(0.14, 0.24),
+                        solve: d.float(0.72, 0.84),
+                        contact: d.float(0.85, 0.93),
+                        pace: d.float(1.4, 1.9),
+                    }
                 } else {
-                    Quality { late: d.float(0.02, 0.07), solve: d.float(0.82, 0.95), contact: d.float(0.93, 0.99), pace: d.float(0.7, 1.2) }
+                    Quality {
+                        late: d.float(0.02, 0.07),
+                        solve: d.float(0.82, 0.95),
+                        contact: d.float(0.93, 0.99),
+                        pace: d.float(0.7, 1.2),
+                    }
                 }
             })
             .collect();

@@ -19,17 +19,20 @@ use crate::profiles::{PROFILES, Season};
 
 /// Calls per hour of the day (local) for citizens: few at night, peaks 9–11 and 14–17.
 const CITIZEN_HOURS: [f64; 24] = [
-    0.35, 0.22, 0.15, 0.1, 0.1, 0.18, 0.5, 1.5, 3.6, 6.0, 6.4, 5.6, 3.6, 4.2, 5.6, 6.0, 5.8, 4.6, 3.0, 2.6, 2.3, 1.8, 1.1, 0.6,
+    0.35, 0.22, 0.15, 0.1, 0.1, 0.18, 0.5, 1.5, 3.6, 6.0, 6.4, 5.6, 3.6, 4.2, 5.6, 6.0, 5.8, 4.6, 3.0, 2.6, 2.3, 1.8,
+    1.1, 0.6,
 ];
 
 /// Reports per hour for grid inspectors on patrol (8:00–12:00, 13:00–18:00).
 const PATROL_HOURS: [f64; 24] = [
-    0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.2, 2.0, 4.0, 4.0, 3.0, 0.6, 2.0, 4.0, 4.0, 3.5, 1.5, 0.3, 0.0, 0.0, 0.0, 0.0, 0.0,
+    0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.2, 2.0, 4.0, 4.0, 3.0, 0.6, 2.0, 4.0, 4.0, 3.5, 1.5, 0.3, 0.0, 0.0, 0.0, 0.0,
+    0.0,
 ];
 
 /// Alarms per hour for sensors: round the clock, a little more at mealtimes and in the evening.
 const SENSOR_HOURS: [f64; 24] = [
-    0.8, 0.7, 0.6, 0.6, 0.6, 0.7, 0.8, 1.0, 1.0, 1.0, 1.1, 1.5, 1.6, 1.2, 1.0, 1.0, 1.1, 1.5, 1.7, 1.6, 1.3, 1.1, 1.0, 0.9,
+    0.8, 0.7, 0.6, 0.6, 0.6, 0.7, 0.8, 1.0, 1.0, 1.0, 1.1, 1.5, 1.6, 1.2, 1.0, 1.0, 1.1, 1.5, 1.7, 1.6, 1.3, 1.1, 1.0,
+    0.9,
 ];
 
 /// Whose hours a case follows.
@@ -54,11 +57,8 @@ impl Weather {
     /// Four snow days in the winter and five storm days in the rainy season of the window.
     fn draw(d: &mut Dice, days: &[NaiveDate]) -> Weather {
         let winter: Vec<NaiveDate> = days.iter().copied().filter(|x| matches!(x.month(), 12 | 1 | 2)).collect();
-        let summer: Vec<NaiveDate> = days
-            .iter()
-            .copied()
-            .filter(|x| (x.month() == 6 && x.day() >= 15) || matches!(x.month(), 7 | 8))
-            .collect();
+        let summer: Vec<NaiveDate> =
+            days.iter().copied().filter(|x| (x.month() == 6 && x.day() >= 15) || matches!(x.month(), 7 | 8)).collect();
         let mut w = Weather::default();
         for _ in 0..4 {
             if !winter.is_empty() {
@@ -293,7 +293,8 @@ mod tests {
         let snow = PROFILES.iter().position(|p| p.code == "0209").unwrap();
         let on = |m: u32, dd: u32| year.days.iter().position(|x| x.month() == m && x.day() == dd).unwrap();
         assert!(year.mix[on(11, 20)][heating] > 5.0 * year.mix[on(7, 20)][heating]);
-        let summer_snow: f64 = (0..year.days.len()).filter(|i| (5..=9).contains(&year.days[*i].month())).map(|i| year.mix[i][snow]).sum();
+        let summer_snow: f64 =
+            (0..year.days.len()).filter(|i| (5..=9).contains(&year.days[*i].month())).map(|i| year.mix[i][snow]).sum();
         assert_eq!(summer_snow, 0.0);
         let yearly: f64 = year.totals.iter().sum();
         let weights: f64 = PROFILES.iter().map(|p| p.weight).sum();

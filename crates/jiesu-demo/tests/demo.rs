@@ -28,7 +28,10 @@ async fn snapshot(desk: &Desk) -> Vec<(i64, Status, String, Option<String>, Date
         let page = desk.store().list(&Scope::All, &CaseFilter::default(), Page { limit: 500, before }).await.unwrap();
         let Some(last) = page.last() else { break };
         before = Some(last.id);
-        out.extend(page.into_iter().map(|c| (c.id, c.state.status, c.state.category, c.state.assignee, c.state.received_at, c.state.seq)));
+        out.extend(
+            page.into_iter()
+                .map(|c| (c.id, c.state.status, c.state.category, c.state.assignee, c.state.received_at, c.state.seq)),
+        );
     }
     out.sort_by_key(|c| c.0);
     out
@@ -75,15 +78,22 @@ async fn a_small_year() {
     // Seasons: more heating cases in winter months than in summer months.
     let cases = snapshot(&a).await;
     let heating = |months: &[u32]| {
-        cases.iter().filter(|c| c.2.starts_with("04") && months.contains(&c.4.with_timezone(&chrono_tz::Asia::Shanghai).month())).count()
+        cases
+            .iter()
+            .filter(|c| {
+                c.2.starts_with("04") && months.contains(&c.4.with_timezone(&chrono_tz::Asia::Shanghai).month())
+            })
+            .count()
     };
     let (winter, summer) = (heating(&[11, 12, 1, 2]), heating(&[6, 7, 8]));
     assert!(winter > 3 * summer.max(1), "heating: winter {winter}, summer {summer}");
 
     // Alive at the end: open cases, some overdue, nothing later than the end.
-    let open: usize = report.by_status.iter().filter(|(s, _)| !matches!(s.as_str(), "closed" | "merged")).map(|(_, n)| n).sum();
+    let open: usize =
+        report.by_status.iter().filter(|(s, _)| !matches!(s.as_str(), "closed" | "merged")).map(|(_, n)| n).sum();
     assert!(open >= 5, "{:?}", report.by_status);
-    let overdue = a.store().count(&Scope::All, &CaseFilter { overdue_at: Some(end()), ..Default::default() }).await.unwrap();
+    let overdue =
+        a.store().count(&Scope::All, &CaseFilter { overdue_at: Some(end()), ..Default::default() }).await.unwrap();
     assert!(overdue > 0);
     let latest = a.store().list(&Scope::All, &CaseFilter::default(), Page { limit: 500, before: None }).await.unwrap();
     assert!(latest.iter().all(|c| c.state.updated_at <= end()));

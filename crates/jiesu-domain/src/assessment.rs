@@ -113,39 +113,24 @@ impl Period {
     /// The period that contains `instant`, read in `tz`.
     pub fn of(instant: DateTime<Utc>, tz: Tz) -> Period {
         let local = instant.with_timezone(&tz);
-        Period {
-            year: local.year(),
-            month: local.month(),
-        }
+        Period { year: local.year(), month: local.month() }
     }
 
     /// The month before this one.
     pub fn previous(self) -> Period {
         if self.month <= 1 {
-            Period {
-                year: self.year - 1,
-                month: 12,
-            }
+            Period { year: self.year - 1, month: 12 }
         } else {
-            Period {
-                year: self.year,
-                month: self.month - 1,
-            }
+            Period { year: self.year, month: self.month - 1 }
         }
     }
 
     /// The month after this one.
     pub fn next(self) -> Period {
         if self.month >= 12 {
-            Period {
-                year: self.year + 1,
-                month: 1,
-            }
+            Period { year: self.year + 1, month: 1 }
         } else {
-            Period {
-                year: self.year,
-                month: self.month + 1,
-            }
+            Period { year: self.year, month: self.month + 1 }
         }
     }
 
@@ -168,10 +153,7 @@ impl Period {
             .and_hms_opt(0, 0, 0)
             .expect("midnight exists");
         (0..=24)
-            .find_map(|h| {
-                tz.from_local_datetime(&(midnight + chrono::Duration::hours(h)))
-                    .earliest()
-            })
+            .find_map(|h| tz.from_local_datetime(&(midnight + chrono::Duration::hours(h))).earliest())
             .expect("some hour of the first day exists")
             .with_timezone(&Utc)
     }
@@ -189,9 +171,7 @@ impl FromStr for Period {
     fn from_str(s: &str) -> Result<Self, Self::Err> {
         let bad = || AssessmentError::InvalidPeriod(s.to_string());
         let (y, m) = s.trim().split_once('-').ok_or_else(bad)?;
-        let digits = |t: &str, lens: &[usize]| {
-            lens.contains(&t.len()) && t.bytes().all(|b| b.is_ascii_digit())
-        };
+        let digits = |t: &str, lens: &[usize]| lens.contains(&t.len()) && t.bytes().all(|b| b.is_ascii_digit());
         if !digits(y, &[4]) || !digits(m, &[1, 2]) {
             return Err(bad());
         }
@@ -232,37 +212,23 @@ pub struct Weights {
 
 impl Default for Weights {
     fn default() -> Self {
-        Weights {
-            response: 0.1,
-            resolution: 0.45,
-            satisfaction: 0.45,
-        }
+        Weights { response: 0.1, resolution: 0.45, satisfaction: 0.45 }
     }
 }
 
 impl Weights {
     /// Validated weights.
-    pub fn new(
-        response: f64,
-        resolution: f64,
-        satisfaction: f64,
-    ) -> Result<Weights, AssessmentError> {
-        let w = Weights {
-            response,
-            resolution,
-            satisfaction,
-        };
+    pub fn new(response: f64, resolution: f64, satisfaction: f64) -> Result<Weights, AssessmentError> {
+        let w = Weights { response, resolution, satisfaction };
         w.validate()?;
         Ok(w)
     }
 
     /// Checks that every weight is finite and non-negative and that they sum to more than zero.
     pub fn validate(&self) -> Result<(), AssessmentError> {
-        for (name, w) in [
-            ("response", self.response),
-            ("resolution", self.resolution),
-            ("satisfaction", self.satisfaction),
-        ] {
+        for (name, w) in
+            [("response", self.response), ("resolution", self.resolution), ("satisfaction", self.satisfaction)]
+        {
             if !w.is_finite() || w < 0.0 {
                 return Err(AssessmentError::InvalidWeights(format!(
                     "{name} weight {w} must be finite and non-negative"
@@ -271,9 +237,7 @@ impl Weights {
         }
         let sum = self.sum();
         if !(sum > 0.0 && sum.is_finite()) {
-            return Err(AssessmentError::InvalidWeights(format!(
-                "weights must sum to a finite number > 0, got {sum}"
-            )));
+            return Err(AssessmentError::InvalidWeights(format!("weights must sum to a finite number > 0, got {sum}")));
         }
         Ok(())
     }
@@ -285,9 +249,7 @@ impl Weights {
     /// The composite score in 0..=100 for three rates in 0..=1; None if the weights are invalid.
     pub fn composite(&self, response: f64, resolution: f64, satisfaction: f64) -> Option<f64> {
         self.validate().ok()?;
-        let weighted = self.response * response
-            + self.resolution * resolution
-            + self.satisfaction * satisfaction;
+        let weighted = self.response * response + self.resolution * resolution + self.satisfaction * satisfaction;
         Some((100.0 * weighted / self.sum()).clamp(0.0, 100.0))
     }
 }
@@ -364,10 +326,7 @@ impl Tally {
             self.callbacks += 1;
             self.responded += u32::from(cb.responded);
             self.solved += u32::from(cb.solved);
-            self.satisfied += u32::from(matches!(
-                cb.satisfaction,
-                Satisfaction::Satisfied | Satisfaction::Basic
-            ));
+            self.satisfied += u32::from(matches!(cb.satisfaction, Satisfaction::Satisfied | Satisfaction::Basic));
         }
         let closed_at = f.closed_at.filter(|&c| c <= now);
         if let Some(c) = closed_at {
@@ -387,13 +346,7 @@ impl Tally {
         self.reworked += u32::from(f.reopen_count > 0);
     }
 
-    fn figures(
-        &self,
-        unit: String,
-        unit_kind: UnitKind,
-        period: Period,
-        weights: &Weights,
-    ) -> UnitFigures {
+    fn figures(&self, unit: String, unit_kind: UnitKind, period: Period, weights: &Weights) -> UnitFigures {
         let response_rate = ratio(self.responded, self.callbacks);
         let resolution_rate = ratio(self.solved, self.callbacks);
         let satisfaction_rate = ratio(self.satisfied, self.callbacks);
@@ -427,25 +380,12 @@ impl Tally {
 /// in the period (read in `tz`), sorted by unit code. `now` decides what counts as closed,
 /// replied and overdue. With invalid `weights` every composite is None (validate weights when
 /// loading them).
-pub fn assess(
-    facts: &[CaseFacts],
-    period: Period,
-    tz: Tz,
-    now: DateTime<Utc>,
-    weights: &Weights,
-) -> Vec<UnitFigures> {
+pub fn assess(facts: &[CaseFacts], period: Period, tz: Tz, now: DateTime<Utc>, weights: &Weights) -> Vec<UnitFigures> {
     let mut units: BTreeMap<&str, (UnitKind, Tally)> = BTreeMap::new();
     for f in facts.iter().filter(|f| period.contains(f.received_at, tz)) {
-        units
-            .entry(f.unit.as_str())
-            .or_insert_with(|| (f.unit_kind, Tally::default()))
-            .1
-            .add(f, now);
+        units.entry(f.unit.as_str()).or_insert_with(|| (f.unit_kind, Tally::default())).1.add(f, now);
     }
-    units
-        .into_iter()
-        .map(|(unit, (kind, tally))| tally.figures(unit.to_string(), kind, period, weights))
-        .collect()
+    units.into_iter().map(|(unit, (kind, tally))| tally.figures(unit.to_string(), kind, period, weights)).collect()
 }
 
 /// One line of a ranking (排名).
@@ -480,10 +420,8 @@ fn score_key(composite: f64) -> i64 {
 /// Ties share a rank (competition ranking 1, 1, 3) and are ordered by unit code; units without a
 /// composite are left out, both now and when computing previous ranks.
 pub fn rank(current: &[UnitFigures], previous: &[UnitFigures], kind: UnitKind) -> Vec<RankRow> {
-    let before: BTreeMap<&str, u32> = ranked(previous, kind)
-        .into_iter()
-        .map(|(r, f, _)| (f.unit.as_str(), r))
-        .collect();
+    let before: BTreeMap<&str, u32> =
+        ranked(previous, kind).into_iter().map(|(r, f, _)| (f.unit.as_str(), r)).collect();
     ranked(current, kind)
         .into_iter()
         .map(|(rank, f, composite)| {
@@ -494,9 +432,7 @@ pub fn rank(current: &[UnitFigures], previous: &[UnitFigures], kind: UnitKind) -
                 unit_kind: f.unit_kind,
                 composite,
                 previous_rank,
-                change: previous_rank
-                    .map(|p| i64::from(p) - i64::from(rank))
-                    .map(|c| c as i32),
+                change: previous_rank.map(|p| i64::from(p) - i64::from(rank)).map(|c| c as i32),
                 figures: f.clone(),
             }
         })
@@ -510,11 +446,7 @@ fn ranked(figures: &[UnitFigures], kind: UnitKind) -> Vec<(u32, &UnitFigures, f6
         .filter(|f| f.unit_kind == kind)
         .filter_map(|f| f.composite.filter(|c| c.is_finite()).map(|c| (f, c)))
         .collect();
-    rows.sort_by(|(a, ca), (b, cb)| {
-        score_key(*cb)
-            .cmp(&score_key(*ca))
-            .then_with(|| a.unit.cmp(&b.unit))
-    });
+    rows.sort_by(|(a, ca), (b, cb)| score_key(*cb).cmp(&score_key(*ca)).then_with(|| a.unit.cmp(&b.unit)));
     let mut out = Vec::with_capacity(rows.len());
     let mut current_rank = 0;
     for (i, (f, c)) in rows.iter().enumerate() {

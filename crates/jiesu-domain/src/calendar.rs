@@ -26,9 +26,8 @@ use serde::{Deserialize, Serialize};
 /// The embedded holiday data (`data/holidays.csv`), State Council notices 2020–2026.
 pub const CHINA_HOLIDAYS_CSV: &str = include_str!("../../../data/holidays.csv");
 
-static CHINA: LazyLock<Calendar> = LazyLock::new(|| {
-    Calendar::from_csv(CHINA_HOLIDAYS_CSV).expect("embedded data/holidays.csv must parse (tested)")
-});
+static CHINA: LazyLock<Calendar> =
+    LazyLock::new(|| Calendar::from_csv(CHINA_HOLIDAYS_CSV).expect("embedded data/holidays.csv must parse (tested)"));
 
 /// What a listed day is, departing from the ordinary Monday–Friday week.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
@@ -148,23 +147,15 @@ impl Calendar {
         let mut added: BTreeMap<NaiveDate, Row> = BTreeMap::new();
         for row in rows {
             let date = row.day.date;
-            let earlier = added
-                .get(&date)
-                .map(|r| (r.day.kind, format!("line {}", r.line)));
-            let earlier = earlier.or_else(|| {
-                self.days
-                    .get(&date)
-                    .map(|d| (d.kind, "the calendar already loaded".to_string()))
-            });
+            let earlier = added.get(&date).map(|r| (r.day.kind, format!("line {}", r.line)));
+            let earlier =
+                earlier.or_else(|| self.days.get(&date).map(|d| (d.kind, "the calendar already loaded".to_string())));
             match earlier {
                 Some((kind, _)) if kind == row.day.kind => {}
                 Some((kind, place)) => {
                     return Err(CalendarError::Parse {
                         line: row.line,
-                        message: format!(
-                            "{date} is listed as '{}' here but as '{kind}' in {place}",
-                            row.day.kind
-                        ),
+                        message: format!("{date} is listed as '{}' here but as '{kind}' in {place}", row.day.kind),
                     });
                 }
                 None => {
@@ -214,12 +205,7 @@ impl Calendar {
         if !self.covers(year) {
             return Err(CalendarError::YearNotCovered(year));
         }
-        Ok(self
-            .days
-            .values()
-            .filter(|d| d.date.year() == year)
-            .cloned()
-            .collect())
+        Ok(self.days.values().filter(|d| d.date.year() == year).cloned().collect())
     }
 
     /// The same calendar, but counting years *after* the last one with data as plain
@@ -254,11 +240,7 @@ impl Calendar {
 
     /// The number of working days in `(from, to]`: after `from`, up to and including `to`.
     /// Zero when `to <= from`. Errors when the range touches an uncovered year.
-    pub fn working_days_between(
-        &self,
-        from: NaiveDate,
-        to: NaiveDate,
-    ) -> Result<u32, CalendarError> {
+    pub fn working_days_between(&self, from: NaiveDate, to: NaiveDate) -> Result<u32, CalendarError> {
         let mut count = 0;
         let mut day = from;
         while day < to {
@@ -286,11 +268,7 @@ fn line_at(text: &str, start: usize) -> usize {
         }
         at = (at + line.len() + 1).min(text.len());
     }
-    text.as_bytes()[..at]
-        .iter()
-        .filter(|b| **b == b'\n')
-        .count()
-        + 1
+    text.as_bytes()[..at].iter().filter(|b| **b == b'\n').count() + 1
 }
 
 /// Parses and validates every row of a holiday CSV text (duplicates are checked by the caller).
@@ -303,10 +281,7 @@ fn parse_rows(text: &str) -> Result<Vec<Row>, CalendarError> {
     // csv's own line counter skips blank lines, so count from the byte offset instead, past
     // the blank and comment lines the reader consumed before the record.
     let line_of = |pos: Option<&csv::Position>| pos.map_or(0, |p| line_at(text, p.byte() as usize));
-    let csv_error = |e: csv::Error| CalendarError::Parse {
-        line: line_of(e.position()),
-        message: e.to_string(),
-    };
+    let csv_error = |e: csv::Error| CalendarError::Parse { line: line_of(e.position()), message: e.to_string() };
     let headers = reader.headers().map_err(csv_error)?.clone();
     if headers.iter().collect::<Vec<_>>() != ["date", "kind", "name"] {
         return Err(CalendarError::Parse {
@@ -335,14 +310,7 @@ fn parse_rows(text: &str) -> Result<Vec<Row>, CalendarError> {
                 date.weekday()
             )));
         }
-        rows.push(Row {
-            line,
-            day: DayException {
-                date,
-                kind,
-                name: name.to_string(),
-            },
-        });
+        rows.push(Row { line, day: DayException { date, kind, name: name.to_string() } });
     }
     Ok(rows)
 }
@@ -372,41 +340,20 @@ mod tests {
         let mut cal = Calendar::from_csv(SMALL).unwrap();
         let before = cal.clone();
         let bad = "date,kind,name\n2027-01-01,off,元旦\n2026-10-10,off,国庆节\n";
-        assert!(matches!(
-            cal.extend_from_csv(bad),
-            Err(CalendarError::Parse { line: 3, .. })
-        ));
+        assert!(matches!(cal.extend_from_csv(bad), Err(CalendarError::Parse { line: 3, .. })));
         assert_eq!(cal, before);
         cal.extend_from_csv(SMALL).unwrap(); // reloading the same rows is harmless
-        cal.extend_from_csv("date,kind,name\n2027-01-01,off,元旦\n")
-            .unwrap();
+        cal.extend_from_csv("date,kind,name\n2027-01-01,off,元旦\n").unwrap();
         assert_eq!(cal.years(), vec![2026, 2027]);
     }
 
     #[test]
     fn counting() {
         let cal = Calendar::from_csv(SMALL).unwrap();
-        assert_eq!(
-            cal.add_working_days(d(2026, 9, 30), 0).unwrap(),
-            d(2026, 9, 30)
-        );
-        assert_eq!(
-            cal.add_working_days(d(2026, 9, 30), 1).unwrap(),
-            d(2026, 10, 2)
-        );
-        assert_eq!(
-            cal.working_days_between(d(2026, 9, 30), d(2026, 10, 2))
-                .unwrap(),
-            1
-        );
-        assert_eq!(
-            cal.working_days_between(d(2026, 10, 2), d(2026, 9, 30))
-                .unwrap(),
-            0
-        );
-        assert_eq!(
-            cal.add_working_days(d(2026, 12, 31), 1),
-            Err(CalendarError::YearNotCovered(2027))
-        );
+        assert_eq!(cal.add_working_days(d(2026, 9, 30), 0).unwrap(), d(2026, 9, 30));
+        assert_eq!(cal.add_working_days(d(2026, 9, 30), 1).unwrap(), d(2026, 10, 2));
+        assert_eq!(cal.working_days_between(d(2026, 9, 30), d(2026, 10, 2)).unwrap(), 1);
+        assert_eq!(cal.working_days_between(d(2026, 10, 2), d(2026, 9, 30)).unwrap(), 0);
+        assert_eq!(cal.add_working_days(d(2026, 12, 31), 1), Err(CalendarError::YearNotCovered(2027)));
     }
 }

@@ -255,10 +255,7 @@ impl Catalog {
 
     /// The communities of a street, in file order (empty for an unknown street).
     pub fn communities_of(&self, street_code: &str) -> Vec<&Community> {
-        self.communities
-            .iter()
-            .filter(|c| c.street_code == street_code)
-            .collect()
+        self.communities.iter().filter(|c| c.street_code == street_code).collect()
     }
 
     /// All units, in file order.
@@ -303,10 +300,7 @@ impl Catalog {
 
     /// The categories whose parent is `parent`, in file order.
     pub fn children(&self, parent: &str) -> Vec<&Category> {
-        self.categories
-            .iter()
-            .filter(|c| c.parent.as_deref() == Some(parent))
-            .collect()
+        self.categories.iter().filter(|c| c.parent.as_deref() == Some(parent)).collect()
     }
 }
 
@@ -325,11 +319,7 @@ struct Row {
 impl Row {
     fn error(&self, message: impl Into<String>) -> CatalogError {
         let (file, line, message) = (self.file, self.line, message.into());
-        CatalogError::Parse {
-            file,
-            line,
-            message,
-        }
+        CatalogError::Parse { file, line, message }
     }
 
     /// A value that must not be empty.
@@ -355,51 +345,31 @@ impl Row {
     }
 
     /// A coded enum value (code or Chinese label); `choices` lists the accepted values.
-    fn coded<T: std::str::FromStr>(
-        &self,
-        i: usize,
-        column: &str,
-        choices: fn() -> String,
-    ) -> Result<T, CatalogError> {
+    fn coded<T: std::str::FromStr>(&self, i: usize, column: &str, choices: fn() -> String) -> Result<T, CatalogError> {
         let value = self.required(i, column)?;
         value.parse().map_err(|_| {
             let owner = &self.values[0];
-            self.error(format!(
-                "'{owner}' has unknown {column} '{value}' (expected {})",
-                choices()
-            ))
+            self.error(format!("'{owner}' has unknown {column} '{value}' (expected {})", choices()))
         })
     }
 }
 
 fn invalid(file: &'static str, message: impl Into<String>) -> CatalogError {
-    CatalogError::Invalid {
-        file,
-        message: message.into(),
-    }
+    CatalogError::Invalid { file, message: message.into() }
 }
 
 /// Reads a CSV text with `#` comments and a header row, returning the given columns of every row.
 fn read_table(file: &'static str, text: &str, columns: &[&str]) -> Result<Vec<Row>, CatalogError> {
-    let mut reader = csv::ReaderBuilder::new()
-        .comment(Some(b'#'))
-        .trim(csv::Trim::All)
-        .from_reader(text.as_bytes());
+    let mut reader = csv::ReaderBuilder::new().comment(Some(b'#')).trim(csv::Trim::All).from_reader(text.as_bytes());
     let csv_error = |e: csv::Error| {
         let line = e.position().map_or(0, |p| p.line() as usize);
         let message = match e.kind() {
-            csv::ErrorKind::UnequalLengths {
-                expected_len, len, ..
-            } => {
+            csv::ErrorKind::UnequalLengths { expected_len, len, .. } => {
                 format!("expected {expected_len} fields as in the header, found {len}")
             }
             _ => e.to_string(),
         };
-        CatalogError::Parse {
-            file,
-            line,
-            message,
-        }
+        CatalogError::Parse { file, line, message }
     };
     let header = reader.headers().map_err(csv_error)?.clone();
     let mut positions = Vec::new();
@@ -435,27 +405,20 @@ fn index_codes<T>(
     for (i, (row, item)) in rows.iter().zip(items).enumerate() {
         if let Some(first) = index.insert(code(item).to_string(), i) {
             let (code, line) = (code(item), rows[first].line);
-            return Err(row.error(format!(
-                "duplicate {what} code '{code}' (first on line {line})"
-            )));
+            return Err(row.error(format!("duplicate {what} code '{code}' (first on line {line})")));
         }
     }
     Ok(index)
 }
 
 /// Parses every row with `parse`, stopping at the first error.
-fn parse_rows<T>(
-    rows: &[Row],
-    parse: impl Fn(&Row) -> Result<T, CatalogError>,
-) -> Result<Vec<T>, CatalogError> {
+fn parse_rows<T>(rows: &[Row], parse: impl Fn(&Row) -> Result<T, CatalogError>) -> Result<Vec<T>, CatalogError> {
     rows.iter().map(parse).collect()
 }
 
 /// "a or 甲, b or 乙" for error messages.
 fn expected<'a>(choices: impl Iterator<Item = (&'a str, &'a str)>) -> String {
-    let choices: Vec<_> = choices
-        .map(|(code, label)| format!("{code} or {label}"))
-        .collect();
+    let choices: Vec<_> = choices.map(|(code, label)| format!("{code} or {label}")).collect();
     choices.join(", ")
 }
 
@@ -469,12 +432,7 @@ fn deadline_classes() -> String {
 
 fn parse_streets(text: &str, index: &mut Index) -> Result<Vec<Street>, CatalogError> {
     let rows = read_table(STREETS_FILE, text, &["code", "name"])?;
-    let streets = parse_rows(&rows, |row| {
-        Ok(Street {
-            code: row.code(0, "code")?,
-            name: row.required(1, "name")?,
-        })
-    })?;
+    let streets = parse_rows(&rows, |row| Ok(Street { code: row.code(0, "code")?, name: row.required(1, "name")? }))?;
     index.streets = index_codes(&rows, &streets, "street", |s| &s.code)?;
     Ok(streets)
 }
@@ -490,40 +448,24 @@ fn parse_communities(text: &str, index: &mut Index) -> Result<Vec<Community>, Ca
             )));
         }
         let (name, short_name) = (row.required(1, "name")?, row.required(3, "short_name")?);
-        Ok(Community {
-            code,
-            name,
-            short_name,
-            street_code,
-        })
+        Ok(Community { code, name, short_name, street_code })
     })?;
     index.communities = index_codes(&rows, &communities, "community", |c| &c.code)?;
     Ok(communities)
 }
 
-fn parse_units(
-    text: &str,
-    streets: &[Street],
-    index: &mut Index,
-) -> Result<Vec<Unit>, CatalogError> {
+fn parse_units(text: &str, streets: &[Street], index: &mut Index) -> Result<Vec<Unit>, CatalogError> {
     let rows = read_table(UNITS_FILE, text, &["code", "name", "kind", "street_code"])?;
     let units = parse_rows(&rows, |row| {
         let code = row.code(0, "code")?;
         let kind = row.coded(2, "kind", unit_kinds)?;
         let street_code = row.optional(3);
         match &street_code {
-            Some(s) if !index.streets.contains_key(s) => Err(row.error(format!(
-                "unit '{code}' names unknown street_code '{s}' (not in {STREETS_FILE})"
-            ))),
-            None if kind == UnitKind::Street => {
-                Err(row.error(format!("street unit '{code}' has no street_code")))
+            Some(s) if !index.streets.contains_key(s) => {
+                Err(row.error(format!("unit '{code}' names unknown street_code '{s}' (not in {STREETS_FILE})")))
             }
-            _ => Ok(Unit {
-                code,
-                name: row.required(1, "name")?,
-                kind,
-                street_code,
-            }),
+            None if kind == UnitKind::Street => Err(row.error(format!("street unit '{code}' has no street_code"))),
+            _ => Ok(Unit { code, name: row.required(1, "name")?, kind, street_code }),
         }
     })?;
     index.units = index_codes(&rows, &units, "unit", |u| &u.code)?;
@@ -550,16 +492,10 @@ fn parse_units(
         }
     }
     let Some(district) = district else {
-        return Err(invalid(
-            UNITS_FILE,
-            "no unit of kind 'district' (exactly one is required, as the fallback)",
-        ));
+        return Err(invalid(UNITS_FILE, "no unit of kind 'district' (exactly one is required, as the fallback)"));
     };
     index.fallback = district;
-    if let Some(street) = streets
-        .iter()
-        .find(|s| !index.street_units.contains_key(&s.code))
-    {
+    if let Some(street) = streets.iter().find(|s| !index.street_units.contains_key(&s.code)) {
         return Err(invalid(
             UNITS_FILE,
             format!(
@@ -572,28 +508,18 @@ fn parse_units(
 }
 
 fn parse_categories(text: &str, index: &mut Index) -> Result<Vec<Category>, CatalogError> {
-    let columns = [
-        "code",
-        "name",
-        "parent",
-        "deadline_class",
-        "unit_kind",
-        "keywords",
-    ];
+    let columns = ["code", "name", "parent", "deadline_class", "unit_kind", "keywords"];
     let rows = read_table(CATEGORIES_FILE, text, &columns)?;
     let categories = parse_rows(&rows, |row| {
         let code = row.code(0, "code")?;
         if !matches!(code.len(), 2 | 4) || !code.bytes().all(|b| b.is_ascii_digit()) {
-            return Err(row.error(format!(
-                "category code '{code}' must be 2 digits (top level) or 4 digits (second level)"
-            )));
+            return Err(
+                row.error(format!("category code '{code}' must be 2 digits (top level) or 4 digits (second level)"))
+            );
         }
         let deadline_class = row.coded(3, "deadline_class", deadline_classes)?;
         let unit_kind = row.coded(4, "unit_kind", unit_kinds)?;
-        let keywords = row.values[5]
-            .split('|')
-            .map(str::trim)
-            .filter(|k| !k.is_empty());
+        let keywords = row.values[5].split('|').map(str::trim).filter(|k| !k.is_empty());
         Ok(Category {
             name: row.required(1, "name")?,
             parent: row.optional(2),
@@ -608,15 +534,10 @@ fn parse_categories(text: &str, index: &mut Index) -> Result<Vec<Category>, Cata
     for (row, category) in rows.iter().zip(&categories) {
         check_level(row, category, &categories, &index.categories)?;
     }
-    let has_children = |c: &Category| {
-        categories
-            .iter()
-            .any(|l| l.parent.as_ref() == Some(&c.code))
-    };
+    let has_children = |c: &Category| categories.iter().any(|l| l.parent.as_ref() == Some(&c.code));
     if let Some(top) = categories.iter().find(|c| !c.is_leaf() && !has_children(c)) {
         let (code, name) = (&top.code, &top.name);
-        let message =
-            format!("top-level category '{code}' ({name}) has no second-level categories");
+        let message = format!("top-level category '{code}' ({name}) has no second-level categories");
         return Err(invalid(CATEGORIES_FILE, message));
     }
     Ok(categories)
@@ -638,9 +559,7 @@ fn check_level(
         };
     };
     if code.len() == 2 {
-        return Err(row.error(format!(
-            "top-level category '{code}' must not have a parent (found '{parent}')"
-        )));
+        return Err(row.error(format!("top-level category '{code}' must not have a parent (found '{parent}')")));
     }
     let Some(&i) = positions.get(parent) else {
         return Err(row.error(format!("category '{code}' names unknown parent '{parent}'")));
@@ -652,9 +571,7 @@ fn check_level(
         )));
     }
     if !code.starts_with(parent.as_str()) {
-        return Err(row.error(format!(
-            "category code '{code}' must start with its parent's code '{parent}'"
-        )));
+        return Err(row.error(format!("category code '{code}' must start with its parent's code '{parent}'")));
     }
     Ok(())
 }

@@ -58,9 +58,7 @@ impl FromStr for Span {
     type Err = SpanParseError;
     fn from_str(s: &str) -> Result<Self, Self::Err> {
         let text = s.trim();
-        let split = text
-            .find(|c: char| !c.is_ascii_digit())
-            .unwrap_or(text.len());
+        let split = text.find(|c: char| !c.is_ascii_digit()).unwrap_or(text.len());
         let (digits, unit) = text.split_at(split);
         let value: u32 = digits.parse().map_err(|_| SpanParseError(s.to_string()))?;
         match unit.trim() {
@@ -128,16 +126,8 @@ pub fn default_tz() -> Tz {
 ///
 /// Errors with [`CalendarError::YearNotCovered`] when a working-day count reaches a year without
 /// holiday data, and [`CalendarError::OutOfRange`] if the date arithmetic overflows.
-pub fn due_at(
-    span: Span,
-    from: DateTime<Utc>,
-    tz: Tz,
-    cal: &Calendar,
-) -> Result<DateTime<Utc>, CalendarError> {
-    let elapsed = |d: Duration| {
-        from.checked_add_signed(d)
-            .ok_or(CalendarError::OutOfRange(from.date_naive()))
-    };
+pub fn due_at(span: Span, from: DateTime<Utc>, tz: Tz, cal: &Calendar) -> Result<DateTime<Utc>, CalendarError> {
+    let elapsed = |d: Duration| from.checked_add_signed(d).ok_or(CalendarError::OutOfRange(from.date_naive()));
     match span {
         Span::Hours(h) => elapsed(Duration::hours(i64::from(h))),
         Span::Days(d) => elapsed(Duration::days(i64::from(d))),
@@ -152,9 +142,7 @@ pub fn due_at(
 
 /// The first instant of local day `day` in `tz` (00:00, or the first hour after a DST gap).
 fn start_of_day(day: NaiveDate, tz: Tz) -> Result<DateTime<Utc>, CalendarError> {
-    let midnight = day
-        .and_hms_opt(0, 0, 0)
-        .ok_or(CalendarError::OutOfRange(day))?;
+    let midnight = day.and_hms_opt(0, 0, 0).ok_or(CalendarError::OutOfRange(day))?;
     for hour in 0..=3 {
         let local = midnight + Duration::hours(hour);
         match tz.from_local_datetime(&local) {
@@ -173,11 +161,7 @@ mod tests {
 
     #[test]
     fn span_text_round_trips() {
-        for (text, span) in [
-            ("2h", Span::Hours(2)),
-            ("7wd", Span::WorkingDays(7)),
-            ("3d", Span::Days(3)),
-        ] {
+        for (text, span) in [("2h", Span::Hours(2)), ("7wd", Span::WorkingDays(7)), ("3d", Span::Days(3))] {
             assert_eq!(text.parse::<Span>().unwrap(), span);
             assert_eq!(span.to_string(), text);
         }
@@ -189,18 +173,9 @@ mod tests {
 
     #[test]
     fn span_serde_shape() {
-        assert_eq!(
-            serde_json::to_string(&Span::Hours(2)).unwrap(),
-            r#"{"hours":2}"#
-        );
-        assert_eq!(
-            serde_json::to_string(&Span::WorkingDays(7)).unwrap(),
-            r#"{"working_days":7}"#
-        );
-        assert_eq!(
-            serde_json::from_str::<Span>(r#"{"days":3}"#).unwrap(),
-            Span::Days(3)
-        );
+        assert_eq!(serde_json::to_string(&Span::Hours(2)).unwrap(), r#"{"hours":2}"#);
+        assert_eq!(serde_json::to_string(&Span::WorkingDays(7)).unwrap(), r#"{"working_days":7}"#);
+        assert_eq!(serde_json::from_str::<Span>(r#"{"days":3}"#).unwrap(), Span::Days(3));
     }
 
     #[test]
@@ -220,9 +195,6 @@ mod tests {
         // America/Santiago skipped 00:00–01:00 on 2022-09-11.
         let day = NaiveDate::from_ymd_opt(2022, 9, 11).unwrap();
         let t = start_of_day(day, chrono_tz::America::Santiago).unwrap();
-        assert_eq!(
-            t.with_timezone(&chrono_tz::America::Santiago).to_rfc3339(),
-            "2022-09-11T01:00:00-03:00"
-        );
+        assert_eq!(t.with_timezone(&chrono_tz::America::Santiago).to_rfc3339(), "2022-09-11T01:00:00-03:00");
     }
 }

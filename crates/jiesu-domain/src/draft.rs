@@ -169,15 +169,20 @@ impl NewCase {
             _ => errors.push(err("place", "give both lat and lon, or neither")),
         }
         if let Some(street) = &self.place.street
-            && catalog.street(street).is_none() {
-                errors.push(err("place.street", format!("unknown street code '{street}'")));
-            }
+            && catalog.street(street).is_none()
+        {
+            errors.push(err("place.street", format!("unknown street code '{street}'")));
+        }
         if let Some(code) = &self.place.community {
             match catalog.community(code) {
                 None => errors.push(err("place.community", format!("unknown community code '{code}'"))),
                 Some(c) if self.place.street.as_ref().is_some_and(|s| *s != c.street_code) => errors.push(err(
                     "place.community",
-                    format!("community '{code}' belongs to street {}, not {}", c.street_code, self.place.street.as_deref().unwrap_or("")),
+                    format!(
+                        "community '{code}' belongs to street {}, not {}",
+                        c.street_code,
+                        self.place.street.as_deref().unwrap_or("")
+                    ),
                 )),
                 Some(_) => {}
             }
@@ -189,9 +194,10 @@ impl NewCase {
             }
         }
         if let Some(email) = &self.contact.email
-            && (!email.contains('@') || email.len() > 254) {
-                errors.push(err("contact.email", "not an e-mail address"));
-            }
+            && (!email.contains('@') || email.len() > 254)
+        {
+            errors.push(err("contact.email", "not an e-mail address"));
+        }
         if errors.is_empty() { Ok(()) } else { Err(errors) }
     }
 }

@@ -36,7 +36,6 @@ macro_rules! coded_enum {
     };
 }
 
-
 /// A code that names nothing we know (an unknown status, channel, unit kind, ...).
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("unknown {what} code '{code}'")]

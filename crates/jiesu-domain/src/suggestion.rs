@@ -76,17 +76,19 @@ mod tests {
         let (a, v) = s(Some("110101001"), true);
         assert_eq!((a.outcome, v.as_deref()), (Outcome::Confirmed, Some("110101001")));
         let (a, v) = s(Some("110101002"), true);
-        assert_eq!((a.outcome, a.chosen.as_deref(), v.as_deref()), (Outcome::Overridden, Some("110101002"), Some("110101002")));
+        assert_eq!(
+            (a.outcome, a.chosen.as_deref(), v.as_deref()),
+            (Outcome::Overridden, Some("110101002"), Some("110101002"))
+        );
         let (a, v) = s(None, false);
         assert_eq!((a.outcome, v), (Outcome::Shown, None));
         let json = serde_json::to_value(&a).unwrap();
         assert_eq!(json["outcome"], "shown");
         assert!(json.get("chosen").is_none() && json.get("reason").is_none());
         // Events stored before `reason` existed still read.
-        let old: Suggestion = serde_json::from_str(
-            r#"{"field":"street","value":"1","confidence":0.5,"source":"t","outcome":"filled"}"#,
-        )
-        .unwrap();
+        let old: Suggestion =
+            serde_json::from_str(r#"{"field":"street","value":"1","confidence":0.5,"source":"t","outcome":"filled"}"#)
+                .unwrap();
         assert_eq!(old.reason, None);
     }
 }

@@ -564,7 +564,12 @@ pub fn transition(
                 if n.joint.iter().any(|j| &j.unit == u) {
                     return Err(WorkflowError::Invalid(format!("unit {u} is already summoned")));
                 }
-                n.joint.push(JointUnit { unit: u.clone(), summoned_at: at, checkin_due: *checkin_due, checked_in_at: None });
+                n.joint.push(JointUnit {
+                    unit: u.clone(),
+                    summoned_at: at,
+                    checkin_due: *checkin_due,
+                    checked_in_at: None,
+                });
             }
             n.status = InProgress;
         }
@@ -703,11 +708,17 @@ pub fn replay<'a>(events: impl IntoIterator<Item = &'a Event>) -> Result<CaseSta
     for e in events {
         let expected_seq = state.as_ref().map_or(1, |s| s.seq + 1);
         if e.seq != expected_seq {
-            return Err(WorkflowError::Corrupt { seq: e.seq, message: format!("expected sequence number {expected_seq}") });
+            return Err(WorkflowError::Corrupt {
+                seq: e.seq,
+                message: format!("expected sequence number {expected_seq}"),
+            });
         }
         let from = state.as_ref().map(|s| s.status);
         if e.from != from {
-            return Err(WorkflowError::Corrupt { seq: e.seq, message: format!("recorded from {:?}, replay has {from:?}", e.from) });
+            return Err(WorkflowError::Corrupt {
+                seq: e.seq,
+                message: format!("recorded from {:?}, replay has {from:?}", e.from),
+            });
         }
         let next = transition(state.as_ref(), e.at, &e.actor, &e.action)
             .map_err(|err| WorkflowError::Corrupt { seq: e.seq, message: err.to_string() })?;

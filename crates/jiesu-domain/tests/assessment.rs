@@ -1,9 +1,7 @@
 //! Tests of the monthly assessment: hand-computed figures, period boundaries, rankings.
 
 use chrono::{DateTime, Duration, TimeZone, Utc};
-use jiesu_domain::assessment::{
-    AssessmentError, CaseFacts, DEFAULT_TZ, Period, UnitFigures, Weights, assess, rank,
-};
+use jiesu_domain::assessment::{AssessmentError, CaseFacts, DEFAULT_TZ, Period, UnitFigures, Weights, assess, rank};
 use jiesu_domain::model::{Callback, Satisfaction, UnitKind};
 use proptest::prelude::*;
 
@@ -11,10 +9,7 @@ fn t(s: &str) -> DateTime<Utc> {
     s.parse().unwrap()
 }
 
-const NOV: Period = Period {
-    year: 2026,
-    month: 11,
-};
+const NOV: Period = Period { year: 2026, month: 11 };
 
 fn now() -> DateTime<Utc> {
     t("2026-12-05T00:00:00Z")
@@ -34,25 +29,12 @@ fn case(unit: &str) -> CaseFacts {
     }
 }
 
-fn cb(
-    reached: bool,
-    responded: bool,
-    solved: bool,
-    satisfaction: Satisfaction,
-) -> Option<Callback> {
-    Some(Callback {
-        reached,
-        responded,
-        solved,
-        satisfaction,
-    })
+fn cb(reached: bool, responded: bool, solved: bool, satisfaction: Satisfaction) -> Option<Callback> {
+    Some(Callback { reached, responded, solved, satisfaction })
 }
 
 fn with_cb(unit: &str, callback: Option<Callback>) -> CaseFacts {
-    CaseFacts {
-        callback,
-        ..case(unit)
-    }
+    CaseFacts { callback, ..case(unit) }
 }
 
 fn close(a: f64, b: f64) -> bool {
@@ -86,40 +68,15 @@ fn the_worked_example_from_the_docs() {
 fn hand_computed_table() {
     use Satisfaction::*;
     // (callbacks as (reached, responded, solved, satisfaction), weights, expected rates, composite)
-    type Row = (
-        Vec<(bool, bool, bool, Satisfaction)>,
-        Weights,
-        Option<(f64, f64, f64)>,
-        Option<f64>,
-    );
+    type Row = (Vec<(bool, bool, bool, Satisfaction)>, Weights, Option<(f64, f64, f64)>, Option<f64>);
     let w = Weights::default();
     let table: Vec<Row> = vec![
-        (
-            vec![(true, true, true, Satisfied)],
-            w,
-            Some((1.0, 1.0, 1.0)),
-            Some(100.0),
-        ),
-        (
-            vec![(true, false, false, Unsatisfied)],
-            w,
-            Some((0.0, 0.0, 0.0)),
-            Some(0.0),
-        ),
+        (vec![(true, true, true, Satisfied)], w, Some((1.0, 1.0, 1.0)), Some(100.0)),
+        (vec![(true, false, false, Unsatisfied)], w, Some((0.0, 0.0, 0.0)), Some(0.0)),
         // 2 callbacks: responded 1, solved 1, basic 1 -> 0.5 each -> 50.
-        (
-            vec![(true, true, false, Unsatisfied), (true, false, true, Basic)],
-            w,
-            Some((0.5, 0.5, 0.5)),
-            Some(50.0),
-        ),
+        (vec![(true, true, false, Unsatisfied), (true, false, true, Basic)], w, Some((0.5, 0.5, 0.5)), Some(50.0)),
         // Weights need not sum to 1: (1, 1, 2) -> 100 × (1·1 + 1·0 + 2·1) / 4 = 75.
-        (
-            vec![(true, true, false, Satisfied)],
-            Weights::new(1.0, 1.0, 2.0).unwrap(),
-            Some((1.0, 0.0, 1.0)),
-            Some(75.0),
-        ),
+        (vec![(true, true, false, Satisfied)], Weights::new(1.0, 1.0, 2.0).unwrap(), Some((1.0, 0.0, 1.0)), Some(75.0)),
         // Only response counts: 100 × 1/1.
         (
             vec![(true, true, false, Unsatisfied)],
@@ -128,33 +85,18 @@ fn hand_computed_table() {
             Some(100.0),
         ),
         // Unreached callbacks count in no rate.
-        (
-            vec![
-                (false, true, true, Satisfied),
-                (true, false, false, Unsatisfied),
-            ],
-            w,
-            Some((0.0, 0.0, 0.0)),
-            Some(0.0),
-        ),
+        (vec![(false, true, true, Satisfied), (true, false, false, Unsatisfied)], w, Some((0.0, 0.0, 0.0)), Some(0.0)),
         (vec![(false, true, true, Satisfied)], w, None, None),
         // 3 callbacks: responded 3, solved 2, satisfied 1 + basic 1 -> 100×(0.1 + 0.45·2/3 + 0.45·2/3) = 70.
         (
-            vec![
-                (true, true, true, Satisfied),
-                (true, true, true, Unsatisfied),
-                (true, true, false, Basic),
-            ],
+            vec![(true, true, true, Satisfied), (true, true, true, Unsatisfied), (true, true, false, Basic)],
             w,
             Some((1.0, 2.0 / 3.0, 2.0 / 3.0)),
             Some(70.0),
         ),
     ];
     for (i, (cbs, weights, rates, composite)) in table.into_iter().enumerate() {
-        let facts: Vec<_> = cbs
-            .iter()
-            .map(|&(a, b, c, d)| with_cb("A", cb(a, b, c, d)))
-            .collect();
+        let facts: Vec<_> = cbs.iter().map(|&(a, b, c, d)| with_cb("A", cb(a, b, c, d))).collect();
         let f = assess(&facts, NOV, DEFAULT_TZ, now(), &weights).remove(0);
         match rates {
             Some((r, s, m)) => {
@@ -162,11 +104,9 @@ fn hand_computed_table() {
                 assert!(close(f.resolution_rate.unwrap(), s), "row {i}: {f:?}");
                 assert!(close(f.satisfaction_rate.unwrap(), m), "row {i}: {f:?}");
             }
-            None => assert_eq!(
-                (f.response_rate, f.resolution_rate, f.satisfaction_rate),
-                (None, None, None),
-                "row {i}"
-            ),
+            None => {
+                assert_eq!((f.response_rate, f.resolution_rate, f.satisfaction_rate), (None, None, None), "row {i}")
+            }
         }
         match composite {
             Some(c) => assert!(close(f.composite.unwrap(), c), "row {i}: {f:?}"),
@@ -177,109 +117,38 @@ fn hand_computed_table() {
 
 #[test]
 fn cases_without_callbacks_count_as_cases_only() {
-    let f = one(&[
-        case("A"),
-        with_cb("A", cb(true, true, true, Satisfaction::Basic)),
-    ]);
+    let f = one(&[case("A"), with_cb("A", cb(true, true, true, Satisfaction::Basic))]);
     assert_eq!((f.cases, f.callbacks), (2, 1));
     assert_eq!(f.satisfaction_rate, Some(1.0));
 }
 
 #[test]
 fn periods_are_cut_in_beijing_time() {
-    let late_october_utc = CaseFacts {
-        received_at: t("2026-10-31T16:30:00Z"),
-        ..case("A")
-    };
-    let last_minute_of_november = CaseFacts {
-        received_at: t("2026-11-30T15:59:59Z"),
-        ..case("A")
-    };
-    let first_second_of_december = CaseFacts {
-        received_at: t("2026-11-30T16:00:00Z"),
-        ..case("A")
-    };
-    let just_before_november = CaseFacts {
-        received_at: t("2026-10-31T15:59:59Z"),
-        ..case("A")
-    };
+    let late_october_utc = CaseFacts { received_at: t("2026-10-31T16:30:00Z"), ..case("A") };
+    let last_minute_of_november = CaseFacts { received_at: t("2026-11-30T15:59:59Z"), ..case("A") };
+    let first_second_of_december = CaseFacts { received_at: t("2026-11-30T16:00:00Z"), ..case("A") };
+    let just_before_november = CaseFacts { received_at: t("2026-10-31T15:59:59Z"), ..case("A") };
     assert!(NOV.contains(late_october_utc.received_at, DEFAULT_TZ));
     assert_eq!(Period::of(late_october_utc.received_at, DEFAULT_TZ), NOV);
     assert!(!NOV.contains(late_october_utc.received_at, chrono_tz::UTC));
-    let facts = [
-        late_october_utc,
-        last_minute_of_november,
-        first_second_of_december,
-        just_before_november,
-    ];
+    let facts = [late_october_utc, last_minute_of_november, first_second_of_december, just_before_november];
     assert_eq!(one(&facts).cases, 2);
     let dec = assess(&facts, NOV.next(), DEFAULT_TZ, now(), &Weights::default());
     assert_eq!(dec[0].cases, 1);
-    assert_eq!(
-        NOV.bounds(DEFAULT_TZ),
-        (t("2026-10-31T16:00:00Z"), t("2026-11-30T16:00:00Z"))
-    );
+    assert_eq!(NOV.bounds(DEFAULT_TZ), (t("2026-10-31T16:00:00Z"), t("2026-11-30T16:00:00Z")));
 }
 
 #[test]
 fn period_parsing_display_and_arithmetic() {
     assert_eq!(NOV.to_string(), "2026-11");
     assert_eq!("2026-11".parse::<Period>().unwrap(), NOV);
-    assert_eq!(
-        "2026-1".parse::<Period>().unwrap(),
-        Period {
-            year: 2026,
-            month: 1
-        }
-    );
-    for bad in [
-        "2026-13",
-        "2026-00",
-        "2026",
-        "26-11",
-        "2026/11",
-        "2026-11-01",
-        "",
-        "abcd-ef",
-        "2026--1",
-    ] {
-        assert!(
-            matches!(
-                bad.parse::<Period>(),
-                Err(AssessmentError::InvalidPeriod(_))
-            ),
-            "{bad}"
-        );
+    assert_eq!("2026-1".parse::<Period>().unwrap(), Period { year: 2026, month: 1 });
+    for bad in ["2026-13", "2026-00", "2026", "26-11", "2026/11", "2026-11-01", "", "abcd-ef", "2026--1"] {
+        assert!(matches!(bad.parse::<Period>(), Err(AssessmentError::InvalidPeriod(_))), "{bad}");
     }
-    assert_eq!(
-        Period {
-            year: 2026,
-            month: 1
-        }
-        .previous(),
-        Period {
-            year: 2025,
-            month: 12
-        }
-    );
-    assert_eq!(
-        NOV.previous(),
-        Period {
-            year: 2026,
-            month: 10
-        }
-    );
-    assert_eq!(
-        Period {
-            year: 2026,
-            month: 12
-        }
-        .next(),
-        Period {
-            year: 2027,
-            month: 1
-        }
-    );
+    assert_eq!(Period { year: 2026, month: 1 }.previous(), Period { year: 2025, month: 12 });
+    assert_eq!(NOV.previous(), Period { year: 2026, month: 10 });
+    assert_eq!(Period { year: 2026, month: 12 }.next(), Period { year: 2027, month: 1 });
     assert!(Period::new(2026, 0).is_err());
     assert_eq!(serde_json::to_string(&NOV).unwrap(), "\"2026-11\"");
     assert_eq!(serde_json::from_str::<Period>("\"2026-11\"").unwrap(), NOV);
@@ -289,11 +158,7 @@ fn period_parsing_display_and_arithmetic() {
 #[test]
 fn closure_handling_rework_and_overdue() {
     let due = Some(t("2026-11-17T02:00:00Z"));
-    let base = CaseFacts {
-        dispatched_at: Some(t("2026-11-10T02:00:00Z")),
-        due,
-        ..case("A")
-    };
+    let base = CaseFacts { dispatched_at: Some(t("2026-11-10T02:00:00Z")), due, ..case("A") };
     let facts = [
         // Replied after 10 h, closed in time.
         CaseFacts {
@@ -302,26 +167,13 @@ fn closure_handling_rework_and_overdue() {
             ..base.clone()
         },
         // Replied exactly at the deadline (late: the deadline is exclusive), closed late, reopened.
-        CaseFacts {
-            replied_at: due,
-            closed_at: Some(t("2026-11-20T00:00:00Z")),
-            reopen_count: 1,
-            ..base.clone()
-        },
+        CaseFacts { replied_at: due, closed_at: Some(t("2026-11-20T00:00:00Z")), reopen_count: 1, ..base.clone() },
         // Open and past its deadline.
         base.clone(),
         // "Closed" after now: still open at now, and overdue.
-        CaseFacts {
-            closed_at: Some(t("2026-12-06T00:00:00Z")),
-            ..base.clone()
-        },
+        CaseFacts { closed_at: Some(t("2026-12-06T00:00:00Z")), ..base.clone() },
         // Open, no deadline: not overdue; replied without dispatch (an operator's answer).
-        CaseFacts {
-            due: None,
-            dispatched_at: None,
-            replied_at: Some(t("2026-11-10T03:00:00Z")),
-            ..base.clone()
-        },
+        CaseFacts { due: None, dispatched_at: None, replied_at: Some(t("2026-11-10T03:00:00Z")), ..base.clone() },
     ];
     let f = one(&facts);
     assert_eq!((f.cases, f.closed, f.overdue_open), (5, 2, 2));
@@ -341,29 +193,14 @@ fn empty_denominators_are_none() {
     let f = one(&[case("A")]);
     assert_eq!(f.closure_rate, Some(0.0));
     assert_eq!(f.rework_rate, Some(0.0));
-    assert_eq!(
-        (
-            f.on_time_closure_rate,
-            f.on_time_handling_rate,
-            f.avg_handling_hours
-        ),
-        (None, None, None)
-    );
+    assert_eq!((f.on_time_closure_rate, f.on_time_handling_rate, f.avg_handling_hours), (None, None, None));
     assert_eq!(f.overdue_open, 0);
 }
 
 #[test]
 fn one_row_per_unit_sorted_by_code() {
-    let facts = [
-        case("c"),
-        case("a"),
-        case("b"),
-        case("a"),
-        CaseFacts {
-            received_at: t("2026-09-01T00:00:00Z"),
-            ..case("z")
-        },
-    ];
+    let facts =
+        [case("c"), case("a"), case("b"), case("a"), CaseFacts { received_at: t("2026-09-01T00:00:00Z"), ..case("z") }];
     let rows = assess(&facts, NOV, DEFAULT_TZ, now(), &Weights::default());
     let units: Vec<_> = rows.iter().map(|r| (r.unit.as_str(), r.cases)).collect();
     assert_eq!(units, [("a", 2), ("b", 1), ("c", 1)]);
@@ -373,46 +210,20 @@ fn one_row_per_unit_sorted_by_code() {
 #[test]
 fn invalid_weights_are_rejected() {
     assert!(Weights::default().validate().is_ok());
-    for (r, s, m) in [
-        (-0.1, 0.5, 0.6),
-        (0.0, 0.0, 0.0),
-        (f64::NAN, 1.0, 1.0),
-        (f64::INFINITY, 1.0, 1.0),
-        (1.0, -1.0, 1.0),
-    ] {
-        assert!(
-            matches!(
-                Weights::new(r, s, m),
-                Err(AssessmentError::InvalidWeights(_))
-            ),
-            "{r} {s} {m}"
-        );
+    for (r, s, m) in
+        [(-0.1, 0.5, 0.6), (0.0, 0.0, 0.0), (f64::NAN, 1.0, 1.0), (f64::INFINITY, 1.0, 1.0), (1.0, -1.0, 1.0)]
+    {
+        assert!(matches!(Weights::new(r, s, m), Err(AssessmentError::InvalidWeights(_))), "{r} {s} {m}");
     }
     // assess does not fail, but an invalid weighting yields no composite (and no ranking).
-    let bad = Weights {
-        response: -1.0,
-        resolution: 1.0,
-        satisfaction: 1.0,
-    };
-    let rows = assess(
-        &[with_cb("A", cb(true, true, true, Satisfaction::Satisfied))],
-        NOV,
-        DEFAULT_TZ,
-        now(),
-        &bad,
-    );
+    let bad = Weights { response: -1.0, resolution: 1.0, satisfaction: 1.0 };
+    let rows = assess(&[with_cb("A", cb(true, true, true, Satisfaction::Satisfied))], NOV, DEFAULT_TZ, now(), &bad);
     assert_eq!(rows[0].satisfaction_rate, Some(1.0));
     assert_eq!(rows[0].composite, None);
     assert!(rank(&rows, &[], UnitKind::Street).is_empty());
     // Configuration: missing fields take defaults, unknown fields are refused.
     let w: Weights = serde_json::from_str(r#"{"response": 0.2}"#).unwrap();
-    assert_eq!(
-        w,
-        Weights {
-            response: 0.2,
-            ..Weights::default()
-        }
-    );
+    assert_eq!(w, Weights { response: 0.2, ..Weights::default() });
     assert!(serde_json::from_str::<Weights>(r#"{"speed": 1}"#).is_err());
 }
 
@@ -439,18 +250,9 @@ fn ties_share_a_rank_and_are_ordered_by_code() {
         fig("d1", UnitKind::Department, Some(99.0)),
     ];
     let rows = rank(&current, &[], UnitKind::Street);
-    assert_eq!(
-        ranks(&rows),
-        [(1, "s1"), (1, "s2"), (3, "s4"), (4, "s3"), (4, "s5")]
-    );
-    assert!(
-        rows.iter()
-            .all(|r| r.previous_rank.is_none() && r.change.is_none())
-    );
-    assert_eq!(
-        ranks(&rank(&current, &[], UnitKind::Department)),
-        [(1, "d1")]
-    );
+    assert_eq!(ranks(&rows), [(1, "s1"), (1, "s2"), (3, "s4"), (4, "s3"), (4, "s5")]);
+    assert!(rows.iter().all(|r| r.previous_rank.is_none() && r.change.is_none()));
+    assert_eq!(ranks(&rank(&current, &[], UnitKind::Department)), [(1, "d1")]);
     assert!(rank(&current, &[], UnitKind::Utility).is_empty());
     assert_eq!(rows[2].figures.unit, "s4");
     assert_eq!(rows[2].composite, 80.0);
@@ -459,14 +261,8 @@ fn ties_share_a_rank_and_are_ordered_by_code() {
 #[test]
 fn equal_fractions_tie_despite_float_noise() {
     // 0.1 + 0.2 != 0.3 in floating point; such noise must not split a tie.
-    let current = [
-        fig("a", UnitKind::Street, Some(0.1 + 0.2)),
-        fig("b", UnitKind::Street, Some(0.3)),
-    ];
-    assert_eq!(
-        ranks(&rank(&current, &[], UnitKind::Street)),
-        [(1, "a"), (1, "b")]
-    );
+    let current = [fig("a", UnitKind::Street, Some(0.1 + 0.2)), fig("b", UnitKind::Street, Some(0.3))];
+    assert_eq!(ranks(&rank(&current, &[], UnitKind::Street)), [(1, "a"), (1, "b")]);
 }
 
 #[test]
@@ -486,10 +282,7 @@ fn rank_change_against_the_previous_month() {
         fig("quiet", UnitKind::Street, Some(70.0)),
     ];
     let rows = rank(&current, &previous, UnitKind::Street);
-    let got: Vec<_> = rows
-        .iter()
-        .map(|r| (r.unit.as_str(), r.rank, r.previous_rank, r.change))
-        .collect();
+    let got: Vec<_> = rows.iter().map(|r| (r.unit.as_str(), r.rank, r.previous_rank, r.change)).collect();
     assert_eq!(
         got,
         [
@@ -508,21 +301,16 @@ fn rank_change_against_the_previous_month() {
 
 fn arb_time() -> impl Strategy<Value = DateTime<Utc>> {
     // October to December 2026.
-    (0i64..92 * 24 * 60)
-        .prop_map(|m| Utc.with_ymd_and_hms(2026, 10, 1, 0, 0, 0).unwrap() + Duration::minutes(m))
+    (0i64..92 * 24 * 60).prop_map(|m| Utc.with_ymd_and_hms(2026, 10, 1, 0, 0, 0).unwrap() + Duration::minutes(m))
 }
 
 fn arb_callback() -> impl Strategy<Value = Option<Callback>> {
-    proptest::option::of(
-        (any::<bool>(), any::<bool>(), any::<bool>(), 0usize..3).prop_map(|(a, b, c, s)| {
-            Callback {
-                reached: a,
-                responded: b,
-                solved: c,
-                satisfaction: Satisfaction::ALL[s],
-            }
-        }),
-    )
+    proptest::option::of((any::<bool>(), any::<bool>(), any::<bool>(), 0usize..3).prop_map(|(a, b, c, s)| Callback {
+        reached: a,
+        responded: b,
+        solved: c,
+        satisfaction: Satisfaction::ALL[s],
+    }))
 }
 
 fn arb_facts() -> impl Strategy<Value = CaseFacts> {
@@ -535,16 +323,8 @@ fn arb_facts() -> impl Strategy<Value = CaseFacts> {
         arb_callback(),
         0u32..3,
     )
-        .prop_map(
-            |(
-                (u, k, received_at),
-                dispatched_at,
-                replied_at,
-                closed_at,
-                due,
-                callback,
-                reopen_count,
-            )| CaseFacts {
+        .prop_map(|((u, k, received_at), dispatched_at, replied_at, closed_at, due, callback, reopen_count)| {
+            CaseFacts {
                 unit: format!("u{u}"),
                 unit_kind: UnitKind::ALL[k],
                 received_at,
@@ -554,18 +334,14 @@ fn arb_facts() -> impl Strategy<Value = CaseFacts> {
                 due,
                 callback,
                 reopen_count,
-            },
-        )
+            }
+        })
 }
 
 fn arb_weights() -> impl Strategy<Value = Weights> {
     (0.0f64..10.0, 0.0f64..10.0, 0.0f64..10.0)
         .prop_filter("sum > 0", |(a, b, c)| a + b + c > 0.0)
-        .prop_map(|(response, resolution, satisfaction)| Weights {
-            response,
-            resolution,
-            satisfaction,
-        })
+        .prop_map(|(response, resolution, satisfaction)| Weights { response, resolution, satisfaction })
 }
 
 proptest! {

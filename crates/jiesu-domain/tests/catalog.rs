@@ -26,27 +26,16 @@ fn shipped_catalog_has_17_streets_and_169_communities() {
     }
     assert_eq!(catalog.communities().len(), 169);
     for street in catalog.streets() {
-        assert!(
-            !catalog.communities_of(&street.code).is_empty(),
-            "{} has no community",
-            street.name
-        );
+        assert!(!catalog.communities_of(&street.code).is_empty(), "{} has no community", street.name);
     }
     for c in catalog.communities() {
         assert!(c.code.starts_with(&c.street_code), "{}", c.code);
         assert!(c.name.ends_with("社区居委会"), "{}", c.name);
-        assert!(
-            c.short_name.ends_with("社区") && c.name.starts_with(&c.short_name),
-            "{}",
-            c.short_name
-        );
+        assert!(c.short_name.ends_with("社区") && c.name.starts_with(&c.short_name), "{}", c.short_name);
     }
     assert_eq!(catalog.street("110101001").unwrap().name, "东华门街道");
     assert_eq!(catalog.street("110101017").unwrap().name, "永定门外街道");
-    assert_eq!(
-        catalog.community("110101001001").unwrap().short_name,
-        "多福巷社区"
-    );
+    assert_eq!(catalog.community("110101001001").unwrap().short_name, "多福巷社区");
     assert_eq!(catalog.communities_of("110101010").len(), 20);
     assert!(catalog.street("110102001").is_none());
     assert!(catalog.community("nope").is_none());
@@ -59,14 +48,7 @@ fn shipped_units() {
     let fallback = catalog.fallback_unit();
     assert_eq!(fallback.kind, UnitKind::District);
     assert_eq!(fallback.code, "D000");
-    assert_eq!(
-        catalog
-            .units()
-            .iter()
-            .filter(|u| u.kind == UnitKind::District)
-            .count(),
-        1
-    );
+    assert_eq!(catalog.units().iter().filter(|u| u.kind == UnitKind::District).count(), 1);
     for street in catalog.streets() {
         let unit = catalog.street_unit(&street.code).expect("street office");
         assert_eq!(unit.kind, UnitKind::Street);
@@ -78,10 +60,7 @@ fn shipped_units() {
     assert!(count(UnitKind::Department) >= 20);
     assert!(count(UnitKind::Utility) >= 8);
     assert_eq!(catalog.unit("S001").unwrap().name, "东华门街道办事处");
-    assert_eq!(
-        catalog.unit("B04").unwrap().name,
-        "北京市东城区市场监督管理局"
-    );
+    assert_eq!(catalog.unit("B04").unwrap().name, "北京市东城区市场监督管理局");
     assert!(catalog.unit("X99").is_none());
     assert!(catalog.street_unit("110102001").is_none());
 }
@@ -89,69 +68,40 @@ fn shipped_units() {
 #[test]
 fn shipped_categories() {
     let catalog = Catalog::dongcheng();
-    let tops: Vec<_> = catalog
-        .categories()
-        .iter()
-        .filter(|c| !c.is_leaf())
-        .collect();
+    let tops: Vec<_> = catalog.categories().iter().filter(|c| !c.is_leaf()).collect();
     let leaves = catalog.leaf_categories();
     assert!((18..=25).contains(&tops.len()), "{} top-level", tops.len());
     assert!(leaves.len() >= 90, "{} leaves", leaves.len());
     assert_eq!(tops.len() + leaves.len(), catalog.categories().len());
     for top in &tops {
         assert_eq!(top.code.len(), 2);
-        assert!(
-            !catalog.children(&top.code).is_empty(),
-            "{} has no children",
-            top.name
-        );
+        assert!(!catalog.children(&top.code).is_empty(), "{} has no children", top.name);
     }
     for leaf in &leaves {
-        let parent = catalog
-            .category(leaf.parent.as_deref().unwrap())
-            .expect("parent");
+        let parent = catalog.category(leaf.parent.as_deref().unwrap()).expect("parent");
         assert!(!parent.is_leaf());
         assert!(leaf.code.starts_with(&parent.code) && leaf.code.len() == 4);
         assert!(DeadlineClass::ALL.contains(&leaf.deadline_class));
         assert!(!leaf.keywords.is_empty(), "{} has no keywords", leaf.name);
         if let Some(unit) = &leaf.unit {
-            assert_eq!(
-                catalog.unit(unit).expect("unit").kind,
-                leaf.unit_kind,
-                "{}",
-                leaf.name
-            );
+            assert_eq!(catalog.unit(unit).expect("unit").kind, leaf.unit_kind, "{}", leaf.name);
         }
     }
     for class in DeadlineClass::ALL {
-        assert!(
-            leaves.iter().any(|l| l.deadline_class == *class),
-            "no leaf is {class}"
-        );
+        assert!(leaves.iter().any(|l| l.deadline_class == *class), "no leaf is {class}");
     }
     let by_name = |name: &str| *leaves.iter().find(|c| c.name == name).expect(name);
     assert_eq!(by_name("燃气泄漏").deadline_class, DeadlineClass::Emergency);
-    assert_eq!(
-        by_name("消防安全隐患").deadline_class,
-        DeadlineClass::Emergency
-    );
-    assert_eq!(
-        by_name("房屋安全隐患").deadline_class,
-        DeadlineClass::Emergency
-    );
-    assert_eq!(
-        by_name("供水管道爆裂").deadline_class,
-        DeadlineClass::Emergency
-    );
+    assert_eq!(by_name("消防安全隐患").deadline_class, DeadlineClass::Emergency);
+    assert_eq!(by_name("房屋安全隐患").deadline_class, DeadlineClass::Emergency);
+    assert_eq!(by_name("供水管道爆裂").deadline_class, DeadlineClass::Emergency);
     assert_eq!(by_name("暖气不热").deadline_class, DeadlineClass::Utility);
     assert_eq!(by_name("停电").deadline_class, DeadlineClass::Utility);
     assert_eq!(by_name("违法建设").deadline_class, DeadlineClass::Complex);
     assert_eq!(by_name("物业纠纷").deadline_class, DeadlineClass::Complex);
     assert_eq!(by_name("占道经营").unit_kind, UnitKind::Street);
     assert_eq!(by_name("楼道堆物").unit_kind, UnitKind::Street);
-    let heating = catalog
-        .unit(by_name("暖气不热").unit.as_deref().unwrap())
-        .unwrap();
+    let heating = catalog.unit(by_name("暖气不热").unit.as_deref().unwrap()).unwrap();
     assert_eq!(heating.name, "北京市热力集团有限责任公司");
     assert_eq!(by_name("食品安全").unit.as_deref(), Some("B04"));
     assert!(by_name("燃气泄漏").keywords.iter().any(|k| k == "煤气味"));
@@ -210,11 +160,7 @@ fn parse_error(files: CatalogFiles<'_>) -> CatalogError {
 fn assert_row_error(error: CatalogError, file: &str, line: usize, words: &[&str]) {
     let text = error.to_string();
     match &error {
-        CatalogError::Parse {
-            file: f,
-            line: l,
-            message,
-        } => {
+        CatalogError::Parse { file: f, line: l, message } => {
             assert_eq!((*f, *l), (file, line), "{text}");
             for word in words {
                 assert!(message.contains(word), "'{word}' not in: {text}");
@@ -222,10 +168,7 @@ fn assert_row_error(error: CatalogError, file: &str, line: usize, words: &[&str]
         }
         other => panic!("expected a row error, got {other:?}"),
     }
-    assert!(
-        text.starts_with(&format!("{file}, line {line}: ")),
-        "{text}"
-    );
+    assert!(text.starts_with(&format!("{file}, line {line}: ")), "{text}");
 }
 
 fn assert_file_error(error: CatalogError, file: &str, words: &[&str]) {
@@ -255,153 +198,90 @@ fn small_catalog_parses_with_labels_and_keywords() {
     assert_eq!(catalog.children("01")[0].code, "0101");
     assert_eq!(catalog.street_unit("110101002").unwrap().code, "S002");
     let other = catalog.with_district("110102", "西城区");
-    assert_eq!(
-        (other.district_code(), other.district_name()),
-        ("110102", "西城区")
-    );
+    assert_eq!((other.district_code(), other.district_name()), ("110102", "西城区"));
 }
 
 #[test]
 fn duplicate_codes_are_refused() {
     let streets = format!("{STREETS}110101001,又一个街道\n");
-    let e = parse_error(CatalogFiles {
-        streets: &streets,
-        ..files()
-    });
+    let e = parse_error(CatalogFiles { streets: &streets, ..files() });
     assert_row_error(e, "streets.csv", 5, &["duplicate", "110101001", "line 3"]);
 
     let communities = format!("{COMMUNITIES}110101001001,重复社区居委会,110101001,重复社区\n");
-    let e = parse_error(CatalogFiles {
-        communities: &communities,
-        ..files()
-    });
-    assert_row_error(
-        e,
-        "communities.csv",
-        4,
-        &["duplicate", "110101001001", "line 2"],
-    );
+    let e = parse_error(CatalogFiles { communities: &communities, ..files() });
+    assert_row_error(e, "communities.csv", 4, &["duplicate", "110101001001", "line 2"]);
 
     let units = format!("{UNITS}B04,另一个局,department,\n");
-    let e = parse_error(CatalogFiles {
-        units: &units,
-        ..files()
-    });
+    let e = parse_error(CatalogFiles { units: &units, ..files() });
     assert_row_error(e, "units.csv", 8, &["duplicate", "B04", "line 7"]);
 
     let categories = format!("{CATEGORIES}0101,重复,01,general,street,\n");
-    let e = parse_error(CatalogFiles {
-        categories: &categories,
-        ..files()
-    });
+    let e = parse_error(CatalogFiles { categories: &categories, ..files() });
     assert_row_error(e, "categories.csv", 6, &["duplicate", "0101", "line 3"]);
 }
 
 #[test]
 fn community_of_unknown_street_is_refused() {
     let communities = format!("{COMMUNITIES}110101099001,某社区居委会,110101099,某社区\n");
-    let e = parse_error(CatalogFiles {
-        communities: &communities,
-        ..files()
-    });
+    let e = parse_error(CatalogFiles { communities: &communities, ..files() });
     assert_row_error(e, "communities.csv", 4, &["110101099", "street_code"]);
 }
 
 #[test]
 fn street_unit_needs_a_known_street() {
     let units = format!("{UNITS}S003,无街道办事处,street,\n");
-    let e = parse_error(CatalogFiles {
-        units: &units,
-        ..files()
-    });
+    let e = parse_error(CatalogFiles { units: &units, ..files() });
     assert_row_error(e, "units.csv", 8, &["S003", "no street_code"]);
 
     let units = format!("{UNITS}S099,某街道办事处,street,110101099\n");
-    let e = parse_error(CatalogFiles {
-        units: &units,
-        ..files()
-    });
-    assert_row_error(
-        e,
-        "units.csv",
-        8,
-        &["S099", "unknown street_code", "110101099"],
-    );
+    let e = parse_error(CatalogFiles { units: &units, ..files() });
+    assert_row_error(e, "units.csv", 8, &["S099", "unknown street_code", "110101099"]);
 
     let units = format!("{UNITS}S009,重复街道办事处,street,110101001\n");
-    let e = parse_error(CatalogFiles {
-        units: &units,
-        ..files()
-    });
+    let e = parse_error(CatalogFiles { units: &units, ..files() });
     assert_row_error(e, "units.csv", 8, &["110101001", "S001", "S009"]);
 }
 
 #[test]
 fn exactly_one_district_unit() {
     let units = format!("{UNITS}D001,另一个中心,district,\n");
-    let e = parse_error(CatalogFiles {
-        units: &units,
-        ..files()
-    });
+    let e = parse_error(CatalogFiles { units: &units, ..files() });
     assert_row_error(e, "units.csv", 8, &["D001", "D000", "line 4"]);
 
     let units = UNITS.replace("D000,区中心,district,\n", "");
-    let e = parse_error(CatalogFiles {
-        units: &units,
-        ..files()
-    });
+    let e = parse_error(CatalogFiles { units: &units, ..files() });
     assert_file_error(e, "units.csv", &["district"]);
 }
 
 #[test]
 fn every_street_needs_a_street_unit() {
     let units = UNITS.replace("S002,景山街道办事处,街道,110101002\n", "");
-    let e = parse_error(CatalogFiles {
-        units: &units,
-        ..files()
-    });
+    let e = parse_error(CatalogFiles { units: &units, ..files() });
     assert_file_error(e, "units.csv", &["110101002", "景山街道", "street office"]);
 }
 
 #[test]
 fn unknown_unit_kind_is_refused() {
     let units = format!("{UNITS}B99,某局,bureau,\n");
-    let e = parse_error(CatalogFiles {
-        units: &units,
-        ..files()
-    });
+    let e = parse_error(CatalogFiles { units: &units, ..files() });
     assert_row_error(e, "units.csv", 8, &["unknown kind", "bureau", "department"]);
 }
 
 #[test]
 fn category_with_unknown_parent_is_refused() {
     let categories = format!("{CATEGORIES}0901,某类,09,general,street,\n");
-    let e = parse_error(CatalogFiles {
-        categories: &categories,
-        ..files()
-    });
+    let e = parse_error(CatalogFiles { categories: &categories, ..files() });
     assert_row_error(e, "categories.csv", 6, &["unknown parent", "09"]);
 }
 
 #[test]
 fn category_with_unknown_class_or_kind_is_refused() {
     let categories = format!("{CATEGORIES}0102,某类,01,urgent,street,\n");
-    let e = parse_error(CatalogFiles {
-        categories: &categories,
-        ..files()
-    });
-    assert_row_error(
-        e,
-        "categories.csv",
-        6,
-        &["deadline_class", "urgent", "emergency"],
-    );
+    let e = parse_error(CatalogFiles { categories: &categories, ..files() });
+    assert_row_error(e, "categories.csv", 6, &["deadline_class", "urgent", "emergency"]);
 
     let categories = format!("{CATEGORIES}0102,某类,01,general,company,\n");
-    let e = parse_error(CatalogFiles {
-        categories: &categories,
-        ..files()
-    });
+    let e = parse_error(CatalogFiles { categories: &categories, ..files() });
     assert_row_error(e, "categories.csv", 6, &["unit_kind", "company", "utility"]);
 }
 
@@ -477,94 +357,58 @@ fn every_dongcheng_leaf_routes_somewhere_named_in_the_list() {
 #[test]
 fn top_level_category_with_parent_is_refused() {
     let categories = format!("{CATEGORIES}03,某类,01,general,street,\n");
-    let e = parse_error(CatalogFiles {
-        categories: &categories,
-        ..files()
-    });
+    let e = parse_error(CatalogFiles { categories: &categories, ..files() });
     assert_row_error(e, "categories.csv", 6, &["top-level", "03", "01"]);
 }
 
 #[test]
 fn leaf_under_a_leaf_is_refused() {
     let categories = format!("{CATEGORIES}0102,某类,0101,general,street,\n");
-    let e = parse_error(CatalogFiles {
-        categories: &categories,
-        ..files()
-    });
+    let e = parse_error(CatalogFiles { categories: &categories, ..files() });
     assert_row_error(e, "categories.csv", 6, &["0101", "itself a second-level"]);
 }
 
 #[test]
 fn malformed_category_codes_are_refused() {
     let categories = format!("{CATEGORIES}0301,某类,,general,street,\n");
-    let e = parse_error(CatalogFiles {
-        categories: &categories,
-        ..files()
-    });
+    let e = parse_error(CatalogFiles { categories: &categories, ..files() });
     assert_row_error(e, "categories.csv", 6, &["0301", "no parent"]);
 
     let categories = format!("{CATEGORIES}1a,某类,,general,street,\n");
-    let e = parse_error(CatalogFiles {
-        categories: &categories,
-        ..files()
-    });
+    let e = parse_error(CatalogFiles { categories: &categories, ..files() });
     assert_row_error(e, "categories.csv", 6, &["1a", "2 digits"]);
 
     let categories = format!("{CATEGORIES}0302,某类,01,general,street,\n");
-    let e = parse_error(CatalogFiles {
-        categories: &categories,
-        ..files()
-    });
+    let e = parse_error(CatalogFiles { categories: &categories, ..files() });
     assert_row_error(e, "categories.csv", 6, &["0302", "start with", "01"]);
 
     let categories = format!("{CATEGORIES}03,空类,,general,street,\n");
-    let e = parse_error(CatalogFiles {
-        categories: &categories,
-        ..files()
-    });
+    let e = parse_error(CatalogFiles { categories: &categories, ..files() });
     assert_file_error(e, "categories.csv", &["03", "no second-level"]);
 }
 
 #[test]
 fn malformed_rows_and_headers_are_refused() {
     let streets = format!("{STREETS}110101003,和平里街道,多余\n");
-    let e = parse_error(CatalogFiles {
-        streets: &streets,
-        ..files()
-    });
+    let e = parse_error(CatalogFiles { streets: &streets, ..files() });
     assert_row_error(e, "streets.csv", 5, &["expected 2 fields", "found 3"]);
 
     let streets = format!("{STREETS}110101003,\n");
-    let e = parse_error(CatalogFiles {
-        streets: &streets,
-        ..files()
-    });
+    let e = parse_error(CatalogFiles { streets: &streets, ..files() });
     assert_row_error(e, "streets.csv", 5, &["'name' is empty"]);
 
     let streets = format!("{STREETS}1101 01003,某街道\n");
-    let e = parse_error(CatalogFiles {
-        streets: &streets,
-        ..files()
-    });
+    let e = parse_error(CatalogFiles { streets: &streets, ..files() });
     assert_row_error(e, "streets.csv", 5, &["whitespace", "1101 01003"]);
 
     let communities = COMMUNITIES.replace("short_name", "short");
-    let e = parse_error(CatalogFiles {
-        communities: &communities,
-        ..files()
-    });
+    let e = parse_error(CatalogFiles { communities: &communities, ..files() });
     assert_file_error(e, "communities.csv", &["missing column 'short_name'"]);
 
-    let e = parse_error(CatalogFiles {
-        streets: "# nothing\n",
-        ..files()
-    });
+    let e = parse_error(CatalogFiles { streets: "# nothing\n", ..files() });
     assert_file_error(e, "streets.csv", &["missing column 'code'"]);
 
-    let e = parse_error(CatalogFiles {
-        streets: "code,name\n",
-        ..files()
-    });
+    let e = parse_error(CatalogFiles { streets: "code,name\n", ..files() });
     assert_file_error(e, "streets.csv", &["no rows"]);
 }
 

@@ -20,9 +20,7 @@ use std::collections::BTreeMap;
 
 use chrono::{DateTime, Duration, TimeZone, Utc};
 use jiesu_domain::model::{Callback, DeadlineClass, Role, Satisfaction, Status};
-use jiesu_domain::workflow::{
-    Action, Actor, CaseState, Event, WorkflowError, authorize, replay, step, transition,
-};
+use jiesu_domain::workflow::{Action, Actor, CaseState, Event, WorkflowError, authorize, replay, step, transition};
 use proptest::prelude::*;
 use proptest::sample::Index;
 use proptest::test_runner::TestCaseError;
@@ -40,11 +38,7 @@ fn hours(n: i64) -> Duration {
 }
 
 fn actor(role: Role, unit: Option<&str>) -> Actor {
-    Actor {
-        user: format!("{}@{}", role.code(), unit.unwrap_or("-")),
-        role,
-        unit: unit.map(str::to_string),
-    }
+    Actor { user: format!("{}@{}", role.code(), unit.unwrap_or("-")), role, unit: unit.map(str::to_string) }
 }
 
 fn operator() -> Actor {
@@ -95,7 +89,12 @@ const SAMPLES: &[&str] = &[
 
 fn sample(name: &str, at: DateTime<Utc>) -> Action {
     match name {
-        "receive" => Action::Receive { category: "0101".into(), deadline_class: DeadlineClass::General, verify: false, intake: vec![] },
+        "receive" => Action::Receive {
+            category: "0101".into(),
+            deadline_class: DeadlineClass::General,
+            verify: false,
+            intake: vec![],
+        },
         "dispatch" => Action::Dispatch { unit: "U2".into(), due: at + Duration::days(7), rule: Some("R-7".into()) },
         "accept" => Action::Accept,
         "handle" => Action::Handle { contacted: true },
@@ -120,7 +119,11 @@ fn sample(name: &str, at: DateTime<Utc>) -> Action {
         "close" => Action::Close,
         "reopen" => Action::Reopen { due: Some(at + Duration::days(5)) },
         "merge" => Action::Merge { into: 42 },
-        "reclassify" => Action::Reclassify { from: "0101".into(), category: "0102".into(), deadline_class: DeadlineClass::Emergency },
+        "reclassify" => Action::Reclassify {
+            from: "0101".into(),
+            category: "0102".into(),
+            deadline_class: DeadlineClass::Emergency,
+        },
         other => panic!("no sample action named {other}"),
     }
 }
@@ -162,7 +165,8 @@ struct Case {
 
 impl Case {
     fn receive(by: Actor, verify: bool) -> Case {
-        let action = Action::Receive { category: "0101".into(), deadline_class: DeadlineClass::General, verify, intake: vec![] };
+        let action =
+            Action::Receive { category: "0101".into(), deadline_class: DeadlineClass::General, verify, intake: vec![] };
         let (event, state) = step(None, t0(), by, action, None).expect("receive");
         Case { events: vec![event], state }
     }
@@ -191,9 +195,15 @@ impl Case {
 /// The fixed paths that put a case in each status. `new` is no case at all.
 fn fixture(name: &str) -> Option<Case> {
     let received = || Case::receive(operator(), false);
-    let in_progress = || received().dispatch("U1").then(handler("U1"), Action::Accept).then(handler("U1"), Action::Handle { contacted: true });
+    let in_progress = || {
+        received()
+            .dispatch("U1")
+            .then(handler("U1"), Action::Accept)
+            .then(handler("U1"), Action::Handle { contacted: true })
+    };
     let replied = || in_progress().then(handler("U1"), Action::Reply);
-    let callback = |solved, satisfaction| Action::Callback(Callback { reached: true, responded: true, solved, satisfaction });
+    let callback =
+        |solved, satisfaction| Action::Callback(Callback { reached: true, responded: true, solved, satisfaction });
     let case = match name {
         "new" => return None,
         "received" => received(),
@@ -220,7 +230,9 @@ fn fixture(name: &str) -> Option<Case> {
             .then(handler("U1"), Action::Reply),
         "called_back" => replied().then(operator(), callback(false, Satisfaction::Unsatisfied)),
         "called_back_satisfied" => replied().then(operator(), callback(true, Satisfaction::Satisfied)),
-        "closed" => replied().then(operator(), callback(false, Satisfaction::Unsatisfied)).then(operator(), Action::Close),
+        "closed" => {
+            replied().then(operator(), callback(false, Satisfaction::Unsatisfied)).then(operator(), Action::Close)
+        }
         "closed_unassigned" => received().then(operator(), Action::Reply).then(operator(), Action::Close),
         "merged" => received().dispatch("U1").then(dispatcher(), Action::Merge { into: 7 }),
         other => panic!("no fixture named {other}"),
@@ -316,7 +328,11 @@ fn rows(table: &str) -> Vec<(String, Option<String>, Vec<String>)> {
                 let extra = head.next().map(|s| s.trim_matches(|c| c == '[' || c == ']').to_string());
                 out.push((key, extra, rest.split_whitespace().map(str::to_string).collect()));
             }
-            _ => out.last_mut().expect("continuation line before any row").2.extend(line.split_whitespace().map(str::to_string)),
+            _ => out
+                .last_mut()
+                .expect("continuation line before any row")
+                .2
+                .extend(line.split_whitespace().map(str::to_string)),
         }
     }
     out
@@ -332,7 +348,8 @@ fn check_transitions(table: &str) {
         let status: Status = status.expect("row names the fixture's status").parse().expect("status code");
         assert_eq!(case.state.status, status, "fixture {fixture_name} is not in the status its row says");
 
-        let mut expected: BTreeMap<String, Outcome> = SAMPLES.iter().map(|s| (s.to_string(), Outcome::Illegal)).collect();
+        let mut expected: BTreeMap<String, Outcome> =
+            SAMPLES.iter().map(|s| (s.to_string(), Outcome::Illegal)).collect();
         for word in &words {
             let (name, outcome) = if let Some((name, to)) = word.split_once("->") {
                 (name, Outcome::To(to.parse().unwrap_or_else(|e| panic!("{fixture_name}: {e}"))))
@@ -391,10 +408,8 @@ fn transition_table_accepts_exactly_the_legal_actions_of_each_status() {
 
 #[test]
 fn transition_table_reaches_every_status() {
-    let reached: Vec<Status> = rows(TRANSITIONS)
-        .iter()
-        .map(|(name, _, _)| fixture(name).unwrap().state.status)
-        .collect();
+    let reached: Vec<Status> =
+        rows(TRANSITIONS).iter().map(|(name, _, _)| fixture(name).unwrap().state.status).collect();
     for status in Status::ALL {
         assert!(reached.contains(status), "no fixture in status {status}");
     }
@@ -474,7 +489,9 @@ fn a_unit_checks_in_once() {
 
 #[test]
 fn a_refused_return_goes_back_where_it_came_from() {
-    for (origin, status) in [("dispatched", Status::Dispatched), ("accepted", Status::Accepted), ("in_progress", Status::InProgress)] {
+    for (origin, status) in
+        [("dispatched", Status::Dispatched), ("accepted", Status::Accepted), ("in_progress", Status::InProgress)]
+    {
         let case = fixture(origin).unwrap().then(handler("U1"), Action::RequestReturn);
         assert_eq!(case.state.return_from, Some(status));
         let case = case.then(dispatcher(), Action::RefuseReturn);
@@ -485,9 +502,15 @@ fn a_refused_return_goes_back_where_it_came_from() {
 
 #[test]
 fn an_approved_return_clears_the_unit_and_its_deadline() {
-    let case = fixture("accepted_ext").unwrap().then(handler("U1"), Action::RequestReturn).then(dispatcher(), Action::ApproveReturn);
+    let case = fixture("accepted_ext")
+        .unwrap()
+        .then(handler("U1"), Action::RequestReturn)
+        .then(dispatcher(), Action::ApproveReturn);
     let s = &case.state;
-    assert_eq!((s.status, s.assignee.as_deref(), s.due, s.pending_extension, s.returns), (Status::Received, None, None, None, 1));
+    assert_eq!(
+        (s.status, s.assignee.as_deref(), s.due, s.pending_extension, s.returns),
+        (Status::Received, None, None, None, 1)
+    );
 }
 
 #[test]
@@ -531,9 +554,15 @@ fn reclassifying_a_queued_case_sets_its_category_and_class_and_replays() {
     let queued = Case::receive(operator(), false);
     let case = queued.then(dispatcher(), reclassify("0101", "1005", DeadlineClass::Utility));
     let last = case.events.last().unwrap();
-    assert_eq!((last.from, last.to, last.action.code(), last.action.label()), (Some(Status::Received), Status::Received, "reclassify", "改分类"));
+    assert_eq!(
+        (last.from, last.to, last.action.code(), last.action.label()),
+        (Some(Status::Received), Status::Received, "reclassify", "改分类")
+    );
     let s = &case.state;
-    assert_eq!((s.status, s.category.as_str(), s.deadline_class, s.assignee.as_deref(), s.due), (Status::Received, "1005", DeadlineClass::Utility, None, None));
+    assert_eq!(
+        (s.status, s.category.as_str(), s.deadline_class, s.assignee.as_deref(), s.due),
+        (Status::Received, "1005", DeadlineClass::Utility, None, None)
+    );
     let case = case.dispatch("U2");
     assert_eq!(case.state.category, "1005");
     assert_eq!(replay(&case.events).unwrap(), case.state);
@@ -550,7 +579,10 @@ fn reclassifying_a_case_a_unit_holds_moves_no_deadline() {
     let before = case.state.clone();
     let after = case.then(dispatcher(), reclassify("0101", "0102", DeadlineClass::Emergency));
     let s = &after.state;
-    assert_eq!((s.status, s.assignee.as_deref(), s.due, s.pending_extension), (before.status, before.assignee.as_deref(), before.due, before.pending_extension));
+    assert_eq!(
+        (s.status, s.assignee.as_deref(), s.due, s.pending_extension),
+        (before.status, before.assignee.as_deref(), before.due, before.pending_extension)
+    );
     assert_eq!((s.category.as_str(), s.deadline_class), ("0102", DeadlineClass::Emergency));
     assert_eq!(replay(&after.events).unwrap(), after.state);
 }
@@ -566,12 +598,16 @@ fn reclassify_is_refused_on_closed_and_merged_cases_and_with_a_wrong_or_same_cat
     }
     let case = fixture("received").unwrap();
     for (from, to) in [("0102", "0103"), ("0101", "0101")] {
-        let err = step(Some(&case.state), case.next(), dispatcher(), reclassify(from, to, DeadlineClass::General), None).unwrap_err();
+        let err =
+            step(Some(&case.state), case.next(), dispatcher(), reclassify(from, to, DeadlineClass::General), None)
+                .unwrap_err();
         assert!(matches!(err, WorkflowError::Invalid(_)), "{from} → {to}: {err:?}");
     }
     // Units, supervisors and citizens may not reclassify.
     for who in [handler("U1"), supervisor(), actor(Role::Citizen, None), Actor::system("router")] {
-        let err = step(Some(&case.state), case.next(), who.clone(), reclassify("0101", "0102", DeadlineClass::General), None).unwrap_err();
+        let err =
+            step(Some(&case.state), case.next(), who.clone(), reclassify("0101", "0102", DeadlineClass::General), None)
+                .unwrap_err();
         assert_eq!(err, WorkflowError::Forbidden { role: who.role.code(), action: "reclassify" });
     }
 }
@@ -644,7 +680,9 @@ fn authorisation_table_lists_the_roles_of_each_action() {
                 (false, Err(WorkflowError::Forbidden { role: r, action: a })) => {
                     assert_eq!((r, a), (role.code(), action.code()), "{name} by {role}");
                 }
-                (expected, got) => mismatches.push(format!("{name} @{fixture_name} by {role}: allowed={expected}, got {got:?}")),
+                (expected, got) => {
+                    mismatches.push(format!("{name} @{fixture_name} by {role}: allowed={expected}, got {got:?}"))
+                }
             }
         }
     }
@@ -682,7 +720,12 @@ fn only_summoned_units_check_in() {
     let joint = fixture("in_progress_joint").unwrap();
     authorize(Some(&joint.state), &handler("U3"), &Action::CheckIn).unwrap();
     let lone = fixture("in_progress").unwrap();
-    for (state, who) in [(&joint.state, handler("U1")), (&joint.state, handler("U2")), (&lone.state, handler("U1")), (&lone.state, handler("U3"))] {
+    for (state, who) in [
+        (&joint.state, handler("U1")),
+        (&joint.state, handler("U2")),
+        (&lone.state, handler("U1")),
+        (&lone.state, handler("U3")),
+    ] {
         match authorize(Some(state), &who, &Action::CheckIn) {
             Err(WorkflowError::WrongUnit { action, expected, .. }) => {
                 assert_eq!(action, "check_in");
@@ -692,7 +735,8 @@ fn only_summoned_units_check_in() {
         }
     }
     // The state machine agrees: a unit that was not summoned cannot check in even as admin.
-    let err = transition(Some(&joint.state), joint.next(), &actor(Role::Admin, Some("U2")), &Action::CheckIn).unwrap_err();
+    let err =
+        transition(Some(&joint.state), joint.next(), &actor(Role::Admin, Some("U2")), &Action::CheckIn).unwrap_err();
     assert!(matches!(err, WorkflowError::Invalid(_)), "{err:?}");
 }
 
@@ -782,8 +826,17 @@ fn random_actor(p: u8) -> Actor {
 fn candidates(state: Option<&CaseState>, at: DateTime<Utc>, p: u8) -> Vec<(Actor, Action)> {
     let class = DeadlineClass::ALL[p as usize % DeadlineClass::ALL.len()];
     let Some(s) = state else {
-        let receive = |verify| Action::Receive { category: format!("0{}", p % 10), deadline_class: class, verify, intake: vec![] };
-        return vec![(operator(), receive(false)), (inspector(), receive(true)), (Actor::system("sensor"), receive(true))];
+        let receive = |verify| Action::Receive {
+            category: format!("0{}", p % 10),
+            deadline_class: class,
+            verify,
+            intake: vec![],
+        };
+        return vec![
+            (operator(), receive(false)),
+            (inspector(), receive(true)),
+            (Actor::system("sensor"), receive(true)),
+        ];
     };
     let p64 = i64::from(p);
     let unit = UNITS[p as usize % UNITS.len()];
@@ -824,7 +877,10 @@ fn candidates(state: Option<&CaseState>, at: DateTime<Utc>, p: u8) -> Vec<(Actor
             Action::Reclassify { from: s.category.clone(), category: format!("0{}", p % 10), deadline_class: class },
         ),
         // Never valid: the category the case is not in.
-        (dispatcher(), Action::Reclassify { from: format!("x{}", s.category), category: "0999".into(), deadline_class: class }),
+        (
+            dispatcher(),
+            Action::Reclassify { from: format!("x{}", s.category), category: "0999".into(), deadline_class: class },
+        ),
     ];
     for j in &s.joint {
         c.push((handler(&j.unit), Action::CheckIn));
@@ -858,7 +914,8 @@ fn check_invariants(events: &[Event], state: &CaseState, prev: Option<&CaseState
     prop_assert_eq!(state.received_at, events[0].at);
 
     // Deadlines are never earlier than the case's creation.
-    let deadlines = state.due.iter().chain(state.pending_extension.iter()).chain(state.joint.iter().map(|j| &j.checkin_due));
+    let deadlines =
+        state.due.iter().chain(state.pending_extension.iter()).chain(state.joint.iter().map(|j| &j.checkin_due));
     for d in deadlines {
         prop_assert!(*d > state.received_at, "deadline {} not after receipt {}", d, state.received_at);
     }
@@ -932,7 +989,10 @@ fn drive(ops: &[Op], check: bool) -> Result<(Vec<Event>, Option<CaseState>), Tes
         let mut at = base + Duration::minutes(op.minutes);
         let all = candidates(state.as_ref(), at, op.p);
         let chosen = if op.plausible {
-            let ok: Vec<_> = all.into_iter().filter(|(who, a)| step(state.as_ref(), at, who.clone(), a.clone(), None).is_ok()).collect();
+            let ok: Vec<_> = all
+                .into_iter()
+                .filter(|(who, a)| step(state.as_ref(), at, who.clone(), a.clone(), None).is_ok())
+                .collect();
             if ok.is_empty() {
                 continue;
             }
@@ -1066,7 +1126,13 @@ fn an_empty_history_does_not_replay() {
 fn a_recorded_illegal_action_does_not_replay() {
     let mut case = fixture("dispatched").unwrap();
     let last = case.events.last().unwrap().clone();
-    case.events.push(Event { seq: last.seq + 1, from: Some(last.to), to: Status::Closed, action: Action::Close, ..last });
+    case.events.push(Event {
+        seq: last.seq + 1,
+        from: Some(last.to),
+        to: Status::Closed,
+        action: Action::Close,
+        ..last
+    });
     match replay(&case.events) {
         Err(WorkflowError::Corrupt { seq, message }) => {
             assert_eq!(seq, 3);
@@ -1111,11 +1177,21 @@ fn actions_have_a_flat_json_shape() {
         ),
         (Action::Accept, r#"{"type":"accept"}"#),
         (
-            Action::Callback(Callback { reached: true, responded: false, solved: false, satisfaction: Satisfaction::Unsatisfied }),
+            Action::Callback(Callback {
+                reached: true,
+                responded: false,
+                solved: false,
+                satisfaction: Satisfaction::Unsatisfied,
+            }),
             r#"{"type":"callback","reached":true,"responded":false,"solved":false,"satisfaction":"unsatisfied"}"#,
         ),
         (
-            Action::Receive { category: "0101".into(), deadline_class: DeadlineClass::Utility, verify: true, intake: vec![] },
+            Action::Receive {
+                category: "0101".into(),
+                deadline_class: DeadlineClass::Utility,
+                verify: true,
+                intake: vec![],
+            },
             r#"{"type":"receive","category":"0101","deadline_class":"utility","verify":true}"#,
         ),
         (Action::Reopen { due: None }, r#"{"type":"reopen","due":null}"#),

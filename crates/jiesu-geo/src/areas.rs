@@ -101,7 +101,12 @@ impl Areas {
     /// Adds real street and/or community polygons from a GeoJSON text. Features are matched to
     /// the catalog by a `code`/`adcode` property (9 digits: street, 12 digits: community) or by
     /// `name` (a street or community name as in the catalog). Unknown features are refused.
-    pub fn with_polygons(mut self, geojson: &str, streets: &[Street], communities: &[Community]) -> Result<Areas, GeoError> {
+    pub fn with_polygons(
+        mut self,
+        geojson: &str,
+        streets: &[Street],
+        communities: &[Community],
+    ) -> Result<Areas, GeoError> {
         let features = crate::outline::features(geojson).map_err(GeoError::Areas)?;
         for (n, (props, shape)) in features.into_iter().enumerate() {
             let code = ["code", "adcode"].iter().find_map(|k| props.get(*k)).map(|v| match v {
@@ -109,7 +114,8 @@ impl Areas {
                 other => other.to_string(),
             });
             let name = props.get("name").and_then(|v| v.as_str()).map(str::to_string);
-            let street = streets.iter().position(|s| code.as_deref() == Some(&s.code) || name.as_deref() == Some(&s.name));
+            let street =
+                streets.iter().position(|s| code.as_deref() == Some(&s.code) || name.as_deref() == Some(&s.name));
             let community = communities.iter().position(|c| {
                 code.as_deref() == Some(&c.code)
                     || name.as_deref() == Some(&c.name)

@@ -176,7 +176,9 @@ impl Gazetteer {
             };
             let community = match record.get("community").unwrap_or_default() {
                 "" => None,
-                c => Some(*community_by_name.get(c).ok_or_else(|| err(format!("community {c:?} is not in the catalog")))?),
+                c => Some(
+                    *community_by_name.get(c).ok_or_else(|| err(format!("community {c:?} is not in the catalog")))?,
+                ),
             };
             let mut street = street;
             if let Some(c) = community {
@@ -194,7 +196,9 @@ impl Gazetteer {
             let mut entry = Entry { name: name.to_string(), kind, aliases, point, precision_m, street, community };
             match kind {
                 Kind::Street => {
-                    let i = *street_by_name.get(name).ok_or_else(|| err(format!("street {name:?} is not in the catalog")))?;
+                    let i = *street_by_name
+                        .get(name)
+                        .ok_or_else(|| err(format!("street {name:?} is not in the catalog")))?;
                     if street_entry[i].is_some() {
                         return Err(err(format!("street {name:?} is listed twice")));
                     }

@@ -197,7 +197,8 @@ impl Grid {
         if cols * rows > 50_000_000.0 {
             return Err(GeoError::Grid(format!("{cols} × {rows} squares is too many: is the outline in degrees?")));
         }
-        let lattice = Lattice { west: bbox.min().x, north: bbox.max().y, dlon, dlat, cols: cols as u32, rows: rows as u32 };
+        let lattice =
+            Lattice { west: bbox.min().x, north: bbox.max().y, dlon, dlat, cols: cols as u32, rows: rows as u32 };
         let rings: Vec<&geo::LineString<f64>> =
             outline.0.iter().flat_map(|p| std::iter::once(p.exterior()).chain(p.interiors())).collect();
 
@@ -451,7 +452,12 @@ fn nearest_cell(lattice: &Lattice, owner: &[u32], cells: &[Cell], col: u32, row:
 }
 
 /// Gives every cell its code; the cells come ordered by street, community, row and column.
-fn assign_codes(cells: &mut [Cell], district: &str, streets: &[Street], communities: &[Community]) -> Result<(), GeoError> {
+fn assign_codes(
+    cells: &mut [Cell],
+    district: &str,
+    streets: &[Street],
+    communities: &[Community],
+) -> Result<(), GeoError> {
     let suffix = |code: &str| code.get(code.len().saturating_sub(3)..).unwrap_or("000").to_string();
     let mut serial = 0usize;
     let mut group: Option<(usize, Option<usize>)> = None;

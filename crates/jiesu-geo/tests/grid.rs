@@ -23,15 +23,28 @@ fn cell_count_matches_the_district_area() {
     let stats = grid.stats();
     println!(
         "cells {}, outline {:.2} km², cells {:.2} km², base-36 serials {}, communities with cells {}/{}",
-        stats.cells, stats.outline_km2, stats.cells_km2, stats.base36_serials, stats.communities_with_cells, stats.communities
+        stats.cells,
+        stats.outline_km2,
+        stats.cells_km2,
+        stats.base36_serials,
+        stats.communities_with_cells,
+        stats.communities
     );
     for s in &stats.streets {
-        println!("  {} {}: {} cells, {}/{} communities", s.code, s.name, s.cells, s.communities_with_cells, s.communities);
+        println!(
+            "  {} {}: {} cells, {}/{} communities",
+            s.code, s.name, s.cells, s.communities_with_cells, s.communities
+        );
     }
     // Dongcheng is 41.84 km²: about 4,184 cells of one hectare.
     assert!((40.0..44.0).contains(&stats.outline_km2), "outline area {}", stats.outline_km2);
     assert!((3_900..4_500).contains(&stats.cells), "{} cells", stats.cells);
-    assert!((stats.cells_km2 - stats.outline_km2).abs() < 1.5, "cells {} vs outline {}", stats.cells_km2, stats.outline_km2);
+    assert!(
+        (stats.cells_km2 - stats.outline_km2).abs() < 1.5,
+        "cells {} vs outline {}",
+        stats.cells_km2,
+        stats.outline_km2
+    );
     assert_eq!(stats.area_precision, AreaPrecision::Approximate);
     for s in &stats.streets {
         assert!(s.cells >= 40, "street {} has only {} cells", s.name, s.cells);
@@ -135,7 +148,14 @@ fn known_places_fall_in_their_streets() {
 fn outside_points_are_refused_and_bad_coordinates_are_errors() {
     let grid = geo().grid().unwrap();
     // 人民大会堂 (西城区), 北海公园 (西城区), 国贸 (朝阳区), 北京南站 (丰台区), Shanghai, Null Island.
-    for (lon, lat) in [(116.3875, 39.9045), (116.3890, 39.9255), (116.4610, 39.9090), (116.3790, 39.8650), (121.47, 31.23), (0.0, 0.0)] {
+    for (lon, lat) in [
+        (116.3875, 39.9045),
+        (116.3890, 39.9255),
+        (116.4610, 39.9090),
+        (116.3790, 39.8650),
+        (121.47, 31.23),
+        (0.0, 0.0),
+    ] {
         assert_eq!(grid.lookup(lon, lat).unwrap(), Lookup::Outside, "({lon}, {lat})");
     }
     for (lon, lat) in [(f64::NAN, 39.9), (116.4, f64::INFINITY), (181.0, 39.9), (116.4, -91.0), (39.9, 116.4)] {
@@ -191,7 +211,10 @@ fn approximate_areas_agree_with_the_stated_streets_leave_one_out() {
         }
     }
     let rate = agree as f64 / tried as f64;
-    println!("approximate areas, leave-one-out: {agree} of {tried} places in their stated street ({:.1}%)", 100.0 * rate);
+    println!(
+        "approximate areas, leave-one-out: {agree} of {tried} places in their stated street ({:.1}%)",
+        100.0 * rate
+    );
     assert!(tried >= 100, "{tried}");
     assert!(rate >= 0.85, "{rate}");
 }

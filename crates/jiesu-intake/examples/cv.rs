@@ -12,12 +12,7 @@ use jiesu_intake::classify::{TrainOptions, cross_validate, read_labeled_csv};
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let args: Vec<String> = std::env::args().skip(1).collect();
-    let get = |name: &str| {
-        args.iter()
-            .position(|a| a == name)
-            .and_then(|i| args.get(i + 1))
-            .cloned()
-    };
+    let get = |name: &str| args.iter().position(|a| a == name).and_then(|i| args.get(i + 1)).cloned();
     let data = get("--data").ok_or("--data FILE is required")?;
     let k: usize = get("--k").map_or(Ok(5), |v| v.parse())?;
     let seed: u64 = get("--seed").map_or(Ok(0), |v| v.parse())?;

@@ -31,11 +31,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             best[m] = (best[m].0.min(wall), best[m].1.min(cpu));
         }
     }
-    println!(
-        "messages: {} ({}), checksum {sink}",
-        samples.len(),
-        if pre { "pre-segmented" } else { "raw" }
-    );
+    println!("messages: {} ({}), checksum {sink}", samples.len(), if pre { "pre-segmented" } else { "raw" });
     let n = samples.len() as f64;
     for ((name, _), (wall, cpu)) in models.iter().zip(&best) {
         println!("model: {name}");

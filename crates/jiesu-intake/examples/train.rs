@@ -4,15 +4,9 @@ use jiesu_intake::classify::{Classifier, CpuClock, TrainOptions, read_labeled_cs
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let args: Vec<String> = std::env::args().collect();
-    let (data, out) = (
-        args.get(1).ok_or("usage: train DATA.csv OUT.bin [INFO]")?,
-        args.get(2).ok_or("OUT.bin")?,
-    );
+    let (data, out) = (args.get(1).ok_or("usage: train DATA.csv OUT.bin [INFO]")?, args.get(2).ok_or("OUT.bin")?);
     let (samples, pre) = read_labeled_csv(data)?;
-    let opts = TrainOptions {
-        info: args.get(3).cloned().unwrap_or_default(),
-        ..TrainOptions::default()
-    };
+    let opts = TrainOptions { info: args.get(3).cloned().unwrap_or_default(), ..TrainOptions::default() };
     let clock = CpuClock::start();
     let clf = Classifier::train(&samples, pre, &opts)?;
     let (secs, wall) = (clock.seconds(), clock.wall_seconds());

@@ -81,14 +81,8 @@ impl LabelMap {
     /// Parses a map file (`#` comment lines, a header row with `label`, `top_categories`,
     /// `unit_kind` and optionally `unit`). Checks the syntax only; see [`LabelMap::check`].
     pub fn parse(text: &str, file: &str) -> Result<LabelMap, LabelMapError> {
-        let fail = |problems: Vec<String>| LabelMapError {
-            file: file.to_string(),
-            problems,
-        };
-        let mut rdr = csv::ReaderBuilder::new()
-            .comment(Some(b'#'))
-            .flexible(true)
-            .from_reader(text.as_bytes());
+        let fail = |problems: Vec<String>| LabelMapError { file: file.to_string(), problems };
+        let mut rdr = csv::ReaderBuilder::new().comment(Some(b'#')).flexible(true).from_reader(text.as_bytes());
         let headers: Vec<String> = rdr
             .headers()
             .map_err(|e| fail(vec![format!("cannot read the header row: {e}")]))?
@@ -96,9 +90,7 @@ impl LabelMap {
             .map(|h| h.trim().to_string())
             .collect();
         let col = |n: &str| headers.iter().position(|h| h == n);
-        let (Some(label), Some(cats), Some(kind)) =
-            (col("label"), col("top_categories"), col("unit_kind"))
-        else {
+        let (Some(label), Some(cats), Some(kind)) = (col("label"), col("top_categories"), col("unit_kind")) else {
             return Err(fail(vec![format!(
                 "need columns label, top_categories, unit_kind (found: {})",
                 headers.join(",")
@@ -125,12 +117,8 @@ impl LabelMap {
             if rows.iter().any(|r| r.label == l) {
                 problems.push(format!("line {line}: label {l} appears twice"));
             }
-            let top: Vec<String> = get(cats)
-                .split('|')
-                .map(str::trim)
-                .filter(|c| !c.is_empty())
-                .map(str::to_string)
-                .collect();
+            let top: Vec<String> =
+                get(cats).split('|').map(str::trim).filter(|c| !c.is_empty()).map(str::to_string).collect();
             if top.is_empty() {
                 problems.push(format!("line {line}: label {l} has no top category"));
             }
@@ -148,11 +136,7 @@ impl LabelMap {
                 unit: unit.map(get).filter(|u| !u.is_empty()).map(str::to_string),
             });
         }
-        if problems.is_empty() {
-            Ok(LabelMap { rows })
-        } else {
-            Err(fail(problems))
-        }
+        if problems.is_empty() { Ok(LabelMap { rows }) } else { Err(fail(problems)) }
     }
 
     /// The mapping of a label.
@@ -173,10 +157,7 @@ impl LabelMap {
         for r in &self.rows {
             for code in &r.top_categories {
                 match catalog.category(code) {
-                    None => problems.push(format!(
-                        "label {}: category {code} is not in the catalog",
-                        r.label
-                    )),
+                    None => problems.push(format!("label {}: category {code} is not in the catalog", r.label)),
                     Some(c) if c.is_leaf() => problems.push(format!(
                         "label {}: category {code} ({}) is a leaf, not a top-level category",
                         r.label, c.name
@@ -194,9 +175,7 @@ impl LabelMap {
             }
             if let Some(u) = &r.unit {
                 match catalog.unit(u) {
-                    None => {
-                        problems.push(format!("label {}: unit {u} is not in the catalog", r.label))
-                    }
+                    None => problems.push(format!("label {}: unit {u} is not in the catalog", r.label)),
                     Some(unit) if unit.kind != r.unit_kind => problems.push(format!(
                         "label {}: unit {u} ({}) is a {}, not a {}",
                         r.label, unit.name, unit.kind, r.unit_kind
@@ -290,17 +269,10 @@ pub struct Suggester {
 impl Suggester {
     /// Builds a suggester; fails, listing every problem, if the map does not fit the catalog
     /// or leaves a model label unmapped.
-    pub fn new(
-        clf: Classifier,
-        map: LabelMap,
-        catalog: &Catalog,
-    ) -> Result<Suggester, LabelMapError> {
+    pub fn new(clf: Classifier, map: LabelMap, catalog: &Catalog) -> Result<Suggester, LabelMapError> {
         let problems = map.check(catalog, clf.labels());
         if !problems.is_empty() {
-            return Err(LabelMapError {
-                file: "label map".into(),
-                problems,
-            });
+            return Err(LabelMapError { file: "label map".into(), problems });
         }
         let names = map
             .rows()
@@ -318,12 +290,7 @@ impl Suggester {
                 keywords: c.keywords.clone(),
             })
             .collect();
-        Ok(Suggester {
-            clf,
-            map,
-            names,
-            leaves,
-        })
+        Ok(Suggester { clf, map, names, leaves })
     }
 
     /// The leaf for `text` among the leaves of `tops` (see the module's documentation) and the
@@ -332,19 +299,12 @@ impl Suggester {
         let mut best: Option<(usize, &Leaf, Vec<String>)> = None;
         for top in tops {
             for leaf in self.leaves.iter().filter(|l| &l.parent == top) {
-                let found: Vec<&String> = leaf
-                    .keywords
-                    .iter()
-                    .filter(|k| !k.is_empty() && text.contains(k.as_str()))
-                    .collect();
+                let found: Vec<&String> =
+                    leaf.keywords.iter().filter(|k| !k.is_empty() && text.contains(k.as_str())).collect();
                 // A keyword inside a longer one found for the same leaf counts once.
                 let kept: Vec<String> = found
                     .iter()
-                    .filter(|k| {
-                        !found
-                            .iter()
-                            .any(|o| o.len() > k.len() && o.contains(k.as_str()))
-                    })
+                    .filter(|k| !found.iter().any(|o| o.len() > k.len() && o.contains(k.as_str())))
                     .map(|k| (*k).clone())
                     .collect();
                 let score: usize = kept.iter().map(|k| k.chars().count()).sum();
@@ -359,10 +319,7 @@ impl Suggester {
         }
         let top = tops.first()?;
         let mut own = self.leaves.iter().filter(|l| &l.parent == top);
-        let default = own
-            .clone()
-            .find(|l| l.code.ends_with("99"))
-            .or_else(|| own.next())?;
+        let default = own.clone().find(|l| l.code.ends_with("99")).or_else(|| own.next())?;
         Some((default, Vec::new()))
     }
 
@@ -370,46 +327,32 @@ impl Suggester {
     pub fn shipped() -> &'static Suggester {
         static S: OnceLock<Suggester> = OnceLock::new();
         S.get_or_init(|| {
-            Suggester::new(
-                Classifier::shipped(),
-                LabelMap::shipped(),
-                &Catalog::dongcheng(),
-            )
-            .expect("the shipped label map fits the shipped catalog and model")
+            Suggester::new(Classifier::shipped(), LabelMap::shipped(), &Catalog::dongcheng())
+                .expect("the shipped label map fits the shipped catalog and model")
         })
     }
 
     /// A suggester from files: a model file (default: the shipped model) and a label map
     /// (default: the shipped map), checked against `catalog`. Errors name the file and every
     /// problem.
-    pub fn from_files(
-        model: Option<&Path>,
-        label_map: Option<&Path>,
-        catalog: &Catalog,
-    ) -> Result<Suggester, String> {
+    pub fn from_files(model: Option<&Path>, label_map: Option<&Path>, catalog: &Catalog) -> Result<Suggester, String> {
         let clf = match model {
             None => Classifier::shipped(),
             Some(p) => {
-                let bytes =
-                    std::fs::read(p).map_err(|e| format!("cannot read {}: {e}", p.display()))?;
+                let bytes = std::fs::read(p).map_err(|e| format!("cannot read {}: {e}", p.display()))?;
                 Classifier::load(&bytes).map_err(|e| format!("{}: {e}", p.display()))?
             }
         };
         let map = match label_map {
             None => LabelMap::shipped(),
             Some(p) => {
-                let text = std::fs::read_to_string(p)
-                    .map_err(|e| format!("cannot read {}: {e}", p.display()))?;
+                let text = std::fs::read_to_string(p).map_err(|e| format!("cannot read {}: {e}", p.display()))?;
                 LabelMap::parse(&text, &p.display().to_string()).map_err(|e| e.to_string())?
             }
         };
         Suggester::new(clf, map, catalog).map_err(|e| {
-            let names = [model, label_map]
-                .iter()
-                .flatten()
-                .map(|p| p.display().to_string())
-                .collect::<Vec<_>>()
-                .join(" with ");
+            let names =
+                [model, label_map].iter().flatten().map(|p| p.display().to_string()).collect::<Vec<_>>().join(" with ");
             format!("{names}: {}", e.problems.join("; "))
         })
     }
@@ -446,25 +389,14 @@ impl Suggester {
             }
             Some(m) => {
                 let top = m.top_categories.first().cloned();
-                let top_name = top.as_ref().and_then(|c| {
-                    self.names
-                        .iter()
-                        .find(|(k, _)| k == c)
-                        .map(|(_, n)| n.clone())
-                });
+                let top_name =
+                    top.as_ref().and_then(|c| self.names.iter().find(|(k, _)| k == c).map(|(_, n)| n.clone()));
                 let leaf = self.leaf(text, &m.top_categories);
                 let guessed = leaf.as_ref().is_none_or(|(_, k)| k.is_empty());
-                let confidence = if guessed {
-                    p.confidence * DEFAULT_LEAF_FACTOR
-                } else {
-                    p.confidence
-                };
+                let confidence = if guessed { p.confidence * DEFAULT_LEAF_FACTOR } else { p.confidence };
                 let manual = confidence < threshold;
                 let reason = if p.confidence < threshold {
-                    Some(format!(
-                        "置信度 {:.2} 低于 {:.2}，需人工确认分类",
-                        p.confidence, threshold
-                    ))
+                    Some(format!("置信度 {:.2} 低于 {:.2}，需人工确认分类", p.confidence, threshold))
                 } else if manual {
                     Some(format!(
                         "大类“{}”置信度 {:.2}，但文中没有其细类的关键词，需人工选择细类",
@@ -515,14 +447,11 @@ mod tests {
     fn bad_maps_are_explained() {
         let e = LabelMap::parse("label,unit_kind\nx,street\n", "m.csv").unwrap_err();
         assert!(e.to_string().contains("top_categories"), "{e}");
-        let e =
-            LabelMap::parse("label,top_categories,unit_kind\nx,01,nobody\n", "m.csv").unwrap_err();
+        let e = LabelMap::parse("label,top_categories,unit_kind\nx,01,nobody\n", "m.csv").unwrap_err();
         assert!(e.to_string().contains("nobody"), "{e}");
-        let map = LabelMap::parse(
-            "label,top_categories,unit_kind,unit\n甲,0101|99,street,B01\n乙,13,street,\n",
-            "m.csv",
-        )
-        .unwrap();
+        let map =
+            LabelMap::parse("label,top_categories,unit_kind,unit\n甲,0101|99,street,B01\n乙,13,street,\n", "m.csv")
+                .unwrap();
         let problems = map.check(&Catalog::dongcheng(), &["甲".into(), "丙".into()]);
         let all = problems.join("\n");
         for want in ["0101", "99", "B01", "label 乙: unit_kind street", "丙"] {
@@ -537,10 +466,7 @@ mod tests {
         let map = dir.join("map.csv");
         std::fs::write(&map, "label,top_categories,unit_kind\n城乡建设,03,street\n").unwrap();
         let e = Suggester::from_files(None, Some(&map), &Catalog::dongcheng()).unwrap_err();
-        assert!(
-            e.contains("map.csv") && e.contains("教育文体 is not mapped"),
-            "{e}"
-        );
+        assert!(e.contains("map.csv") && e.contains("教育文体 is not mapped"), "{e}");
         let model = dir.join("none.bin");
         let e = Suggester::from_files(Some(&model), None, &Catalog::dongcheng()).unwrap_err();
         assert!(e.contains("none.bin"), "{e}");
@@ -559,14 +485,8 @@ mod tests {
         assert_eq!(s.top_category_name.as_deref(), Some("教育"));
         assert_eq!(s.unit_kind, Some(UnitKind::Department));
         assert!(s.confidence > 0.0 && s.confidence <= 1.0);
-        assert_eq!(
-            s.confidence, s.label_confidence,
-            "the leaf rests on keywords"
-        );
-        assert_eq!(
-            s.manual,
-            s.confidence < Classifier::shipped().manual_threshold()
-        );
+        assert_eq!(s.confidence, s.label_confidence, "the leaf rests on keywords");
+        assert_eq!(s.manual, s.confidence < Classifier::shipped().manual_threshold());
         // The leaf by keyword count: 学校, 老师, 学生 (学校管理, 6 characters) beat 补课 (校外培训,
         // 2); a person may well file it under 教育收费 — the pick is a suggestion, not calibrated.
         assert_eq!(s.category.as_deref(), Some("1402"), "{s:?}");
@@ -579,16 +499,9 @@ mod tests {
         assert!(vague.manual, "{vague:?}");
         // Confidently 城乡建设, but none of its leaves' keywords: the default leaf is a guess.
         let guess = suggest_category("小区门口天天有人乱停车，堵住消防通道");
-        assert_eq!(
-            (guess.label.as_str(), guess.category.as_deref()),
-            ("城乡建设", Some("0301")),
-            "{guess:?}"
-        );
+        assert_eq!((guess.label.as_str(), guess.category.as_deref()), ("城乡建设", Some("0301")), "{guess:?}");
         assert!(guess.label_confidence >= Classifier::shipped().manual_threshold());
-        assert_eq!(
-            guess.confidence,
-            guess.label_confidence * DEFAULT_LEAF_FACTOR
-        );
+        assert_eq!(guess.confidence, guess.label_confidence * DEFAULT_LEAF_FACTOR);
         assert!(guess.manual && guess.keywords.is_empty(), "{guess:?}");
         assert!(guess.reason.unwrap().contains("住房物业"));
     }
@@ -597,11 +510,7 @@ mod tests {
     fn the_leaf_is_picked_by_keywords_within_the_labels_top_categories() {
         let s = Suggester::shipped();
         let tops = |l: &str| s.map.get(l).unwrap().top_categories.clone();
-        let pick = |text: &str, label: &str| {
-            s.leaf(text, &tops(label))
-                .map(|(l, k)| (l.code.clone(), k))
-                .unwrap()
-        };
+        let pick = |text: &str, label: &str| s.leaf(text, &tops(label)).map(|(l, k)| (l.code.clone(), k)).unwrap();
         // 城乡建设 spans 03|01|02|08: the longest keywords found win.
         let (code, k) = pick("小区楼道堆物严重，物业不管", "城乡建设");
         assert_eq!((code.as_str(), k), ("0203", vec!["楼道堆物".to_string()]));
@@ -611,16 +520,10 @@ mod tests {
         // Ties go to the earlier top-level category of the row (03 before 01).
         assert_eq!(pick("物业 违建", "城乡建设").0, "0301");
         // Nothing found: the first top-level category's first leaf (no 99 leaf there).
-        assert_eq!(
-            pick("反映一个情况", "城乡建设"),
-            ("0301".to_string(), vec![])
-        );
+        assert_eq!(pick("反映一个情况", "城乡建设"), ("0301".to_string(), vec![]));
         // A keyword of a leaf outside the label's categories is not looked at.
         assert_eq!(pick("暖气不热", "劳动和社会保障").0, "1301");
         // With a …99 leaf, that is the default.
-        assert_eq!(
-            s.leaf("随便说说", &["22".to_string()]).unwrap().0.code,
-            "2299"
-        );
+        assert_eq!(s.leaf("随便说说", &["22".to_string()]).unwrap().0.code, "2299");
     }
 }

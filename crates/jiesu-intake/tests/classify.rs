@@ -5,14 +5,10 @@
 
 use std::path::PathBuf;
 
-use jiesu_intake::classify::{
-    Classifier, ClassifyError, FeatureConfig, TrainOptions, evaluate, read_labeled_csv,
-};
+use jiesu_intake::classify::{Classifier, ClassifyError, FeatureConfig, TrainOptions, evaluate, read_labeled_csv};
 
 fn shared_data(rel: &str) -> PathBuf {
-    let p = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("../../../shared/data")
-        .join(rel);
+    let p = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/data").join(rel);
     assert!(
         p.exists(),
         "missing {}: this test needs the shared data directory beside the repository (../shared/data)",
@@ -44,11 +40,7 @@ fn synthetic() -> Vec<(String, String)> {
 
 fn small_opts() -> TrainOptions {
     TrainOptions {
-        features: FeatureConfig {
-            hash_bits: 14,
-            min_df: 1,
-            ..FeatureConfig::default()
-        },
+        features: FeatureConfig { hash_bits: 14, min_df: 1, ..FeatureConfig::default() },
         calibration_folds: 3,
         ..TrainOptions::default()
     }
@@ -87,9 +79,7 @@ fn save_load_gives_identical_predictions() {
 
 #[test]
 fn corrupt_model_files_are_refused() {
-    let bytes = Classifier::train(&synthetic(), true, &small_opts())
-        .unwrap()
-        .save();
+    let bytes = Classifier::train(&synthetic(), true, &small_opts()).unwrap().save();
     let mut flipped = bytes.clone();
     let mid = flipped.len() / 2;
     flipped[mid] ^= 0x55;
@@ -115,19 +105,14 @@ fn corrupt_model_files_are_refused() {
 #[test]
 fn version_2_files_load() {
     let opts = TrainOptions {
-        features: FeatureConfig {
-            subject_max: 0,
-            idf_power: 1.0,
-            ..small_opts().features
-        },
+        features: FeatureConfig { subject_max: 0, idf_power: 1.0, ..small_opts().features },
         ..small_opts()
     };
     let clf = Classifier::train(&synthetic(), true, &opts).unwrap();
     let v3 = clf.save();
     // The v3 payload puts `subject_max u16, idf_power f32` right after `min_df`.
     let mut at = 28;
-    let str_len =
-        |b: &[u8], at: usize| u32::from_le_bytes(b[at..at + 4].try_into().unwrap()) as usize;
+    let str_len = |b: &[u8], at: usize| u32::from_le_bytes(b[at..at + 4].try_into().unwrap()) as usize;
     at += 4 + str_len(&v3, at);
     let n_labels = usize::from(u16::from_le_bytes([v3[at], v3[at + 1]]));
     at += 2;
@@ -151,10 +136,7 @@ fn version_2_files_load() {
 /// threshold; cross-validation reports the confident part with the fold models' own thresholds.
 #[test]
 fn inner_selection_and_manual_threshold() {
-    let opts = TrainOptions {
-        nb_weights: vec![0.0, 0.05],
-        ..small_opts()
-    };
+    let opts = TrainOptions { nb_weights: vec![0.0, 0.05], ..small_opts() };
     let clf = Classifier::train(&synthetic(), true, &opts).unwrap();
     assert!(opts.nb_weights.contains(&clf.nb_weight()));
     assert!(clf.temperature() > 0.0);
@@ -168,24 +150,14 @@ fn inner_selection_and_manual_threshold() {
     let (coverage, precision) = cv.confident_part();
     assert!(coverage > 0.5 && precision >= 0.9, "{cv}");
     assert!(cv.to_string().contains("confident part"), "{cv}");
-    let bad = TrainOptions {
-        nb_weights: vec![-1.0],
-        ..small_opts()
-    };
-    assert!(matches!(
-        Classifier::train(&synthetic(), true, &bad),
-        Err(ClassifyError::Train(_))
-    ));
+    let bad = TrainOptions { nb_weights: vec![-1.0], ..small_opts() };
+    assert!(matches!(Classifier::train(&synthetic(), true, &bad), Err(ClassifyError::Train(_))));
 }
 
 #[test]
 fn training_refuses_bad_input() {
-    let one_label: Vec<(String, String)> =
-        vec![("a b".into(), "x".into()), ("c d".into(), "x".into())];
-    assert!(matches!(
-        Classifier::train(&one_label, true, &small_opts()),
-        Err(ClassifyError::Train(_))
-    ));
+    let one_label: Vec<(String, String)> = vec![("a b".into(), "x".into()), ("c d".into(), "x".into())];
+    assert!(matches!(Classifier::train(&one_label, true, &small_opts()), Err(ClassifyError::Train(_))));
 }
 
 #[test]
@@ -193,10 +165,7 @@ fn shipped_model_loads() {
     let clf = Classifier::shipped();
     assert_eq!(clf.labels().len(), 7, "{:?}", clf.labels());
     assert!(!clf.info().is_empty());
-    let p = clf.predict(
-        "小区门口的马路上到处是垃圾和污水，臭气熏天，请环保部门处理",
-        false,
-    );
+    let p = clf.predict("小区门口的马路上到处是垃圾和污水，臭气熏天，请环保部门处理", false);
     assert_eq!(p.label, "环境保护", "{p:?}");
     let p = clf.predict("孩子所在学校违规补课收费，教育局应该管一管", false);
     assert_eq!(p.label, "教育文体", "{p:?}");
@@ -208,26 +177,16 @@ fn shipped_model_loads() {
 /// path (jieba + stop words) end to end rather than generalisation.
 #[test]
 fn shipped_model_classifies_raw_sample() {
-    let (samples, pre) =
-        read_labeled_csv(shared_data("teddy2020c/sample_raw_labeled.csv")).unwrap();
+    let (samples, pre) = read_labeled_csv(shared_data("teddy2020c/sample_raw_labeled.csv")).unwrap();
     assert!(!pre);
     assert_eq!(samples.len(), 495);
     let r = evaluate(&Classifier::shipped(), &samples, false);
-    eprintln!(
-        "shipped model on the raw sample: accuracy {:.4}, macro_f1 {:.4}",
-        r.accuracy, r.macro_f1
-    );
-    assert!(
-        r.accuracy >= 0.97,
-        "raw-sample accuracy {:.4} under the floor 0.97\n{r}",
-        r.accuracy
-    );
+    eprintln!("shipped model on the raw sample: accuracy {:.4}, macro_f1 {:.4}", r.accuracy, r.macro_f1);
+    assert!(r.accuracy >= 0.97, "raw-sample accuracy {:.4} under the floor 0.97\n{r}", r.accuracy);
 }
 
 #[test]
 fn missing_file_is_explained() {
-    let e = read_labeled_csv("/nonexistent/x.csv")
-        .unwrap_err()
-        .to_string();
+    let e = read_labeled_csv("/nonexistent/x.csv").unwrap_err().to_string();
     assert!(e.contains("/nonexistent/x.csv"), "{e}");
 }

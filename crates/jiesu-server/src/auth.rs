@@ -15,12 +15,12 @@ use jiesu_domain::model::Role;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
+use crate::AppState;
 use crate::actor::{Actor, SESSION_COOKIE, Via, cookie, principal};
 use crate::error::{ApiError, Body as ErrorBody};
 use crate::extract::AppJson;
 use crate::limit::ClientIp;
 use crate::views::local_time;
-use crate::AppState;
 
 /// Longest accepted name and password (argon2 on megabytes would be a cheap attack).
 const MAX_NAME_CHARS: usize = 64;
@@ -61,8 +61,10 @@ pub struct Me {
 
 fn session_cookie(state: &AppState, token: &str, max_age: i64) -> HeaderValue {
     let secure = if state.auth.secure_cookie { "; Secure" } else { "" };
-    HeaderValue::from_str(&format!("{SESSION_COOKIE}={token}; Path=/; HttpOnly; SameSite=Strict; Max-Age={max_age}{secure}"))
-        .expect("a token is URL-safe base64")
+    HeaderValue::from_str(&format!(
+        "{SESSION_COOKIE}={token}; Path=/; HttpOnly; SameSite=Strict; Max-Age={max_age}{secure}"
+    ))
+    .expect("a token is URL-safe base64")
 }
 
 fn me_json(state: &AppState, actor: &Actor, via: &Via) -> Me {

@@ -167,7 +167,9 @@ impl From<CoreError> for ApiError {
                 WorkflowError::Corrupt { .. } => ApiError::internal(w.to_string()),
             },
             CoreError::NotFound(id) => ApiError::not_found(format!("case {id} not found")),
-            CoreError::Busy(_) => ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "busy", e.to_string()).with_retry_after(1),
+            CoreError::Busy(_) => {
+                ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "busy", e.to_string()).with_retry_after(1)
+            }
             CoreError::Calendar(c) => ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "calendar", c.to_string()),
             CoreError::Store(s) => ApiError::internal(format!("store: {s}")),
         }

@@ -242,6 +242,10 @@ pub async fn suggest(
                 text_similarity: d.reasons.similarity,
             })
             .collect(),
-        route: s.route.map(|r| RouteView { unit_name: catalog.unit(&r.unit).map(|u| u.name.clone()), unit: r.unit, rule: r.rule }),
+        route: s.route.map(|r| RouteView {
+            unit_name: catalog.unit(&r.unit).map(|u| u.name.clone()),
+            unit: r.unit,
+            rule: r.rule,
+        }),
     }))
 }

@@ -73,7 +73,9 @@ impl RateLimiter {
         }
         self.limiter.check_key(&key.to_string()).map_err(|not_until| Throttled {
             // Whole seconds, rounded up, for the Retry-After header.
-            retry_after: Duration::from_secs(not_until.wait_time_from(self.clock.now()).as_secs_f64().ceil().max(1.0) as u64),
+            retry_after: Duration::from_secs(
+                not_until.wait_time_from(self.clock.now()).as_secs_f64().ceil().max(1.0) as u64
+            ),
         })
     }
 }
@@ -81,8 +83,12 @@ impl RateLimiter {
 impl From<Throttled> for ApiError {
     fn from(t: Throttled) -> ApiError {
         let secs = t.retry_after.as_secs();
-        ApiError::new(StatusCode::TOO_MANY_REQUESTS, "too_many_requests", format!("too many attempts: try again in {secs} s"))
-            .with_retry_after(secs)
+        ApiError::new(
+            StatusCode::TOO_MANY_REQUESTS,
+            "too_many_requests",
+            format!("too many attempts: try again in {secs} s"),
+        )
+        .with_retry_after(secs)
     }
 }
 

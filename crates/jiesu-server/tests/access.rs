@@ -124,7 +124,9 @@ async fn scoping(url: &str) {
     // Personal data: masked in every endpoint for unit handlers, inspectors and citizens.
     for who in [S001, B03, INSPECTOR_S001, CITIZEN_A] {
         let label = format!("{who:?}");
-        for path in ["/api/v1/cases".to_string(), "/api/v1/cases?q=东华门".into(), "/api/v1/stats".into(), "/api/v1/me".into()] {
+        for path in
+            ["/api/v1/cases".to_string(), "/api/v1/cases?q=东华门".into(), "/api/v1/stats".into(), "/api/v1/me".into()]
+        {
             let (s, text) = a.get_text(who, &path).await;
             masked(&format!("{label} GET {path}"), s, &text);
         }
@@ -134,7 +136,9 @@ async fn scoping(url: &str) {
             masked(&format!("{label} GET {path}"), s, &text);
         }
     }
-    let (s, text) = a.post_text(S001, &format!("/api/v1/cases/{id_a}/actions"), json!({"action": "handle", "contacted": true})).await;
+    let (s, text) = a
+        .post_text(S001, &format!("/api/v1/cases/{id_a}/actions"), json!({"action": "handle", "contacted": true}))
+        .await;
     masked("unit handler's action", s, &text);
     let (s, text) = a.post_text(CITIZEN_A, "/api/v1/cases", case_body("110101003", "又一个诉求")).await;
     masked("citizen's new case", s, &text);
@@ -195,7 +199,10 @@ async fn sessions(url: &str) {
         a.send(req).await
     };
     let (s, v) = me(cookie.clone()).await;
-    assert_eq!((s, v["name"].as_str(), v["role"].as_str(), v["via"].as_str()), (StatusCode::OK, Some("wang"), Some("dispatcher"), Some("session")));
+    assert_eq!(
+        (s, v["name"].as_str(), v["role"].as_str(), v["via"].as_str()),
+        (StatusCode::OK, Some("wang"), Some("dispatcher"), Some("session"))
+    );
     assert_eq!(v["expires_at"], "2026-11-02T21:00:00+08:00");
 
     // Logout ends the session; a session also ends after its time, or when the user is disabled.

@@ -59,7 +59,11 @@ async fn categories_are_suggested_filled_confirmed_or_queued_over_http() {
     // 受理 without a category: filled, dispatched.
     let (s, filled) = a.post(OPERATOR, "/api/v1/cases", body(TAXI, None)).await;
     assert_eq!(s, StatusCode::CREATED, "{filled}");
-    assert_eq!((filled["category"].as_str(), filled["status"].as_str()), (Some("1005"), Some("dispatched")), "{filled}");
+    assert_eq!(
+        (filled["category"].as_str(), filled["status"].as_str()),
+        (Some("1005"), Some("dispatched")),
+        "{filled}"
+    );
     let r = recorded(&a, filled["id"].as_i64().unwrap()).await;
     assert_eq!((r["outcome"].as_str(), r["value"].as_str()), (Some("filled"), Some("1005")), "{r}");
 
@@ -85,7 +89,8 @@ async fn categories_are_suggested_filled_confirmed_or_queued_over_http() {
     assert_eq!(ids, vec![id]);
 
     // Other problems are still reported, the missing category is not one of them.
-    let (s, e) = a.post(OPERATOR, "/api/v1/cases", json!({"channel": "hotline", "kind": "complaint", "text": ""})).await;
+    let (s, e) =
+        a.post(OPERATOR, "/api/v1/cases", json!({"channel": "hotline", "kind": "complaint", "text": ""})).await;
     let e = error_of(s, &e, StatusCode::UNPROCESSABLE_ENTITY, "invalid");
     assert_eq!(fields(&e), vec!["text".to_string()]);
 }
@@ -106,7 +111,11 @@ async fn a_queued_case_is_reclassified_and_dispatched_over_http() {
     let mut queued = Vec::new();
     for _ in 0..3 {
         let (s, c) = a.post(OPERATOR, "/api/v1/cases", body(VAGUE, None)).await;
-        assert_eq!((s, c["category"].as_str(), c["status"].as_str()), (StatusCode::CREATED, Some("2299"), Some("received")), "{c}");
+        assert_eq!(
+            (s, c["category"].as_str(), c["status"].as_str()),
+            (StatusCode::CREATED, Some("2299"), Some("received")),
+            "{c}"
+        );
         queued.push(c["id"].as_i64().unwrap());
     }
     assert_eq!(queue(&a).await, queued);
@@ -115,23 +124,43 @@ async fn a_queued_case_is_reclassified_and_dispatched_over_http() {
     let id = queued[0];
     let (s, c) = a.act(DISPATCHER, id, json!({"action": "dispatch", "category": "0401", "note": "人工分类"})).await;
     assert_eq!(s, StatusCode::OK, "{c}");
-    assert_eq!((c["status"].as_str(), c["category"].as_str(), c["category_name"].as_str()), (Some("dispatched"), Some("0401"), Some("暖气不热")), "{c}");
-    assert_eq!((c["deadline_class"].as_str(), c["due"].as_str()), (Some("utility"), Some("2026-11-03T10:00:00+08:00")), "{c}");
+    assert_eq!(
+        (c["status"].as_str(), c["category"].as_str(), c["category_name"].as_str()),
+        (Some("dispatched"), Some("0401"), Some("暖气不热")),
+        "{c}"
+    );
+    assert_eq!(
+        (c["deadline_class"].as_str(), c["due"].as_str()),
+        (Some("utility"), Some("2026-11-03T10:00:00+08:00")),
+        "{c}"
+    );
     assert!(c["assignee"].is_string(), "{c}");
     let (_, list) = a.get(DISPATCHER, "/api/v1/cases?category=0401").await;
     assert_eq!(list["cases"][0]["id"].as_i64(), Some(id), "{list}");
     let (s, t) = a.get(SUPERVISOR, &format!("/api/v1/cases/{id}/events")).await;
     assert_eq!(s, StatusCode::OK, "{t}");
     let e = &t["events"][1];
-    assert_eq!((e["action"].as_str(), e["action_label"].as_str(), e["from"].as_str(), e["to"].as_str()), (Some("reclassify"), Some("改分类"), Some("received"), Some("received")), "{e}");
+    assert_eq!(
+        (e["action"].as_str(), e["action_label"].as_str(), e["from"].as_str(), e["to"].as_str()),
+        (Some("reclassify"), Some("改分类"), Some("received"), Some("received")),
+        "{e}"
+    );
     let d = &e["detail"];
-    assert_eq!((d["from"].as_str(), d["from_name"].as_str(), d["category"].as_str(), d["category_name"].as_str()), (Some("2299"), Some("其他事项"), Some("0401"), Some("暖气不热")), "{d}");
+    assert_eq!(
+        (d["from"].as_str(), d["from_name"].as_str(), d["category"].as_str(), d["category_name"].as_str()),
+        (Some("2299"), Some("其他事项"), Some("0401"), Some("暖气不热")),
+        "{d}"
+    );
     assert_eq!(t["events"][2]["action"], "dispatch");
     assert_eq!(t["events"][2]["note"], "人工分类");
 
     // 改分类 alone: stays 已受理, out of the queue.
     let (s, c) = a.act(OPERATOR, queued[1], json!({"action": "reclassify", "category": "0301"})).await;
-    assert_eq!((s, c["status"].as_str(), c["category"].as_str()), (StatusCode::OK, Some("received"), Some("0301")), "{c}");
+    assert_eq!(
+        (s, c["status"].as_str(), c["category"].as_str()),
+        (StatusCode::OK, Some("received"), Some("0301")),
+        "{c}"
+    );
     assert_eq!(queue(&a).await, vec![queued[2]]);
 
     // Refusals: unknown or top-level code (422, field category), a supervisor (403), a closed case (409).
@@ -150,6 +179,9 @@ async fn a_queued_case_is_reclassified_and_dispatched_over_http() {
     assert_eq!(s, StatusCode::OK);
     let (s, e) = a.act(DISPATCHER, queued[2], json!({"action": "reclassify", "category": "0301"})).await;
     let e = error_of(s, &e, StatusCode::CONFLICT, "illegal_transition");
-    assert!(e["message"].as_str().unwrap().contains("改分类") && e["message"].as_str().unwrap().contains("已结案"), "{e}");
+    assert!(
+        e["message"].as_str().unwrap().contains("改分类") && e["message"].as_str().unwrap().contains("已结案"),
+        "{e}"
+    );
     assert!(queue(&a).await.is_empty());
 }

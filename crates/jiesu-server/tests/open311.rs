@@ -506,8 +506,10 @@ async fn bad_input_gets_the_spec_error_list_in_the_format_asked() {
     assert!(a.form("requests.xml", &no_key).await.xml_error(StatusCode::FORBIDDEN).contains("api_key"));
     let bogus: Vec<_> = heating_post("jsk_not-a-key", &[]);
     assert!(a.form("requests.json", &bogus).await.json_error(StatusCode::FORBIDDEN).contains("not valid"));
-    let unknown: Vec<_> =
-        heating_post(a.key, &[]).into_iter().map(|(k, v)| if k == "service_code" { (k, "9999") } else { (k, v) }).collect();
+    let unknown: Vec<_> = heating_post(a.key, &[])
+        .into_iter()
+        .map(|(k, v)| if k == "service_code" { (k, "9999") } else { (k, v) })
+        .collect();
     a.form("requests.json", &unknown).await.json_error(StatusCode::NOT_FOUND);
     let bad_place: Vec<_> =
         heating_post(a.key, &[]).into_iter().map(|(k, v)| if k == "lat" { (k, "91.5") } else { (k, v) }).collect();
@@ -517,7 +519,8 @@ async fn bad_input_gets_the_spec_error_list_in_the_format_asked() {
     let nan: Vec<_> =
         heating_post(a.key, &[]).into_iter().map(|(k, v)| if k == "long" { (k, "east") } else { (k, v) }).collect();
     assert!(a.form("requests.json", &nan).await.json_error(StatusCode::BAD_REQUEST).contains("long: 'east'"));
-    let half: Vec<_> = heating_post(a.key, &[]).into_iter().filter(|(k, _)| !["long", "address_string"].contains(k)).collect();
+    let half: Vec<_> =
+        heating_post(a.key, &[]).into_iter().filter(|(k, _)| !["long", "address_string"].contains(k)).collect();
     assert!(a.form("requests.json", &half).await.json_error(StatusCode::BAD_REQUEST).contains("lat/long"));
     let nowhere: Vec<_> =
         heating_post(a.key, &[]).into_iter().filter(|(k, _)| !["lat", "long", "address_string"].contains(k)).collect();

@@ -180,7 +180,6 @@ fn no_route_is_added_outside_the_documented_router() {
     assert!(offenders.is_empty(), "routes outside `routes!` are not documented:\n{}", offenders.join("\n"));
 }
 
-
 #[tokio::test]
 async fn real_responses_validate_against_their_documented_schemas() {
     let mut a = Checked::new().await;
@@ -203,7 +202,10 @@ async fn real_responses_validate_against_their_documented_schemas() {
     {
         assert_eq!(a.call("get", p, p, NOBODY, None).await.0, 200, "{p}");
     }
-    assert_eq!(a.call("get", "/catalog/communities", "/catalog/communities?street=110101001", NOBODY, None).await.0, 200);
+    assert_eq!(
+        a.call("get", "/catalog/communities", "/catalog/communities?street=110101001", NOBODY, None).await.0,
+        200
+    );
     assert_eq!(a.call("get", "/catalog/communities", "/catalog/communities?street=1", NOBODY, None).await.0, 400);
     assert_eq!(a.call("get", "/calendar/{year}", "/calendar/2026", NOBODY, None).await.0, 200);
     assert_eq!(a.call("get", "/calendar/{year}", "/calendar/1950", NOBODY, None).await.0, 404);

@@ -112,7 +112,9 @@ async fn verify_password(password: String, hash: Option<String>) -> Result<bool,
         let known = hash.is_some();
         let hash = hash.unwrap_or_else(|| {
             DUMMY
-                .get_or_init(|| argon.hash_password(random_secret().as_bytes()).map(|h| h.to_string()).unwrap_or_default())
+                .get_or_init(|| {
+                    argon.hash_password(random_secret().as_bytes()).map(|h| h.to_string()).unwrap_or_default()
+                })
                 .clone()
         });
         let ok = argon.verify_password(password.as_bytes(), hash.as_str()).is_ok();
@@ -149,7 +151,14 @@ impl Store {
         .await
         .map_err(|e| exists_or(e, format!("user {name}")))?
         .try_get("id")?;
-        Ok(User { id, name: name.into(), role, unit: unit.map(str::to_string), disabled: false, created_at: from_ms(ms(now)) })
+        Ok(User {
+            id,
+            name: name.into(),
+            role,
+            unit: unit.map(str::to_string),
+            disabled: false,
+            created_at: from_ms(ms(now)),
+        })
     }
 
     /// The user called `name`.
@@ -301,7 +310,12 @@ impl Store {
         let Some(r) = row else { return Ok(None) };
         let name: String = r.try_get("name")?;
         let role: String = r.try_get("role")?;
-        let key = ApiKey { id: r.try_get("id")?, role: role_of(&role, &format!("API key {name}"))?, name, unit: r.try_get("unit")? };
+        let key = ApiKey {
+            id: r.try_get("id")?,
+            role: role_of(&role, &format!("API key {name}"))?,
+            name,
+            unit: r.try_get("unit")?,
+        };
         let last: Option<i64> = r.try_get("last_used_at")?;
         if last.is_none_or(|t| t + LAST_USED_GRANULARITY_MS <= ms(now)) {
             sqlx::query("UPDATE api_keys SET last_used_at = $1 WHERE id = $2")

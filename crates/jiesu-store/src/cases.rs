@@ -82,7 +82,8 @@ pub(crate) fn id_and_json<T: serde::de::DeserializeOwned>(
         .map(|r| {
             let id: i64 = r.try_get(id_column)?;
             let text: String = r.try_get(json_column)?;
-            let value = serde_json::from_str(&text).map_err(|e| StoreError::Corrupt(format!("case {id} {what}: {e}")))?;
+            let value =
+                serde_json::from_str(&text).map_err(|e| StoreError::Corrupt(format!("case {id} {what}: {e}")))?;
             Ok((id, value))
         })
         .collect()
@@ -183,7 +184,13 @@ impl Store {
     /// case's latest event is still number `expected_seq`. The cached columns follow the state,
     /// the `category` column too (改分类 changes it; lists, counts and the manual queue filter
     /// on it).
-    pub async fn append(&self, id: i64, expected_seq: u32, events: &[Event], state: &CaseState) -> Result<(), StoreError> {
+    pub async fn append(
+        &self,
+        id: i64,
+        expected_seq: u32,
+        events: &[Event],
+        state: &CaseState,
+    ) -> Result<(), StoreError> {
         let mut tx = self.writer.begin().await?;
         let done = sqlx::query(
             "UPDATE cases SET status = $1, assignee = $2, due = $3, overdue_noticed = $4, updated_at = $5, \
@@ -254,7 +261,11 @@ impl Store {
         w.and("id = ?", Arg::Int(id));
         scope_clause(&mut w, scope);
         let sql = format!("SELECT {CASE_COLUMNS} FROM cases{}", w.sql);
-        let row = w.bind(sqlx::query(AssertSqlSafe(sql))).fetch_optional(&self.pool).await?.ok_or(StoreError::NotFound(id))?;
+        let row = w
+            .bind(sqlx::query(AssertSqlSafe(sql)))
+            .fetch_optional(&self.pool)
+            .await?
+            .ok_or(StoreError::NotFound(id))?;
         decode_case(&row, &self.sealer)
     }
 
@@ -266,7 +277,10 @@ impl Store {
             w.and("id = ?", Arg::Int(id));
             scope_clause(&mut w, scope);
             let sql = format!("SELECT id FROM cases{}", w.sql);
-            w.bind(sqlx::query(AssertSqlSafe(sql))).fetch_optional(&self.pool).await?.ok_or(StoreError::NotFound(id))?;
+            w.bind(sqlx::query(AssertSqlSafe(sql)))
+                .fetch_optional(&self.pool)
+                .await?
+                .ok_or(StoreError::NotFound(id))?;
         }
         self.events(id).await
     }
@@ -317,11 +331,12 @@ impl Store {
 
     /// Events of the cases with ids in `ids`, grouped by case (for integrity checks in bulk).
     pub async fn events_of(&self, first_id: i64, last_id: i64) -> Result<Vec<(i64, Event)>, StoreError> {
-        let rows = sqlx::query("SELECT case_id, body FROM events WHERE case_id BETWEEN $1 AND $2 ORDER BY case_id, seq")
-            .bind(first_id)
-            .bind(last_id)
-            .fetch_all(&self.pool)
-            .await?;
+        let rows =
+            sqlx::query("SELECT case_id, body FROM events WHERE case_id BETWEEN $1 AND $2 ORDER BY case_id, seq")
+                .bind(first_id)
+                .bind(last_id)
+                .fetch_all(&self.pool)
+                .await?;
         id_and_json(&rows, "case_id", "body", "event")
     }
 
@@ -337,20 +352,33 @@ impl Store {
     /// Cases matching `filter`, newest first, `limit` rows after skipping `offset` (for clients
     /// that page by number, such as Open311's `page`/`page_size`).
     /// Every case is in scope: the callers show public fields only.
-    pub async fn list_offset(&self, filter: &CaseFilter, offset: u64, limit: u32) -> Result<Vec<CaseRecord>, StoreError> {
+    pub async fn list_offset(
+        &self,
+        filter: &CaseFilter,
+        offset: u64,
+        limit: u32,
+    ) -> Result<Vec<CaseRecord>, StoreError> {
         let w = filter_clause(&Scope::All, filter, None);
         let n = w.args.len();
-        let sql = format!("SELECT {CASE_COLUMNS} FROM cases{} ORDER BY id DESC LIMIT ${} OFFSET ${}", w.sql, n + 1, n + 2);
+        let sql =
+            format!("SELECT {CASE_COLUMNS} FROM cases{} ORDER BY id DESC LIMIT ${} OFFSET ${}", w.sql, n + 1, n + 2);
         let offset = i64::try_from(offset).unwrap_or(i64::MAX);
-        let rows = w.bind(sqlx::query(AssertSqlSafe(sql))).bind(i64::from(limit)).bind(offset).fetch_all(&self.pool).await?;
+        let rows =
+            w.bind(sqlx::query(AssertSqlSafe(sql))).bind(i64::from(limit)).bind(offset).fetch_all(&self.pool).await?;
         rows.iter().map(|r| decode_case(r, &self.sealer)).collect()
     }
 
     /// The database's query plan for [`Store::list`] with `filter` (EXPLAIN QUERY PLAN on SQLite,
     /// EXPLAIN on PostgreSQL), one line per plan step: to see that listing uses an index.
-    pub async fn explain_list(&self, scope: &Scope, filter: &CaseFilter, page: Page) -> Result<Vec<String>, StoreError> {
+    pub async fn explain_list(
+        &self,
+        scope: &Scope,
+        filter: &CaseFilter,
+        page: Page,
+    ) -> Result<Vec<String>, StoreError> {
         let w = filter_clause(scope, filter, page.before);
-        let select = format!("SELECT {CASE_COLUMNS} FROM cases{} ORDER BY id DESC LIMIT {}", w.sql, w.next_placeholder());
+        let select =
+            format!("SELECT {CASE_COLUMNS} FROM cases{} ORDER BY id DESC LIMIT {}", w.sql, w.next_placeholder());
         let (sql, column) = match self.backend {
             crate::Backend::Sqlite => (format!("EXPLAIN QUERY PLAN {select}"), "detail"),
             crate::Backend::Postgres => (format!("EXPLAIN {select}"), "QUERY PLAN"),
@@ -390,7 +418,11 @@ impl Store {
     }
 
     /// States of the cases received in `[from, to)`, with their ids (for the assessment).
-    pub async fn states_received(&self, from: DateTime<Utc>, to: DateTime<Utc>) -> Result<Vec<(i64, CaseState)>, StoreError> {
+    pub async fn states_received(
+        &self,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+    ) -> Result<Vec<(i64, CaseState)>, StoreError> {
         let rows = sqlx::query("SELECT id, state FROM cases WHERE received_at >= $1 AND received_at < $2")
             .bind(ms(from))
             .bind(ms(to))
@@ -401,11 +433,13 @@ impl Store {
 
     /// Cases with ids in `[first_id, last_id]`, ascending (for integrity checks in bulk).
     pub async fn cases_between(&self, first_id: i64, last_id: i64) -> Result<Vec<CaseRecord>, StoreError> {
-        let rows = sqlx::query(AssertSqlSafe(format!("SELECT {CASE_COLUMNS} FROM cases WHERE id BETWEEN $1 AND $2 ORDER BY id")))
-            .bind(first_id)
-            .bind(last_id)
-            .fetch_all(&self.pool)
-            .await?;
+        let rows = sqlx::query(AssertSqlSafe(format!(
+            "SELECT {CASE_COLUMNS} FROM cases WHERE id BETWEEN $1 AND $2 ORDER BY id"
+        )))
+        .bind(first_id)
+        .bind(last_id)
+        .fetch_all(&self.pool)
+        .await?;
         rows.iter().map(|r| decode_case(r, &self.sealer)).collect()
     }
 
@@ -424,11 +458,12 @@ impl Store {
         .bind(last_id)
         .fetch_all(&self.pool)
         .await?;
-        let units = sqlx::query("SELECT case_id, unit FROM case_units WHERE case_id BETWEEN $1 AND $2 ORDER BY case_id, unit")
-            .bind(first_id)
-            .bind(last_id)
-            .fetch_all(&self.pool)
-            .await?;
+        let units =
+            sqlx::query("SELECT case_id, unit FROM case_units WHERE case_id BETWEEN $1 AND $2 ORDER BY case_id, unit")
+                .bind(first_id)
+                .bind(last_id)
+                .fetch_all(&self.pool)
+                .await?;
         let mut units = units.iter().peekable();
         rows.iter()
             .map(|r| {
@@ -749,7 +784,10 @@ fn scope_clause(w: &mut Where, scope: &Scope) {
     match scope {
         Scope::All => {}
         Scope::Unit { unit, street: None } => {
-            w.and_each(&format!("(assignee = ? OR {SUMMONED})"), vec![Arg::Text(unit.clone()), Arg::Text(unit.clone())]);
+            w.and_each(
+                &format!("(assignee = ? OR {SUMMONED})"),
+                vec![Arg::Text(unit.clone()), Arg::Text(unit.clone())],
+            );
         }
         Scope::Unit { unit, street: Some(street) } => w.and_each(
             &format!("(assignee = ? OR {SUMMONED} OR street = ?)"),

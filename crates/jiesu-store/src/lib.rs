@@ -153,7 +153,8 @@ impl Store {
             Backend::Postgres => &POSTGRES_MIGRATIONS,
         };
         migrator.run(&writer).await?;
-        let sealer = std::sync::Arc::new(crypt::Sealer::new(&resolve_key(&writer, backend, file, opts.data_key).await?));
+        let sealer =
+            std::sync::Arc::new(crypt::Sealer::new(&resolve_key(&writer, backend, file, opts.data_key).await?));
         let intake = (backend == Backend::Sqlite).then(|| batch::spawn(writer.clone()));
         let store = Store { pool, writer, intake, backend, sealer };
         store.seal_plain_contacts().await?;
@@ -268,10 +269,11 @@ fn normalise_url(url: &str) -> Result<(Backend, String, Option<std::path::PathBu
             return Err(StoreError::Url("sqlite URL has no file path (use sqlite://PATH)".into()));
         }
         if path != ":memory:"
-            && let Some(dir) = std::path::Path::new(path).parent().filter(|d| !d.as_os_str().is_empty()) {
-                std::fs::create_dir_all(dir)
-                    .map_err(|e| StoreError::Url(format!("cannot create folder {}: {e}", dir.display())))?;
-            }
+            && let Some(dir) = std::path::Path::new(path).parent().filter(|d| !d.as_os_str().is_empty())
+        {
+            std::fs::create_dir_all(dir)
+                .map_err(|e| StoreError::Url(format!("cannot create folder {}: {e}", dir.display())))?;
+        }
         let query = if query.is_empty() { "mode=rwc".to_string() } else { query.to_string() };
         let file = (path != ":memory:" && !query.contains("mode=memory")).then(|| std::path::PathBuf::from(path));
         Ok((Backend::Sqlite, format!("sqlite://{path}?{query}"), file))

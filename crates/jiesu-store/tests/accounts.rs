@@ -26,10 +26,19 @@ async fn file(store: &Store, by: Actor, unit: Option<&str>, street: &str, text: 
         text: text.into(),
         category: "0101".into(),
         place: Place { street: Some(street.into()), ..Place::default() },
-        contact: Contact { name: Some("张三".into()), phone: Some("13812345678".into()), email: Some("zs@example.com".into()) },
+        contact: Contact {
+            name: Some("张三".into()),
+            phone: Some("13812345678".into()),
+            email: Some("zs@example.com".into()),
+        },
         external_id: None,
     };
-    let receive = Action::Receive { category: "0101".into(), deadline_class: DeadlineClass::General, verify: false, intake: vec![] };
+    let receive = Action::Receive {
+        category: "0101".into(),
+        deadline_class: DeadlineClass::General,
+        verify: false,
+        intake: vec![],
+    };
     let (e1, mut state) = workflow::step(None, at(0), by, receive, None).unwrap();
     let mut events = vec![e1];
     if let Some(u) = unit {
@@ -73,7 +82,8 @@ async fn accounts(url: &str) {
 
     // Sessions: only a hash is stored; they expire; logout and disabling end them.
     let token = store.create_session(wang.id, at(0), Duration::hours(12)).await.unwrap();
-    let stored: Vec<String> = sqlx::query_scalar("SELECT token_hash FROM sessions").fetch_all(store.pool()).await.unwrap();
+    let stored: Vec<String> =
+        sqlx::query_scalar("SELECT token_hash FROM sessions").fetch_all(store.pool()).await.unwrap();
     assert_eq!(stored.len(), 1);
     assert!(stored[0] != token && stored[0].len() == 64);
     let (user, expires) = store.session(&token, at(1)).await.unwrap().unwrap();
@@ -100,11 +110,15 @@ async fn accounts(url: &str) {
     assert!(store.api_key_last_used("fixmystreet").await.unwrap().is_some());
     assert_eq!(store.api_key("jsk_not-a-key").await.unwrap(), None);
     assert_eq!(store.api_key(&secret[1..]).await.unwrap(), None);
-    assert!(matches!(store.create_api_key("fixmystreet", Role::Citizen, None, at(0)).await, Err(StoreError::Exists(_))));
+    assert!(matches!(
+        store.create_api_key("fixmystreet", Role::Citizen, None, at(0)).await,
+        Err(StoreError::Exists(_))
+    ));
     assert!(store.revoke_api_key("fixmystreet", at(1)).await.unwrap());
     assert!(!store.revoke_api_key("fixmystreet", at(1)).await.unwrap(), "already revoked");
     assert_eq!(store.api_key(&secret).await.unwrap(), None, "revoked keys are refused");
-    let (unit_key, unit_secret) = store.create_api_key("s001-bot", Role::UnitHandler, Some("S001"), at(0)).await.unwrap();
+    let (unit_key, unit_secret) =
+        store.create_api_key("s001-bot", Role::UnitHandler, Some("S001"), at(0)).await.unwrap();
     assert_eq!(store.api_key(&unit_secret).await.unwrap().unwrap().unit.as_deref(), Some("S001"));
     assert_eq!(unit_key.role, Role::UnitHandler);
     store.close().await;
@@ -136,8 +150,14 @@ async fn scoping(url: &str) {
     let text = |t: &str| CaseFilter { text: Some(t.into()), ..Default::default() };
     assert_eq!(ids(&store, &Scope::All, &text("路灯")).await, [b]);
     assert_eq!(ids(&store, &s001, &text("路灯")).await, Vec::<i64>::new());
-    assert_eq!(ids(&store, &s001, &CaseFilter { assignee: Some("S002".into()), ..Default::default() }).await, Vec::<i64>::new());
-    assert_eq!(ids(&store, &s001, &CaseFilter { street: Some("110101002".into()), ..Default::default() }).await, Vec::<i64>::new());
+    assert_eq!(
+        ids(&store, &s001, &CaseFilter { assignee: Some("S002".into()), ..Default::default() }).await,
+        Vec::<i64>::new()
+    );
+    assert_eq!(
+        ids(&store, &s001, &CaseFilter { street: Some("110101002".into()), ..Default::default() }).await,
+        Vec::<i64>::new()
+    );
     assert_eq!(ids(&store, &Scope::All, &text("100%")).await, Vec::<i64>::new(), "% is literal");
 
     // Single reads and timelines: out of scope is not found.

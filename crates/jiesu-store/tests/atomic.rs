@@ -20,7 +20,12 @@ fn draft(text: &str, place: Place) -> (NewCase, Event, CaseState) {
         external_id: None,
     };
     let actor = Actor { user: "t".into(), role: Role::Operator, unit: None };
-    let receive = Action::Receive { category: "0101".into(), deadline_class: DeadlineClass::General, verify: false, intake: vec![] };
+    let receive = Action::Receive {
+        category: "0101".into(),
+        deadline_class: DeadlineClass::General,
+        verify: false,
+        intake: vec![],
+    };
     let (event, state) = workflow::step(None, at, actor, receive, None).unwrap();
     (case, event, state)
 }
@@ -53,8 +58,13 @@ async fn concurrent_creates_fail_alone(url: &str) {
             let (events, state) = match i {
                 17 => (vec![event.clone(), event], state),
                 i if i % 3 == 0 => {
-                    let dispatch = Action::Dispatch { unit: format!("D{i:02}"), due: state.received_at + chrono::Duration::days(7), rule: None };
-                    let (second, state) = workflow::step(Some(&state), state.received_at, Actor::system("t"), dispatch, None).unwrap();
+                    let dispatch = Action::Dispatch {
+                        unit: format!("D{i:02}"),
+                        due: state.received_at + chrono::Duration::days(7),
+                        rule: None,
+                    };
+                    let (second, state) =
+                        workflow::step(Some(&state), state.received_at, Actor::system("t"), dispatch, None).unwrap();
                     (vec![event, second], state)
                 }
                 _ => (vec![event], state),

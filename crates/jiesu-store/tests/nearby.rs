@@ -15,7 +15,14 @@ fn t0() -> DateTime<Utc> {
 }
 
 /// Files a case in `category` at (`lat`, `lon`) received at `at`; merged into case 1 if `merged`.
-async fn file(store: &Store, text: &str, category: &str, point: Option<(f64, f64)>, at: DateTime<Utc>, merged: bool) -> i64 {
+async fn file(
+    store: &Store,
+    text: &str,
+    category: &str,
+    point: Option<(f64, f64)>,
+    at: DateTime<Utc>,
+    merged: bool,
+) -> i64 {
     let case = NewCase {
         channel: Channel::Hotline,
         kind: CaseKind::Complaint,
@@ -27,7 +34,12 @@ async fn file(store: &Store, text: &str, category: &str, point: Option<(f64, f64
         external_id: None,
     };
     let op = Actor { user: "op".into(), role: Role::Operator, unit: None };
-    let receive = Action::Receive { category: category.into(), deadline_class: DeadlineClass::General, verify: false, intake: vec![] };
+    let receive = Action::Receive {
+        category: category.into(),
+        deadline_class: DeadlineClass::General,
+        verify: false,
+        intake: vec![],
+    };
     let (event, state) = workflow::step(None, at, op.clone(), receive, None).unwrap();
     let id = store.create_case(&case, &[event], &state).await.unwrap();
     if merged {

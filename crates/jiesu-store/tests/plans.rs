@@ -27,9 +27,10 @@ async fn every_list_filter_uses_an_index_on_sqlite() {
         ("inspector", Scope::Unit { unit: "S001".into(), street: Some("110101001".into()) }),
         ("citizen", Scope::Own("key:app".into())),
     ];
-    let runs = filters.iter().map(|(n, f)| (n.to_string(), Scope::All, f.clone())).chain(
-        scopes.into_iter().map(|(n, s)| (format!("scope {n}"), s, CaseFilter::default())),
-    );
+    let runs = filters
+        .iter()
+        .map(|(n, f)| (n.to_string(), Scope::All, f.clone()))
+        .chain(scopes.into_iter().map(|(n, s)| (format!("scope {n}"), s, CaseFilter::default())));
     for (name, scope, f) in runs {
         let plan = store.explain_list(&scope, &f, Page { limit: 50, before: Some(1000) }).await.unwrap().join(" | ");
         let full_scan = plan.contains("SCAN cases") && !plan.contains("USING");

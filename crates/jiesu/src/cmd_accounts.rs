@@ -91,7 +91,9 @@ fn role_and_unit(role: &str, unit: Option<&str>, allowed: &[Role]) -> anyhow::Re
     }
     let unit = unit.map(str::trim).filter(|u| !u.is_empty());
     match (role_needs_unit(role), unit) {
-        (true, None) => bail!("role {} works for a unit: give --unit CODE (e.g. S001, a code from data/units.csv)", role.code()),
+        (true, None) => {
+            bail!("role {} works for a unit: give --unit CODE (e.g. S001, a code from data/units.csv)", role.code())
+        }
         (false, Some(u)) => bail!("role {} is not bound to a unit: drop --unit {u}", role.code()),
         (false, None) => Ok((role, None)),
         (true, Some(u)) => match Catalog::dongcheng().unit(u) {
@@ -128,7 +130,8 @@ pub async fn user(cmd: UserCmd) -> anyhow::Result<ExitCode> {
                 bail!("the password must have at least {MIN_PASSWORD_CHARS} characters");
             }
             let db = crate::config::open_store(&store.db, store.config.as_deref()).await?;
-            let user = db.create_user(&name, role, unit.as_deref(), &password, chrono::Utc::now()).await.map_err(exists)?;
+            let user =
+                db.create_user(&name, role, unit.as_deref(), &password, chrono::Utc::now()).await.map_err(exists)?;
             db.close().await;
             let unit = user.unit.map(|u| format!(", unit {u}")).unwrap_or_default();
             println!("created user {} ({} {}{unit})", user.name, user.role.code(), user.role.label());
@@ -159,7 +162,12 @@ pub async fn key(cmd: KeyCmd) -> anyhow::Result<ExitCode> {
                 db.create_api_key(&name, role, unit.as_deref(), chrono::Utc::now()).await.map_err(exists)?;
             db.close().await;
             let unit = key.unit.map(|u| format!(", unit {u}")).unwrap_or_default();
-            println!("API key {} ({} {}{unit}); shown only now, only its hash is stored:", key.name, key.role.code(), key.role.label());
+            println!(
+                "API key {} ({} {}{unit}); shown only now, only its hash is stored:",
+                key.name,
+                key.role.code(),
+                key.role.label()
+            );
             println!("{secret}");
             Ok(ExitCode::SUCCESS)
         }

@@ -60,7 +60,12 @@ pub fn run(data: &Path) -> anyhow::Result<()> {
     let [first, second, year] = Period::year_2015();
     let tuning = Instant::now();
     let (tuned, on_first) = boston::tune(&set, &replay, &first);
-    println!("weights chosen on the {} (best F1, {:.1} s): {}", first.name, tuning.elapsed().as_secs_f64(), weights(&tuned));
+    println!(
+        "weights chosen on the {} (best F1, {:.1} s): {}",
+        first.name,
+        tuning.elapsed().as_secs_f64(),
+        weights(&tuned)
+    );
     println!("shipped weights (dups::Weights::default): {}", weights(&shipped.weights));
     let scorer = Scorer::new(tuned);
     println!("{}", line(first.name, &on_first));

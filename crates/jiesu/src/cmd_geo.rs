@@ -97,9 +97,8 @@ pub fn run(cmd: GeoCmd) -> anyhow::Result<()> {
 
 fn grid(outline: &Path, areas: Option<&Path>, out: Option<&Path>, lookups: usize) -> anyhow::Result<()> {
     let text = std::fs::read_to_string(outline).with_context(|| format!("reading {}", outline.display()))?;
-    let polygons = areas
-        .map(|p| std::fs::read_to_string(p).with_context(|| format!("reading {}", p.display())))
-        .transpose()?;
+    let polygons =
+        areas.map(|p| std::fs::read_to_string(p).with_context(|| format!("reading {}", p.display()))).transpose()?;
     let start = Instant::now();
     let geo = Geo::new(&Catalog::dongcheng(), DONGCHENG_GAZETTEER_CSV, Some(&text), polygons.as_deref())
         .with_context(|| format!("building the grid over {}", outline.display()))?;

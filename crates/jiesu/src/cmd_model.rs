@@ -16,9 +16,7 @@
 use std::path::PathBuf;
 
 use anyhow::Context;
-use jiesu_intake::classify::{
-    Classifier, CpuClock, TrainOptions, cross_validate, evaluate, read_labeled_csv,
-};
+use jiesu_intake::classify::{Classifier, CpuClock, TrainOptions, cross_validate, evaluate, read_labeled_csv};
 
 /// The `model` subcommands.
 #[derive(Debug, clap::Subcommand)]
@@ -58,33 +56,22 @@ pub enum ModelCmd {
 /// Runs a `model` subcommand.
 pub fn run(cmd: ModelCmd) -> anyhow::Result<()> {
     match cmd {
-        ModelCmd::Train {
-            data,
-            out,
-            cv,
-            seed,
-        } => {
+        ModelCmd::Train { data, out, cv, seed } => {
             let (samples, pre) = read_labeled_csv(&data)?;
             let info = format!(
                 "jiesu model train --data {} ({} samples, {}); trained at unix time {}",
                 data.display(),
                 samples.len(),
                 if pre { "pre-segmented" } else { "raw text" },
-                std::time::SystemTime::now()
-                    .duration_since(std::time::UNIX_EPOCH)
-                    .map_or(0, |d| d.as_secs()),
+                std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs()),
             );
-            let opts = TrainOptions {
-                info,
-                ..TrainOptions::default()
-            };
+            let opts = TrainOptions { info, ..TrainOptions::default() };
             let clock = CpuClock::start();
             let clf = Classifier::train(&samples, pre, &opts)?;
             let (secs, wall) = (clock.seconds(), clock.wall_seconds());
             let bytes = clf.save();
             if let Some(dir) = out.parent().filter(|d| !d.as_os_str().is_empty()) {
-                std::fs::create_dir_all(dir)
-                    .with_context(|| format!("creating {}", dir.display()))?;
+                std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
             }
             std::fs::write(&out, &bytes).with_context(|| format!("writing {}", out.display()))?;
             println!("labels: {}", clf.labels().join(", "));
@@ -99,12 +86,7 @@ pub fn run(cmd: ModelCmd) -> anyhow::Result<()> {
                 println!("{r}");
             }
         }
-        ModelCmd::Eval {
-            data,
-            model,
-            cv,
-            seed,
-        } => {
+        ModelCmd::Eval { data, model, cv, seed } => {
             let (samples, pre) = read_labeled_csv(&data)?;
             if let Some(k) = cv {
                 let r = cross_validate(&samples, pre, k, seed, &TrainOptions::default())?;
@@ -112,19 +94,12 @@ pub fn run(cmd: ModelCmd) -> anyhow::Result<()> {
             } else {
                 let clf = match &model {
                     Some(p) => {
-                        let bytes =
-                            std::fs::read(p).with_context(|| format!("reading {}", p.display()))?;
-                        Classifier::load(&bytes)
-                            .with_context(|| format!("loading {}", p.display()))?
+                        let bytes = std::fs::read(p).with_context(|| format!("reading {}", p.display()))?;
+                        Classifier::load(&bytes).with_context(|| format!("loading {}", p.display()))?
                     }
                     None => Classifier::shipped(),
                 };
-                println!(
-                    "model: {}",
-                    model
-                        .as_ref()
-                        .map_or("shipped".to_string(), |p| p.display().to_string())
-                );
+                println!("model: {}", model.as_ref().map_or("shipped".to_string(), |p| p.display().to_string()));
                 println!("model info: {}", clf.info());
                 let r = evaluate(&clf, &samples, pre);
                 println!("{r}");

@@ -162,7 +162,9 @@ pub fn data_key(settings: Option<&Path>) -> anyhow::Result<Option<DataKey>> {
 /// Opens the store at `db` with the data key of [`data_key`].
 pub async fn open_store(db: &str, settings: Option<&Path>) -> anyhow::Result<Store> {
     let data_key = data_key(settings)?;
-    Store::open(db, StoreOptions { data_key, ..Default::default() }).await.with_context(|| format!("opening store {db}"))
+    Store::open(db, StoreOptions { data_key, ..Default::default() })
+        .await
+        .with_context(|| format!("opening store {db}"))
 }
 
 #[cfg(test)]

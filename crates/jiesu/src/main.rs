@@ -3,9 +3,9 @@
 //! 3 `check` found cases that differ from their replay.
 
 mod bench;
+mod cmd_accounts;
 mod cmd_dups;
 mod cmd_geo;
-mod cmd_accounts;
 mod cmd_model;
 mod cmd_openapi;
 mod config;
@@ -169,12 +169,7 @@ async fn load_demo(desk: &Desk, cases: usize, seed: u64) -> anyhow::Result<()> {
         }
     })
     .await?;
-    println!(
-        "demo data: {} cases, {} events in {:.1} s",
-        report.cases,
-        report.events,
-        report.elapsed.as_secs_f64()
-    );
+    println!("demo data: {} cases, {} events in {:.1} s", report.cases, report.events, report.elapsed.as_secs_f64());
     Ok(())
 }
 
@@ -202,16 +197,20 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             let empty = desk.store().max_case_id().await?.is_none();
             if empty && !no_demo {
                 if desk.store().backend() == jiesu_store::Backend::Sqlite {
-                    tracing::info!("the store is empty: loading a year of demo data ({demo_cases} cases; --no-demo to skip)");
+                    tracing::info!(
+                        "the store is empty: loading a year of demo data ({demo_cases} cases; --no-demo to skip)"
+                    );
                     load_demo(&desk, demo_cases, 2026).await?;
                 } else {
                     tracing::info!("the store is empty; `jiesu demo --db URL` loads demo data");
                 }
             }
             let desk = with_smart_intake(desk, outline.as_deref())?;
-            let listener = tokio::net::TcpListener::bind(&addr).await.with_context(|| format!("listening on {addr}"))?;
+            let listener =
+                tokio::net::TcpListener::bind(&addr).await.with_context(|| format!("listening on {addr}"))?;
             println!("jiesu serving on http://{}/api/v1/health", listener.local_addr()?);
-            let sweeper = jiesu_server::spawn_deadline_sweeper(desk.clone(), std::time::Duration::from_secs(sweep_every.max(1)));
+            let sweeper =
+                jiesu_server::spawn_deadline_sweeper(desk.clone(), std::time::Duration::from_secs(sweep_every.max(1)));
             let mut state = jiesu_server::AppState::new(desk.clone()).with_open311(open311);
             state.auth.secure_cookie = secure_cookie;
             jiesu_server::serve(state, listener, shutdown_signal()).await?;

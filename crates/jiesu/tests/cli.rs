@@ -48,13 +48,18 @@ fn check_passes_on_demo_data_and_fails_on_a_tampered_case() {
     let rt = tokio::runtime::Runtime::new().unwrap();
     rt.block_on(async {
         let store = jiesu_store::Store::connect(&db).await.unwrap();
-        let done = sqlx::query("UPDATE cases SET state = replace(state, '\"reopen_count\":0', '\"reopen_count\":5') WHERE id = 5")
+        let done = sqlx::query(
+            "UPDATE cases SET state = replace(state, '\"reopen_count\":0', '\"reopen_count\":5') WHERE id = 5",
+        )
+        .execute(store.write_pool())
+        .await
+        .unwrap();
+        assert_eq!(done.rows_affected(), 1);
+        // … and someone summons a unit to case 6 without a 吹哨 event (it would then see the case).
+        sqlx::query("INSERT INTO case_units (case_id, unit) VALUES (6, 'B01')")
             .execute(store.write_pool())
             .await
             .unwrap();
-        assert_eq!(done.rows_affected(), 1);
-        // … and someone summons a unit to case 6 without a 吹哨 event (it would then see the case).
-        sqlx::query("INSERT INTO case_units (case_id, unit) VALUES (6, 'B01')").execute(store.write_pool()).await.unwrap();
         store.close().await;
     });
     let (code, out, _) = run(&["check", "--db", &db]);
@@ -127,12 +132,7 @@ fn acknowledged_cases_survive_kill_9() {
                         "place": {"street": "110101001"},
                         "contact": {"phone": "13800000000"}
                     });
-                    let sent = client
-                        .post(format!("{url}/api/v1/cases"))
-                        .bearer_auth(&key)
-                        .json(&body)
-                        .send()
-                        .await;
+                    let sent = client.post(format!("{url}/api/v1/cases")).bearer_auth(&key).json(&body).send().await;
                     match sent {
                         Ok(r) if r.status() == 201 => {
                             let v: serde_json::Value = match r.json().await {
@@ -173,14 +173,8 @@ fn acknowledged_cases_survive_kill_9() {
 
 /// A file of the shared data set beside the repository (`../shared/data`).
 fn shared_data(rel: &str) -> std::path::PathBuf {
-    let p = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../../../shared/data")
-        .join(rel);
-    assert!(
-        p.exists(),
-        "missing {}: this test needs the shared data directory beside the repository",
-        p.display()
-    );
+    let p = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/data").join(rel);
+    assert!(p.exists(), "missing {}: this test needs the shared data directory beside the repository", p.display());
     p
 }
 
@@ -257,26 +251,13 @@ fn model_train_then_eval_with_model_and_cv() {
     let n = training_subset(&data, 40);
     assert_eq!(n, 280);
     let model = dir.path().join("m.bin");
-    let (code, out, err) = run(&[
-        "model",
-        "train",
-        "--data",
-        data.to_str().unwrap(),
-        "--out",
-        model.to_str().unwrap(),
-    ]);
+    let (code, out, err) = run(&["model", "train", "--data", data.to_str().unwrap(), "--out", model.to_str().unwrap()]);
     assert_eq!(code, 0, "{out}{err}");
     assert!(out.contains("manual_threshold: "), "{out}");
     assert!(model.exists());
 
-    let (code, out, err) = run(&[
-        "model",
-        "eval",
-        "--data",
-        data.to_str().unwrap(),
-        "--model",
-        model.to_str().unwrap(),
-    ]);
+    let (code, out, err) =
+        run(&["model", "eval", "--data", data.to_str().unwrap(), "--model", model.to_str().unwrap()]);
     assert_eq!(code, 0, "{out}{err}");
     assert!(out.contains(&format!("model: {}", model.display())), "{out}");
     let (f1, _) = closing_figures(&out);
@@ -286,7 +267,8 @@ fn model_train_then_eval_with_model_and_cv() {
     assert_eq!(code, 0, "{out}{err}");
     assert!(out.contains("cross-validation: 5 folds"), "{out}");
     assert!(out.matches("fold ").count() >= 5, "{out}");
-    for label in ["交通运输", "劳动和社会保障", "卫生计生", "商贸旅游", "城乡建设", "教育文体", "环境保护"] {
+    for label in ["交通运输", "劳动和社会保障", "卫生计生", "商贸旅游", "城乡建设", "教育文体", "环境保护"]
+    {
         assert!(out.contains(&format!("f1[{label}]: ")), "per-class F1 of {label}: {out}");
     }
     let (f1, _) = closing_figures(&out);
@@ -310,14 +292,8 @@ fn model_eval_refuses_bad_input() {
     std::fs::write(&good, "text,label\n小区路灯坏了,城乡建设\n").unwrap();
     let garbage = dir.path().join("garbage.bin");
     std::fs::write(&garbage, b"not a model").unwrap();
-    let (code, _, err) = run(&[
-        "model",
-        "eval",
-        "--data",
-        good.to_str().unwrap(),
-        "--model",
-        garbage.to_str().unwrap(),
-    ]);
+    let (code, _, err) =
+        run(&["model", "eval", "--data", good.to_str().unwrap(), "--model", garbage.to_str().unwrap()]);
     assert_ne!(code, 0);
     assert!(err.contains("garbage.bin") && err.contains("model"), "{err}");
 }
@@ -364,7 +340,8 @@ fn user_and_key_commands() {
     assert!(err.contains("--unit"), "{err}");
     let (code, _, err) = run(&["user", "add", "--db", &db, "--name", "li", "--role", "unit_handler", "--unit", "S999"]);
     assert!(code == 1 && err.contains("S999"), "{err}");
-    let (code, _, err) = run(&["user", "add", "--db", &db, "--name", "li", "--role", "mayor", "--password", "12345678"]);
+    let (code, _, err) =
+        run(&["user", "add", "--db", &db, "--name", "li", "--role", "mayor", "--password", "12345678"]);
     assert!(code == 1 && err.contains("unknown role") && err.contains("dispatcher"), "{err}");
     let (code, _, err) = run(&["key", "add", "--db", &db, "--name", "bot", "--role", "operator", "--unit", "S001"]);
     assert!(code == 1 && err.contains("not bound to a unit"), "{err}");
@@ -383,9 +360,11 @@ fn user_and_key_commands() {
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     assert!(String::from_utf8_lossy(&out.stdout).contains("created user li (unit_handler 承办人, unit S001)"));
     assert!(key_file.exists(), "the SQLite store made its data key file");
-    let (code, _, err) = run(&["user", "add", "--db", &db, "--name", "li", "--role", "operator", "--password", "another one"]);
+    let (code, _, err) =
+        run(&["user", "add", "--db", &db, "--name", "li", "--role", "operator", "--password", "another one"]);
     assert!(code == 1 && err.contains("already exists"), "{err}");
-    let (code, _, err) = run(&["user", "add", "--db", &db, "--name", "zhou", "--role", "operator", "--password", "short"]);
+    let (code, _, err) =
+        run(&["user", "add", "--db", &db, "--name", "zhou", "--role", "operator", "--password", "short"]);
     assert!(code == 1 && err.contains("at least 8"), "{err}");
 
     let (code, out, _) = run(&["key", "add", "--db", &db, "--name", "fixmystreet"]);
@@ -416,7 +395,10 @@ fn user_and_key_commands() {
             .json()
             .await
             .unwrap();
-        assert_eq!((me["name"].as_str(), me["unit"].as_str(), me["via"].as_str()), (Some("li"), Some("S001"), Some("session")));
+        assert_eq!(
+            (me["name"].as_str(), me["unit"].as_str(), me["via"].as_str()),
+            (Some("li"), Some("S001"), Some("session"))
+        );
         let me = client.get(format!("{url}/api/v1/me")).header("x-api-key", &key).send().await.unwrap();
         assert_eq!(me.status(), 200);
     });

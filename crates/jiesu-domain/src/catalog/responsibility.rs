@@ -161,7 +161,10 @@ impl Catalog {
                 let unit = self.fallback_unit();
                 Route {
                     unit: unit.code.clone(),
-                    rule: format!("兜底: no row of {RESPONSIBILITY_FILE} covers category {category} here → {}", unit.code),
+                    rule: format!(
+                        "兜底: no row of {RESPONSIBILITY_FILE} covers category {category} here → {}",
+                        unit.code
+                    ),
                 }
             }
         }
@@ -238,7 +241,11 @@ fn parse_rule(row: &Row, catalog: &Catalog) -> Result<Rule, CatalogError> {
         "街道" | "street" => Target::Street,
         code => match catalog.unit(code) {
             Some(_) => Target::Unit(code.to_string()),
-            None => return Err(row.error(format!("unknown unit '{code}': expected a code from units.csv or 街道 (street)"))),
+            None => {
+                return Err(
+                    row.error(format!("unknown unit '{code}': expected a code from units.csv or 街道 (street)"))
+                );
+            }
         },
     };
     // A district-wide row for one leaf is that category's default: it must agree with the kind of

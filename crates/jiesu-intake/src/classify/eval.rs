@@ -72,11 +72,7 @@ pub struct EvalReport {
 
 impl EvalReport {
     /// Computes the metrics of `pred` against `truth`.
-    pub fn from_predictions<S: AsRef<str>, T: AsRef<str>>(
-        truth: &[S],
-        pred: &[T],
-        msgs_per_s: f64,
-    ) -> EvalReport {
+    pub fn from_predictions<S: AsRef<str>, T: AsRef<str>>(truth: &[S], pred: &[T], msgs_per_s: f64) -> EvalReport {
         let mut labels: Vec<String> = truth.iter().map(|s| s.as_ref().to_string()).collect();
         labels.extend(pred.iter().map(|s| s.as_ref().to_string()));
         labels.sort();
@@ -94,49 +90,15 @@ impl EvalReport {
                 let tp = confusion[i][i] as f64;
                 let support: usize = confusion[i].iter().sum();
                 let predicted: usize = confusion.iter().map(|r| r[i]).sum();
-                let precision = if predicted > 0 {
-                    tp / predicted as f64
-                } else {
-                    0.0
-                };
-                let recall = if support > 0 {
-                    tp / support as f64
-                } else {
-                    0.0
-                };
-                let f1 = if precision + recall > 0.0 {
-                    2.0 * precision * recall / (precision + recall)
-                } else {
-                    0.0
-                };
-                ClassReport {
-                    label: labels[i].clone(),
-                    precision,
-                    recall,
-                    f1,
-                    support,
-                }
+                let precision = if predicted > 0 { tp / predicted as f64 } else { 0.0 };
+                let recall = if support > 0 { tp / support as f64 } else { 0.0 };
+                let f1 = if precision + recall > 0.0 { 2.0 * precision * recall / (precision + recall) } else { 0.0 };
+                ClassReport { label: labels[i].clone(), precision, recall, f1, support }
             })
             .collect();
-        let macro_f1 = if k > 0 {
-            per_class.iter().map(|c| c.f1).sum::<f64>() / k as f64
-        } else {
-            0.0
-        };
-        let accuracy = if n > 0 {
-            correct as f64 / n as f64
-        } else {
-            0.0
-        };
-        EvalReport {
-            n,
-            macro_f1,
-            accuracy,
-            per_class,
-            labels,
-            confusion,
-            msgs_per_s,
-        }
+        let macro_f1 = if k > 0 { per_class.iter().map(|c| c.f1).sum::<f64>() / k as f64 } else { 0.0 };
+        let accuracy = if n > 0 { correct as f64 / n as f64 } else { 0.0 };
+        EvalReport { n, macro_f1, accuracy, per_class, labels, confusion, msgs_per_s }
     }
 }
 
@@ -145,17 +107,9 @@ impl fmt::Display for EvalReport {
     /// `macro_f1: X`, `accuracy: X`, `msgs_per_s: N`.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         writeln!(f, "samples: {}", self.n)?;
-        writeln!(
-            f,
-            "{:<4} {:>9} {:>9} {:>9} {:>8}  label",
-            "#", "precision", "recall", "f1", "support"
-        )?;
+        writeln!(f, "{:<4} {:>9} {:>9} {:>9} {:>8}  label", "#", "precision", "recall", "f1", "support")?;
         for (i, c) in self.per_class.iter().enumerate() {
-            writeln!(
-                f,
-                "{:<4} {:>9.4} {:>9.4} {:>9.4} {:>8}  {}",
-                i, c.precision, c.recall, c.f1, c.support, c.label
-            )?;
+            writeln!(f, "{:<4} {:>9.4} {:>9.4} {:>9.4} {:>8}  {}", i, c.precision, c.recall, c.f1, c.support, c.label)?;
         }
         writeln!(f, "confusion (rows: true #, columns: predicted #):")?;
         write!(f, "{:>4}", "")?;
@@ -186,10 +140,8 @@ pub fn evaluate(clf: &Classifier, samples: &[(String, String)], pre_segmented: b
         tokenize::warm_up();
     }
     let clock = CpuClock::start();
-    let pred: Vec<&str> = samples
-        .iter()
-        .map(|(t, _)| clf.labels[clf.predict_index(t, pre_segmented)].as_str())
-        .collect();
+    let pred: Vec<&str> =
+        samples.iter().map(|(t, _)| clf.labels[clf.predict_index(t, pre_segmented)].as_str()).collect();
     let secs = clock.seconds();
     let truth: Vec<&str> = samples.iter().map(|(_, l)| l.as_str()).collect();
     EvalReport::from_predictions(&truth, &pred, rate(samples.len(), secs))
@@ -207,10 +159,7 @@ pub struct CpuClock {
 impl CpuClock {
     /// Starts the clock.
     pub fn start() -> CpuClock {
-        CpuClock {
-            cpu: thread_cpu_seconds(),
-            wall: Instant::now(),
-        }
+        CpuClock { cpu: thread_cpu_seconds(), wall: Instant::now() }
     }
 
     /// Seconds since the start: CPU seconds of this thread if measurable, else wall seconds.
@@ -277,32 +226,18 @@ impl fmt::Display for CvReport {
             writeln!(f, "fold {i}: macro_f1 {m:.4} (nb_weight {nb})")?;
         }
         let (mean, sd) = mean_sd(&self.fold_macro_f1);
-        let (lo, hi) = self
-            .fold_macro_f1
-            .iter()
-            .fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), x| {
-                (a.min(*x), b.max(*x))
-            });
-        writeln!(
-            f,
-            "fold_macro_f1: mean {mean:.4}, sd {sd:.4}, min {lo:.4}, max {hi:.4}"
-        )?;
+        let (lo, hi) =
+            self.fold_macro_f1.iter().fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), x| (a.min(*x), b.max(*x)));
+        writeln!(f, "fold_macro_f1: mean {mean:.4}, sd {sd:.4}, min {lo:.4}, max {hi:.4}")?;
         writeln!(f, "train_seconds_per_fold: {:.2}", self.train_seconds)?;
-        writeln!(
-            f,
-            "confidence threshold → coverage, precision of the confident part (out of fold):"
-        )?;
+        writeln!(f, "confidence threshold → coverage, precision of the confident part (out of fold):")?;
         let scored = self.scored();
         for t in [0.5f32, 0.6, 0.7, 0.8, 0.9] {
             let (cov, prec) = coverage_at(&scored, t);
             writeln!(f, "  ≥ {t:.2}: coverage {cov:.4}, precision {prec:.4}")?;
         }
         let (cov, prec) = self.confident_part();
-        let th: Vec<String> = self
-            .fold_threshold
-            .iter()
-            .map(|t| format!("{t:.3}"))
-            .collect();
+        let th: Vec<String> = self.fold_threshold.iter().map(|t| format!("{t:.3}")).collect();
         writeln!(
             f,
             "confident part (each fold model's own manual_threshold {}): coverage {cov:.4}, precision {prec:.4}",
@@ -323,10 +258,7 @@ pub fn coverage_at(scored: &[(f32, bool)], t: f32) -> (f64, f64) {
         }
     }
     let total = scored.len().max(1) as f64;
-    (
-        n as f64 / total,
-        if n > 0 { ok as f64 / n as f64 } else { 1.0 },
-    )
+    (n as f64 / total, if n > 0 { ok as f64 / n as f64 } else { 1.0 })
 }
 
 /// The smallest confidence threshold (on a 0.005 grid) whose confident part has at least
@@ -341,22 +273,14 @@ pub fn threshold_for_precision(scored: &[(f32, bool)], precision: f64) -> Option
 impl CvReport {
     /// The out-of-fold `(confidence, correct)` pairs.
     pub fn scored(&self) -> Vec<(f32, bool)> {
-        self.confidence
-            .iter()
-            .copied()
-            .zip(self.correct.iter().copied())
-            .collect()
+        self.confidence.iter().copied().zip(self.correct.iter().copied()).collect()
     }
 
     /// Coverage and precision of the predictions each fold model is confident about (its own
     /// [`Classifier::manual_threshold`], chosen on its training folds only).
     pub fn confident_part(&self) -> (f64, f64) {
-        let scored: Vec<(f32, bool)> = self
-            .confident
-            .iter()
-            .zip(&self.correct)
-            .map(|(&c, &r)| (if c { 1.0 } else { 0.0 }, r))
-            .collect();
+        let scored: Vec<(f32, bool)> =
+            self.confident.iter().zip(&self.correct).map(|(&c, &r)| (if c { 1.0 } else { 0.0 }, r)).collect();
         coverage_at(&scored, 0.5)
     }
 }
@@ -404,15 +328,9 @@ pub fn cross_validate(
     opts: &TrainOptions,
 ) -> Result<CvReport, ClassifyError> {
     if k < 2 || samples.len() < k {
-        return Err(ClassifyError::Train(format!(
-            "cannot do {k}-fold cross-validation on {} samples",
-            samples.len()
-        )));
+        return Err(ClassifyError::Train(format!("cannot do {k}-fold cross-validation on {} samples", samples.len())));
     }
-    let tokens: Vec<Vec<&str>> = samples
-        .iter()
-        .map(|(t, _)| tokenize::tokens(t, pre_segmented))
-        .collect();
+    let tokens: Vec<Vec<&str>> = samples.iter().map(|(t, _)| tokenize::tokens(t, pre_segmented)).collect();
     let labels: Vec<&str> = samples.iter().map(|(_, l)| l.as_str()).collect();
     let folds = fold_assignment(&labels, k, seed);
     if !pre_segmented {
@@ -434,12 +352,8 @@ pub fn cross_validate(
         // Timed on the second pass: the first brings the new model's table into the caches, as
         // a serving model's is (the first pass alone measures page and cache misses of a model
         // built a moment ago).
-        let predict = || -> Vec<usize> {
-            test_ix
-                .iter()
-                .map(|&i| clf.predict_index(&samples[i].0, pre_segmented))
-                .collect()
-        };
+        let predict =
+            || -> Vec<usize> { test_ix.iter().map(|&i| clf.predict_index(&samples[i].0, pre_segmented)).collect() };
         let _ = predict();
         let clock = CpuClock::start();
         let p = predict();
@@ -492,11 +406,7 @@ pub(crate) fn inner_select(
     opts: &TrainOptions,
 ) -> Result<Selection, ClassifyError> {
     let k = opts.calibration_folds;
-    let grid: Vec<f32> = if opts.nb_weights.is_empty() {
-        vec![0.0]
-    } else {
-        opts.nb_weights.clone()
-    };
+    let grid: Vec<f32> = if opts.nb_weights.is_empty() { vec![0.0] } else { opts.nb_weights.clone() };
     let folds = fold_assignment(labels, k, opts.seed);
     // Per candidate: predicted label of each held-out row, and (margins, true index) pairs.
     let mut preds: Vec<Vec<(usize, String)>> = vec![Vec::new(); grid.len()];
@@ -508,10 +418,7 @@ pub(crate) fn inner_select(
             for &i in test_ix {
                 let m = clf.margins_of_tokens(&tokens[i]);
                 preds[g].push((i, fitted.labels()[argmax(&m)].clone()));
-                if let Ok(y) = fitted
-                    .labels()
-                    .binary_search_by(|l| l.as_str().cmp(labels[i]))
-                {
+                if let Ok(y) = fitted.labels().binary_search_by(|l| l.as_str().cmp(labels[i])) {
                     pairs[g].push((m, y));
                 }
             }
@@ -536,13 +443,8 @@ pub(crate) fn inner_select(
             (p[top], top == *y)
         })
         .collect();
-    let manual_threshold =
-        threshold_for_precision(&scored, opts.confident_precision).map_or(1.0, |(t, _, _)| t);
-    Ok(Selection {
-        nb_weight: grid[best.0],
-        temperature,
-        manual_threshold,
-    })
+    let manual_threshold = threshold_for_precision(&scored, opts.confident_precision).map_or(1.0, |(t, _, _)| t);
+    Ok(Selection { nb_weight: grid[best.0], temperature, manual_threshold })
 }
 
 /// The softmax temperature of minimum log-loss on `(margins, true index)` pairs
@@ -553,10 +455,7 @@ fn fit_temperature(pairs: &[(Vec<f32>, usize)]) -> Option<f32> {
     }
     let loss = |lt: f64| -> f64 {
         let t = lt.exp() as f32;
-        pairs
-            .iter()
-            .map(|(m, y)| -f64::from(softmax(m, t)[*y].max(1e-12)).ln())
-            .sum()
+        pairs.iter().map(|(m, y)| -f64::from(softmax(m, t)[*y].max(1e-12)).ln()).sum()
     };
     let (mut a, mut b) = (0.1f64.ln(), 100f64.ln());
     let g = (5f64.sqrt() - 1.0) / 2.0;
@@ -586,16 +485,12 @@ mod tests {
 
     #[test]
     fn folds_are_stratified_and_deterministic() {
-        let labels: Vec<&str> = (0..103)
-            .map(|i| if i % 3 == 0 { "a" } else { "b" })
-            .collect();
+        let labels: Vec<&str> = (0..103).map(|i| if i % 3 == 0 { "a" } else { "b" }).collect();
         let f = fold_assignment(&labels, 5, 0);
         assert_eq!(f, fold_assignment(&labels, 5, 0));
         assert_ne!(f, fold_assignment(&labels, 5, 1));
         for fold in 0..5 {
-            let a = (0..103)
-                .filter(|&i| f[i] == fold && labels[i] == "a")
-                .count();
+            let a = (0..103).filter(|&i| f[i] == fold && labels[i] == "a").count();
             assert!((6..=7).contains(&a), "fold {fold}: {a}");
         }
     }

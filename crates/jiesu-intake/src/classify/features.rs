@@ -81,13 +81,7 @@ impl Default for FeatureConfig {
 impl FeatureConfig {
     /// The weights of the views, in view order.
     pub fn view_weights(&self) -> [f32; N_VIEWS] {
-        [
-            self.word_weight,
-            self.bigram_weight,
-            self.char_weight,
-            self.title_weight,
-            self.title_char_weight,
-        ]
+        [self.word_weight, self.bigram_weight, self.char_weight, self.title_weight, self.title_char_weight]
     }
 
     /// Number of buckets.
@@ -103,10 +97,7 @@ impl FeatureConfig {
         if (self.char_weight > 0.0 || self.title_char_weight > 0.0)
             && (self.char_min == 0 || self.char_min > self.char_max || self.char_max > 8)
         {
-            return Err(format!(
-                "bad char n-gram range {}..={}",
-                self.char_min, self.char_max
-            ));
+            return Err(format!("bad char n-gram range {}..={}", self.char_min, self.char_max));
         }
         if !(self.idf_power.is_finite() && (0.0..=4.0).contains(&self.idf_power)) {
             return Err(format!("idf_power {} outside 0..=4", self.idf_power));
@@ -145,12 +136,7 @@ pub fn hash_str(s: &str) -> u64 {
     h
 }
 
-const SALT: [u64; 4] = [
-    0x5157_4F52_4431_0001,
-    0x4249_4752_414D_0002,
-    0x4348_4152_4E47_0003,
-    0x5449_544C_4500_0004,
-];
+const SALT: [u64; 4] = [0x5157_4F52_4431_0001, 0x4249_4752_414D_0002, 0x4348_4152_4E47_0003, 0x5449_544C_4500_0004];
 
 /// Receives feature keys as they are made.
 pub trait KeySink {
@@ -173,9 +159,7 @@ pub fn extract_keys(cfg: &FeatureConfig, tokens: &[&str], keys: &mut Vec<u32>) {
 /// Gives the hashed feature keys (`view << 28 | bucket`) of `tokens` to `keys`.
 pub fn extract_into<S: KeySink>(cfg: &FeatureConfig, tokens: &[&str], keys: &mut S) {
     let shift = 64 - u32::from(cfg.hash_bits);
-    let key = |view: usize, h: u64| {
-        ((view as u32) << VIEW_SHIFT) | (mix64(h ^ SALT[view]) >> shift) as u32
-    };
+    let key = |view: usize, h: u64| ((view as u32) << VIEW_SHIFT) | (mix64(h ^ SALT[view]) >> shift) as u32;
     let need_hashes = cfg.word_weight > 0.0 || cfg.bigram_weight > 0.0 || cfg.title_weight > 0.0;
     let title = title_tokens(cfg, tokens);
     // Index in `tokens` just past the title (the marker, if inside, is skipped by the views).
@@ -229,29 +213,13 @@ pub fn title_tokens<'a, 'b>(cfg: &FeatureConfig, tokens: &'b [&'a str]) -> &'b [
 ///
 /// Grams end at each character; up to 3 characters are packed exactly into 63 bits (21 bits
 /// each), longer ones chain the extra characters through the mixer.
-fn char_grams<S: KeySink>(
-    tokens: &[&str],
-    lo: usize,
-    hi: usize,
-    view: u32,
-    salt: u64,
-    shift: u32,
-    keys: &mut S,
-) {
+fn char_grams<S: KeySink>(tokens: &[&str], lo: usize, hi: usize, view: u32, salt: u64, shift: u32, keys: &mut S) {
     let tag = view << VIEW_SHIFT;
     if lo == 1 && (2..=3).contains(&hi) {
         // Fast path of the usual ranges: the same keys as the general loop below.
-        let (s1, s2, s3) = (
-            CHAR_SALT[1] ^ salt,
-            CHAR_SALT[2] ^ salt,
-            CHAR_SALT[3] ^ salt,
-        );
+        let (s1, s2, s3) = (CHAR_SALT[1] ^ salt, CHAR_SALT[2] ^ salt, CHAR_SALT[3] ^ salt);
         let (mut p1, mut p2) = (u64::MAX, u64::MAX);
-        for c in tokens
-            .iter()
-            .filter(|t| **t != SUBJECT_END)
-            .flat_map(|t| t.chars())
-        {
+        for c in tokens.iter().filter(|t| **t != SUBJECT_END).flat_map(|t| t.chars()) {
             let c = u64::from(c);
             keys.put(tag | (mix64(c ^ s1) >> shift) as u32);
             if p1 != u64::MAX {
@@ -268,11 +236,7 @@ fn char_grams<S: KeySink>(
     }
     let mut ring = [0u64; 8];
     let mut seen = 0usize;
-    for c in tokens
-        .iter()
-        .filter(|t| **t != SUBJECT_END)
-        .flat_map(|t| t.chars())
-    {
+    for c in tokens.iter().filter(|t| **t != SUBJECT_END).flat_map(|t| t.chars()) {
         ring.copy_within(0..7, 1);
         ring[0] = u64::from(c);
         seen += 1;
@@ -326,11 +290,7 @@ impl IdfTable {
         for (c, v) in values.iter_mut().enumerate().skip(1) {
             *v = (1.0 + (c as f32 - 1.0) * step).powf(power);
         }
-        IdfTable {
-            step,
-            power,
-            values,
-        }
+        IdfTable { step, power, values }
     }
 
     /// IDF value of a code (raised to the table's power).
@@ -370,11 +330,7 @@ pub fn sublinear(tf: u32) -> f32 {
         }
         a
     });
-    if (tf as usize) < 64 {
-        t[tf as usize]
-    } else {
-        1.0 + (tf as f32).ln()
-    }
+    if (tf as usize) < 64 { t[tf as usize] } else { 1.0 + (tf as f32).ln() }
 }
 
 /// Turns sorted keys into `(key, count)` runs.
@@ -490,10 +446,7 @@ mod tests {
 
     #[test]
     fn keys_cover_views() {
-        let cfg = FeatureConfig {
-            bigram_weight: 1.0,
-            ..FeatureConfig::default()
-        };
+        let cfg = FeatureConfig { bigram_weight: 1.0, ..FeatureConfig::default() };
         let mut keys = Vec::new();
         extract_keys(&cfg, &["小区", "路灯"], &mut keys);
         // 2 words + 1 bigram + 2 title + chars (4 unigrams, 3 bigrams) + title chars.
@@ -503,11 +456,7 @@ mod tests {
 
     #[test]
     fn title_is_the_marked_subject() {
-        let cfg = FeatureConfig {
-            title_tokens: 2,
-            subject_max: 3,
-            ..FeatureConfig::default()
-        };
+        let cfg = FeatureConfig { title_tokens: 2, subject_max: 3, ..FeatureConfig::default() };
         let toks = ["路灯", "坏", "了", SUBJECT_END, "小区", "路灯"];
         assert_eq!(title_tokens(&cfg, &toks), &toks[..3]);
         // A marker beyond `subject_max`, or none: the first `title_tokens` tokens.
@@ -515,22 +464,11 @@ mod tests {
         assert_eq!(title_tokens(&cfg, &late), &late[..2]);
         assert_eq!(title_tokens(&cfg, &["a", "b", "c"]), &["a", "b"]);
         // Marker ignored (`subject_max` 0): it does not count as a title token.
-        let off = FeatureConfig {
-            subject_max: 0,
-            ..cfg.clone()
-        };
-        assert_eq!(
-            title_tokens(&off, &["a", SUBJECT_END, "b", "c"]),
-            &["a", SUBJECT_END, "b"]
-        );
+        let off = FeatureConfig { subject_max: 0, ..cfg.clone() };
+        assert_eq!(title_tokens(&off, &["a", SUBJECT_END, "b", "c"]), &["a", SUBJECT_END, "b"]);
         // The marker makes no feature: the body views are those of the text without it.
         let mut with = Vec::new();
-        let body = FeatureConfig {
-            title_weight: 0.0,
-            title_char_weight: 0.0,
-            bigram_weight: 1.0,
-            ..cfg.clone()
-        };
+        let body = FeatureConfig { title_weight: 0.0, title_char_weight: 0.0, bigram_weight: 1.0, ..cfg.clone() };
         extract_keys(&body, &toks, &mut with);
         let mut without = Vec::new();
         let plain: Vec<&str> = toks.iter().copied().filter(|t| *t != SUBJECT_END).collect();
@@ -562,12 +500,8 @@ mod tests {
 
     #[test]
     fn vector_views_are_unit_scaled() {
-        let cfg = FeatureConfig {
-            title_weight: 0.0,
-            char_weight: 0.0,
-            title_char_weight: 0.0,
-            ..FeatureConfig::default()
-        };
+        let cfg =
+            FeatureConfig { title_weight: 0.0, char_weight: 0.0, title_char_weight: 0.0, ..FeatureConfig::default() };
         let mut keys = Vec::new();
         extract_keys(&cfg, &["甲", "乙", "甲"], &mut keys);
         keys.sort_unstable();

@@ -24,9 +24,7 @@ pub mod tokenize;
 use std::sync::OnceLock;
 
 pub use data::read_labeled_csv;
-pub use eval::{
-    ClassReport, CpuClock, CvReport, EvalReport, cross_validate, evaluate, fold_assignment,
-};
+pub use eval::{ClassReport, CpuClock, CvReport, EvalReport, cross_validate, evaluate, fold_assignment};
 pub use features::FeatureConfig;
 
 use features::{IdfTable, count_sorted, extract_keys, tfidf_vector};
@@ -165,11 +163,7 @@ impl Classifier {
     /// The shipped model, embedded in the binary (parsed once, then cloned).
     pub fn shipped() -> Classifier {
         static SHIPPED: OnceLock<Classifier> = OnceLock::new();
-        SHIPPED
-            .get_or_init(|| {
-                Classifier::load(SHIPPED_BYTES).expect("the embedded model file is valid")
-            })
-            .clone()
+        SHIPPED.get_or_init(|| Classifier::load(SHIPPED_BYTES).expect("the embedded model file is valid")).clone()
     }
 
     /// Parses a model file (see [`model`] for the format).
@@ -236,12 +230,7 @@ impl Classifier {
         let mut acc = vec![[0f32; 8]; blocks];
         let weights = self.cfg.view_weights();
         SCRATCH.with(|s| {
-            let Scratch {
-                keys,
-                counter,
-                counts,
-                hits,
-            } = &mut *s.borrow_mut();
+            let Scratch { keys, counter, counts, hits } = &mut *s.borrow_mut();
             keys.clear();
             extract_keys(&self.cfg, tokens, keys);
             counter.count(keys, counts);
@@ -270,9 +259,7 @@ impl Classifier {
                 let mut a = [0f32; 8];
                 for &(base, view, v) in hits.iter() {
                     let x = v * factor[view as usize];
-                    let r: [u8; 8] = self.table[base as usize..base as usize + 8]
-                        .try_into()
-                        .expect("8-byte row");
+                    let r: [u8; 8] = self.table[base as usize..base as usize + 8].try_into().expect("8-byte row");
                     for l in 0..8 {
                         a[l] += x * f32::from(r[l] as i8);
                     }
@@ -320,16 +307,8 @@ impl Classifier {
         let p = softmax(&self.margins_of_tokens(tokens), self.temperature);
         let mut order: Vec<usize> = (0..p.len()).collect();
         order.sort_by(|&a, &b| p[b].total_cmp(&p[a]).then(a.cmp(&b)));
-        let top: Vec<(String, f32)> = order
-            .iter()
-            .take(3)
-            .map(|&i| (self.labels[i].clone(), p[i]))
-            .collect();
-        Prediction {
-            label: top[0].0.clone(),
-            confidence: top[0].1,
-            top,
-        }
+        let top: Vec<(String, f32)> = order.iter().take(3).map(|&i| (self.labels[i].clone(), p[i])).collect();
+        Prediction { label: top[0].0.clone(), confidence: top[0].1, top }
     }
 
     /// Index of the best label (no probabilities; the fast path of evaluation).
@@ -343,10 +322,7 @@ impl Classifier {
         pre_segmented: bool,
         opts: &TrainOptions,
     ) -> Result<Classifier, ClassifyError> {
-        let tokens: Vec<Vec<&str>> = samples
-            .iter()
-            .map(|(t, _)| tokenize::tokens(t, pre_segmented))
-            .collect();
+        let tokens: Vec<Vec<&str>> = samples.iter().map(|(t, _)| tokenize::tokens(t, pre_segmented)).collect();
         let labels: Vec<&str> = samples.iter().map(|(_, l)| l.as_str()).collect();
         train_tokens(&tokens, &labels, opts)
     }
@@ -389,13 +365,7 @@ pub fn argmax(v: &[f32]) -> usize {
 /// labels (so they sum to 0 for each feature): the weights of NB as a linear model on the same
 /// features. Added `λ` times to the SVM weights ([`Fitted::finish`]) they keep one linear model
 /// (same prediction cost). Class priors are left out (classes are balanced, as in the SVM).
-fn naive_bayes(
-    rows: &[Vec<(u32, f32)>],
-    y: &[usize],
-    k: usize,
-    codes: &[u8],
-    alpha: f32,
-) -> Vec<Vec<f32>> {
+fn naive_bayes(rows: &[Vec<(u32, f32)>], y: &[usize], k: usize, codes: &[u8], alpha: f32) -> Vec<Vec<f32>> {
     let buckets = codes.len();
     let mut sums = vec![vec![0f64; buckets]; k];
     for (r, &c) in rows.iter().zip(y) {
@@ -428,11 +398,7 @@ fn naive_bayes(
 /// Fits the SVMs (and the naive Bayes term) on all samples; an inner cross-validation on the
 /// same samples ([`TrainOptions::calibration_folds`]) chooses the NB weight and fits the
 /// confidence temperature.
-pub fn train_tokens(
-    tokens: &[Vec<&str>],
-    labels: &[&str],
-    opts: &TrainOptions,
-) -> Result<Classifier, ClassifyError> {
+pub fn train_tokens(tokens: &[Vec<&str>], labels: &[&str], opts: &TrainOptions) -> Result<Classifier, ClassifyError> {
     let fitted = fit(tokens, labels, opts)?;
     if opts.calibration_folds >= 2 {
         let s = eval::inner_select(tokens, labels, opts)?;
@@ -509,24 +475,13 @@ impl Fitted {
 }
 
 /// One supervised fit of the SVMs and the naive Bayes term.
-pub(crate) fn fit(
-    tokens: &[Vec<&str>],
-    labels: &[&str],
-    opts: &TrainOptions,
-) -> Result<Fitted, ClassifyError> {
+pub(crate) fn fit(tokens: &[Vec<&str>], labels: &[&str], opts: &TrainOptions) -> Result<Fitted, ClassifyError> {
     let cfg = &opts.features;
     cfg.validate().map_err(ClassifyError::Train)?;
     if !(opts.c > 0.0 && opts.c.is_finite()) {
-        return Err(ClassifyError::Train(format!(
-            "C must be positive, got {}",
-            opts.c
-        )));
+        return Err(ClassifyError::Train(format!("C must be positive, got {}", opts.c)));
     }
-    if opts
-        .nb_weights
-        .iter()
-        .any(|l| !(l.is_finite() && *l >= 0.0))
-    {
+    if opts.nb_weights.iter().any(|l| !(l.is_finite() && *l >= 0.0)) {
         return Err(ClassifyError::Train(format!(
             "naive Bayes weights must be finite and non-negative, got {:?}",
             opts.nb_weights
@@ -536,21 +491,12 @@ pub(crate) fn fit(
     names.sort();
     names.dedup();
     if names.len() < 2 {
-        return Err(ClassifyError::Train(format!(
-            "need at least 2 labels, got {}",
-            names.len()
-        )));
+        return Err(ClassifyError::Train(format!("need at least 2 labels, got {}", names.len())));
     }
     if names.len() > 255 {
-        return Err(ClassifyError::Train(format!(
-            "at most 255 labels, got {}",
-            names.len()
-        )));
+        return Err(ClassifyError::Train(format!("at most 255 labels, got {}", names.len())));
     }
-    let y: Vec<usize> = labels
-        .iter()
-        .map(|l| names.binary_search_by(|n| n.as_str().cmp(l)).unwrap_or(0))
-        .collect();
+    let y: Vec<usize> = labels.iter().map(|l| names.binary_search_by(|n| n.as_str().cmp(l)).unwrap_or(0)).collect();
     let n = tokens.len();
     let buckets = cfg.buckets();
 
@@ -592,22 +538,10 @@ pub(crate) fn fit(
     for &c in &y {
         class_n[c] += 1;
     }
-    let class_w: Vec<f32> = class_n
-        .iter()
-        .map(|&m| {
-            if opts.balanced && m > 0 {
-                n as f32 / (k as f32 * m as f32)
-            } else {
-                1.0
-            }
-        })
-        .collect();
+    let class_w: Vec<f32> =
+        class_n.iter().map(|&m| if opts.balanced && m > 0 { n as f32 / (k as f32 * m as f32) } else { 1.0 }).collect();
     let cost: Vec<f32> = y.iter().map(|&c| opts.c * class_w[c]).collect();
-    let solver = svm::SolverOptions {
-        eps: opts.eps,
-        max_iter: opts.max_iter,
-        seed: opts.seed,
-    };
+    let solver = svm::SolverOptions { eps: opts.eps, max_iter: opts.max_iter, seed: opts.seed };
     let mut weights = Vec::with_capacity(k);
     for c in 0..k {
         let yy: Vec<f32> = y.iter().map(|&l| if l == c { 1.0 } else { -1.0 }).collect();
@@ -620,13 +554,5 @@ pub(crate) fn fit(
     } else {
         Vec::new()
     };
-    Ok(Fitted {
-        names,
-        cfg: cfg.clone(),
-        idf,
-        codes,
-        svm: weights,
-        nb,
-        info: opts.info.clone(),
-    })
+    Ok(Fitted { names, cfg: cfg.clone(), idf, codes, svm: weights, nb, info: opts.info.clone() })
 }

@@ -120,9 +120,7 @@ struct Cursor<'a> {
 impl<'a> Cursor<'a> {
     fn take(&mut self, n: usize, what: &str) -> Result<&'a [u8], ClassifyError> {
         if self.data.len() - self.pos < n {
-            return Err(ClassifyError::BadModel(format!(
-                "truncated while reading {what}"
-            )));
+            return Err(ClassifyError::BadModel(format!("truncated while reading {what}")));
         }
         let s = &self.data[self.pos..self.pos + n];
         self.pos += n;
@@ -141,17 +139,12 @@ impl<'a> Cursor<'a> {
     }
     fn f32(&mut self, what: &str) -> Result<f32, ClassifyError> {
         let v = f32::from_bits(self.u32(what)?);
-        if v.is_finite() {
-            Ok(v)
-        } else {
-            Err(ClassifyError::BadModel(format!("{what} is not finite")))
-        }
+        if v.is_finite() { Ok(v) } else { Err(ClassifyError::BadModel(format!("{what} is not finite"))) }
     }
     fn str(&mut self, what: &str) -> Result<String, ClassifyError> {
         let n = self.u32(what)? as usize;
         let b = self.take(n, what)?;
-        String::from_utf8(b.to_vec())
-            .map_err(|_| ClassifyError::BadModel(format!("{what} is not UTF-8")))
+        String::from_utf8(b.to_vec()).map_err(|_| ClassifyError::BadModel(format!("{what} is not UTF-8")))
     }
 }
 
@@ -166,10 +159,7 @@ pub fn decode(bytes: &[u8]) -> Result<Classifier, ClassifyError> {
     }
     let version = u32::from_le_bytes([bytes[8], bytes[9], bytes[10], bytes[11]]);
     if !(MIN_VERSION..=VERSION).contains(&version) {
-        return Err(ClassifyError::Version {
-            found: version,
-            expected: VERSION,
-        });
+        return Err(ClassifyError::Version { found: version, expected: VERSION });
     }
     let mut len8 = [0u8; 8];
     len8.copy_from_slice(&bytes[12..20]);
@@ -186,18 +176,13 @@ pub fn decode(bytes: &[u8]) -> Result<Classifier, ClassifyError> {
     if fnv1a64(payload) != u64::from_le_bytes(sum8) {
         return Err(bad("checksum mismatch: the file is corrupt"));
     }
-    let mut c = Cursor {
-        data: payload,
-        pos: 0,
-    };
+    let mut c = Cursor { data: payload, pos: 0 };
     let info = c.str("info")?;
     let n_labels = usize::from(c.u16("label count")?);
     if !(2..=255).contains(&n_labels) {
         return Err(bad("label count outside 2..=255"));
     }
-    let labels = (0..n_labels)
-        .map(|_| c.str("label"))
-        .collect::<Result<Vec<_>, _>>()?;
+    let labels = (0..n_labels).map(|_| c.str("label")).collect::<Result<Vec<_>, _>>()?;
     if labels.windows(2).any(|w| w[0] >= w[1]) {
         return Err(bad("labels are not sorted and distinct"));
     }
@@ -219,8 +204,7 @@ pub fn decode(bytes: &[u8]) -> Result<Classifier, ClassifyError> {
         cfg.subject_max = c.u16("subject_max")?;
         cfg.idf_power = c.f32("idf_power")?;
     }
-    cfg.validate()
-        .map_err(|e| ClassifyError::BadModel(format!("feature settings: {e}")))?;
+    cfg.validate().map_err(|e| ClassifyError::BadModel(format!("feature settings: {e}")))?;
     let step = c.f32("idf step")?;
     let temperature = c.f32("temperature")?;
     let nb_weight = c.f32("naive Bayes weight")?;
@@ -228,17 +212,11 @@ pub fn decode(bytes: &[u8]) -> Result<Classifier, ClassifyError> {
     if !(0.0..=1.0).contains(&manual_threshold) {
         return Err(bad("manual threshold outside 0..=1"));
     }
-    let bias = (0..n_labels)
-        .map(|_| c.f32("bias"))
-        .collect::<Result<Vec<_>, _>>()?;
-    let scales = (0..n_labels)
-        .map(|_| c.f32("scale"))
-        .collect::<Result<Vec<_>, _>>()?;
+    let bias = (0..n_labels).map(|_| c.f32("bias")).collect::<Result<Vec<_>, _>>()?;
+    let scales = (0..n_labels).map(|_| c.f32("scale")).collect::<Result<Vec<_>, _>>()?;
     let buckets = cfg.buckets();
     let bitmap = c.take(buckets.div_ceil(8), "bucket bitmap")?;
-    let used: Vec<usize> = (0..buckets)
-        .filter(|&b| bitmap[b / 8] >> (b % 8) & 1 == 1)
-        .collect();
+    let used: Vec<usize> = (0..buckets).filter(|&b| bitmap[b / 8] >> (b % 8) & 1 == 1).collect();
     let codes = c.take(used.len(), "idf codes")?;
     if codes.contains(&0) {
         return Err(bad("a used bucket has IDF code 0"));
@@ -257,18 +235,7 @@ pub fn decode(bytes: &[u8]) -> Result<Classifier, ClassifyError> {
         return Err(bad("trailing bytes after the weights"));
     }
     let idf = IdfTable::new(step, cfg.idf_power);
-    Ok(Classifier {
-        labels,
-        cfg,
-        idf,
-        table,
-        scales,
-        bias,
-        temperature,
-        nb_weight,
-        manual_threshold,
-        info,
-    })
+    Ok(Classifier { labels, cfg, idf, table, scales, bias, temperature, nb_weight, manual_threshold, info })
 }
 
 #[cfg(test)]
@@ -287,12 +254,6 @@ mod tests {
         let mut v = MAGIC.to_vec();
         v.extend_from_slice(&7u32.to_le_bytes());
         v.extend_from_slice(&[0; 16]);
-        assert!(matches!(
-            decode(&v),
-            Err(ClassifyError::Version {
-                found: 7,
-                expected: 3
-            })
-        ));
+        assert!(matches!(decode(&v), Err(ClassifyError::Version { found: 7, expected: 3 })));
     }
 }

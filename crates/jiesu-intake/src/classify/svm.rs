@@ -21,11 +21,7 @@ pub struct SolverOptions {
 
 impl Default for SolverOptions {
     fn default() -> Self {
-        SolverOptions {
-            eps: 0.1,
-            max_iter: 1000,
-            seed: 1,
-        }
+        SolverOptions { eps: 0.1, max_iter: 1000, seed: 1 }
     }
 }
 
@@ -54,22 +50,13 @@ impl Rng {
 
 /// Trains one binary problem. `y[i]` is +1 or -1, `cost[i]` the sample's C.
 /// Returns the weights (`dim` of them) followed by the bias, and the number of passes.
-pub fn train_binary(
-    rows: &[&Row],
-    y: &[f32],
-    cost: &[f32],
-    dim: usize,
-    opts: &SolverOptions,
-) -> (Vec<f32>, usize) {
+pub fn train_binary(rows: &[&Row], y: &[f32], cost: &[f32], dim: usize, opts: &SolverOptions) -> (Vec<f32>, usize) {
     let l = rows.len();
     let mut w = vec![0f32; dim + 1];
     let mut alpha = vec![0f32; l];
     let diag: Vec<f32> = cost.iter().map(|c| 0.5 / c).collect();
-    let qd: Vec<f32> = rows
-        .iter()
-        .zip(&diag)
-        .map(|(r, d)| r.iter().map(|x| x.1 * x.1).sum::<f32>() + 1.0 + d)
-        .collect();
+    let qd: Vec<f32> =
+        rows.iter().zip(&diag).map(|(r, d)| r.iter().map(|x| x.1 * x.1).sum::<f32>() + 1.0 + d).collect();
     let mut index: Vec<usize> = (0..l).collect();
     let mut active = l;
     let mut rng = Rng::new(opts.seed);
@@ -136,12 +123,8 @@ mod tests {
 
     #[test]
     fn separates_a_toy_problem() {
-        let data: Vec<Vec<(u32, f32)>> = vec![
-            vec![(0, 1.0)],
-            vec![(0, 0.9), (2, 0.1)],
-            vec![(1, 1.0)],
-            vec![(1, 0.8), (2, 0.2)],
-        ];
+        let data: Vec<Vec<(u32, f32)>> =
+            vec![vec![(0, 1.0)], vec![(0, 0.9), (2, 0.1)], vec![(1, 1.0)], vec![(1, 0.8), (2, 0.2)]];
         let rows: Vec<&Row> = data.iter().map(|r| r.as_slice()).collect();
         let y = [1.0, 1.0, -1.0, -1.0];
         let (w, _) = train_binary(&rows, &y, &[1.0; 4], 3, &SolverOptions::default());

@@ -515,9 +515,9 @@ pub const STOP_WORDS: &[&str] = &[
 /// Symbols the training data kept (the preparers' list removed common punctuation only):
 /// every non-alphanumeric token seen at least three times in the segmented training file.
 pub const KEPT_SYMBOLS: &[&str] = &[
-    "—", "【", "】", "．", "©", "〔", "〕", "......", "---", "－", "＂", "＝", "·", "㎡", "×",
-    "----", "{", "／", "「", "」", "}", ".....", "‰", "------", "-----", "℃", "....", "○", "╳",
-    "–", "∶", "#-", "≥", "﹞", "﹝", "●", "\u{200b}", ".......", "㎜", "〝", "〞", "″",
+    "—", "【", "】", "．", "©", "〔", "〕", "......", "---", "－", "＂", "＝", "·", "㎡", "×", "----", "{", "／", "「",
+    "」", "}", ".....", "‰", "------", "-----", "℃", "....", "○", "╳", "–", "∶", "#-", "≥", "﹞", "﹝", "●",
+    "\u{200b}", ".......", "㎜", "〝", "〞", "″",
 ];
 
 /// True when `word` carries no letter, digit or CJK ideograph (punctuation, symbols, spaces).
@@ -537,11 +537,7 @@ fn kept_set() -> &'static std::collections::HashSet<&'static str> {
 
 /// True when a raw-text token is dropped before feature extraction.
 pub fn is_dropped(word: &str) -> bool {
-    if is_punct_or_space(word) {
-        !kept_set().contains(word)
-    } else {
-        stop_set().contains(word)
-    }
+    if is_punct_or_space(word) { !kept_set().contains(word) } else { stop_set().contains(word) }
 }
 
 /// Splits an ASCII compound the way Python jieba (which made the training data) does: pieces
@@ -584,11 +580,7 @@ pub fn segment_raw(text: &str) -> Vec<&str> {
         if w == "x000D" {
             // Excel's escaped carriage return `_x000D_`: one token in the training data.
             out.push("_x000D_");
-        } else if w.is_ascii()
-            && w.len() > 1
-            && w.bytes().any(|c| b"+#&._%-".contains(&c))
-            && !is_punct_or_space(w)
-        {
+        } else if w.is_ascii() && w.len() > 1 && w.bytes().any(|c| b"+#&._%-".contains(&c)) && !is_punct_or_space(w) {
             split_ascii_compound(w, &mut out);
         } else if !is_dropped(w) {
             out.push(w);
@@ -691,10 +683,7 @@ pub fn tokens(text: &str, pre_segmented: bool) -> Vec<&str> {
     let mut prev_space = false;
     for (i, c) in text.char_indices() {
         if c.is_whitespace() {
-            let next_space = text[i + c.len_utf8()..]
-                .chars()
-                .next()
-                .is_some_and(char::is_whitespace);
+            let next_space = text[i + c.len_utf8()..].chars().next().is_some_and(char::is_whitespace);
             if seen && !prev_space && (c != ' ' || next_space) {
                 let mut out = segment_raw(&text[..i]);
                 let rest = segment_raw(&text[i..]);
@@ -731,10 +720,7 @@ mod tests {
         let t = segment_raw("见baidu.com和0000-00000000，占10%，1.5米。_x000D_【通知】");
         assert_eq!(
             t,
-            vec![
-                "baidu", "com", "0000", "00000000", "占", "10%", "1.5", "米", "_x000D_", "【",
-                "通知", "】"
-            ]
+            vec!["baidu", "com", "0000", "00000000", "占", "10%", "1.5", "米", "_x000D_", "【", "通知", "】"]
         );
     }
 
@@ -761,22 +747,9 @@ mod tests {
 
     #[test]
     fn segmented_text_is_split() {
-        assert_eq!(
-            split_segmented(" 小区  路灯\t维修 "),
-            vec!["小区", "路灯", "维修"]
-        );
-        for t in [
-            "a\u{3000}b\u{a0}c\u{2003}d\u{85}e\u{200b}f",
-            "",
-            "  ",
-            "x",
-            "é ü\u{b}z",
-        ] {
-            assert_eq!(
-                split_segmented(t),
-                t.split_whitespace().collect::<Vec<_>>(),
-                "{t:?}"
-            );
+        assert_eq!(split_segmented(" 小区  路灯\t维修 "), vec!["小区", "路灯", "维修"]);
+        for t in ["a\u{3000}b\u{a0}c\u{2003}d\u{85}e\u{200b}f", "", "  ", "x", "é ü\u{b}z"] {
+            assert_eq!(split_segmented(t), t.split_whitespace().collect::<Vec<_>>(), "{t:?}");
         }
     }
 

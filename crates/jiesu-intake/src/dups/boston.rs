@@ -115,10 +115,20 @@ pub fn read(reader: impl Read, name: &str) -> Result<Dataset, BostonError> {
     let mut rdr = csv::Reader::from_reader(reader);
     let headers = rdr.headers().map_err(|e| err(format!("cannot read the header row: {e}")))?.clone();
     let col = |c: &str| headers.iter().position(|h| h == c).ok_or_else(|| err(format!("no `{c}` column")));
-    let [id, open, closed, reason, title, kind, location, lat, lon] =
-        ["CASE_ENQUIRY_ID", "OPEN_DT", "CLOSED_DT", "CLOSURE_REASON", "CASE_TITLE", "TYPE", "Location", "LATITUDE", "LONGITUDE"]
-            .map(col);
-    let (id, open, closed, reason, title, kind, location, lat, lon) = (id?, open?, closed?, reason?, title?, kind?, location?, lat?, lon?);
+    let [id, open, closed, reason, title, kind, location, lat, lon] = [
+        "CASE_ENQUIRY_ID",
+        "OPEN_DT",
+        "CLOSED_DT",
+        "CLOSURE_REASON",
+        "CASE_TITLE",
+        "TYPE",
+        "Location",
+        "LATITUDE",
+        "LONGITUDE",
+    ]
+    .map(col);
+    let (id, open, closed, reason, title, kind, location, lat, lon) =
+        (id?, open?, closed?, reason?, title?, kind?, location?, lat?, lon?);
     let mut cases = Vec::new();
     let (mut closure_code_duplicates, mut not_geocoded) = (0, 0);
     for (i, row) in rdr.records().enumerate() {
@@ -137,7 +147,8 @@ pub fn read(reader: impl Read, name: &str) -> Result<Dataset, BostonError> {
             not_geocoded += 1;
             None
         } else {
-            let num = |c: usize, what: &str| field(c).parse::<f64>().map_err(|e| bad(what, format!("'{}': {e}", field(c))));
+            let num =
+                |c: usize, what: &str| field(c).parse::<f64>().map_err(|e| bad(what, format!("'{}': {e}", field(c))));
             match (field(lat), field(lon)) {
                 ("", _) | (_, "") => None,
                 _ => Some(Point { lat: num(lat, "LATITUDE")?, lon: num(lon, "LONGITUDE")? }),
@@ -211,19 +222,19 @@ pub fn replay(data: &Dataset, window: Window, scorer: &Scorer) -> Replay {
         let here = case.incident.point;
         let within = |j: &usize| match (here, data.cases[*j].incident.point) {
             // A cheap box first (1° of latitude ≥ 111 km; longitude degrees are shorter in Boston).
-            (Some(a), Some(b)) => (a.lat - b.lat).abs() * 111_000.0 <= window.max_m && (a.lon - b.lon).abs() * 80_000.0 <= window.max_m,
+            (Some(a), Some(b)) => {
+                (a.lat - b.lat).abs() * 111_000.0 <= window.max_m && (a.lon - b.lon).abs() * 80_000.0 <= window.max_m
+            }
             _ => true,
         };
         let started = Instant::now();
-        let ranked = scorer.rank(&case.incident, open.iter().filter(|j| within(j)).map(|&j| (j, &data.cases[j].incident)));
+        let ranked =
+            scorer.rank(&case.incident, open.iter().filter(|j| within(j)).map(|&j| (j, &data.cases[j].incident)));
         scoring += started.elapsed();
         pairs += ranked.len() as u64;
         let mut front: Vec<Reasons> = Vec::new();
-        let mut near: Vec<Reasons> = ranked
-            .into_iter()
-            .map(|c| c.reasons)
-            .filter(|r| r.distance_m.is_none_or(|d| d <= window.max_m))
-            .collect();
+        let mut near: Vec<Reasons> =
+            ranked.into_iter().map(|c| c.reasons).filter(|r| r.distance_m.is_none_or(|d| d <= window.max_m)).collect();
         near.sort_by(|a, b| b.similarity.total_cmp(&a.similarity));
         for r in near {
             if !front.iter().any(|f| dominates(f, &r)) {
@@ -378,7 +389,8 @@ mod tests {
         assert!(parse_time("2015-01-01 00:00").unwrap_err().contains("MM/DD/YYYY"));
     }
 
-    const HEADER: &str = "CASE_ENQUIRY_ID,OPEN_DT,CLOSED_DT,CLOSURE_REASON,CASE_TITLE,TYPE,Location,LATITUDE,LONGITUDE\n";
+    const HEADER: &str =
+        "CASE_ENQUIRY_ID,OPEN_DT,CLOSED_DT,CLOSURE_REASON,CASE_TITLE,TYPE,Location,LATITUDE,LONGITUDE\n";
 
     #[test]
     fn a_small_file_replays_to_exact_figures() {
@@ -391,7 +403,10 @@ mod tests {
              5,01/06/2015 11:00:00 AM,,,Pothole,Pothole,33 Beacon St Boston MA,42.3594,-71.0587\n"
         );
         let data = read(csv.as_bytes(), "test").unwrap();
-        assert_eq!((data.cases.len(), data.duplicates(), data.closure_code_duplicates, data.not_geocoded), (5, 2, 1, 1));
+        assert_eq!(
+            (data.cases.len(), data.duplicates(), data.closure_code_duplicates, data.not_geocoded),
+            (5, 2, 1, 1)
+        );
         let scorer = Scorer::default();
         let replay = replay(&data, Window::default(), &scorer);
         // Case 2 has case 1 (same address, 2 h); case 3 is 2.5 km from both (outside the window);

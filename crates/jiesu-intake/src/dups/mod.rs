@@ -73,7 +73,8 @@ impl Fingerprint {
     /// Everything else separates. Counts are damped (1 + ln n) before normalising.
     pub fn of(text: &str) -> Fingerprint {
         let mut hashes: Vec<u32> = Vec::new();
-        let mut push = |kind: u64, h: u64| hashes.push((mix64(h ^ kind.wrapping_mul(0x9E37_79B9_7F4A_7C15)) >> 32) as u32);
+        let mut push =
+            |kind: u64, h: u64| hashes.push((mix64(h ^ kind.wrapping_mul(0x9E37_79B9_7F4A_7C15)) >> 32) as u32);
         let mut word = String::new();
         let mut prev_han: Option<char> = None;
         let flush_word = |word: &mut String, push: &mut dyn FnMut(u64, u64)| {
@@ -308,7 +309,11 @@ impl Scorer {
     }
 
     /// Scores every candidate against `new`, most likely first (ties: the earlier key order).
-    pub fn rank<'a, K: 'a>(&self, new: &Incident, candidates: impl IntoIterator<Item = (K, &'a Incident)>) -> Vec<Candidate<K>> {
+    pub fn rank<'a, K: 'a>(
+        &self,
+        new: &Incident,
+        candidates: impl IntoIterator<Item = (K, &'a Incident)>,
+    ) -> Vec<Candidate<K>> {
         let mut out: Vec<Candidate<K>> = candidates
             .into_iter()
             .map(|(key, old)| {
@@ -374,8 +379,20 @@ mod tests {
         let s = Scorer::default();
         let here = Point { lat: 39.9300, lon: 116.4170 };
         let new = Incident::new("东四北大街12号路灯不亮", "0301", Some("03"), Some(here), at(30));
-        let same = Incident::new("东四北大街12号门前路灯坏了", "0301", Some("03"), Some(Point { lat: 39.93001, lon: 116.41701 }), at(26));
-        let far = Incident::new("东四北大街路灯不亮", "0301", Some("03"), Some(Point { lat: 39.9400, lon: 116.4170 }), at(29));
+        let same = Incident::new(
+            "东四北大街12号门前路灯坏了",
+            "0301",
+            Some("03"),
+            Some(Point { lat: 39.93001, lon: 116.41701 }),
+            at(26),
+        );
+        let far = Incident::new(
+            "东四北大街路灯不亮",
+            "0301",
+            Some("03"),
+            Some(Point { lat: 39.9400, lon: 116.4170 }),
+            at(29),
+        );
         let other = Incident::new("垃圾桶满了", "0502", Some("05"), Some(here), at(29));
         let ranked = s.rank(&new, [(1, &far), (2, &same), (3, &other)]);
         assert_eq!(ranked[0].key, 2, "{ranked:?}");

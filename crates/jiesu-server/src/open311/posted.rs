@@ -45,7 +45,12 @@ impl Posted {
 
     /// Stores the uploaded image of `p` (checked by [`Posted::check`]) under a random name and
     /// returns the name; None when no image came.
-    pub(crate) async fn store_media(&self, p: &Params, store: &Store, now: DateTime<Utc>) -> Result<Option<String>, Open311Error> {
+    pub(crate) async fn store_media(
+        &self,
+        p: &Params,
+        store: &Store,
+        now: DateTime<Utc>,
+    ) -> Result<Option<String>, Open311Error> {
         match (&p.media, self.media_type) {
             (Some(u), Some(t)) => {
                 let id = random_name();

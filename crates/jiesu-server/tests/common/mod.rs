@@ -98,9 +98,8 @@ impl TestApp {
             .body(Body::from(json!({"name": name, "password": password}).to_string()))
             .unwrap();
         let (status, headers, text) = self.send_raw(req).await;
-        let cookie = headers
-            .get(header::SET_COOKIE)
-            .map(|c| c.to_str().unwrap().split(';').next().unwrap().to_string());
+        let cookie =
+            headers.get(header::SET_COOKIE).map(|c| c.to_str().unwrap().split(';').next().unwrap().to_string());
         (status, json_of(status, &text), cookie)
     }
 
