@@ -20,6 +20,7 @@
 
 mod accounts;
 mod batch;
+pub mod bench;
 mod cases;
 pub mod crypt;
 mod error;
@@ -166,13 +167,14 @@ impl Store {
         self.backend
     }
 
-    /// The connection pool for reads, for the few callers (tests, diagnostics) that need raw SQL.
-    pub fn pool(&self) -> &AnyPool {
+    /// The connection pool for reads. Never public: SQL stays in this crate (raw SQL for tests
+    /// goes through [`testing`], the benchmark baseline through [`bench`]).
+    pub(crate) fn pool(&self) -> &AnyPool {
         &self.pool
     }
 
-    /// The connection pool for writes (benchmarks compare against raw inserts through it).
-    pub fn write_pool(&self) -> &AnyPool {
+    /// The connection pool for writes (the single writer on SQLite).
+    pub(crate) fn write_pool(&self) -> &AnyPool {
         &self.writer
     }
 

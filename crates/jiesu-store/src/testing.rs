@@ -54,3 +54,15 @@ impl ScratchDb {
             .expect("drop scratch database");
     }
 }
+
+/// Runs raw SQL on the writer connection (tests that tamper with a store on purpose); returns the
+/// rows affected. Tests only: everything else goes through the store's methods.
+pub async fn execute(store: &Store, sql: &str) -> Result<u64, StoreError> {
+    let done = store.write_pool().execute(AssertSqlSafe(sql.to_string())).await?;
+    Ok(done.rows_affected())
+}
+
+/// The first column of every row of a raw query, as text (tests that look at what is stored).
+pub async fn strings(store: &Store, sql: &str) -> Result<Vec<String>, StoreError> {
+    Ok(sqlx::query_scalar(AssertSqlSafe(sql.to_string())).fetch_all(store.pool()).await?)
+}

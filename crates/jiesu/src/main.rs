@@ -9,6 +9,7 @@ mod cmd_geo;
 mod cmd_model;
 mod cmd_openapi;
 mod config;
+mod suggester;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -139,7 +140,7 @@ enum BenchCmd {
 /// JIESU_LABEL_MAP (a bad file is an error).
 fn with_smart_intake(desk: Desk, outline: Option<&std::path::Path>) -> anyhow::Result<Desk> {
     let desk = desk.with_geo(std::sync::Arc::new(cmd_geo::load_geo(outline)?));
-    let suggester = jiesu_core::Suggester::from_env(desk.catalog()).map_err(anyhow::Error::msg)?;
+    let suggester = suggester::from_env(desk.catalog()).map_err(anyhow::Error::msg)?;
     Ok(desk.with_classifier(std::sync::Arc::new(suggester))?)
 }
 

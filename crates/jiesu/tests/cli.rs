@@ -48,16 +48,10 @@ fn check_passes_on_demo_data_and_fails_on_a_tampered_case() {
     let rt = tokio::runtime::Runtime::new().unwrap();
     rt.block_on(async {
         let store = jiesu_store::Store::connect(&db).await.unwrap();
-        let done = sqlx::query(
-            "UPDATE cases SET state = replace(state, '\"reopen_count\":0', '\"reopen_count\":5') WHERE id = 5",
-        )
-        .execute(store.write_pool())
-        .await
-        .unwrap();
-        assert_eq!(done.rows_affected(), 1);
+        let sql = "UPDATE cases SET state = replace(state, '\"reopen_count\":0', '\"reopen_count\":5') WHERE id = 5";
+        assert_eq!(jiesu_store::testing::execute(&store, sql).await.unwrap(), 1);
         // … and someone summons a unit to case 6 without a 吹哨 event (it would then see the case).
-        sqlx::query("INSERT INTO case_units (case_id, unit) VALUES (6, 'B01')")
-            .execute(store.write_pool())
+        jiesu_store::testing::execute(&store, "INSERT INTO case_units (case_id, unit) VALUES (6, 'B01')")
             .await
             .unwrap();
         store.close().await;
