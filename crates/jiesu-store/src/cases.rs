@@ -174,6 +174,7 @@ impl Store {
                 let id: i64 = q.fetch_one(&mut *tx).await?.try_get("id")?;
                 insert_events(&mut tx, id, events).await?;
                 insert_units(&mut tx, id, state).await?;
+                crate::search::insert_terms(&mut tx, id, &case.display_title(), &case.text).await?;
                 tx.commit().await?;
                 Ok(id)
             }
@@ -342,7 +343,7 @@ impl Store {
 
     /// Cases within `scope` matching `filter`, newest first, one page.
     pub async fn list(&self, scope: &Scope, filter: &CaseFilter, page: Page) -> Result<Vec<CaseRecord>, StoreError> {
-        let w = filter_clause(scope, filter, page.before);
+        let w = filter_clause(self.backend, scope, filter, page.before);
         let sql = format!("SELECT {CASE_COLUMNS} FROM cases{} ORDER BY id DESC LIMIT {}", w.sql, w.next_placeholder());
         let limit = i64::from(page.limit.clamp(1, 1000));
         let rows = w.bind(sqlx::query(AssertSqlSafe(sql))).bind(limit).fetch_all(&self.pool).await?;
@@ -358,7 +359,7 @@ impl Store {
         offset: u64,
         limit: u32,
     ) -> Result<Vec<CaseRecord>, StoreError> {
-        let w = filter_clause(&Scope::All, filter, None);
+        let w = filter_clause(self.backend, &Scope::All, filter, None);
         let n = w.args.len();
         let sql =
             format!("SELECT {CASE_COLUMNS} FROM cases{} ORDER BY id DESC LIMIT ${} OFFSET ${}", w.sql, n + 1, n + 2);
@@ -376,7 +377,7 @@ impl Store {
         filter: &CaseFilter,
         page: Page,
     ) -> Result<Vec<String>, StoreError> {
-        let w = filter_clause(scope, filter, page.before);
+        let w = filter_clause(self.backend, scope, filter, page.before);
         let select =
             format!("SELECT {CASE_COLUMNS} FROM cases{} ORDER BY id DESC LIMIT {}", w.sql, w.next_placeholder());
         let (sql, column) = match self.backend {
@@ -389,7 +390,7 @@ impl Store {
 
     /// How many cases within `scope` match `filter`.
     pub async fn count(&self, scope: &Scope, filter: &CaseFilter) -> Result<u64, StoreError> {
-        let w = filter_clause(scope, filter, None);
+        let w = filter_clause(self.backend, scope, filter, None);
         let sql = format!("SELECT COUNT(*) AS n FROM cases{}", w.sql);
         let n: i64 = w.bind(sqlx::query(AssertSqlSafe(sql))).fetch_one(&self.pool).await?.try_get("n")?;
         Ok(n as u64)
@@ -812,7 +813,7 @@ fn like_literal(text: &str) -> String {
     out
 }
 
-fn filter_clause(scope: &Scope, f: &CaseFilter, before: Option<i64>) -> Where {
+fn filter_clause(backend: crate::Backend, scope: &Scope, f: &CaseFilter, before: Option<i64>) -> Where {
     let mut w = Where::default();
     scope_clause(&mut w, scope);
     if !f.statuses.is_empty() {
@@ -849,7 +850,20 @@ fn filter_clause(scope: &Scope, f: &CaseFilter, before: Option<i64>) -> Where {
         w.and("external_id = ?", Arg::Text(x.clone()));
     }
     if let Some(t) = f.text.as_deref().map(str::trim).filter(|t| !t.is_empty()) {
-        w.and("(title LIKE ? ESCAPE '\\' OR body LIKE ? ESCAPE '\\')", Arg::Text(like_literal(t)));
+        // The index narrows to candidates; LIKE decides (see `search`).
+        let terms = crate::search::query_terms(t);
+        if !terms.is_empty() {
+            w.and(
+                crate::search::candidates_condition(backend),
+                Arg::Text(crate::search::candidates_arg(backend, &terms)),
+            );
+        }
+        // Case-insensitive on both (SQLite's LIKE folds ASCII; PostgreSQL's ILIKE all letters).
+        let like = match backend {
+            crate::Backend::Sqlite => "(title LIKE ? ESCAPE '\\' OR body LIKE ? ESCAPE '\\')",
+            crate::Backend::Postgres => "(title ILIKE ? ESCAPE '\\' OR body ILIKE ? ESCAPE '\\')",
+        };
+        w.and(like, Arg::Text(like_literal(t)));
     }
     if let Some(b) = before {
         w.and("id < ?", Arg::Int(b));

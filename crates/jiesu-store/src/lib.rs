@@ -26,6 +26,7 @@ pub mod crypt;
 mod error;
 mod nearby;
 mod open311;
+mod search;
 pub mod testing;
 
 pub use accounts::{API_KEY_PREFIX, ApiKey, User};
@@ -157,6 +158,10 @@ impl Store {
         let sealer =
             std::sync::Arc::new(crypt::Sealer::new(&resolve_key(&writer, backend, file, opts.data_key).await?));
         let intake = (backend == Backend::Sqlite).then(|| batch::spawn(writer.clone()));
+        match backend {
+            Backend::Sqlite => search::spawn_indexer(writer.clone()),
+            Backend::Postgres => search::index_missing_postgres(&writer).await?,
+        }
         let store = Store { pool, writer, intake, backend, sealer };
         store.seal_plain_contacts().await?;
         Ok(store)
@@ -176,6 +181,22 @@ impl Store {
     /// The connection pool for writes (the single writer on SQLite).
     pub(crate) fn write_pool(&self) -> &AnyPool {
         &self.writer
+    }
+
+    /// Brings the search index up to date now (SQLite; on PostgreSQL it always is): the
+    /// background indexer does this within a second, so only tests and bulk loads call it.
+    /// Returns how many cases were indexed.
+    pub async fn index_pending(&self) -> Result<usize, StoreError> {
+        let mut done = 0;
+        if self.backend == Backend::Sqlite {
+            loop {
+                match search::index_next(&self.writer).await? {
+                    0 => break,
+                    n => done += n,
+                }
+            }
+        }
+        Ok(done)
     }
 
     /// Closes every connection (waits for running queries).
