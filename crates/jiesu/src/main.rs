@@ -79,7 +79,8 @@ enum Cmd {
         #[arg(long, default_value_t = 2026)]
         seed: u64,
     },
-    /// Check a store's integrity: every case's state equals the replay of its events.
+    /// Check a store's integrity: every case's state equals the replay of its events; no merge
+    /// cycles; no half-written Open311 requests (exit status 3 otherwise).
     Check {
         #[command(flatten)]
         store: StoreArgs,
