@@ -38,8 +38,8 @@ impl Desk {
     /// Replays every case's events and compares the result with the stored state and the
     /// cached columns.
     pub async fn check(&self) -> Result<CheckReport, CoreError> {
-        let mut report = CheckReport::default();
-        report.open311_orphans = self.store().open311_orphans().await?;
+        let mut report =
+            CheckReport { open311_orphans: self.store().open311_orphans().await?, ..CheckReport::default() };
         let Some(max) = self.store().max_case_id().await? else { return Ok(report) };
         let mut merged = HashMap::new();
         let mut first = 1;

@@ -653,7 +653,8 @@ async fn updates_are_scoped_to_the_key(url: &str) {
         contact: Default::default(),
         external_id: None,
     };
-    let hotline = desk_of(&a).receive(op, draft, a.clock.lock().unwrap().to_owned(), true).await.unwrap().id;
+    let now = *a.clock.lock().unwrap();
+    let hotline = desk_of(&a).receive(op, draft, now, true).await.unwrap().id;
     close(&a, mine).await;
     close(&a, hotline).await;
 
