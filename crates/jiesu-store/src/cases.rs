@@ -231,7 +231,7 @@ impl Store {
         Ok(sqlx::query_scalar("SELECT case_id FROM case_external_ids WHERE filer = $1 AND external_id = $2")
             .bind(filer)
             .bind(external_id)
-            .fetch_optional(&self.writer)
+            .fetch_optional(&self.pool)
             .await?)
     }
 
