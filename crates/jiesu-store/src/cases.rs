@@ -138,24 +138,53 @@ impl Store {
     /// is still all-or-nothing, and the call returns only after its commit.
     ///
     /// The citizen's contact is sealed with the data key; a case filed by a citizen records them
-    /// as its owner (for [`Scope::Own`]); summoned units, if any, go to `case_units`.
+    /// as its owner (for [`Scope::Own`]); summoned units, if any, go to `case_units`. An external
+    /// id is unique per filer (the first event's actor): [`StoreError::AlreadyFiled`] names the
+    /// case filed first.
     pub async fn create_case(&self, case: &NewCase, events: &[Event], state: &CaseState) -> Result<i64, StoreError> {
+        self.create_case_with(case, events, state, None).await
+    }
+
+    /// [`Store::create_case`] with what an Open311 client sent (media, attributes, token), all
+    /// in the case's transaction: the case is marked as filed through the Open311 endpoint.
+    pub async fn create_case_with(
+        &self,
+        case: &NewCase,
+        events: &[Event],
+        state: &CaseState,
+        open311: Option<&crate::Open311Intake>,
+    ) -> Result<i64, StoreError> {
+        let filer = events.first().map(|e| e.actor.user.clone()).unwrap_or_default();
         let row = CaseRow {
             contact: (!case.contact.is_empty()).then(|| self.sealer.seal(json(&case.contact).as_bytes())),
             owner: owner_of(events),
+            filed_via: open311.map(|_| FILED_VIA_OPEN311.to_string()),
         };
-        match self.backend {
+        let created = match self.backend {
             crate::Backend::Sqlite => {
                 let units = joint_units(state);
-                let shape = crate::batch::Shape { events: events.len(), units: units.len() };
+                let shape = crate::batch::Shape {
+                    events: events.len(),
+                    units: units.len(),
+                    external: case.external_id.is_some(),
+                    open311: open311
+                        .map(|o| crate::batch::Open311Shape { media: o.media.is_some(), token: o.token.is_some() }),
+                };
                 // Serialised here, by the caller, so that the single writer only binds.
                 let (state_json, event_json) = (json(state), events.iter().map(json).collect::<Vec<_>>());
-                let (case, events, state) = (case.clone(), events.to_vec(), state.clone());
+                let extra = open311.map(|o| (o.clone(), attributes_json(o)));
+                let (case, events, state, filer) = (case.clone(), events.to_vec(), state.clone(), filer.clone());
                 let bind = Box::new(move |q| {
                     let q = bind_case(q, &case, &state, &state_json, &row);
                     let mut q = bind_events(q, &events, &event_json);
                     for u in &units {
                         q = q.bind(u.clone());
+                    }
+                    if let Some(x) = &case.external_id {
+                        q = q.bind(filer.clone()).bind(x.clone());
+                    }
+                    if let Some((o, attributes)) = &extra {
+                        q = bind_open311(q, o, attributes, ms(state.received_at));
                     }
                     q
                 });
@@ -168,17 +197,43 @@ impl Store {
                 answer.await.map_err(|_| StoreError::Write("the writer stopped".into()))?
             }
             crate::Backend::Postgres => {
-                let mut tx = self.writer.begin().await?;
-                let sql = format!("{} RETURNING id", case_insert(&mut numbered(1)));
-                let q = bind_case(sqlx::query(AssertSqlSafe(sql)), case, state, &json(state), &row);
-                let id: i64 = q.fetch_one(&mut *tx).await?.try_get("id")?;
-                insert_events(&mut tx, id, events).await?;
-                insert_units(&mut tx, id, state).await?;
-                crate::search::insert_terms(&mut tx, id, &case.display_title(), &case.text).await?;
-                tx.commit().await?;
-                Ok(id)
+                async {
+                    let mut tx = self.writer.begin().await?;
+                    let sql = format!("{} RETURNING id", case_insert(&mut numbered(1)));
+                    let q = bind_case(sqlx::query(AssertSqlSafe(sql)), case, state, &json(state), &row);
+                    let id: i64 = q.fetch_one(&mut *tx).await?.try_get("id")?;
+                    insert_events(&mut tx, id, events).await?;
+                    insert_units(&mut tx, id, state).await?;
+                    if let Some(x) = &case.external_id {
+                        let sql = external_insert("$1", &mut numbered(2));
+                        sqlx::query(AssertSqlSafe(sql)).bind(id).bind(&filer).bind(x).execute(&mut *tx).await?;
+                    }
+                    if let Some(o) = open311 {
+                        crate::open311::insert_intake(&mut tx, id, o, state.received_at).await?;
+                    }
+                    crate::search::insert_terms(&mut tx, id, &case.display_title(), &case.text).await?;
+                    tx.commit().await?;
+                    Ok(id)
+                }
+                .await
             }
+        };
+        match (created, &case.external_id) {
+            // Filed twice at the same moment: the key let one in; name it.
+            (Err(e), Some(x)) if crate::open311::is_unique_violation(&e) => {
+                self.case_filed(&filer, x).await?.map_or(Err(e), |id| Err(StoreError::AlreadyFiled(id)))
+            }
+            (created, _) => created,
         }
+    }
+
+    /// The case that `filer` (the actor of its 受理 event) filed with `external_id`, if any.
+    pub async fn case_filed(&self, filer: &str, external_id: &str) -> Result<Option<i64>, StoreError> {
+        Ok(sqlx::query_scalar("SELECT case_id FROM case_external_ids WHERE filer = $1 AND external_id = $2")
+            .bind(filer)
+            .bind(external_id)
+            .fetch_optional(&self.pool)
+            .await?)
     }
 
     /// Appends events to case `id` and stores its new state, in one transaction, provided the
@@ -192,7 +247,31 @@ impl Store {
         events: &[Event],
         state: &CaseState,
     ) -> Result<(), StoreError> {
+        self.append_with(id, expected_seq, events, state, &AppendAlso::default()).await.map(|_| ())
+    }
+
+    /// [`Store::append`], checking and writing `also` in the same transaction: another case
+    /// that must be unchanged (a merge's master), a client's update stored with the events.
+    /// Returns the id of the stored client update, if one was given.
+    pub async fn append_with(
+        &self,
+        id: i64,
+        expected_seq: u32,
+        events: &[Event],
+        state: &CaseState,
+        also: &AppendAlso<'_>,
+    ) -> Result<Option<i64>, StoreError> {
         let mut tx = self.writer.begin().await?;
+        if let (crate::Backend::Postgres, Some((other, _))) = (self.backend, also.unchanged) {
+            // Both rows locked in id order, so that two merges crossing each other (A into B,
+            // B into C or A) wait for one another instead of deadlocking. (SQLite has one
+            // writer: the first UPDATE below takes the database's write lock.)
+            sqlx::query("SELECT id FROM cases WHERE id IN ($1, $2) ORDER BY id FOR UPDATE")
+                .bind(id)
+                .bind(other)
+                .fetch_all(&mut *tx)
+                .await?;
+        }
         let done = sqlx::query(
             "UPDATE cases SET status = $1, assignee = $2, due = $3, overdue_noticed = $4, updated_at = $5, \
              closed_at = $6, seq = $7, state = $8, category = $9 WHERE id = $10 AND seq = $11",
@@ -218,12 +297,28 @@ impl Store {
                 None => StoreError::NotFound(id),
             });
         }
+        if let Some((other, other_seq)) = also.unchanged {
+            // Read under the write lock (SQLite) or the row lock (PostgreSQL): nobody can change
+            // it before the commit.
+            let seq: Option<i64> =
+                sqlx::query_scalar("SELECT seq FROM cases WHERE id = $1").bind(other).fetch_optional(&mut *tx).await?;
+            if seq != Some(i64::from(other_seq)) {
+                return Err(StoreError::Conflict { id: other, expected: other_seq });
+            }
+        }
         insert_events(&mut tx, id, events).await?;
         // Summoned units follow the state (吹哨 adds, 重办 clears).
         sqlx::query("DELETE FROM case_units WHERE case_id = $1").bind(id).execute(&mut *tx).await?;
         insert_units(&mut tx, id, state).await?;
+        let mut update_id = None;
+        if let Some(update) = also.client_update {
+            if let Some(media) = also.media {
+                crate::open311::insert_media(&mut tx, media, update.received_at).await?;
+            }
+            update_id = Some(crate::open311::insert_client_update(&mut tx, update).await?);
+        }
         tx.commit().await?;
-        Ok(())
+        Ok(update_id)
     }
 
     /// Changes what intake wrote (category and place, e.g. an operator's correction) without an
@@ -495,6 +590,19 @@ impl Store {
     }
 }
 
+/// What [`Store::append_with`] checks and writes besides the events, in their transaction.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct AppendAlso<'a> {
+    /// Another case whose latest event must still be this number: a merge's master, so that
+    /// the merge is decided and written over both cases at once ([`StoreError::Conflict`]
+    /// naming that case otherwise).
+    pub unchanged: Option<(i64, u32)>,
+    /// A client's update to store with the events (its `id` is ignored).
+    pub client_update: Option<&'a crate::ClientUpdate>,
+    /// The update's media file.
+    pub media: Option<&'a crate::NewMedia>,
+}
+
 /// The columns of a case row that cache its state for queries.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CachedColumns {
@@ -537,7 +645,13 @@ struct CaseRow {
     contact: Option<String>,
     /// The citizen who filed the case.
     owner: Option<String>,
+    /// The endpoint the case was filed through, when it keeps a row of its own beside the case
+    /// ([`FILED_VIA_OPEN311`]).
+    filed_via: Option<String>,
 }
+
+/// `filed_via` of a case filed through the Open311 endpoint: it has an `open311_requests` row.
+pub(crate) const FILED_VIA_OPEN311: &str = "open311";
 
 /// The owner of a new case: its first event's actor, when a citizen.
 fn owner_of(events: &[Event]) -> Option<String> {
@@ -567,9 +681,9 @@ fn anonymous() -> String {
 }
 
 /// The statements that write one new case on SQLite (the case row, returning its id, then its
-/// events and summoned units), with anonymous placeholders: the same text for every case of the
-/// same shape, so the batch writer builds it once. The case id is the new row's: with one writer
-/// inside the transaction, `max(id)`.
+/// events, summoned units, external id and Open311 side), with anonymous placeholders: the same
+/// text for every case of the same shape, so the batch writer builds it once. The case id is the
+/// new row's: with one writer inside the transaction, `max(id)`.
 pub(crate) fn sqlite_create_sql(shape: crate::batch::Shape) -> String {
     const NEW_ID: &str = "(SELECT max(id) FROM cases)";
     let mut sql = format!(
@@ -581,7 +695,68 @@ pub(crate) fn sqlite_create_sql(shape: crate::batch::Shape) -> String {
         sql.push_str("; ");
         sql.push_str(&units_insert(shape.units, NEW_ID, &mut anonymous));
     }
+    if shape.external {
+        sql.push_str("; ");
+        sql.push_str(&external_insert(NEW_ID, &mut anonymous));
+    }
+    if let Some(o) = shape.open311 {
+        sql.push_str("; ");
+        sql.push_str(&open311_inserts(o, NEW_ID, &mut anonymous));
+    }
     sql
+}
+
+/// The INSERT of a case's external id (filer, external id) for the case `case_id`.
+fn external_insert(case_id: &str, mark: &mut impl FnMut() -> String) -> String {
+    let (filer, x) = (mark(), mark());
+    format!("INSERT INTO case_external_ids (case_id, filer, external_id) VALUES ({case_id}, {filer}, {x})")
+}
+
+/// The INSERTs of a new case's Open311 side (media, request row, token), values bound by
+/// [`bind_open311`].
+fn open311_inserts(shape: crate::batch::Open311Shape, case_id: &str, mark: &mut impl FnMut() -> String) -> String {
+    let mut sql = Vec::new();
+    if shape.media {
+        let marks: Vec<String> = (0..5).map(|_| mark()).collect();
+        sql.push(format!(
+            "INSERT INTO open311_media (id, content_type, size, bytes, created_at) VALUES ({})",
+            marks.join(", ")
+        ));
+    }
+    let marks: Vec<String> = (0..6).map(|_| mark()).collect();
+    sql.push(format!(
+        "INSERT INTO open311_requests (case_id, service_code, attributes, media_id, media_url, client, created_at) \
+         VALUES ({case_id}, {})",
+        marks.join(", ")
+    ));
+    if shape.token {
+        let (token, at) = (mark(), mark());
+        sql.push(format!("INSERT INTO open311_tokens (token, case_id, created_at) VALUES ({token}, {case_id}, {at})"));
+    }
+    sql.join("; ")
+}
+
+/// The attributes of an Open311 request as stored (a JSON object).
+fn attributes_json(o: &crate::Open311Intake) -> String {
+    serde_json::Value::Object(o.attributes.clone()).to_string()
+}
+
+/// Binds the values of [`open311_inserts`]; `at` is the time written (epoch ms).
+fn bind_open311<'q>(mut q: AnyQuery<'q>, o: &crate::Open311Intake, attributes: &str, at: i64) -> AnyQuery<'q> {
+    if let Some(m) = &o.media {
+        q = q.bind(m.id.clone()).bind(m.content_type.clone()).bind(m.bytes.len() as i64).bind(m.bytes.clone()).bind(at);
+    }
+    q = q
+        .bind(o.service_code.clone())
+        .bind(attributes.to_owned())
+        .bind(o.media.as_ref().map(|m| m.id.clone()))
+        .bind(o.media_url.clone())
+        .bind(o.client.clone())
+        .bind(at);
+    if let Some(t) = &o.token {
+        q = q.bind(t.clone()).bind(at);
+    }
+    q
 }
 
 /// An INSERT of `k` summoned units of the case `case_id` (an SQL expression), values marked by
@@ -609,14 +784,14 @@ fn case_insert(mark: &mut impl FnMut() -> String) -> String {
     let marks: Vec<String> = (0..CASE_INSERT_ARGS).map(|_| mark()).collect();
     format!(
         "INSERT INTO cases (channel, kind, title, body, category, address, lat, lon, street, community, grid, contact, \
-         external_id, status, assignee, due, overdue_noticed, received_at, updated_at, closed_at, seq, state, owner) \
-         VALUES ({})",
+         external_id, status, assignee, due, overdue_noticed, received_at, updated_at, closed_at, seq, state, owner, \
+         filed_via) VALUES ({})",
         marks.join(", ")
     )
 }
 
 /// Number of placeholders in [`case_insert`].
-const CASE_INSERT_ARGS: usize = 23;
+const CASE_INSERT_ARGS: usize = 24;
 
 pub(crate) type AnyQuery<'q> = sqlx::query::Query<'q, Any, sqlx::any::AnyArguments>;
 
@@ -645,6 +820,7 @@ fn bind_case<'q>(q: AnyQuery<'q>, case: &NewCase, state: &CaseState, state_json:
         .bind(i64::from(state.seq))
         .bind(state_json.to_owned())
         .bind(row.owner.clone())
+        .bind(row.filed_via.clone())
 }
 
 /// An optional `f64` that binds correctly on PostgreSQL through the `Any` driver.

@@ -14,6 +14,9 @@ pub enum StoreError {
         /// The sequence number the writer expected to be the latest.
         expected: u32,
     },
+    /// The same filer already filed a case with this external id: that case.
+    #[error("this external id was already filed as case {0}")]
+    AlreadyFiled(i64),
     /// The store URL is malformed or unsupported.
     #[error("store URL: {0}")]
     Url(String),

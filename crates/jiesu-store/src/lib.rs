@@ -30,12 +30,12 @@ mod search;
 pub mod testing;
 
 pub use accounts::{API_KEY_PREFIX, ApiKey, User};
-pub use cases::{CachedColumns, CaseFilter, CaseRecord, Page};
+pub use cases::{AppendAlso, CachedColumns, CaseFilter, CaseRecord, Page};
 pub use crypt::DataKey;
 pub use error::StoreError;
 pub use jiesu_domain::access::Scope;
 pub use nearby::NearbyQuery;
-pub use open311::{ClientUpdate, Media, Open311Request, UpdateOutcome};
+pub use open311::{ClientUpdate, Media, NewMedia, Open311Intake, Open311Request, UpdateOutcome};
 
 use std::str::FromStr;
 use std::sync::Once;

@@ -1,6 +1,7 @@
 //! The `jiesu` binary: parses the command line and hands over to the library crates.
 //! Exit status: 0 success, 1 failure (message on stderr), 2 usage error (from clap),
-//! 3 `check` found cases that differ from their replay.
+//! 3 `check` found cases that differ from their replay, merge cycles or half-written Open311
+//! requests.
 
 mod bench;
 mod cmd_accounts;
@@ -79,7 +80,8 @@ enum Cmd {
         #[arg(long, default_value_t = 2026)]
         seed: u64,
     },
-    /// Check a store's integrity: every case's state equals the replay of its events.
+    /// Check a store's integrity: every case's state equals the replay of its events; no merge
+    /// cycles; no half-written Open311 requests (exit status 3 otherwise).
     Check {
         #[command(flatten)]
         store: StoreArgs,
@@ -231,7 +233,21 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             for (id, why) in &report.mismatches {
                 println!("case {id}: {why}");
             }
+            for cycle in &report.merge_cycles {
+                let path: Vec<String> = cycle.iter().chain(cycle.first()).map(|id| format!("case {id}")).collect();
+                println!("merge cycle: {} (merged into each other; no action recovers them)", path.join(" → "));
+            }
+            for why in &report.open311_orphans {
+                println!("open311: {why}");
+            }
             println!("checked {} cases, {} events: {} differ", report.cases, report.events, report.mismatches.len());
+            if !report.merge_cycles.is_empty() || !report.open311_orphans.is_empty() {
+                println!(
+                    "{} merge cycles, {} half-written Open311 requests",
+                    report.merge_cycles.len(),
+                    report.open311_orphans.len()
+                );
+            }
             Ok(if report.ok() { ExitCode::SUCCESS } else { ExitCode::from(3) })
         }
         Cmd::Calendar { year, config } => {

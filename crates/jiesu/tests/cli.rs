@@ -62,6 +62,74 @@ fn check_passes_on_demo_data_and_fails_on_a_tampered_case() {
     assert!(out.contains("case 6:") && out.contains("summoned units"), "{out}");
 }
 
+/// Two cases merged into each other (written by hand through the store, past the desk that
+/// refuses it), and half-written Open311 requests: `jiesu check` reports them, exit status 3.
+#[test]
+fn check_reports_merge_cycles_and_half_written_open311_requests() {
+    use jiesu_domain::workflow::{self, Action, Actor};
+    let dir = tempfile::tempdir().unwrap();
+    let db = format!("sqlite://{}/cycle.db", dir.path().display());
+    let (code, out, err) = run(&["demo", "--db", &db, "--cases", "120", "--seed", "3"]);
+    assert_eq!(code, 0, "{out}{err}");
+    let (code, out, _) = run(&["check", "--db", &db]);
+    assert_eq!(code, 0, "a demo store passes (its open311 cases were not filed through the endpoint): {out}");
+
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let (a, b, filed) = rt.block_on(async {
+        let store = jiesu_store::Store::connect(&db).await.unwrap();
+        let mut open = Vec::new();
+        for id in 1..=120 {
+            let rec = store.case(id).await.unwrap();
+            if rec.state.status.is_open() && rec.state.merged_into.is_none() {
+                open.push(rec);
+            }
+        }
+        let op = Actor { user: "op-1".into(), role: jiesu_domain::model::Role::Operator, unit: None };
+        let (x, y) = (&open[0], &open[1]);
+        for (from, into) in [(x, y.id), (y, x.id)] {
+            let at = from.state.updated_at + chrono::Duration::minutes(1);
+            let (e, s) = workflow::step(Some(&from.state), at, op.clone(), Action::Merge { into }, None).unwrap();
+            store.append(from.id, from.state.seq, &[e], &s).await.unwrap();
+        }
+        // A case filed through the Open311 endpoint whose Open311 row went missing …
+        let open311 = jiesu_store::Open311Intake {
+            service_code: x.case.category.clone(),
+            attributes: Default::default(),
+            media: None,
+            media_url: None,
+            client: "app".into(),
+            token: None,
+        };
+        let filer = Actor { user: "open311:app".into(), role: jiesu_domain::model::Role::Citizen, unit: None };
+        let receive = Action::Receive {
+            category: x.case.category.clone(),
+            deadline_class: x.state.deadline_class,
+            verify: false,
+            intake: vec![],
+        };
+        let (e, s) = workflow::step(None, x.state.received_at, filer, receive, None).unwrap();
+        let filed = store.create_case_with(&x.case, &[e], &s, Some(&open311)).await.unwrap();
+        jiesu_store::testing::execute(&store, &format!("DELETE FROM open311_requests WHERE case_id = {filed}"))
+            .await
+            .unwrap();
+        // … and an Open311 row whose case is missing (written with the foreign keys off).
+        jiesu_store::testing::execute(
+            &store,
+            "PRAGMA foreign_keys = OFF; INSERT INTO open311_requests (case_id, service_code, attributes, client, \
+             created_at) VALUES (999999, '0401', '{}', 'app', 0); PRAGMA foreign_keys = ON;",
+        )
+        .await
+        .unwrap();
+        store.close().await;
+        (x.id.min(y.id), x.id.max(y.id), filed)
+    });
+    let (code, out, _) = run(&["check", "--db", &db]);
+    assert_eq!(code, 3, "{out}");
+    assert!(out.contains(&format!("merge cycle: case {a} → case {b} → case {a}")), "{out}");
+    assert!(out.contains(&format!("case {filed} was filed through the Open311 endpoint but has no Open311")), "{out}");
+    assert!(out.contains("the Open311 request of case 999999 has no case"), "{out}");
+}
+
 struct Server(Child);
 
 impl Drop for Server {
