@@ -10,6 +10,7 @@ use sqlx::any::AnyRow;
 // Every dynamic SQL string here is built from constants of this module, never from input.
 use sqlx::{Any, AssertSqlSafe, Row};
 
+use crate::chain::EventColumns;
 use crate::crypt::Sealer;
 use crate::{Store, StoreError};
 
@@ -140,20 +141,23 @@ impl Store {
     /// The citizen's contact is sealed with the data key; a case filed by a citizen records them
     /// as its owner (for [`Scope::Own`]); summoned units, if any, go to `case_units`.
     pub async fn create_case(&self, case: &NewCase, events: &[Event], state: &CaseState) -> Result<i64, StoreError> {
+        // Serialised and chained here, by the caller, so that the single writer only binds.
+        let event_json: Vec<String> = events.iter().map(json).collect();
+        let chained = self.chain(None, events, &event_json);
         let row = CaseRow {
             contact: (!case.contact.is_empty()).then(|| self.sealer.seal(json(&case.contact).as_bytes())),
             owner: owner_of(events),
+            chain: chained.head.clone(),
         };
         match self.backend {
             crate::Backend::Sqlite => {
                 let units = joint_units(state);
                 let shape = crate::batch::Shape { events: events.len(), units: units.len() };
-                // Serialised here, by the caller, so that the single writer only binds.
-                let (state_json, event_json) = (json(state), events.iter().map(json).collect::<Vec<_>>());
+                let state_json = json(state);
                 let (case, events, state) = (case.clone(), events.to_vec(), state.clone());
                 let bind = Box::new(move |q| {
                     let q = bind_case(q, &case, &state, &state_json, &row);
-                    let mut q = bind_events(q, &events, &event_json);
+                    let mut q = bind_events(q, &events, &event_json, &chained.hashes);
                     for u in &units {
                         q = q.bind(u.clone());
                     }
@@ -172,7 +176,7 @@ impl Store {
                 let sql = format!("{} RETURNING id", case_insert(&mut numbered(1)));
                 let q = bind_case(sqlx::query(AssertSqlSafe(sql)), case, state, &json(state), &row);
                 let id: i64 = q.fetch_one(&mut *tx).await?.try_get("id")?;
-                insert_events(&mut tx, id, events).await?;
+                insert_events(&mut tx, id, events, &event_json, &chained.hashes).await?;
                 insert_units(&mut tx, id, state).await?;
                 tx.commit().await?;
                 Ok(id)
@@ -192,9 +196,19 @@ impl Store {
         state: &CaseState,
     ) -> Result<(), StoreError> {
         let mut tx = self.writer.begin().await?;
+        // The chain goes on from the latest event; if that is no longer `expected_seq`, the
+        // UPDATE below finds no row and the append is a conflict.
+        let prev: Option<Option<String>> =
+            sqlx::query_scalar("SELECT hash FROM events WHERE case_id = $1 AND seq = $2")
+                .bind(id)
+                .bind(i64::from(expected_seq))
+                .fetch_optional(&mut *tx)
+                .await?;
+        let event_json: Vec<String> = events.iter().map(json).collect();
+        let chained = self.chain(prev.flatten().as_deref(), events, &event_json);
         let done = sqlx::query(
             "UPDATE cases SET status = $1, assignee = $2, due = $3, overdue_noticed = $4, updated_at = $5, \
-             closed_at = $6, seq = $7, state = $8, category = $9 WHERE id = $10 AND seq = $11",
+             closed_at = $6, seq = $7, state = $8, category = $9, chain = COALESCE($12, chain) WHERE id = $10 AND seq = $11",
         )
         .bind(state.status.code())
         .bind(&state.assignee)
@@ -207,6 +221,7 @@ impl Store {
         .bind(&state.category)
         .bind(id)
         .bind(i64::from(expected_seq))
+        .bind(chained.head)
         .execute(&mut *tx)
         .await?;
         if done.rows_affected() == 0 {
@@ -217,7 +232,7 @@ impl Store {
                 None => StoreError::NotFound(id),
             });
         }
-        insert_events(&mut tx, id, events).await?;
+        insert_events(&mut tx, id, events, &event_json, &chained.hashes).await?;
         // Summoned units follow the state (吹哨 adds, 重办 clears).
         sqlx::query("DELETE FROM case_units WHERE case_id = $1").bind(id).execute(&mut *tx).await?;
         insert_units(&mut tx, id, state).await?;
@@ -536,6 +551,8 @@ struct CaseRow {
     contact: Option<String>,
     /// The citizen who filed the case.
     owner: Option<String>,
+    /// The head of its event chain.
+    chain: Option<String>,
 }
 
 /// The owner of a new case: its first event's actor, when a citizen.
@@ -608,14 +625,15 @@ fn case_insert(mark: &mut impl FnMut() -> String) -> String {
     let marks: Vec<String> = (0..CASE_INSERT_ARGS).map(|_| mark()).collect();
     format!(
         "INSERT INTO cases (channel, kind, title, body, category, address, lat, lon, street, community, grid, contact, \
-         external_id, status, assignee, due, overdue_noticed, received_at, updated_at, closed_at, seq, state, owner) \
+         external_id, status, assignee, due, overdue_noticed, received_at, updated_at, closed_at, seq, state, owner, \
+         chain) \
          VALUES ({})",
         marks.join(", ")
     )
 }
 
 /// Number of placeholders in [`case_insert`].
-const CASE_INSERT_ARGS: usize = 23;
+const CASE_INSERT_ARGS: usize = 24;
 
 pub(crate) type AnyQuery<'q> = sqlx::query::Query<'q, Any, sqlx::any::AnyArguments>;
 
@@ -644,6 +662,7 @@ fn bind_case<'q>(q: AnyQuery<'q>, case: &NewCase, state: &CaseState, state_json:
         .bind(i64::from(state.seq))
         .bind(state_json.to_owned())
         .bind(row.owner.clone())
+        .bind(row.chain.clone())
 }
 
 /// An optional `f64` that binds correctly on PostgreSQL through the `Any` driver.
@@ -672,7 +691,7 @@ impl sqlx::Type<Any> for F64 {
 }
 
 /// Placeholders bound per event by [`bind_events`].
-const EVENT_ARGS: usize = 9;
+const EVENT_ARGS: usize = 10;
 
 /// A multi-row INSERT of `n` events of the case `case_id` (an SQL expression), whose values are
 /// marked by `mark`.
@@ -684,38 +703,81 @@ fn events_insert(n: usize, case_id: &str, mark: &mut impl FnMut() -> String) -> 
         })
         .collect();
     format!(
-        "INSERT INTO events (case_id, seq, at, actor_user, actor_role, actor_unit, action, from_status, to_status, body) \
+        "INSERT INTO events (case_id, seq, at, actor_user, actor_role, actor_unit, action, from_status, to_status, body, \
+         hash) \
          VALUES {}",
         rows.join(", ")
     )
 }
 
-/// Binds the values of `events`; `jsons` are the events serialised, in the same order.
-fn bind_events<'q>(mut q: AnyQuery<'q>, events: &[Event], jsons: &[String]) -> AnyQuery<'q> {
-    for (e, body) in events.iter().zip(jsons) {
+/// The stored columns of event `e` whose JSON is `body`: what is written, and what the chain
+/// covers.
+fn event_columns<'a>(e: &'a Event, body: &'a str) -> EventColumns<'a> {
+    EventColumns {
+        seq: i64::from(e.seq),
+        at: ms(e.at),
+        actor_user: &e.actor.user,
+        actor_role: e.actor.role.code(),
+        actor_unit: e.actor.unit.as_deref(),
+        action: e.action.code(),
+        from_status: e.from.map(|s| s.code()),
+        to_status: e.to.code(),
+        body,
+    }
+}
+
+/// Binds the values of `events`; `jsons` are the events serialised and `hashes` their chain
+/// hashes ([`Store::chain`]), in the same order.
+fn bind_events<'q>(mut q: AnyQuery<'q>, events: &[Event], jsons: &[String], hashes: &[String]) -> AnyQuery<'q> {
+    for ((e, body), hash) in events.iter().zip(jsons).zip(hashes) {
+        let c = event_columns(e, body);
         q = q
-            .bind(i64::from(e.seq))
-            .bind(ms(e.at))
-            .bind(e.actor.user.clone())
-            .bind(e.actor.role.code())
-            .bind(e.actor.unit.clone())
-            .bind(e.action.code())
-            .bind(e.from.map(|s| s.code()))
-            .bind(e.to.code())
-            .bind(body.clone());
+            .bind(c.seq)
+            .bind(c.at)
+            .bind(c.actor_user.to_owned())
+            .bind(c.actor_role)
+            .bind(c.actor_unit.map(str::to_owned))
+            .bind(c.action)
+            .bind(c.from_status)
+            .bind(c.to_status)
+            .bind(body.clone())
+            .bind(hash.clone());
     }
     q
 }
 
 /// Inserts a case's new events with one multi-row statement.
-async fn insert_events(tx: &mut sqlx::Transaction<'_, Any>, id: i64, events: &[Event]) -> Result<(), StoreError> {
+async fn insert_events(
+    tx: &mut sqlx::Transaction<'_, Any>,
+    id: i64,
+    events: &[Event],
+    jsons: &[String],
+    hashes: &[String],
+) -> Result<(), StoreError> {
     if events.is_empty() {
         return Ok(());
     }
     let q = sqlx::query(AssertSqlSafe(events_insert(events.len(), "$1", &mut numbered(2)))).bind(id);
-    let jsons: Vec<String> = events.iter().map(json).collect();
-    bind_events(q, events, &jsons).execute(&mut **tx).await?;
+    bind_events(q, events, jsons, hashes).execute(&mut **tx).await?;
     Ok(())
+}
+
+/// New events' chain hashes and the case row's new chain head.
+pub(crate) struct Chained {
+    pub hashes: Vec<String>,
+    /// None when there are no new events (the head stays).
+    pub head: Option<String>,
+}
+
+impl Store {
+    /// Chains new `events` (serialised as `jsons`) after `prev`, the hash of the case's latest
+    /// event (None for a new case). Every insert of events goes through here.
+    pub(crate) fn chain(&self, prev: Option<&str>, events: &[Event], jsons: &[String]) -> Chained {
+        let columns: Vec<EventColumns<'_>> = events.iter().zip(jsons).map(|(e, j)| event_columns(e, j)).collect();
+        let hashes = self.chainer.links(prev, &columns);
+        let head = hashes.last().map(|h| self.chainer.head(h));
+        Chained { hashes, head }
+    }
 }
 
 /// A bound value of a dynamic query.

@@ -21,6 +21,7 @@
 mod accounts;
 mod batch;
 mod cases;
+mod chain;
 pub mod crypt;
 mod error;
 mod nearby;
@@ -85,6 +86,8 @@ pub struct Store {
     backend: Backend,
     /// Seals and opens personal data.
     sealer: std::sync::Arc<crypt::Sealer>,
+    /// Hashes events into each case's chain (the tamper-evident record).
+    chainer: std::sync::Arc<chain::Chainer>,
 }
 
 static SQLITE_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
@@ -153,11 +156,13 @@ impl Store {
             Backend::Postgres => &POSTGRES_MIGRATIONS,
         };
         migrator.run(&writer).await?;
-        let sealer =
-            std::sync::Arc::new(crypt::Sealer::new(&resolve_key(&writer, backend, file, opts.data_key).await?));
+        let key = resolve_key(&writer, backend, file, opts.data_key).await?;
+        let sealer = std::sync::Arc::new(crypt::Sealer::new(&key));
+        let chainer = std::sync::Arc::new(chain::Chainer::new(&key));
         let intake = (backend == Backend::Sqlite).then(|| batch::spawn(writer.clone()));
-        let store = Store { pool, writer, intake, backend, sealer };
+        let store = Store { pool, writer, intake, backend, sealer, chainer };
         store.seal_plain_contacts().await?;
+        store.chain_unchained().await?;
         Ok(store)
     }
 
