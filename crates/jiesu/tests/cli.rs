@@ -68,6 +68,71 @@ fn check_passes_on_demo_data_and_fails_on_a_tampered_case() {
     assert!(out.contains("case 6:") && out.contains("summoned units"), "{out}");
 }
 
+/// Runs SQL statements on the store at `db` (as someone with only database access would).
+fn tamper(db: &str, statements: &[String]) {
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    rt.block_on(async {
+        let store = jiesu_store::Store::connect(db).await.unwrap();
+        for s in statements {
+            let done = sqlx::query(sqlx::AssertSqlSafe(s.clone())).execute(store.write_pool()).await.unwrap();
+            assert!(done.rows_affected() > 0 || s.starts_with("ALTER") || s.contains("_sqlx"), "{s}");
+        }
+        store.close().await;
+    });
+}
+
+#[test]
+fn check_finds_edited_removed_and_swapped_events() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = format!("sqlite://{}/chain.db", dir.path().display());
+    let (code, out, err) = run(&["demo", "--db", &db, "--cases", "120", "--seed", "11"]);
+    assert_eq!(code, 0, "{out}{err}");
+    // Back to a store from before the chain (migration 0007): the next start chains it.
+    tamper(
+        &db,
+        &[
+            "ALTER TABLE events DROP COLUMN hash".into(),
+            "ALTER TABLE cases DROP COLUMN chain".into(),
+            "DELETE FROM _sqlx_migrations WHERE version = 7".into(),
+        ],
+    );
+    let (code, out, _) = run(&["check", "--db", &db]);
+    assert_eq!(code, 0, "{out}");
+    assert!(out.contains("checked 120 cases"), "{out}");
+    // Cases with at least four events, one per kind of tampering.
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let long: Vec<i64> = rt.block_on(async {
+        let store = jiesu_store::Store::connect(&db).await.unwrap();
+        let ids =
+            sqlx::query_scalar("SELECT case_id FROM events GROUP BY case_id HAVING COUNT(*) >= 4 ORDER BY case_id")
+                .fetch_all(store.pool())
+                .await
+                .unwrap();
+        store.close().await;
+        ids
+    });
+    let [edited, removed, swapped, ..] = long[..] else { panic!("too few long cases: {long:?}") };
+    let cases = [
+        // A column the replay does not read, so only the chain can tell.
+        (edited, vec![format!("UPDATE events SET actor_user = 'ghost' WHERE case_id = {edited} AND seq = 2")]),
+        (removed, vec![format!("DELETE FROM events WHERE case_id = {removed} AND seq = 2")]),
+        (
+            swapped,
+            vec![
+                format!("UPDATE events SET seq = 99 WHERE case_id = {swapped} AND seq = 2"),
+                format!("UPDATE events SET seq = 2 WHERE case_id = {swapped} AND seq = 3"),
+                format!("UPDATE events SET seq = 3 WHERE case_id = {swapped} AND seq = 99"),
+            ],
+        ),
+    ];
+    for (id, statements) in cases {
+        tamper(&db, &statements);
+        let (code, out, _) = run(&["check", "--db", &db]);
+        assert_eq!(code, 3, "{out}");
+        assert!(out.lines().any(|l| l.starts_with(&format!("case {id}: event chain"))), "{out}");
+    }
+}
+
 struct Server(Child);
 
 impl Drop for Server {
