@@ -266,6 +266,40 @@ fn warn_if_readable_by_others(path: &std::path::Path) {
     }
 }
 
+/// Makes the SQLite database file readable by its owner only (0600) before SQLite opens it: a new
+/// one is created so, whatever the umask, and SQLite gives its `-wal` and `-shm` files the mode
+/// of the database file. An existing file that others can read is left as it is, with a warning.
+fn private_file(path: &std::path::Path) -> Result<(), StoreError> {
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    match options.open(path) {
+        Ok(file) => {
+            // The umask may have taken bits away, never added any; set it exactly.
+            #[cfg(unix)]
+            {
+                use std::os::unix::fs::PermissionsExt;
+                file.set_permissions(std::fs::Permissions::from_mode(0o600))
+                    .map_err(|e| StoreError::Url(format!("cannot make {} private: {e}", path.display())))?;
+            }
+            drop(file);
+            Ok(())
+        }
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
+            #[cfg(unix)]
+            if let Ok(meta) = std::fs::metadata(path) {
+                use std::os::unix::fs::PermissionsExt;
+                if meta.permissions().mode() & 0o077 != 0 {
+                    tracing::warn!(path = %path.display(), "the database file is readable by other users: chmod 600 it (and its -wal and -shm)");
+                }
+            }
+            Ok(())
+        }
+        Err(e) => Err(StoreError::Url(format!("cannot create the database file {}: {e}", path.display()))),
+    }
+}
+
 /// Splits a store URL into its backend, the URL sqlx should see and (SQLite) the database file.
 fn normalise_url(url: &str) -> Result<(Backend, String, Option<std::path::PathBuf>), StoreError> {
     if let Some(path) = url.strip_prefix("sqlite://").or_else(|| url.strip_prefix("sqlite:")) {
@@ -281,6 +315,9 @@ fn normalise_url(url: &str) -> Result<(Backend, String, Option<std::path::PathBu
         }
         let query = if query.is_empty() { "mode=rwc".to_string() } else { query.to_string() };
         let file = (path != ":memory:" && !query.contains("mode=memory")).then(|| std::path::PathBuf::from(path));
+        if let Some(file) = &file {
+            private_file(file)?;
+        }
         Ok((Backend::Sqlite, format!("sqlite://{path}?{query}"), file))
     } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
         Ok((Backend::Postgres, url.to_string(), None))
