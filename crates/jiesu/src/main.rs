@@ -59,8 +59,8 @@ enum Cmd {
         /// Seconds between deadline sweeps (督办 on overdue cases).
         #[arg(long, default_value_t = 60)]
         sweep_every: u64,
-        /// District outline (GeoJSON) for the unit grids; default ../shared/data/geo/110101_full.json
-        /// when present, else no grids (places from text and addresses only).
+        /// District outline (GeoJSON, GCJ-02) for the unit grids; default the Dongcheng outline
+        /// embedded in the binary (data/110101_full.json).
         #[arg(long, env = "JIESU_OUTLINE")]
         outline: Option<std::path::PathBuf>,
         /// Mark the session cookie Secure (when served behind HTTPS).

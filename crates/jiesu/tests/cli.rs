@@ -144,7 +144,16 @@ impl Drop for Server {
 
 /// Starts `jiesu serve` on a free port; returns the process and its base URL.
 fn serve(db: &str, extra: &[&str]) -> (Server, String) {
-    let mut child = jiesu()
+    serve_in(db, extra, None)
+}
+
+/// [`serve`] with another working directory.
+fn serve_in(db: &str, extra: &[&str], cwd: Option<&std::path::Path>) -> (Server, String) {
+    let mut command = jiesu();
+    if let Some(dir) = cwd {
+        command.current_dir(dir);
+    }
+    let mut child = command
         .args(["serve", "--db", db, "--addr", "127.0.0.1:0"])
         .args(extra)
         .stdout(Stdio::piped())
@@ -160,6 +169,45 @@ fn serve(db: &str, extra: &[&str]) -> (Server, String) {
         }
     };
     (Server(child), url)
+}
+
+/// The district outline is embedded: a server started far from the repository and its shared data
+/// still finds the street of an Open311 request by its coordinates.
+#[test]
+fn open311_by_coordinates_finds_the_street_from_any_directory() {
+    let dir = tempfile::tempdir().unwrap();
+    let elsewhere = dir.path().join("elsewhere");
+    std::fs::create_dir(&elsewhere).unwrap();
+    assert!(!elsewhere.join("../shared/data/geo/110101_full.json").exists());
+    let db = format!("sqlite://{}/geo.db", dir.path().display());
+    let key = |name: &str, role: &str| {
+        let (code, out, err) = run(&["key", "add", "--db", &db, "--name", name, "--role", role]);
+        assert_eq!(code, 0, "{out}{err}");
+        out.lines().last().unwrap().to_string()
+    };
+    let (client, desk) = (key("app", "citizen"), key("desk", "operator"));
+    let (_server, url) = serve_in(&db, &["--no-demo"], Some(&elsewhere));
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let case: serde_json::Value = rt.block_on(async {
+        let http = reqwest::Client::new();
+        let form = [
+            ("api_key", client.as_str()),
+            ("service_code", "0101"),
+            ("lat", "39.956"),
+            ("long", "116.416"),
+            ("description", "路边有人占道经营，堵住了人行道"),
+        ];
+        let r = http.post(format!("{url}/open311/v2/requests.json")).form(&form).send().await.unwrap();
+        assert_eq!(r.status(), 201);
+        let v: serde_json::Value = r.json().await.unwrap();
+        let id = v[0]["service_request_id"].as_str().unwrap().to_string();
+        let r = http.get(format!("{url}/api/v1/cases/{id}")).bearer_auth(&desk).send().await.unwrap();
+        assert_eq!(r.status(), 200);
+        r.json().await.unwrap()
+    });
+    let place = &case["place"];
+    assert_eq!(place["street_name"], "和平里街道", "{case}");
+    assert!(place["grid"].as_str().is_some_and(|g| g.starts_with("110101010")), "{case}");
 }
 
 #[test]
