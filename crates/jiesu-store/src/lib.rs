@@ -19,6 +19,7 @@
 //! [`Contact`]: jiesu_domain::draft::Contact
 
 mod accounts;
+pub mod backup;
 mod batch;
 mod cases;
 mod chain;
@@ -88,6 +89,8 @@ pub struct Store {
     sealer: std::sync::Arc<crypt::Sealer>,
     /// Hashes events into each case's chain (the tamper-evident record).
     chainer: std::sync::Arc<chain::Chainer>,
+    /// The data key, for backups (written beside the copy).
+    key: std::sync::Arc<DataKey>,
 }
 
 static SQLITE_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
@@ -108,8 +111,7 @@ impl Store {
     /// Opens the store at `url` with `options`: connects, brings the schema up to date, and
     /// checks the data key against the store (a wrong key is refused here, before any read).
     pub async fn open(url: &str, opts: StoreOptions) -> Result<Store, StoreError> {
-        static DRIVERS: Once = Once::new();
-        DRIVERS.call_once(sqlx::any::install_default_drivers);
+        install_drivers();
         let durability = opts.durability;
         let (backend, url, file) = normalise_url(url)?;
         let options = AnyConnectOptions::from_str(&url).map_err(|e| StoreError::Url(format!("{url}: {e}")))?;
@@ -160,7 +162,8 @@ impl Store {
         let sealer = std::sync::Arc::new(crypt::Sealer::new(&key));
         let chainer = std::sync::Arc::new(chain::Chainer::new(&key));
         let intake = (backend == Backend::Sqlite).then(|| batch::spawn(writer.clone()));
-        let store = Store { pool, writer, intake, backend, sealer, chainer };
+        let key = std::sync::Arc::new(key);
+        let store = Store { pool, writer, intake, backend, sealer, chainer, key };
         store.seal_plain_contacts().await?;
         store.chain_unchained().await?;
         Ok(store)
@@ -186,6 +189,12 @@ impl Store {
         self.writer.close().await;
         self.pool.close().await;
     }
+}
+
+/// Makes sqlx's `Any` driver know SQLite and PostgreSQL (once per process).
+pub(crate) fn install_drivers() {
+    static DRIVERS: Once = Once::new();
+    DRIVERS.call_once(sqlx::any::install_default_drivers);
 }
 
 /// The data key to use: the given one, else (SQLite file) the key file beside the database,
@@ -300,24 +309,29 @@ fn private_file(path: &std::path::Path) -> Result<(), StoreError> {
     }
 }
 
-/// Splits a store URL into its backend, the URL sqlx should see and (SQLite) the database file.
+/// Splits a store URL into its backend, the URL sqlx should see and (SQLite) the database file,
+/// creating the file's folder and the file itself (private, see [`private_file`]) when missing.
 fn normalise_url(url: &str) -> Result<(Backend, String, Option<std::path::PathBuf>), StoreError> {
+    let (backend, url, file) = normalise_url_only(url)?;
+    if let Some(file) = &file {
+        if let Some(dir) = file.parent().filter(|d| !d.as_os_str().is_empty()) {
+            std::fs::create_dir_all(dir)
+                .map_err(|e| StoreError::Url(format!("cannot create folder {}: {e}", dir.display())))?;
+        }
+        private_file(file)?;
+    }
+    Ok((backend, url, file))
+}
+
+/// [`normalise_url`] without touching the file system.
+fn normalise_url_only(url: &str) -> Result<(Backend, String, Option<std::path::PathBuf>), StoreError> {
     if let Some(path) = url.strip_prefix("sqlite://").or_else(|| url.strip_prefix("sqlite:")) {
         let (path, query) = path.split_once('?').unwrap_or((path, ""));
         if path.is_empty() {
             return Err(StoreError::Url("sqlite URL has no file path (use sqlite://PATH)".into()));
         }
-        if path != ":memory:"
-            && let Some(dir) = std::path::Path::new(path).parent().filter(|d| !d.as_os_str().is_empty())
-        {
-            std::fs::create_dir_all(dir)
-                .map_err(|e| StoreError::Url(format!("cannot create folder {}: {e}", dir.display())))?;
-        }
         let query = if query.is_empty() { "mode=rwc".to_string() } else { query.to_string() };
         let file = (path != ":memory:" && !query.contains("mode=memory")).then(|| std::path::PathBuf::from(path));
-        if let Some(file) = &file {
-            private_file(file)?;
-        }
         Ok((Backend::Sqlite, format!("sqlite://{path}?{query}"), file))
     } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
         Ok((Backend::Postgres, url.to_string(), None))

@@ -4,6 +4,7 @@
 
 mod bench;
 mod cmd_accounts;
+mod cmd_backup;
 mod cmd_dups;
 mod cmd_geo;
 mod cmd_model;
@@ -82,6 +83,27 @@ enum Cmd {
     Check {
         #[command(flatten)]
         store: StoreArgs,
+    },
+    /// Copy a SQLite store online (VACUUM INTO) with its data key as FILE.key, both mode 0600;
+    /// for PostgreSQL, print the pg_dump command and where the key is.
+    Backup {
+        #[command(flatten)]
+        store: StoreArgs,
+        /// The new backup file (refused if it exists).
+        #[arg(long)]
+        out: PathBuf,
+    },
+    /// Put a SQLite backup (FILE and FILE.key) in place as the store at --db.
+    Restore {
+        /// The backup file made by `jiesu backup`.
+        #[arg(long)]
+        from: PathBuf,
+        /// Store URL to restore into: sqlite://PATH.
+        #[arg(long, env = "JIESU_DB", default_value = DEFAULT_DB)]
+        db: String,
+        /// Replace a store that holds data (stop its servers first).
+        #[arg(long)]
+        force: bool,
     },
     /// Print a year's exceptions to the Monday–Friday week (holidays and make-up working days).
     Calendar {
@@ -233,6 +255,8 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             println!("checked {} cases, {} events: {} differ", report.cases, report.events, report.mismatches.len());
             Ok(if report.ok() { ExitCode::SUCCESS } else { ExitCode::from(3) })
         }
+        Cmd::Backup { store, out } => cmd_backup::backup(&store, &out).await,
+        Cmd::Restore { from, db, force } => cmd_backup::restore(&from, &db, force).await,
         Cmd::Calendar { year, config } => {
             let (_, calendar) = config::load(config.as_deref())?;
             for day in calendar.exceptions(year)? {
