@@ -5,7 +5,8 @@
 //!
 //! The PostgreSQL test runs a private server of its own (initdb in a temporary folder, its own
 //! port), never the shared one; it and the full-disk test (a 2 MB tmpfs) need root and say so
-//! when they skip. CI runs as root.
+//! when they skip. CI runs as root, and `.ci/run` sets `JIESU_REQUIRE_FAULT_TESTS=1`, which turns
+//! a skip into a failure.
 
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
@@ -277,6 +278,12 @@ fn backup_under_write_load_restores_elsewhere() {
     assert!(out.contains("pg_dump --format=custom") && out.contains("data key") && !out.contains("secret"), "{out}");
 }
 
+/// Says why `test` cannot run here; a failure where it must run (`JIESU_REQUIRE_FAULT_TESTS`).
+fn skip(test: &str, why: &str) {
+    assert!(std::env::var_os("JIESU_REQUIRE_FAULT_TESTS").is_none(), "{test} must run here but cannot: {why}");
+    eprintln!("SKIPPED {test}: {why}");
+}
+
 fn is_root() -> bool {
     Command::new("id").arg("-u").output().is_ok_and(|o| String::from_utf8_lossy(&o.stdout).trim() == "0")
 }
@@ -366,8 +373,7 @@ fn postgres_restarted_under_load_loses_nothing() {
     let pg = match PrivatePostgres::start() {
         Ok(pg) => pg,
         Err(why) => {
-            eprintln!("SKIPPED postgres_restarted_under_load_loses_nothing: {why}");
-            return;
+            return skip("postgres_restarted_under_load_loses_nothing", &why);
         }
     };
     let data_key = jiesu_store::DataKey::generate();
@@ -455,8 +461,7 @@ fn sqlite_on_a_full_disk_refuses_clearly_and_resumes() {
     let _tmpfs = match Tmpfs::mount(&mnt, "2m") {
         Ok(t) => t,
         Err(why) => {
-            eprintln!("SKIPPED sqlite_on_a_full_disk_refuses_clearly_and_resumes: {why}");
-            return;
+            return skip("sqlite_on_a_full_disk_refuses_clearly_and_resumes", &why);
         }
     };
     let db = format!("sqlite://{}/full.db", mnt.display());
