@@ -156,61 +156,6 @@ pub(crate) fn verify(
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn ev(seq: i64, body: &str) -> EventColumns<'_> {
-        EventColumns {
-            seq,
-            at: 1_700_000_000_000 + seq,
-            actor_user: "op",
-            actor_role: "operator",
-            actor_unit: None,
-            action: "receive",
-            from_status: None,
-            to_status: "received",
-            body,
-        }
-    }
-
-    #[test]
-    fn a_chain_verifies_and_breaks_on_any_change() {
-        let c = Chainer::new(&DataKey::generate());
-        let events = [ev(1, "{\"a\":1}"), ev(2, "{\"b\":2}"), ev(3, "{\"c\":3}")];
-        let hashes = c.links(None, &events);
-        let head = c.head(&hashes[2]);
-        let stored = |evs: &[EventColumns<'static>], hs: &[String]| -> Vec<_> {
-            evs.iter().copied().zip(hs.iter().cloned().map(Some)).collect()
-        };
-        assert_eq!(verify(&c, &stored(&events, &hashes), Some(&head)), None);
-        // Edited body, edited column, NULL vs empty.
-        let mut edited = events;
-        edited[1].body = "{\"b\":3}";
-        assert!(verify(&c, &stored(&edited, &hashes), Some(&head)).unwrap().contains("event 2"));
-        let mut unit = events;
-        unit[0].actor_unit = Some("");
-        assert!(verify(&c, &stored(&unit, &hashes), Some(&head)).is_some());
-        // Removed in the middle (renumbered), and at the end.
-        let mut removed = [events[0], events[2]];
-        removed[1].seq = 2;
-        assert!(verify(&c, &stored(&removed, &[hashes[0].clone(), hashes[2].clone()]), Some(&head)).is_some());
-        assert!(verify(&c, &stored(&events[..2], &hashes[..2]), Some(&head)).unwrap().contains("at the end"));
-        // Swapped.
-        let mut swapped = [events[1], events[0], events[2]];
-        (swapped[0].seq, swapped[1].seq) = (1, 2);
-        assert!(
-            verify(&c, &stored(&swapped, &[hashes[1].clone(), hashes[0].clone(), hashes[2].clone()]), Some(&head))
-                .is_some()
-        );
-        // Another key cannot make a valid chain.
-        let other = Chainer::new(&DataKey::generate());
-        assert_ne!(other.links(None, &events), hashes);
-        // Continuing a chain equals making it at once.
-        assert_eq!(c.links(Some(&hashes[0]), &events[1..]), hashes[1..]);
-    }
-}
-
 /// An event row as stored, with its hash.
 struct StoredEvent {
     case_id: i64,
@@ -352,5 +297,60 @@ impl crate::Store {
             tracing::info!(cases = chained, "chained the events of cases written before the tamper-evident record");
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ev(seq: i64, body: &str) -> EventColumns<'_> {
+        EventColumns {
+            seq,
+            at: 1_700_000_000_000 + seq,
+            actor_user: "op",
+            actor_role: "operator",
+            actor_unit: None,
+            action: "receive",
+            from_status: None,
+            to_status: "received",
+            body,
+        }
+    }
+
+    #[test]
+    fn a_chain_verifies_and_breaks_on_any_change() {
+        let c = Chainer::new(&DataKey::generate());
+        let events = [ev(1, "{\"a\":1}"), ev(2, "{\"b\":2}"), ev(3, "{\"c\":3}")];
+        let hashes = c.links(None, &events);
+        let head = c.head(&hashes[2]);
+        let stored = |evs: &[EventColumns<'static>], hs: &[String]| -> Vec<_> {
+            evs.iter().copied().zip(hs.iter().cloned().map(Some)).collect()
+        };
+        assert_eq!(verify(&c, &stored(&events, &hashes), Some(&head)), None);
+        // Edited body, edited column, NULL vs empty.
+        let mut edited = events;
+        edited[1].body = "{\"b\":3}";
+        assert!(verify(&c, &stored(&edited, &hashes), Some(&head)).unwrap().contains("event 2"));
+        let mut unit = events;
+        unit[0].actor_unit = Some("");
+        assert!(verify(&c, &stored(&unit, &hashes), Some(&head)).is_some());
+        // Removed in the middle (renumbered), and at the end.
+        let mut removed = [events[0], events[2]];
+        removed[1].seq = 2;
+        assert!(verify(&c, &stored(&removed, &[hashes[0].clone(), hashes[2].clone()]), Some(&head)).is_some());
+        assert!(verify(&c, &stored(&events[..2], &hashes[..2]), Some(&head)).unwrap().contains("at the end"));
+        // Swapped.
+        let mut swapped = [events[1], events[0], events[2]];
+        (swapped[0].seq, swapped[1].seq) = (1, 2);
+        assert!(
+            verify(&c, &stored(&swapped, &[hashes[1].clone(), hashes[0].clone(), hashes[2].clone()]), Some(&head))
+                .is_some()
+        );
+        // Another key cannot make a valid chain.
+        let other = Chainer::new(&DataKey::generate());
+        assert_ne!(other.links(None, &events), hashes);
+        // Continuing a chain equals making it at once.
+        assert_eq!(c.links(Some(&hashes[0]), &events[1..]), hashes[1..]);
     }
 }

@@ -2,7 +2,6 @@
 
 use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Stdio};
-use std::time::Duration;
 
 fn jiesu() -> Command {
     let mut c = Command::new(env!("CARGO_BIN_EXE_jiesu"));

@@ -131,7 +131,7 @@ impl Load {
                     let id = v["id"].as_i64().unwrap();
                     acked.lock().unwrap().push(id);
                     count_tx.send_modify(|c| *c += 1);
-                    if j % 2 == 0 {
+                    if j.is_multiple_of(2) {
                         let sent = Instant::now();
                         // An append too: 督办 on the new case.
                         let act = http
