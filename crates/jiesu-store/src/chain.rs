@@ -191,15 +191,21 @@ impl StoredEvent {
 const CHAIN_BATCH: i64 = 500;
 
 impl crate::Store {
-    /// Events of the cases with ids in `[first_id, last_id]`, by case and `seq`.
-    async fn stored_events(&self, first_id: i64, last_id: i64) -> Result<Vec<StoredEvent>, StoreError> {
+    /// Events of the cases with ids in `[first_id, last_id]`, by case and `seq`, read through
+    /// `pool`.
+    async fn stored_events(
+        &self,
+        pool: &sqlx::AnyPool,
+        first_id: i64,
+        last_id: i64,
+    ) -> Result<Vec<StoredEvent>, StoreError> {
         let rows = sqlx::query(
             "SELECT case_id, seq, at, actor_user, actor_role, actor_unit, action, from_status, to_status, body, hash \
              FROM events WHERE case_id BETWEEN $1 AND $2 ORDER BY case_id, seq",
         )
         .bind(first_id)
         .bind(last_id)
-        .fetch_all(&self.writer)
+        .fetch_all(pool)
         .await?;
         rows.iter()
             .map(|r| {
@@ -228,7 +234,7 @@ impl crate::Store {
             .bind(last_id)
             .fetch_all(&self.pool)
             .await?;
-        let events = self.stored_events(first_id, last_id).await?;
+        let events = self.stored_events(&self.pool, first_id, last_id).await?;
         let mut events = events.iter().peekable();
         let mut faults = Vec::new();
         for c in &cases {
@@ -266,7 +272,7 @@ impl crate::Store {
                     .fetch_all(&self.writer)
                     .await?;
             let (Some(&first), Some(&last)) = (ids.first(), ids.last()) else { break };
-            let events = self.stored_events(first, last).await?;
+            let events = self.stored_events(&self.writer, first, last).await?;
             let mut tx = self.writer.begin().await?;
             for id in &ids {
                 let mine: Vec<&StoredEvent> = events.iter().filter(|e| e.case_id == *id).collect();
