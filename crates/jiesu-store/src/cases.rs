@@ -10,6 +10,7 @@ use sqlx::any::AnyRow;
 // Every dynamic SQL string here is built from constants of this module, never from input.
 use sqlx::{Any, AssertSqlSafe, Row};
 
+use crate::chain::EventColumns;
 use crate::crypt::Sealer;
 use crate::{Store, StoreError};
 
@@ -155,10 +156,14 @@ impl Store {
         open311: Option<&crate::Open311Intake>,
     ) -> Result<i64, StoreError> {
         let filer = events.first().map(|e| e.actor.user.clone()).unwrap_or_default();
+        // Serialised and chained here, by the caller, so that the single writer only binds.
+        let event_json: Vec<String> = events.iter().map(json).collect();
+        let chained = self.chain(None, events, &event_json);
         let row = CaseRow {
             contact: (!case.contact.is_empty()).then(|| self.sealer.seal(json(&case.contact).as_bytes())),
             owner: owner_of(events),
             filed_via: open311.map(|_| FILED_VIA_OPEN311.to_string()),
+            chain: chained.head.clone(),
         };
         let created = match self.backend {
             crate::Backend::Sqlite => {
@@ -170,13 +175,12 @@ impl Store {
                     open311: open311
                         .map(|o| crate::batch::Open311Shape { media: o.media.is_some(), token: o.token.is_some() }),
                 };
-                // Serialised here, by the caller, so that the single writer only binds.
-                let (state_json, event_json) = (json(state), events.iter().map(json).collect::<Vec<_>>());
+                let state_json = json(state);
                 let extra = open311.map(|o| (o.clone(), attributes_json(o)));
                 let (case, events, state, filer) = (case.clone(), events.to_vec(), state.clone(), filer.clone());
                 let bind = Box::new(move |q| {
                     let q = bind_case(q, &case, &state, &state_json, &row);
-                    let mut q = bind_events(q, &events, &event_json);
+                    let mut q = bind_events(q, &events, &event_json, &chained.hashes);
                     for u in &units {
                         q = q.bind(u.clone());
                     }
@@ -202,7 +206,7 @@ impl Store {
                     let sql = format!("{} RETURNING id", case_insert(&mut numbered(1)));
                     let q = bind_case(sqlx::query(AssertSqlSafe(sql)), case, state, &json(state), &row);
                     let id: i64 = q.fetch_one(&mut *tx).await?.try_get("id")?;
-                    insert_events(&mut tx, id, events).await?;
+                    insert_events(&mut tx, id, events, &event_json, &chained.hashes).await?;
                     insert_units(&mut tx, id, state).await?;
                     if let Some(x) = &case.external_id {
                         let sql = external_insert("$1", &mut numbered(2));
@@ -272,9 +276,19 @@ impl Store {
                 .fetch_all(&mut *tx)
                 .await?;
         }
+        // The chain goes on from the latest event; if that is no longer `expected_seq`, the
+        // UPDATE below finds no row and the append is a conflict.
+        let prev: Option<Option<String>> =
+            sqlx::query_scalar("SELECT hash FROM events WHERE case_id = $1 AND seq = $2")
+                .bind(id)
+                .bind(i64::from(expected_seq))
+                .fetch_optional(&mut *tx)
+                .await?;
+        let event_json: Vec<String> = events.iter().map(json).collect();
+        let chained = self.chain(prev.flatten().as_deref(), events, &event_json);
         let done = sqlx::query(
             "UPDATE cases SET status = $1, assignee = $2, due = $3, overdue_noticed = $4, updated_at = $5, \
-             closed_at = $6, seq = $7, state = $8, category = $9 WHERE id = $10 AND seq = $11",
+             closed_at = $6, seq = $7, state = $8, category = $9, chain = COALESCE($12, chain) WHERE id = $10 AND seq = $11",
         )
         .bind(state.status.code())
         .bind(&state.assignee)
@@ -287,6 +301,7 @@ impl Store {
         .bind(&state.category)
         .bind(id)
         .bind(i64::from(expected_seq))
+        .bind(chained.head)
         .execute(&mut *tx)
         .await?;
         if done.rows_affected() == 0 {
@@ -306,7 +321,7 @@ impl Store {
                 return Err(StoreError::Conflict { id: other, expected: other_seq });
             }
         }
-        insert_events(&mut tx, id, events).await?;
+        insert_events(&mut tx, id, events, &event_json, &chained.hashes).await?;
         // Summoned units follow the state (吹哨 adds, 重办 clears).
         sqlx::query("DELETE FROM case_units WHERE case_id = $1").bind(id).execute(&mut *tx).await?;
         insert_units(&mut tx, id, state).await?;
@@ -648,6 +663,8 @@ struct CaseRow {
     /// The endpoint the case was filed through, when it keeps a row of its own beside the case
     /// ([`FILED_VIA_OPEN311`]).
     filed_via: Option<String>,
+    /// The head of its event chain.
+    chain: Option<String>,
 }
 
 /// `filed_via` of a case filed through the Open311 endpoint: it has an `open311_requests` row.
@@ -785,13 +802,13 @@ fn case_insert(mark: &mut impl FnMut() -> String) -> String {
     format!(
         "INSERT INTO cases (channel, kind, title, body, category, address, lat, lon, street, community, grid, contact, \
          external_id, status, assignee, due, overdue_noticed, received_at, updated_at, closed_at, seq, state, owner, \
-         filed_via) VALUES ({})",
+         filed_via, chain) VALUES ({})",
         marks.join(", ")
     )
 }
 
 /// Number of placeholders in [`case_insert`].
-const CASE_INSERT_ARGS: usize = 24;
+const CASE_INSERT_ARGS: usize = 25;
 
 pub(crate) type AnyQuery<'q> = sqlx::query::Query<'q, Any, sqlx::any::AnyArguments>;
 
@@ -821,6 +838,7 @@ fn bind_case<'q>(q: AnyQuery<'q>, case: &NewCase, state: &CaseState, state_json:
         .bind(state_json.to_owned())
         .bind(row.owner.clone())
         .bind(row.filed_via.clone())
+        .bind(row.chain.clone())
 }
 
 /// An optional `f64` that binds correctly on PostgreSQL through the `Any` driver.
@@ -849,7 +867,7 @@ impl sqlx::Type<Any> for F64 {
 }
 
 /// Placeholders bound per event by [`bind_events`].
-const EVENT_ARGS: usize = 9;
+const EVENT_ARGS: usize = 10;
 
 /// A multi-row INSERT of `n` events of the case `case_id` (an SQL expression), whose values are
 /// marked by `mark`.
@@ -861,38 +879,81 @@ fn events_insert(n: usize, case_id: &str, mark: &mut impl FnMut() -> String) -> 
         })
         .collect();
     format!(
-        "INSERT INTO events (case_id, seq, at, actor_user, actor_role, actor_unit, action, from_status, to_status, body) \
+        "INSERT INTO events (case_id, seq, at, actor_user, actor_role, actor_unit, action, from_status, to_status, body, \
+         hash) \
          VALUES {}",
         rows.join(", ")
     )
 }
 
-/// Binds the values of `events`; `jsons` are the events serialised, in the same order.
-fn bind_events<'q>(mut q: AnyQuery<'q>, events: &[Event], jsons: &[String]) -> AnyQuery<'q> {
-    for (e, body) in events.iter().zip(jsons) {
+/// The stored columns of event `e` whose JSON is `body`: what is written, and what the chain
+/// covers.
+fn event_columns<'a>(e: &'a Event, body: &'a str) -> EventColumns<'a> {
+    EventColumns {
+        seq: i64::from(e.seq),
+        at: ms(e.at),
+        actor_user: &e.actor.user,
+        actor_role: e.actor.role.code(),
+        actor_unit: e.actor.unit.as_deref(),
+        action: e.action.code(),
+        from_status: e.from.map(|s| s.code()),
+        to_status: e.to.code(),
+        body,
+    }
+}
+
+/// Binds the values of `events`; `jsons` are the events serialised and `hashes` their chain
+/// hashes ([`Store::chain`]), in the same order.
+fn bind_events<'q>(mut q: AnyQuery<'q>, events: &[Event], jsons: &[String], hashes: &[String]) -> AnyQuery<'q> {
+    for ((e, body), hash) in events.iter().zip(jsons).zip(hashes) {
+        let c = event_columns(e, body);
         q = q
-            .bind(i64::from(e.seq))
-            .bind(ms(e.at))
-            .bind(e.actor.user.clone())
-            .bind(e.actor.role.code())
-            .bind(e.actor.unit.clone())
-            .bind(e.action.code())
-            .bind(e.from.map(|s| s.code()))
-            .bind(e.to.code())
-            .bind(body.clone());
+            .bind(c.seq)
+            .bind(c.at)
+            .bind(c.actor_user.to_owned())
+            .bind(c.actor_role)
+            .bind(c.actor_unit.map(str::to_owned))
+            .bind(c.action)
+            .bind(c.from_status)
+            .bind(c.to_status)
+            .bind(body.clone())
+            .bind(hash.clone());
     }
     q
 }
 
 /// Inserts a case's new events with one multi-row statement.
-async fn insert_events(tx: &mut sqlx::Transaction<'_, Any>, id: i64, events: &[Event]) -> Result<(), StoreError> {
+async fn insert_events(
+    tx: &mut sqlx::Transaction<'_, Any>,
+    id: i64,
+    events: &[Event],
+    jsons: &[String],
+    hashes: &[String],
+) -> Result<(), StoreError> {
     if events.is_empty() {
         return Ok(());
     }
     let q = sqlx::query(AssertSqlSafe(events_insert(events.len(), "$1", &mut numbered(2)))).bind(id);
-    let jsons: Vec<String> = events.iter().map(json).collect();
-    bind_events(q, events, &jsons).execute(&mut **tx).await?;
+    bind_events(q, events, jsons, hashes).execute(&mut **tx).await?;
     Ok(())
+}
+
+/// New events' chain hashes and the case row's new chain head.
+pub(crate) struct Chained {
+    pub hashes: Vec<String>,
+    /// None when there are no new events (the head stays).
+    pub head: Option<String>,
+}
+
+impl Store {
+    /// Chains new `events` (serialised as `jsons`) after `prev`, the hash of the case's latest
+    /// event (None for a new case). Every insert of events goes through here.
+    pub(crate) fn chain(&self, prev: Option<&str>, events: &[Event], jsons: &[String]) -> Chained {
+        let columns: Vec<EventColumns<'_>> = events.iter().zip(jsons).map(|(e, j)| event_columns(e, j)).collect();
+        let hashes = self.chainer.links(prev, &columns);
+        let head = hashes.last().map(|h| self.chainer.head(h));
+        Chained { hashes, head }
+    }
 }
 
 /// A bound value of a dynamic query.

@@ -5,6 +5,7 @@
 
 mod bench;
 mod cmd_accounts;
+mod cmd_backup;
 mod cmd_dups;
 mod cmd_geo;
 mod cmd_model;
@@ -61,8 +62,8 @@ enum Cmd {
         /// Seconds between deadline sweeps (督办 on overdue cases).
         #[arg(long, default_value_t = 60)]
         sweep_every: u64,
-        /// District outline (GeoJSON) for the unit grids; default ../shared/data/geo/110101_full.json
-        /// when present, else no grids (places from text and addresses only).
+        /// District outline (GeoJSON, GCJ-02) for the unit grids; default the Dongcheng outline
+        /// embedded in the binary (data/110101_full.json).
         #[arg(long, env = "JIESU_OUTLINE")]
         outline: Option<std::path::PathBuf>,
         /// Mark the session cookie Secure (when served behind HTTPS).
@@ -85,6 +86,27 @@ enum Cmd {
     Check {
         #[command(flatten)]
         store: StoreArgs,
+    },
+    /// Copy a SQLite store online (VACUUM INTO) with its data key as FILE.key, both mode 0600;
+    /// for PostgreSQL, print the pg_dump command and where the key is.
+    Backup {
+        #[command(flatten)]
+        store: StoreArgs,
+        /// The new backup file (refused if it exists).
+        #[arg(long)]
+        out: PathBuf,
+    },
+    /// Put a SQLite backup (FILE and FILE.key) in place as the store at --db.
+    Restore {
+        /// The backup file made by `jiesu backup`.
+        #[arg(long)]
+        from: PathBuf,
+        /// Store URL to restore into: sqlite://PATH.
+        #[arg(long, env = "JIESU_DB", default_value = DEFAULT_DB)]
+        db: String,
+        /// Replace a store that holds data (stop its servers first).
+        #[arg(long)]
+        force: bool,
     },
     /// Print a year's exceptions to the Monday–Friday week (holidays and make-up working days).
     Calendar {
@@ -250,6 +272,8 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             }
             Ok(if report.ok() { ExitCode::SUCCESS } else { ExitCode::from(3) })
         }
+        Cmd::Backup { store, out } => cmd_backup::backup(&store, &out).await,
+        Cmd::Restore { from, db, force } => cmd_backup::restore(&from, &db, force).await,
         Cmd::Calendar { year, config } => {
             let (_, calendar) = config::load(config.as_deref())?;
             for day in calendar.exceptions(year)? {

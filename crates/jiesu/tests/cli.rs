@@ -2,7 +2,6 @@
 
 use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Stdio};
-use std::time::Duration;
 
 fn jiesu() -> Command {
     let mut c = Command::new(env!("CARGO_BIN_EXE_jiesu"));
@@ -130,6 +129,68 @@ fn check_reports_merge_cycles_and_half_written_open311_requests() {
     assert!(out.contains("the Open311 request of case 999999 has no case"), "{out}");
 }
 
+/// Runs SQL statements on the store at `db` (as someone with only database access would).
+fn tamper(db: &str, statements: &[String]) {
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    rt.block_on(async {
+        let store = jiesu_store::Store::connect(db).await.unwrap();
+        for s in statements {
+            let done = jiesu_store::testing::execute(&store, s).await.unwrap();
+            assert!(done > 0 || s.starts_with("ALTER") || s.contains("_migrations"), "{s}");
+        }
+        store.close().await;
+    });
+}
+
+#[test]
+fn check_finds_edited_removed_and_swapped_events() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = format!("sqlite://{}/chain.db", dir.path().display());
+    let (code, out, err) = run(&["demo", "--db", &db, "--cases", "120", "--seed", "11"]);
+    assert_eq!(code, 0, "{out}{err}");
+    // Back to a store from before the chain (migration 0007): the next start chains it.
+    tamper(
+        &db,
+        &[
+            "ALTER TABLE events DROP COLUMN hash".into(),
+            "ALTER TABLE cases DROP COLUMN chain".into(),
+            "DELETE FROM _sqlx_migrations WHERE version = 7".into(),
+        ],
+    );
+    let (code, out, _) = run(&["check", "--db", &db]);
+    assert_eq!(code, 0, "{out}");
+    assert!(out.contains("checked 120 cases"), "{out}");
+    // Cases with at least four events, one per kind of tampering.
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let long: Vec<i64> = rt.block_on(async {
+        let store = jiesu_store::Store::connect(&db).await.unwrap();
+        let sql = "SELECT CAST(case_id AS TEXT) FROM events GROUP BY case_id HAVING COUNT(*) >= 4 ORDER BY case_id";
+        let ids = jiesu_store::testing::strings(&store, sql).await.unwrap();
+        store.close().await;
+        ids.iter().map(|i| i.parse().unwrap()).collect()
+    });
+    let [edited, removed, swapped, ..] = long[..] else { panic!("too few long cases: {long:?}") };
+    let cases = [
+        // A column the replay does not read, so only the chain can tell.
+        (edited, vec![format!("UPDATE events SET actor_user = 'ghost' WHERE case_id = {edited} AND seq = 2")]),
+        (removed, vec![format!("DELETE FROM events WHERE case_id = {removed} AND seq = 2")]),
+        (
+            swapped,
+            vec![
+                format!("UPDATE events SET seq = 99 WHERE case_id = {swapped} AND seq = 2"),
+                format!("UPDATE events SET seq = 2 WHERE case_id = {swapped} AND seq = 3"),
+                format!("UPDATE events SET seq = 3 WHERE case_id = {swapped} AND seq = 99"),
+            ],
+        ),
+    ];
+    for (id, statements) in cases {
+        tamper(&db, &statements);
+        let (code, out, _) = run(&["check", "--db", &db]);
+        assert_eq!(code, 3, "{out}");
+        assert!(out.lines().any(|l| l.starts_with(&format!("case {id}: event chain"))), "{out}");
+    }
+}
+
 struct Server(Child);
 
 impl Drop for Server {
@@ -141,7 +202,16 @@ impl Drop for Server {
 
 /// Starts `jiesu serve` on a free port; returns the process and its base URL.
 fn serve(db: &str, extra: &[&str]) -> (Server, String) {
-    let mut child = jiesu()
+    serve_in(db, extra, None)
+}
+
+/// [`serve`] with another working directory.
+fn serve_in(db: &str, extra: &[&str], cwd: Option<&std::path::Path>) -> (Server, String) {
+    let mut command = jiesu();
+    if let Some(dir) = cwd {
+        command.current_dir(dir);
+    }
+    let mut child = command
         .args(["serve", "--db", db, "--addr", "127.0.0.1:0"])
         .args(extra)
         .stdout(Stdio::piped())
@@ -159,6 +229,45 @@ fn serve(db: &str, extra: &[&str]) -> (Server, String) {
     (Server(child), url)
 }
 
+/// The district outline is embedded: a server started far from the repository and its shared data
+/// still finds the street of an Open311 request by its coordinates.
+#[test]
+fn open311_by_coordinates_finds_the_street_from_any_directory() {
+    let dir = tempfile::tempdir().unwrap();
+    let elsewhere = dir.path().join("elsewhere");
+    std::fs::create_dir(&elsewhere).unwrap();
+    assert!(!elsewhere.join("../shared/data/geo/110101_full.json").exists());
+    let db = format!("sqlite://{}/geo.db", dir.path().display());
+    let key = |name: &str, role: &str| {
+        let (code, out, err) = run(&["key", "add", "--db", &db, "--name", name, "--role", role]);
+        assert_eq!(code, 0, "{out}{err}");
+        out.lines().last().unwrap().to_string()
+    };
+    let (client, desk) = (key("app", "citizen"), key("desk", "operator"));
+    let (_server, url) = serve_in(&db, &["--no-demo"], Some(&elsewhere));
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let case: serde_json::Value = rt.block_on(async {
+        let http = reqwest::Client::new();
+        let form = [
+            ("api_key", client.as_str()),
+            ("service_code", "0101"),
+            ("lat", "39.956"),
+            ("long", "116.416"),
+            ("description", "路边有人占道经营，堵住了人行道"),
+        ];
+        let r = http.post(format!("{url}/open311/v2/requests.json")).form(&form).send().await.unwrap();
+        assert_eq!(r.status(), 201);
+        let v: serde_json::Value = r.json().await.unwrap();
+        let id = v[0]["service_request_id"].as_str().unwrap().to_string();
+        let r = http.get(format!("{url}/api/v1/cases/{id}")).bearer_auth(&desk).send().await.unwrap();
+        assert_eq!(r.status(), 200);
+        r.json().await.unwrap()
+    });
+    let place = &case["place"];
+    assert_eq!(place["street_name"], "和平里街道", "{case}");
+    assert!(place["grid"].as_str().is_some_and(|g| g.starts_with("110101010")), "{case}");
+}
+
 #[test]
 fn serve_fills_an_empty_sqlite_store_with_demo_data() {
     let dir = tempfile::tempdir().unwrap();
@@ -169,68 +278,6 @@ fn serve_fills_an_empty_sqlite_store_with_demo_data() {
         rt.block_on(async { reqwest::get(format!("{url}/api/v1/health")).await.unwrap().json().await.unwrap() });
     assert_eq!(health["cases"], 200, "{health}");
     assert_eq!(health["backend"], "sqlite");
-}
-
-#[test]
-fn acknowledged_cases_survive_kill_9() {
-    let dir = tempfile::tempdir().unwrap();
-    let db = format!("sqlite://{}/crash.db", dir.path().display());
-    let (code, out, err) = run(&["key", "add", "--db", &db, "--name", "crash-desk", "--role", "operator"]);
-    assert_eq!(code, 0, "{out}{err}");
-    let key = out.lines().last().unwrap().to_string();
-    let (mut server, url) = serve(&db, &["--no-demo"]);
-    let rt = tokio::runtime::Runtime::new().unwrap();
-    let acknowledged = rt.block_on(async {
-        let client = reqwest::Client::new();
-        let mut tasks = tokio::task::JoinSet::new();
-        for i in 0..8 {
-            let (client, url, key) = (client.clone(), url.clone(), key.clone());
-            tasks.spawn(async move {
-                let mut ids = Vec::new();
-                for j in 0.. {
-                    let body = serde_json::json!({
-                        "channel": "hotline", "kind": "complaint", "category": "0101",
-                        "text": format!("崩溃测试 {i}-{j}：路边占道经营"),
-                        "place": {"street": "110101001"},
-                        "contact": {"phone": "13800000000"}
-                    });
-                    let sent = client.post(format!("{url}/api/v1/cases")).bearer_auth(&key).json(&body).send().await;
-                    match sent {
-                        Ok(r) if r.status() == 201 => {
-                            let v: serde_json::Value = match r.json().await {
-                                Ok(v) => v,
-                                Err(_) => break, // the server died while answering
-                            };
-                            ids.push(v["id"].as_i64().unwrap());
-                        }
-                        Ok(r) => panic!("unexpected status {}", r.status()),
-                        Err(_) => break, // the server is gone
-                    }
-                }
-                ids
-            });
-        }
-        tokio::time::sleep(Duration::from_millis(1500)).await;
-        // kill -9: no shutdown, no flush.
-        server.0.kill().unwrap();
-        server.0.wait().unwrap();
-        let mut all = Vec::new();
-        while let Some(ids) = tasks.join_next().await {
-            all.extend(ids.unwrap());
-        }
-        all
-    });
-    assert!(acknowledged.len() > 20, "the server acknowledged only {} cases", acknowledged.len());
-    rt.block_on(async {
-        let store = jiesu_store::Store::connect(&db).await.unwrap();
-        for id in &acknowledged {
-            let case = store.case(*id).await.unwrap_or_else(|e| panic!("acknowledged case {id} lost: {e}"));
-            assert_eq!(store.events(*id).await.unwrap().len(), case.state.seq as usize);
-        }
-        store.close().await;
-    });
-    let (code, out, _) = run(&["check", "--db", &db]);
-    assert_eq!(code, 0, "{out}");
 }
 
 /// A file of the shared data set beside the repository (`../shared/data`).
