@@ -28,6 +28,20 @@ impl Contact {
         self.name.is_none() && self.phone.is_none() && self.email.is_none()
     }
 
+    /// `text` with this contact's name, phone and e-mail masked wherever they appear in it
+    /// (citizens often say their number in the case text, and titles are made from the text).
+    pub fn redact(&self, text: &str) -> String {
+        let mut out = text.to_string();
+        let fields =
+            [(&self.phone, mask_phone as fn(&str) -> String), (&self.email, mask_email), (&self.name, mask_name)];
+        for (value, mask) in fields {
+            if let Some(v) = value.as_deref().map(str::trim).filter(|v| !v.is_empty()) {
+                out = out.replace(v, &mask(v));
+            }
+        }
+        out
+    }
+
     /// The same contact with every field masked (`138****5678`, `张*`, `z***@example.com`).
     pub fn masked(&self) -> Contact {
         Contact {
@@ -216,5 +230,7 @@ mod tests {
         assert_eq!(mask_email("zhang@example.com"), "z***@example.com");
         let c = Contact { name: Some("王五".into()), phone: Some("13900001111".into()), email: None };
         assert_eq!(c.masked(), Contact { name: Some("王*".into()), phone: Some("139****1111".into()), email: None });
+        assert_eq!(c.redact("我是王五，电话13900001111，王五在家"), "我是王*，电话139****1111，王*在家");
+        assert_eq!(Contact::default().redact("没有联系人"), "没有联系人");
     }
 }

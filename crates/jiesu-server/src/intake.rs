@@ -15,6 +15,7 @@ use crate::actor::Actor;
 use crate::cases::{PlaceBody, clean};
 use crate::error::{ApiError, Body as ErrorBody};
 use crate::extract::AppJson;
+use crate::open311::scrub;
 
 /// A draft as far as it is written; only the text is needed.
 #[derive(Debug, Deserialize, ToSchema)]
@@ -105,7 +106,8 @@ pub struct FieldSuggestion {
     reason: Option<String>,
 }
 
-/// An open case that the draft may repeat.
+/// An open case that the draft may repeat (only cases the caller may read; the title masked
+/// like the contact for roles that do not see it).
 #[derive(Debug, Serialize, ToSchema)]
 pub struct DuplicateView {
     case_id: i64,
@@ -182,7 +184,8 @@ pub async fn suggest(
             return Err(ApiError::invalid_fields(errors));
         }
     }
-    let s = state.desk.suggest(&draft, state.now()).await?;
+    // Duplicates only among the cases the actor may see (the store applies the scope).
+    let s = state.desk.suggest(&actor.scope(state.desk.catalog()), &draft, state.now()).await?;
     let catalog = state.desk.catalog();
     Ok(AppJson(Suggestions {
         category: s.category.map(|c| CategoryView {
@@ -233,7 +236,8 @@ pub async fn suggest(
             .into_iter()
             .map(|d| DuplicateView {
                 case_id: d.case_id,
-                title: d.title,
+                // The title is made from the citizen's words: masked as the contact is.
+                title: if actor.sees_contact() { d.title } else { scrub(&d.contact.redact(&d.title)) },
                 status: d.status.code().to_string(),
                 confidence: d.confidence,
                 likely: d.likely,

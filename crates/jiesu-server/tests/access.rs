@@ -291,3 +291,56 @@ async fn login_attempts_are_limited_per_client_ip() {
     stop.send(()).unwrap();
     tokio::time::timeout(Duration::from_secs(10), server).await.expect("shuts down").unwrap().unwrap();
 }
+
+/// `POST /intake/suggest` looks for duplicates only among the cases the caller may read, and
+/// masks the candidates' titles (made from the citizen's words) for roles that do not see the
+/// contact.
+async fn suggest_is_scoped(url: &str) {
+    let a = TestApp::new(url, t("2026-11-02T01:00:00Z")).await;
+    let at = |street: &str| {
+        let mut b = case_body(street, "我是张三，电话13812345678，美术馆后街路灯不亮，晚上很黑");
+        b["place"] = json!({ "street": street, "lat": 39.93, "lon": 116.41 });
+        b
+    };
+    let (s, ca) = a.post(OPERATOR, "/api/v1/cases", at("110101001")).await;
+    assert_eq!((s, ca["assignee"].as_str()), (StatusCode::CREATED, Some("S001")), "{ca}");
+    let (s, cb) = a.post(OPERATOR, "/api/v1/cases", at("110101002")).await;
+    assert_eq!((s, cb["assignee"].as_str()), (StatusCode::CREATED, Some("S002")), "{cb}");
+    let (id_a, id_b) = (ca["id"].as_i64().unwrap(), cb["id"].as_i64().unwrap());
+    let draft = json!({ "text": "美术馆后街路灯不亮，晚上很黑", "place": { "lat": 39.9301, "lon": 116.4101 } });
+    let candidates = |v: &Value| {
+        let mut ids: Vec<i64> =
+            v["duplicates"].as_array().unwrap().iter().map(|d| d["case_id"].as_i64().unwrap()).collect();
+        ids.sort();
+        ids
+    };
+    let (s, text) = a.post_text(OPERATOR, "/api/v1/intake/suggest", draft.clone()).await;
+    assert_eq!(s, StatusCode::OK, "{text}");
+    let v: Value = serde_json::from_str(&text).unwrap();
+    assert_eq!(candidates(&v), [id_a, id_b], "the desk sees every case: {v}");
+    assert!(text.contains("13812345678"), "operators see the contact, in titles too: {text}");
+    for (who, expected) in [(S001, id_a), (S002, id_b), (INSPECTOR_S001, id_a)] {
+        let (s, text) = a.post_text(who, "/api/v1/intake/suggest", draft.clone()).await;
+        masked(&format!("{who:?} suggest"), s, &text);
+        let v: Value = serde_json::from_str(&text).unwrap();
+        assert_eq!(candidates(&v), [expected], "{who:?}: {v}");
+        assert!(v["duplicates"][0]["title"].as_str().unwrap().contains("138****5678"), "{v}");
+    }
+    // A department that holds nothing sees no candidate at all.
+    let (s, v) = a.post(B03, "/api/v1/intake/suggest", draft).await;
+    assert_eq!((s, candidates(&v)), (StatusCode::OK, vec![]), "{v}");
+    a.store.close().await;
+}
+
+#[tokio::test]
+async fn suggest_is_scoped_on_sqlite() {
+    let dir = tempfile::tempdir().unwrap();
+    suggest_is_scoped(&format!("sqlite://{}/jiesu.db", dir.path().display())).await;
+}
+
+#[tokio::test]
+async fn suggest_is_scoped_on_postgres() {
+    let Some(db) = jiesu_store::testing::scratch_postgres("suggest_scope").await else { return };
+    suggest_is_scoped(&db.url).await;
+    db.drop().await;
+}

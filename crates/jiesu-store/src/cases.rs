@@ -719,28 +719,29 @@ async fn insert_events(tx: &mut sqlx::Transaction<'_, Any>, id: i64, events: &[E
 }
 
 /// A bound value of a dynamic query.
-enum Arg {
+pub(crate) enum Arg {
     Text(String),
     Int(i64),
+    Float(f64),
 }
 
 /// A WHERE clause with `$n` placeholders (the one syntax both backends accept) and its values.
 #[derive(Default)]
-struct Where {
-    sql: String,
+pub(crate) struct Where {
+    pub(crate) sql: String,
     args: Vec<Arg>,
 }
 
 impl Where {
     /// Adds `condition`, in which `?` stands for the next placeholder, bound to `arg`.
-    fn and(&mut self, condition: &str, arg: Arg) {
+    pub(crate) fn and(&mut self, condition: &str, arg: Arg) {
         self.sql.push_str(if self.sql.is_empty() { " WHERE " } else { " AND " });
         self.args.push(arg);
         self.sql.push_str(&condition.replace('?', &format!("${}", self.args.len())));
     }
 
     /// Adds `condition`, in which each `?` in turn stands for the next of `args`.
-    fn and_each(&mut self, condition: &str, args: Vec<Arg>) {
+    pub(crate) fn and_each(&mut self, condition: &str, args: Vec<Arg>) {
         self.sql.push_str(if self.sql.is_empty() { " WHERE " } else { " AND " });
         let mut parts = condition.split('?');
         self.sql.push_str(parts.next().unwrap_or(""));
@@ -760,11 +761,11 @@ impl Where {
         self.sql.push_str(&format!("{column} IN ({})", marks.join(", ")));
     }
 
-    fn next_placeholder(&self) -> String {
+    pub(crate) fn next_placeholder(&self) -> String {
         format!("${}", self.args.len() + 1)
     }
 
-    fn bind<'q>(
+    pub(crate) fn bind<'q>(
         self,
         mut q: sqlx::query::Query<'q, Any, sqlx::any::AnyArguments>,
     ) -> sqlx::query::Query<'q, Any, sqlx::any::AnyArguments> {
@@ -772,6 +773,7 @@ impl Where {
             q = match a {
                 Arg::Text(s) => q.bind(s),
                 Arg::Int(i) => q.bind(i),
+                Arg::Float(x) => q.bind(x),
             };
         }
         q
@@ -779,7 +781,7 @@ impl Where {
 }
 
 /// Narrows `w` to the cases within `scope`.
-fn scope_clause(w: &mut Where, scope: &Scope) {
+pub(crate) fn scope_clause(w: &mut Where, scope: &Scope) {
     const SUMMONED: &str = "id IN (SELECT case_id FROM case_units WHERE unit = ?)";
     match scope {
         Scope::All => {}

@@ -47,6 +47,7 @@ mod updates;
 
 pub use error::Open311Error;
 pub use format::{Format, to_xml};
+pub(crate) use requests::scrub;
 pub use services::{ATTRIBUTES_CSV, Datatype, Services};
 
 use std::sync::Arc;
