@@ -262,7 +262,10 @@ impl Desk {
             let mut next = rec.state.clone();
             for (actor, action, note) in steps {
                 if let Action::Merge { into } = &action {
-                    self.check_merge_target(id, *into).await?;
+                    // Who may merge at all first, then the master as the actor may see it: a
+                    // master out of scope reads exactly like a missing one.
+                    workflow::authorize(Some(&next), &actor, &action)?;
+                    self.check_merge_target(scope, id, *into).await?;
                 }
                 let (event, state) = workflow::step(Some(&next), at, actor, action, note)?;
                 events.push(event);
@@ -285,11 +288,11 @@ impl Desk {
         Err(CoreError::Busy(id))
     }
 
-    async fn check_merge_target(&self, id: i64, into: i64) -> Result<(), CoreError> {
+    async fn check_merge_target(&self, scope: &Scope, id: i64, into: i64) -> Result<(), CoreError> {
         if into == id {
             return Err(invalid("into", "a case cannot be merged into itself"));
         }
-        let master = match self.store.case(into).await {
+        let master = match self.store.case_in(scope, into).await {
             Ok(m) => m,
             Err(StoreError::NotFound(_)) => return Err(invalid("into", format!("master case {into} does not exist"))),
             Err(e) => return Err(e.into()),

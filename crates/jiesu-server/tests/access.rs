@@ -9,7 +9,7 @@ mod common;
 use std::time::Duration;
 
 use axum::body::Body;
-use axum::http::{Request, StatusCode, header};
+use axum::http::{Method, Request, StatusCode, header};
 use chrono::Duration as Span;
 use common::*;
 use jiesu_core::{Config, Desk};
@@ -342,5 +342,100 @@ async fn suggest_is_scoped_on_sqlite() {
 async fn suggest_is_scoped_on_postgres() {
     let Some(db) = jiesu_store::testing::scratch_postgres("suggest_scope").await else { return };
     suggest_is_scoped(&db.url).await;
+    db.drop().await;
+}
+
+/// An id that no case has.
+const MISSING: i64 = 987_654;
+
+/// `text` with `id` written as `{ID}` (so that answers about two ids can be compared).
+fn with_id(text: &str, id: i64) -> String {
+    text.replace(&id.to_string(), "{ID}")
+}
+
+/// Out of scope looks exactly like missing: for every route that takes a case id (and the
+/// master of a merge), the answer about a case the actor may not see is byte for byte the answer
+/// about a case that does not exist, with the id substituted.
+async fn out_of_scope_reads_like_missing(url: &str) {
+    let a = TestApp::new(url, t("2026-11-02T01:00:00Z")).await;
+    let (_, ca) = a.post(OPERATOR, "/api/v1/cases", case_body("110101001", "东华门大街占道经营")).await;
+    let id_a = ca["id"].as_i64().unwrap();
+    let mut mine = case_body("110101003", "交道口夜间施工噪声扰民");
+    mine["channel"] = json!("app");
+    let (_, own_a) = a.post(CITIZEN_A, "/api/v1/cases", mine.clone()).await;
+    let (_, own_b) = a.post(CITIZEN_B, "/api/v1/cases", mine).await;
+    let (own_a, own_b) = (own_a["id"].as_i64().unwrap(), own_b["id"].as_i64().unwrap());
+    // A closed case, out of the citizens' scope: a merge into it must not say it is closed.
+    let (_, closed) = a.post(OPERATOR, "/api/v1/cases", case_body("110101002", "景山后街路灯不亮")).await;
+    let closed = closed["id"].as_i64().unwrap();
+    let (s, v) = a.act(OPERATOR, closed, json!({"action": "merge", "into": id_a})).await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+
+    let actions = [
+        json!({"action": "accept"}),
+        json!({"action": "handle", "contacted": true}),
+        json!({"action": "reply", "note": "已处理"}),
+        json!({"action": "request_return", "note": "不归我们"}),
+        json!({"action": "callback", "reached": true, "responded": true, "solved": true, "satisfaction": "satisfied"}),
+        json!({"action": "dispatch", "unit": "S002"}),
+        json!({"action": "bogus"}),
+    ];
+    let mut compared = 0;
+    for (who, hidden) in [(S002, id_a), (B03, id_a), (INSPECTOR_S001, own_a), (CITIZEN_B, id_a), (CITIZEN_B, own_a)] {
+        let mut probes: Vec<(Method, String, Option<Value>)> =
+            vec![(Method::GET, "/api/v1/cases/{}".into(), None), (Method::GET, "/api/v1/cases/{}/events".into(), None)];
+        for body in &actions {
+            probes.push((Method::POST, "/api/v1/cases/{}/actions".into(), Some(body.clone())));
+        }
+        for (method, path, body) in probes {
+            let mut answers = Vec::new();
+            for id in [hidden, MISSING] {
+                let req = a
+                    .request(
+                        method.clone(),
+                        &path.replace("{}", &id.to_string()),
+                        who,
+                        body.as_ref().map(Value::to_string),
+                    )
+                    .await;
+                let (s, headers, text) = a.send_raw(req).await;
+                answers.push((s, headers.get(header::CONTENT_TYPE).cloned(), with_id(&text, id)));
+            }
+            assert_eq!(answers[0], answers[1], "{who:?} {method} {path} {body:?}");
+            assert!(answers[0].0.is_client_error(), "{answers:?}");
+            compared += 1;
+        }
+    }
+    // The master of a merge: a citizen and a unit handler (who may not merge) and out-of-scope
+    // masters, open and closed.
+    let (_, held) = a.post(OPERATOR, "/api/v1/cases", case_body("110101002", "景山后街井盖缺失")).await;
+    let held = held["id"].as_i64().unwrap();
+    for (who, from, hidden) in [(CITIZEN_B, own_b, vec![closed, id_a, own_a]), (S002, held, vec![id_a, own_a])] {
+        let (s, text) = a
+            .post_text(who, &format!("/api/v1/cases/{from}/actions"), json!({"action": "merge", "into": MISSING}))
+            .await;
+        let missing = (s, with_id(&text, MISSING));
+        for into in hidden {
+            let (s, text) = a
+                .post_text(who, &format!("/api/v1/cases/{from}/actions"), json!({"action": "merge", "into": into}))
+                .await;
+            assert_eq!((s, with_id(&text, into)), missing, "{who:?} merge into {into}");
+            compared += 1;
+        }
+    }
+    assert!(compared > 40);
+    a.store.close().await;
+}
+
+#[tokio::test]
+async fn out_of_scope_reads_like_missing_on_sqlite() {
+    let dir = tempfile::tempdir().unwrap();
+    out_of_scope_reads_like_missing(&format!("sqlite://{}/jiesu.db", dir.path().display())).await;
+}
+
+#[tokio::test]
+async fn out_of_scope_reads_like_missing_on_postgres() {
+    let Some(db) = jiesu_store::testing::scratch_postgres("scope_missing").await else { return };
+    out_of_scope_reads_like_missing(&db.url).await;
     db.drop().await;
 }
