@@ -5,7 +5,7 @@ use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use jiesu_core::Command;
 use jiesu_domain::draft::{Contact, FieldError, NewCase, Place};
-use jiesu_domain::model::{CaseKind, Channel, Status};
+use jiesu_domain::model::{CaseKind, Channel, Role, Status};
 use jiesu_store::{CaseFilter, Page};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -360,7 +360,9 @@ pub struct Timeline {
     events: Vec<EventView>,
 }
 
-/// `GET /api/v1/cases/{id}/events`: the timeline, oldest first.
+/// `GET /api/v1/cases/{id}/events`: the timeline, oldest first. A citizen sees the steps of the
+/// loop only, with role labels (承办单位, 12345) for who acted and only the notes addressed to
+/// them (the reply), as Open311 publishes them.
 #[utoipa::path(get, path = "/cases/{id}/events", tag = "cases", params(("id" = i64, Path, minimum = 1, description = "The case id", example = 1)),
     responses(
         (status = 200, description = "The case's timeline", body = Timeline),
@@ -385,7 +387,12 @@ pub async fn events(
         number: crate::views::case_number(id, rec.state.received_at, r.tz),
         status: rec.state.status.code(),
         status_label: rec.state.status.label(),
-        events: events.iter().map(|e| r.event(e)).collect(),
+        events: if actor.role() == Role::Citizen {
+            // A citizen reads the public steps of their case, not the desk's working notes.
+            events.iter().filter_map(|e| r.citizen_event(e)).collect()
+        } else {
+            events.iter().map(|e| r.event(e)).collect()
+        },
     }))
 }
 

@@ -5,6 +5,7 @@
 use chrono::{DateTime, SecondsFormat, Utc};
 use chrono_tz::Tz;
 use jiesu_domain::catalog::Catalog;
+use jiesu_domain::disclosure::{self, Audience};
 use jiesu_domain::draft::Contact;
 use jiesu_domain::model::{Callback, CaseKind, Channel, DeadlineClass, Role, Satisfaction, Status};
 use jiesu_domain::workflow::{Action, Event, JointUnit};
@@ -318,6 +319,25 @@ impl Renderer<'_> {
         }
     }
 
+    /// One event of a timeline as its citizen sees it (None when they do not see it at all):
+    /// the rule of `jiesu_domain::disclosure` — the loop's steps only, a role label (承办单位,
+    /// 12345) instead of staff's names, only the notes addressed to the citizen, no intake or
+    /// routing internals.
+    pub fn citizen_event(&self, e: &Event) -> Option<EventView> {
+        if !disclosure::visible(e) {
+            return None;
+        }
+        let mut view = self.event(e);
+        view.actor.user = disclosure::actor_label(e.actor.role).to_string();
+        view.note = disclosure::note(e, self.catalog, Audience::Filer);
+        if let Value::Object(detail) = &mut view.detail {
+            // How intake classified it and which row of the responsibility list fired are the desk's.
+            detail.remove("intake");
+            detail.remove("rule");
+        }
+        Some(view)
+    }
+
     /// What the action carried, with names and local times.
     fn detail(&self, action: &Action) -> Value {
         let tz = self.tz;
@@ -369,7 +389,8 @@ impl Renderer<'_> {
 #[derive(Debug, Serialize, ToSchema)]
 #[schema(as = EventActor)]
 pub struct ActorView {
-    /// User name.
+    /// User name; for a citizen reading their own case, a role label instead (承办单位, 12345,
+    /// 市民): staff's names are not shown to citizens.
     user: String,
     /// Role acted in.
     #[schema(value_type = Role)]
@@ -407,7 +428,7 @@ pub struct EventView {
     to_label: &'static str,
     /// Who acted.
     actor: ActorView,
-    /// The note (reason, reply text).
+    /// The note (reason, reply text); for a citizen, only what is addressed to them (the reply).
     note: Option<String>,
     /// What the action carried (unit, deadline, callback ...), with names and local times. For
     /// 改分类 (`reclassify`): `from` → `category` with their names, and the new deadline class.

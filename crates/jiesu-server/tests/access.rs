@@ -439,3 +439,68 @@ async fn out_of_scope_reads_like_missing_on_postgres() {
     out_of_scope_reads_like_missing(&db.url).await;
     db.drop().await;
 }
+
+/// A citizen reads the steps of their own case as Open311 publishes them: no staff names, no
+/// working notes, no internal steps (退单, 督办), the reply's text.
+async fn citizens_read_the_public_steps(url: &str) {
+    let a = TestApp::new(url, t("2026-11-02T01:00:00Z")).await;
+    let mut body = case_body("110101001", "东华门大街夜间施工噪声扰民");
+    body["channel"] = json!("app");
+    let (s, c) = a.post(CITIZEN_A, "/api/v1/cases", body).await;
+    assert_eq!((s, c["assignee"].as_str()), (StatusCode::CREATED, Some("S001")), "{c}");
+    let id = c["id"].as_i64().unwrap();
+    let steps = [
+        (S001, json!({"action": "accept"})),
+        (S001, json!({"action": "request_return", "note": "内部意见：王科长认为不归我们"})),
+        (DISPATCHER, json!({"action": "refuse_return", "note": "内部：属地管理，驳回"})),
+        (SUPERVISOR, json!({"action": "supervise", "note": "内部督办：尽快处理"})),
+        (S001, json!({"action": "handle", "contacted": true, "note": "内部备注：已电话联系"})),
+        (S001, json!({"action": "reply", "note": "已责令施工方夜间停工"})),
+    ];
+    for (who, step) in steps {
+        let (s, v) = a.act(who, id, step.clone()).await;
+        assert_eq!(s, StatusCode::OK, "{step}: {v}");
+    }
+    let (s, text) = a.get_text(CITIZEN_A, &format!("/api/v1/cases/{id}/events")).await;
+    assert_eq!(s, StatusCode::OK, "{text}");
+    for secret in ["内部", "unit_handler-", "dispatcher-", "supervisor-", "router", "\"rule\"", "\"intake\""] {
+        assert!(!text.contains(secret), "a citizen reads {secret}: {text}");
+    }
+    let v: Value = serde_json::from_str(&text).unwrap();
+    let events = v["events"].as_array().unwrap();
+    let actions: Vec<&str> = events.iter().map(|e| e["action"].as_str().unwrap()).collect();
+    assert_eq!(actions, ["receive", "dispatch", "accept", "handle", "reply"], "{v}");
+    let users: Vec<&str> = events.iter().map(|e| e["actor"]["user"].as_str().unwrap()).collect();
+    assert_eq!(users, ["市民", "12345", "承办单位", "承办单位", "承办单位"]);
+    assert_eq!(events[4]["note"], "已责令施工方夜间停工");
+    // Staff still read everything.
+    let (_, v) = a.get(DISPATCHER, &format!("/api/v1/cases/{id}/events")).await;
+    assert_eq!(v["events"].as_array().unwrap().len(), 8, "{v}");
+    assert!(v.to_string().contains("内部督办"), "{v}");
+    // Open311 publishes the same steps, by the same rule.
+    let (s, text) = a.get_text(NOBODY, &format!("/open311/v2/requests/{id}.json?extensions=true")).await;
+    assert_eq!(s, StatusCode::OK, "{text}");
+    assert!(!text.contains("内部"), "{text}");
+    let v: Value = serde_json::from_str(&text).unwrap();
+    let notes = v[0]["notes"].as_array().unwrap();
+    assert_eq!(notes.len(), actions.len(), "{v}");
+    assert_eq!(notes[4]["description"], "已责令施工方夜间停工");
+    let (_, text) = a.get_text(NOBODY, "/open311/v2/servicerequestupdates.json").await;
+    let v: Value = serde_json::from_str(&text).unwrap();
+    assert_eq!(v.as_array().unwrap().len(), actions.len(), "{v}");
+    assert!(!text.contains("内部"), "{text}");
+    a.store.close().await;
+}
+
+#[tokio::test]
+async fn citizens_read_the_public_steps_on_sqlite() {
+    let dir = tempfile::tempdir().unwrap();
+    citizens_read_the_public_steps(&format!("sqlite://{}/jiesu.db", dir.path().display())).await;
+}
+
+#[tokio::test]
+async fn citizens_read_the_public_steps_on_postgres() {
+    let Some(db) = jiesu_store::testing::scratch_postgres("public_steps").await else { return };
+    citizens_read_the_public_steps(&db.url).await;
+    db.drop().await;
+}
