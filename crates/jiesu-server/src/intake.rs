@@ -237,7 +237,11 @@ pub async fn suggest(
             .map(|d| DuplicateView {
                 case_id: d.case_id,
                 // The title is made from the citizen's words: masked as the contact is.
-                title: if actor.sees_contact() { d.title } else { scrub(&d.contact.redact(&d.title)) },
+                title: if actor.sees_contact(d.contact.confidential) {
+                    d.title
+                } else {
+                    scrub(&d.contact.redact(&d.title))
+                },
                 status: d.status.code().to_string(),
                 confidence: d.confidence,
                 likely: d.likely,

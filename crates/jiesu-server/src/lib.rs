@@ -22,6 +22,8 @@
 //! | GET | `/api/v1/cases` | list with filters, text search (`q`) and keyset paging |
 //! | GET | `/api/v1/cases/{id}` | one case |
 //! | GET | `/api/v1/cases/{id}/events` | its timeline |
+//! | GET | `/api/v1/cases/{id}/contact` | the citizen's contact in full, for the callback (recorded) |
+//! | GET | `/api/v1/cases/{id}/contact/accesses` | who was shown the contact, when (supervisors) |
 //! | POST | `/api/v1/cases/{id}/actions` | one action of the loop (`{"action": "dispatch", ...}`) |
 //! | GET | `/api/v1/assessment` | per-unit figures of a month |
 //! | GET | `/api/v1/rankings` | ranking of one kind of unit, with the change from the month before |
@@ -43,8 +45,10 @@
 //!
 //! # Personal data
 //!
-//! The citizen's contact is shown in full only to operators, dispatchers, supervisors and admins;
-//! everyone else gets [`jiesu_domain::draft::Contact::masked`]. Request bodies and query strings
+//! The citizen's contact is shown in full only to operators, dispatchers, supervisors and admins
+//! (to operators and dispatchers only when the citizen asked for 保密, or for a 举报); everyone
+//! else gets [`jiesu_domain::draft::Contact::masked`]. The unit that holds an open case asks for
+//! it with `GET /api/v1/cases/{id}/contact`, and each reveal is recorded. Request bodies and query strings
 //! are never logged (the trace span carries the method and the path only).
 
 #![deny(missing_docs)]
@@ -205,6 +209,8 @@ fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(intake::suggest))
         .routes(routes!(cases::show))
         .routes(routes!(cases::events))
+        .routes(routes!(cases::contact))
+        .routes(routes!(cases::contact_accesses))
         .routes(routes!(cases::act))
         .routes(routes!(assessment::figures))
         .routes(routes!(assessment::rankings))

@@ -4,6 +4,7 @@
 
 use chrono::{DateTime, SecondsFormat, Utc};
 use chrono_tz::Tz;
+use jiesu_domain::access::{ContactAccess, contact_access};
 use jiesu_domain::catalog::Catalog;
 use jiesu_domain::disclosure::{self, Audience};
 use jiesu_domain::draft::Contact;
@@ -149,6 +150,9 @@ pub struct CaseView {
     contact: Contact,
     /// True when `contact` is masked.
     contact_masked: bool,
+    /// True when the actor may ask for the contact in full (`GET /cases/{id}/contact`, recorded):
+    /// a handler of the unit that holds the open case, unless the citizen asked for 保密.
+    contact_on_request: bool,
     /// The id in the system the request came from.
     external_id: Option<String>,
     /// The unit that holds the case.
@@ -222,11 +226,15 @@ impl Renderer<'_> {
         let CaseRecord { id, case, state } = rec;
         let category = self.catalog.category(&case.category);
         let parent = category.and_then(|c| c.parent.as_deref()).and_then(|p| self.catalog.category(p));
-        let (contact, contact_masked) = if actor.sees_contact() {
+        let access = contact_access(&actor.0, &state, case.contact_confidential());
+        let (contact, contact_masked) = if access == ContactAccess::Full {
             (case.contact.clone(), false)
         } else {
             (case.contact.masked(), !case.contact.is_empty())
         };
+        // The holding unit asks for the contact explicitly (each reveal is recorded), so that
+        // listing its inbox reveals nobody.
+        let contact_on_request = access == ContactAccess::OnRequest && !case.contact.is_empty();
         let place = &case.place;
         CaseView {
             id,
@@ -260,6 +268,7 @@ impl Renderer<'_> {
             },
             contact,
             contact_masked,
+            contact_on_request,
             external_id: case.external_id.clone(),
             assignee_name: state.assignee.as_deref().and_then(|u| self.unit_name(u)),
             assignee: state.assignee.clone(),

@@ -504,3 +504,168 @@ async fn citizens_read_the_public_steps_on_postgres() {
     citizens_read_the_public_steps(&db.url).await;
     db.drop().await;
 }
+
+/// The reveals of case `id`'s contact so far: (user, role, unit).
+async fn reveals(a: &TestApp, id: i64) -> Vec<(String, String, Option<String>)> {
+    let list = a.store.contact_accesses(id).await.unwrap();
+    list.into_iter().map(|x| (x.actor.user, x.actor.role.code().to_string(), x.actor.unit)).collect()
+}
+
+/// Who may see the citizen: the unit holding an open case on request (each reveal recorded),
+/// nobody else but the desk; a confidential case (保密) only the desk.
+async fn who_sees_the_citizen(url: &str) {
+    let a = TestApp::new(url, t("2026-11-02T01:00:00Z")).await;
+    let (_, c) = a.post(OPERATOR, "/api/v1/cases", case_body("110101001", "东华门大街占道经营")).await;
+    let id = c["id"].as_i64().unwrap();
+    let contact = |id: i64| format!("/api/v1/cases/{id}/contact");
+
+    // The holding unit's views stay masked (an inbox reveals nobody) but say it may ask.
+    let (_, v) = a.get(S001, &format!("/api/v1/cases/{id}")).await;
+    assert_eq!((v["contact"]["phone"].as_str(), v["contact_on_request"].as_bool()), (Some("138****5678"), Some(true)));
+    let (s, text) = a.get_text(S001, "/api/v1/cases").await;
+    masked("S001 inbox", s, &text);
+    assert_eq!(reveals(&a, id).await, []);
+    // … and asking shows it in full, recorded.
+    let (s, v) = a.get(S001, &contact(id)).await;
+    assert_eq!(
+        (s, v["contact"]["phone"].as_str(), v["confidential"].as_bool()),
+        (StatusCode::OK, Some("13812345678"), Some(false)),
+        "{v}"
+    );
+    assert_eq!(
+        reveals(&a, id).await,
+        [("unit_handler-S001".to_string(), "unit_handler".to_string(), Some("S001".to_string()))]
+    );
+    // Nobody else but the desk: another unit (not found), a summoned unit, an inspector.
+    let (s, v) = a.get(S002, &contact(id)).await;
+    error_of(s, &v, StatusCode::NOT_FOUND, "not_found");
+    let (s, _) = a.get(DISPATCHER, &contact(id)).await;
+    assert_eq!(s, StatusCode::OK);
+    assert_eq!(reveals(&a, id).await.len(), 2, "the desk's reveals are recorded too");
+
+    // Once the case leaves the unit, the unit sees it no more; the new holder does.
+    assert_eq!(a.act(S001, id, json!({"action": "accept"})).await.0, StatusCode::OK);
+    assert_eq!(a.act(S001, id, json!({"action": "request_return", "note": "不归我们"})).await.0, StatusCode::OK);
+    assert_eq!(a.act(DISPATCHER, id, json!({"action": "approve_return"})).await.0, StatusCode::OK);
+    assert_eq!(a.act(DISPATCHER, id, json!({"action": "dispatch", "unit": "S002"})).await.0, StatusCode::OK);
+    let (s, _) = a.get(S001, &contact(id)).await;
+    assert!(s == StatusCode::FORBIDDEN || s == StatusCode::NOT_FOUND, "{s}");
+    assert_eq!(a.get(S002, &contact(id)).await.0, StatusCode::OK);
+    // A summoned unit and an inspector of the street do not see it.
+    assert_eq!(a.act(S002, id, json!({"action": "accept"})).await.0, StatusCode::OK);
+    let (s, v) = a.act(S002, id, json!({"action": "whistle", "units": ["B03"]})).await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    let (_, v) = a.get(B03, &format!("/api/v1/cases/{id}")).await;
+    assert_eq!(v["contact_on_request"], false, "{v}");
+    for who in [B03, INSPECTOR_S001] {
+        let (s, v) = a.get(who, &contact(id)).await;
+        error_of(s, &v, StatusCode::FORBIDDEN, "forbidden");
+    }
+    // … nor after it closes.
+    assert_eq!(a.act(B03, id, json!({"action": "check_in"})).await.0, StatusCode::OK);
+    let (s, v) = a.act(S002, id, json!({"action": "reply", "note": "已处理"})).await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    let callback =
+        json!({"action": "callback", "reached": true, "responded": true, "solved": true, "satisfaction": "satisfied"});
+    assert_eq!(a.act(OPERATOR, id, callback).await.0, StatusCode::OK);
+    assert_eq!(a.act(OPERATOR, id, json!({"action": "close"})).await.0, StatusCode::OK);
+    let (s, v) = a.get(S002, &contact(id)).await;
+    error_of(s, &v, StatusCode::FORBIDDEN, "forbidden");
+    let (_, v) = a.get(S002, &format!("/api/v1/cases/{id}")).await;
+    assert_eq!((v["contact"]["phone"].as_str(), v["contact_on_request"].as_bool()), (Some("138****5678"), Some(false)));
+
+    // The record: who, when, which case — for supervisors.
+    let (s, v) = a.get(SUPERVISOR, &format!("/api/v1/cases/{id}/contact/accesses")).await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    let users: Vec<&str> = v.as_array().unwrap().iter().map(|x| x["user"].as_str().unwrap()).collect();
+    assert_eq!(users, ["unit_handler-S001", "dispatcher-1", "unit_handler-S002"]);
+    assert_eq!(v[0]["at"], "2026-11-02T09:00:00+08:00");
+    let (s, v) = a.get(S002, &format!("/api/v1/cases/{id}/contact/accesses")).await;
+    error_of(s, &v, StatusCode::FORBIDDEN, "forbidden");
+
+    // 保密: no unit sees the contact, only the 12345 desk (operators, dispatchers).
+    let mut secret = case_body("110101001", "反映某商户违规经营，请为我保密");
+    secret["contact"]["confidential"] = json!(true);
+    let (s, c) = a.post(OPERATOR, "/api/v1/cases", secret).await;
+    assert_eq!((s, c["contact"]["phone"].as_str()), (StatusCode::CREATED, Some("13812345678")), "{c}");
+    let sid = c["id"].as_i64().unwrap();
+    let (_, v) = a.get(S001, &format!("/api/v1/cases/{sid}")).await;
+    assert_eq!(
+        (v["contact_on_request"].as_bool(), v["contact"]["confidential"].as_bool()),
+        (Some(false), Some(true)),
+        "{v}"
+    );
+    let (s, v) = a.get(S001, &contact(sid)).await;
+    assert!(error_of(s, &v, StatusCode::FORBIDDEN, "forbidden")["message"].as_str().unwrap().contains("保密"));
+    let (s, text) = a.get_text(SUPERVISOR, &format!("/api/v1/cases/{sid}")).await;
+    masked("a supervisor, for a confidential case", s, &text);
+    assert_eq!(a.get(SUPERVISOR, &contact(sid)).await.0, StatusCode::FORBIDDEN);
+    for who in [OPERATOR, DISPATCHER] {
+        let (s, v) = a.get(who, &contact(sid)).await;
+        assert_eq!((s, v["contact"]["phone"].as_str()), (StatusCode::OK, Some("13812345678")), "{who:?}");
+    }
+    // A 举报 is confidential by its kind.
+    let mut report = case_body("110101001", "举报某单位违规");
+    report["kind"] = json!("report");
+    let (_, c) = a.post(OPERATOR, "/api/v1/cases", report).await;
+    assert_eq!(a.get(S001, &contact(c["id"].as_i64().unwrap())).await.0, StatusCode::FORBIDDEN);
+    a.store.close().await;
+}
+
+#[tokio::test]
+async fn who_sees_the_citizen_on_sqlite() {
+    let dir = tempfile::tempdir().unwrap();
+    who_sees_the_citizen(&format!("sqlite://{}/jiesu.db", dir.path().display())).await;
+}
+
+#[tokio::test]
+async fn who_sees_the_citizen_on_postgres() {
+    let Some(db) = jiesu_store::testing::scratch_postgres("who_sees").await else { return };
+    who_sees_the_citizen(&db.url).await;
+    db.drop().await;
+}
+
+/// One owner identity per API key: a citizen key reads through the JSON API the requests it
+/// filed through Open311.
+async fn one_owner_per_key(url: &str) {
+    let a = TestApp::new(url, t("2026-11-02T01:00:00Z")).await;
+    let (_, bearer) = a.credential(CITIZEN_A).await.unwrap();
+    let secret = bearer.strip_prefix("Bearer ").unwrap().to_string();
+    let form: String = form_urlencoded::Serializer::new(String::new())
+        .extend_pairs([
+            ("api_key", secret.as_str()),
+            ("service_code", street_category().as_str()),
+            ("lat", "39.93"),
+            ("long", "116.41"),
+            ("address_id", "110101001"),
+            ("description", "东华门大街占道经营"),
+            ("phone", "13812345678"),
+        ])
+        .finish();
+    let req = Request::post("/open311/v2/requests.json")
+        .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+        .body(Body::from(form))
+        .unwrap();
+    let (s, _, text) = a.send_raw(req).await;
+    assert_eq!(s, StatusCode::CREATED, "{text}");
+    let v: Value = serde_json::from_str(&text).unwrap();
+    let id: i64 = v[0]["service_request_id"].as_str().unwrap().parse().unwrap();
+    let (_, v) = a.get(CITIZEN_A, "/api/v1/cases").await;
+    assert_eq!(ids(&v), [id], "{v}");
+    assert_eq!(a.get(CITIZEN_A, &format!("/api/v1/cases/{id}/events")).await.0, StatusCode::OK);
+    assert_eq!(a.get(CITIZEN_B, &format!("/api/v1/cases/{id}")).await.0, StatusCode::NOT_FOUND);
+    a.store.close().await;
+}
+
+#[tokio::test]
+async fn one_owner_per_key_on_sqlite() {
+    let dir = tempfile::tempdir().unwrap();
+    one_owner_per_key(&format!("sqlite://{}/jiesu.db", dir.path().display())).await;
+}
+
+#[tokio::test]
+async fn one_owner_per_key_on_postgres() {
+    let Some(db) = jiesu_store::testing::scratch_postgres("one_owner").await else { return };
+    one_owner_per_key(&db.url).await;
+    db.drop().await;
+}

@@ -1,7 +1,7 @@
 //! Case rows and event rows: create, append, read, list.
 
 use chrono::{DateTime, Utc};
-use jiesu_domain::access::Scope;
+use jiesu_domain::access::{Scope, owner_identity};
 use jiesu_domain::draft::{Contact, NewCase, Place};
 use jiesu_domain::model::{CaseKind, Channel, Role, Status};
 use jiesu_domain::workflow::{CaseState, Event};
@@ -538,9 +538,10 @@ struct CaseRow {
     owner: Option<String>,
 }
 
-/// The owner of a new case: its first event's actor, when a citizen.
+/// The owner of a new case: its first event's actor, when a citizen, as one identity per API
+/// key whichever door it came through ([`jiesu_domain::access::owner_identity`]).
 fn owner_of(events: &[Event]) -> Option<String> {
-    events.first().filter(|e| e.actor.role == Role::Citizen).map(|e| e.actor.user.clone())
+    events.first().filter(|e| e.actor.role == Role::Citizen).map(|e| owner_identity(&e.actor.user))
 }
 
 /// Units summoned by 吹哨, once each.

@@ -18,6 +18,7 @@
 //!
 //! [`Contact`]: jiesu_domain::draft::Contact
 
+mod access_log;
 mod accounts;
 mod batch;
 mod cases;
@@ -27,6 +28,7 @@ mod nearby;
 mod open311;
 pub mod testing;
 
+pub use access_log::ContactAccess;
 pub use accounts::{API_KEY_PREFIX, ApiKey, User};
 pub use cases::{CachedColumns, CaseFilter, CaseRecord, Page};
 pub use crypt::DataKey;

@@ -542,6 +542,8 @@ async fn create_inner(ctx: &Ctx, p: Params) -> Result<Doc, Open311Error> {
             name: full_name(p.get("first_name"), p.get("last_name")),
             phone: p.get("phone").map(str::to_string),
             email: p.get("email").map(str::to_string),
+            // A 举报 (KIND=report) is confidential by its kind (`NewCase::contact_confidential`).
+            confidential: false,
         },
         external_id: token.clone(),
     };
@@ -559,7 +561,8 @@ async fn create_inner(ctx: &Ctx, p: Params) -> Result<Doc, Open311Error> {
     let now = ctx.app.now();
     let store = ctx.app.desk.store();
     let media_id = posted.store_media(&p, store, now).await?;
-    let actor = workflow::Actor { user: format!("open311:{}", client.name), role: Role::Citizen, unit: None };
+    // The key's one identity, as through the JSON API: its holder reads these cases there too.
+    let actor = workflow::Actor { user: format!("key:{}", client.name), role: Role::Citizen, unit: None };
     let rec = ctx.app.desk.receive(actor, draft, now, true).await?;
     let extra = Open311Request {
         case_id: rec.id,
