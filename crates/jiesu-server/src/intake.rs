@@ -155,6 +155,7 @@ fn code_of<T: Serialize>(v: &T) -> String {
         (status = 400, description = "Malformed request: bad JSON, path or query value", body = ErrorBody),
         (status = 401, description = "Not logged in and no API key", body = ErrorBody),
         (status = 403, description = "Citizens cannot ask for intake suggestions", body = ErrorBody),
+        (status = 408, description = "The body did not arrive in time (`request_timeout`)", body = ErrorBody),
         (status = 413, description = "The body is larger than the server accepts", body = ErrorBody),
         (status = 415, description = "Not a JSON body", body = ErrorBody),
         (status = 422, description = "Input that parses but is wrong: every problem is listed in `fields`", body = ErrorBody),

@@ -193,6 +193,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
         Cmd::Serve { store, addr, no_demo, demo_cases, sweep_every, outline, secure_cookie } => {
             let open311 = config::load_open311(store.config.as_deref())?;
+            let limits = config::load_limits(store.config.as_deref())?;
             let desk = open_desk(&store).await?;
             let empty = desk.store().max_case_id().await?.is_none();
             if empty && !no_demo {
@@ -213,6 +214,8 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 jiesu_server::spawn_deadline_sweeper(desk.clone(), std::time::Duration::from_secs(sweep_every.max(1)));
             let mut state = jiesu_server::AppState::new(desk.clone()).with_open311(open311);
             state.auth.secure_cookie = secure_cookie;
+            state.timeouts = limits.timeouts;
+            state.anonymous_reads = limits.anonymous_reads;
             jiesu_server::serve(state, listener, shutdown_signal()).await?;
             sweeper.abort();
             desk.store().close().await;
