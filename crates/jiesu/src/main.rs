@@ -3,6 +3,7 @@
 //! 3 `check` found cases that differ from their replay.
 
 mod bench;
+mod bench_reads;
 mod cmd_accounts;
 mod cmd_dups;
 mod cmd_geo;
@@ -124,6 +125,21 @@ enum BenchCmd {
         /// Concurrent clients (operators, integrations) in the concurrent runs.
         #[arg(long, default_value_t = 16)]
         clients: usize,
+    },
+    /// Staff latency (p50/p99) alone and while anonymous clients list 1,000 Open311 requests
+    /// at a time, without and with the limits on anonymous reads (`[limits]` in the settings).
+    Reads {
+        #[command(flatten)]
+        store: StoreArgs,
+        /// Demo cases to load first when the store is empty.
+        #[arg(long, default_value_t = 10_000)]
+        demo_cases: usize,
+        /// Anonymous clients, each from its own loopback address (127.0.0.2, …).
+        #[arg(long, default_value_t = 8)]
+        anonymous: usize,
+        /// Seconds per measurement.
+        #[arg(long, default_value_t = 10)]
+        seconds: u64,
     },
     /// Duplicate finding on Boston 311 (2015): precision and recall, throughput.
     Duplicates {
@@ -259,6 +275,16 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         }
         Cmd::Bench(BenchCmd::Intake { db, cases, clients }) => {
             bench::intake(&db, cases, clients).await?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Cmd::Bench(BenchCmd::Reads { store, demo_cases, anonymous, seconds }) => {
+            let limits = config::load_limits(store.config.as_deref())?;
+            let desk = open_desk(&store).await?;
+            if desk.store().max_case_id().await?.is_none() {
+                load_demo(&desk, demo_cases, 2026).await?;
+            }
+            bench_reads::reads(&desk, anonymous, seconds, limits.anonymous_reads).await?;
+            desk.store().close().await;
             Ok(ExitCode::SUCCESS)
         }
         Cmd::Bench(BenchCmd::Duplicates { data }) => {
