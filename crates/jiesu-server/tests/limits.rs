@@ -120,7 +120,8 @@ fn from(ip: &str, path: &str) -> Request<Body> {
 async fn anonymous_reads_are_limited_per_ip_and_at_once() {
     let dir = tempfile::tempdir().unwrap();
     let url = format!("sqlite://{}/jiesu.db", dir.path().display());
-    let reads = AnonymousReads::new(3, 4);
+    let mut reads = AnonymousReads::new(3, 4);
+    reads.queue = Duration::from_millis(50);
     let slots = reads.slots.clone();
     let a = TestApp::with(&url, t("2026-11-02T01:00:00Z"), move |mut s| {
         s.anonymous_reads = reads;
@@ -147,7 +148,7 @@ async fn anonymous_reads_are_limited_per_ip_and_at_once() {
     staff.headers_mut().insert(name, value.parse().unwrap());
     assert_eq!(a.send_raw(staff).await.0, StatusCode::OK);
 
-    // Everyone together: with every slot taken, the next anonymous read is shed at once.
+    // Everyone together: with every slot taken, the next anonymous read waits its turn, then is shed.
     let taken = slots.clone().try_acquire_many_owned(4).unwrap();
     let (s, headers, _) = a.send_raw(from("192.0.2.9", "/open311/v2/requests.json")).await;
     assert_eq!((s, headers[header::RETRY_AFTER].to_str().unwrap()), (StatusCode::TOO_MANY_REQUESTS, "1"));

@@ -81,7 +81,7 @@ async fn measure(addr: SocketAddr, key: &str, ids: &[i64], anonymous: usize, sec
     let mut latencies = Vec::new();
     let mut n = 0usize;
     while started.elapsed() < Duration::from_secs(seconds) {
-        let path = if n % 2 == 0 {
+        let path = if n.is_multiple_of(2) {
             "/api/v1/cases?status=dispatched&limit=50".to_string()
         } else {
             format!("/api/v1/cases/{}", ids[n / 2 % ids.len()])

@@ -30,7 +30,7 @@
 //! body_secs = 30                             # … and its whole body within this (else 408)
 //! request_secs = 30                          # a read (GET) is answered within this (else 503)
 //! anonymous_reads_per_minute = 60            # Open311 GETs per client IP (else 429)
-//! anonymous_reads_at_once = 2                # Open311 GETs answered at a time, all clients together
+//! anonymous_reads_at_once = 1                # Open311 GETs answered at a time, all clients together
 //! ```
 
 use std::path::Path;
@@ -104,7 +104,7 @@ pub fn load_limits(path: Option<&Path>) -> anyhow::Result<Limits> {
         bail!("limits.anonymous_reads_per_minute and anonymous_reads_at_once must be at least 1");
     }
     let anonymous_reads =
-        AnonymousReads::new(s.anonymous_reads_per_minute.unwrap_or(60), s.anonymous_reads_at_once.unwrap_or(2));
+        AnonymousReads::new(s.anonymous_reads_per_minute.unwrap_or(60), s.anonymous_reads_at_once.unwrap_or(1));
     Ok(Limits { timeouts, anonymous_reads })
 }
 

@@ -190,7 +190,9 @@ async fn shed_anonymous_reads(State(ctx): State<Ctx>, req: Request, next: axum::
     {
         return throttled(t.retry_after.as_secs());
     }
-    let Ok(_slot) = limits.slots.clone().try_acquire_owned() else { return throttled(1) };
+    // Wait a little for a turn (waiting costs no CPU); then give up.
+    let slot = tokio::time::timeout(limits.queue, limits.slots.clone().acquire_owned()).await;
+    let Ok(Ok(_slot)) = slot else { return throttled(1) };
     next.run(req).await
 }
 
