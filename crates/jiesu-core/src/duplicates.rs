@@ -3,7 +3,8 @@
 //! case into one of them (`Command::Merge`, the workflow's 合并) or go on.
 
 use chrono::{DateTime, Duration, Utc};
-use jiesu_domain::draft::NewCase;
+use jiesu_domain::access::Scope;
+use jiesu_domain::draft::{Contact, NewCase};
 use jiesu_domain::model::Status;
 use jiesu_intake::dups::{Incident, Point, Reasons, Scorer};
 use jiesu_store::{CaseRecord, NearbyQuery};
@@ -35,6 +36,10 @@ pub struct DuplicateSuggestion {
     pub likely: bool,
     /// Metres and hours apart, text similarity, category match.
     pub reasons: Reasons,
+    /// The candidate's contact, for masking its title where the caller may not see it (never
+    /// serialised).
+    #[serde(skip)]
+    pub contact: Contact,
 }
 
 fn text_of(case: &NewCase) -> String {
@@ -52,8 +57,11 @@ impl Desk {
     /// The open cases within [`SEARCH_RADIUS_M`] of `case`'s point received in the
     /// [`SEARCH_DAYS`] before `now`, most likely duplicate first (at most [`MAX_SUGGESTIONS`]).
     /// A case without a point gets none. `exclude` leaves out a case (the new one, once stored).
+    /// Only cases within `scope` are candidates (the caller's: a unit handler never learns of
+    /// another unit's case here).
     pub async fn duplicate_candidates(
         &self,
+        scope: &Scope,
         case: &NewCase,
         now: DateTime<Utc>,
         exclude: Option<i64>,
@@ -69,7 +77,7 @@ impl Desk {
             limit: FETCH_LIMIT,
         };
         let open: Vec<CaseRecord> =
-            self.store.open_cases_near(&query).await?.into_iter().filter(|r| Some(r.id) != exclude).collect();
+            self.store.open_cases_near_in(scope, &query).await?.into_iter().filter(|r| Some(r.id) != exclude).collect();
         let incidents: Vec<Incident> = open.iter().map(|r| self.incident(&r.case, r.state.received_at)).collect();
         let scorer = Scorer::default();
         let new = self.incident(case, now);
@@ -85,6 +93,7 @@ impl Desk {
                 confidence: c.confidence,
                 likely: c.likely,
                 reasons: c.reasons,
+                contact: c.key.case.contact.clone(),
             })
             .collect())
     }

@@ -15,6 +15,7 @@
 //! received under that category and not yet dispatched: `GET /api/v1/cases?status=received&category=2299`.
 
 use chrono::{DateTime, Utc};
+use jiesu_domain::access::Scope;
 use jiesu_domain::catalog::{Catalog, Route};
 use jiesu_domain::draft::NewCase;
 use jiesu_domain::suggestion::Suggestion;
@@ -177,8 +178,14 @@ pub struct IntakeSuggestions {
 impl Desk {
     /// What intake suggests for `draft` at `now`: its category, place, likely duplicates and
     /// route, settled as [`Desk::receive`] would settle them. Nothing is stored. A draft whose
-    /// category is unknown, or which would go to the manual queue, gets no route.
-    pub async fn suggest(&self, draft: &NewCase, now: DateTime<Utc>) -> Result<IntakeSuggestions, CoreError> {
+    /// category is unknown, or which would go to the manual queue, gets no route. Duplicates are
+    /// looked for among the cases within `scope` only (the asking actor's).
+    pub async fn suggest(
+        &self,
+        scope: &Scope,
+        draft: &NewCase,
+        now: DateTime<Utc>,
+    ) -> Result<IntakeSuggestions, CoreError> {
         let mut case = draft.clone();
         let mut suggestions = Vec::new();
         let (category, manual_queue) = match self.classifier() {
@@ -197,7 +204,7 @@ impl Desk {
             }
             None => None,
         };
-        let duplicates = self.duplicate_candidates(&case, now, None).await?;
+        let duplicates = self.duplicate_candidates(scope, &case, now, None).await?;
         let route = self.catalog().category(&case.category).filter(|c| c.is_leaf() && !manual_queue).map(|_| {
             self.catalog().route(&case.category, case.place.street.as_deref(), case.place.community.as_deref())
         });

@@ -320,9 +320,12 @@ impl Desk {
             };
             for (actor, action, note) in steps {
                 if let Action::Merge { into } = &action {
-                    // The master as we saw it must be the master at the commit: a merge is
-                    // decided and written over both cases at once (no A→B and B→A cycle).
-                    let master = self.check_merge_target(id, *into).await?;
+                    // Who may merge at all first, then the master as the actor may see it (out of
+                    // scope reads exactly like missing). The master as we saw it must be the master
+                    // at the commit: a merge is decided and written over both cases at once (no A→B
+                    // and B→A cycle).
+                    workflow::authorize(Some(&next), &actor, &action)?;
+                    let master = self.check_merge_target(scope, id, *into).await?;
                     also.unchanged = Some((*into, master.state.seq));
                 }
                 let (event, state) = workflow::step(Some(&next), at, actor, action, note)?;
@@ -349,11 +352,11 @@ impl Desk {
     /// The master case `into` of a merge of case `id`, if it takes merges: it exists and is open.
     /// An open case is merged into nothing, so no chain through it leads back to `id`; chains
     /// (A into B, later B into C) stay legal.
-    async fn check_merge_target(&self, id: i64, into: i64) -> Result<CaseRecord, CoreError> {
+    async fn check_merge_target(&self, scope: &Scope, id: i64, into: i64) -> Result<CaseRecord, CoreError> {
         if into == id {
             return Err(invalid("into", "a case cannot be merged into itself"));
         }
-        let master = match self.store.case(into).await {
+        let master = match self.store.case_in(scope, into).await {
             Ok(m) => m,
             Err(StoreError::NotFound(_)) => return Err(invalid("into", format!("master case {into} does not exist"))),
             Err(e) => return Err(e.into()),

@@ -281,7 +281,7 @@ async fn without_a_classifier_a_category_is_required() {
 async fn suggest_shows_what_filing_would_do() {
     let dir = tempfile::tempdir().unwrap();
     let desk = desk(&dir).await;
-    let s = desk.suggest(&draft(TAXI, ""), at()).await.unwrap();
+    let s = desk.suggest(&Scope::All, &draft(TAXI, ""), at()).await.unwrap();
     let c = s.category.as_ref().unwrap();
     assert_eq!(
         (c.label.as_str(), c.top_category.as_deref(), c.category.as_deref()),
@@ -293,7 +293,7 @@ async fn suggest_shows_what_filing_would_do() {
     assert!(s.route.is_some(), "routed by the suggested leaf");
 
     let s = desk
-        .suggest(&draft(("", "我想问一下这个事情到底应该找谁，打了好几次电话都说不归他们管。"), ""), at())
+        .suggest(&Scope::All, &draft(("", "我想问一下这个事情到底应该找谁，打了好几次电话都说不归他们管。"), ""), at())
         .await
         .unwrap();
     assert!(s.manual_queue && s.route.is_none(), "{s:?}");

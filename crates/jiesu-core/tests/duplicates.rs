@@ -4,6 +4,7 @@
 
 use chrono::{DateTime, Duration, Utc};
 use jiesu_core::{Command, Config, Desk};
+use jiesu_domain::access::Scope;
 use jiesu_domain::calendar::Calendar;
 use jiesu_domain::catalog::Catalog;
 use jiesu_domain::draft::{NewCase, Place};
@@ -71,7 +72,7 @@ async fn suggest_and_merge(url: &str) {
     let now = at + Duration::hours(3);
     // The same address, geocoded to the same point.
     let again = draft("东四北大街12号路灯坏了不亮", &lamp, "东四北大街12号", lat, lon);
-    let s = desk.duplicate_candidates(&again, now, None).await.unwrap();
+    let s = desk.duplicate_candidates(&Scope::All, &again, now, None).await.unwrap();
     let ids: Vec<i64> = s.iter().map(|x| x.case_id).collect();
     assert_eq!(ids[0], master.id, "{s:#?}");
     assert_eq!(ids.len(), 3, "the far (5.5 km) and old (45 days) cases are not candidates: {s:#?}");
@@ -85,7 +86,7 @@ async fn suggest_and_merge(url: &str) {
     let u = s.iter().find(|x| x.case_id == unrelated.id).unwrap();
     assert_eq!(u.reasons.category, CategoryMatch::Other);
     assert!(
-        desk.duplicate_candidates(&NewCase { place: Place::default(), ..again.clone() }, now, None)
+        desk.duplicate_candidates(&Scope::All, &NewCase { place: Place::default(), ..again.clone() }, now, None)
             .await
             .unwrap()
             .is_empty()
@@ -93,7 +94,7 @@ async fn suggest_and_merge(url: &str) {
 
     // The operator takes the suggestion: the new case is stored, then merged into the master.
     let new = desk.receive(op.clone(), again.clone(), now, false).await.unwrap();
-    let s = desk.duplicate_candidates(&new.case, now, Some(new.id)).await.unwrap();
+    let s = desk.duplicate_candidates(&Scope::All, &new.case, now, Some(new.id)).await.unwrap();
     assert_eq!(s[0].case_id, master.id);
     let merged = desk
         .act(new.id, op.clone(), Command::Merge { into: s[0].case_id }, Some("与已有工单重复".into()), now)
@@ -101,7 +102,7 @@ async fn suggest_and_merge(url: &str) {
         .unwrap();
     assert_eq!((merged.state.status, merged.state.merged_into), (Status::Merged, Some(master.id)));
     // A merged case is no longer open: a third report finds the master, not the merged copy.
-    let s = desk.duplicate_candidates(&again, now + Duration::hours(1), None).await.unwrap();
+    let s = desk.duplicate_candidates(&Scope::All, &again, now + Duration::hours(1), None).await.unwrap();
     assert!(s.iter().all(|x| x.case_id != new.id));
     assert_eq!(s[0].case_id, master.id);
     store.close().await;

@@ -34,7 +34,12 @@ fn draft(text: &str, category: &str, street: &str) -> NewCase {
             community: None,
             grid: None,
         },
-        contact: Contact { name: Some("张三".into()), phone: Some("13812345678".into()), email: None },
+        contact: Contact {
+            name: Some("张三".into()),
+            phone: Some("13812345678".into()),
+            email: None,
+            confidential: false,
+        },
         external_id: None,
     }
 }

@@ -122,17 +122,24 @@ pub(crate) fn draft(
     let located = address.is_some();
     let contact = match channel {
         Channel::Grid | Channel::Sensor => Contact::default(),
-        Channel::Hotline | Channel::Other => {
-            Contact { name: d.chance(0.85).then(|| places::person(d)), phone: Some(places::phone(d)), email: None }
-        }
+        Channel::Hotline | Channel::Other => Contact {
+            name: d.chance(0.85).then(|| places::person(d)),
+            phone: Some(places::phone(d)),
+            email: None,
+            confidential: false,
+        },
         Channel::Web | Channel::App => Contact {
             name: d.chance(0.6).then(|| places::person(d)),
             phone: Some(places::phone(d)),
             email: (channel == Channel::Web && d.chance(0.3)).then(|| email(d)),
+            confidential: false,
         },
-        Channel::Open311 => {
-            Contact { name: None, phone: d.chance(0.4).then(|| places::phone(d)), email: Some(email(d)) }
-        }
+        Channel::Open311 => Contact {
+            name: None,
+            phone: d.chance(0.4).then(|| places::phone(d)),
+            email: Some(email(d)),
+            confidential: false,
+        },
     };
     let day = at.with_timezone(&tz).format("%Y%m%d");
     let external_id = match channel {

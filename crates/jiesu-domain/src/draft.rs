@@ -20,12 +20,30 @@ pub struct Contact {
     pub phone: Option<String>,
     /// E-mail address.
     pub email: Option<String>,
+    /// 保密: the citizen asked that no unit see who they are; the callback goes through the
+    /// 12345 desk (see [`crate::access::contact_access`]).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub confidential: bool,
 }
 
 impl Contact {
-    /// True when no field is set.
+    /// True when no field is set (the confidentiality flag alone says nothing about anyone).
     pub fn is_empty(&self) -> bool {
         self.name.is_none() && self.phone.is_none() && self.email.is_none()
+    }
+
+    /// `text` with this contact's name, phone and e-mail masked wherever they appear in it
+    /// (citizens often say their number in the case text, and titles are made from the text).
+    pub fn redact(&self, text: &str) -> String {
+        let mut out = text.to_string();
+        let fields =
+            [(&self.phone, mask_phone as fn(&str) -> String), (&self.email, mask_email), (&self.name, mask_name)];
+        for (value, mask) in fields {
+            if let Some(v) = value.as_deref().map(str::trim).filter(|v| !v.is_empty()) {
+                out = out.replace(v, &mask(v));
+            }
+        }
+        out
     }
 
     /// The same contact with every field masked (`138****5678`, `张*`, `z***@example.com`).
@@ -34,6 +52,7 @@ impl Contact {
             name: self.name.as_deref().map(mask_name),
             phone: self.phone.as_deref().map(mask_phone),
             email: self.email.as_deref().map(mask_email),
+            confidential: self.confidential,
         }
     }
 }
@@ -125,6 +144,12 @@ fn err(field: &str, message: impl Into<String>) -> FieldError {
 }
 
 impl NewCase {
+    /// True when the citizen's contact is withheld from every unit: they asked for 保密, or the
+    /// case is a 举报 (a report of wrongdoing, where the reporter must be protected).
+    pub fn contact_confidential(&self) -> bool {
+        self.contact.confidential || self.kind == CaseKind::Report
+    }
+
     /// The title to show: the given one, or the first 30 characters of the text.
     pub fn display_title(&self) -> String {
         match self.title.as_deref().map(str::trim) {
@@ -214,7 +239,12 @@ mod tests {
         assert_eq!(mask_name("张三丰"), "张**");
         assert_eq!(mask_name("李"), "李*");
         assert_eq!(mask_email("zhang@example.com"), "z***@example.com");
-        let c = Contact { name: Some("王五".into()), phone: Some("13900001111".into()), email: None };
-        assert_eq!(c.masked(), Contact { name: Some("王*".into()), phone: Some("139****1111".into()), email: None });
+        let c = Contact { name: Some("王五".into()), phone: Some("13900001111".into()), ..Contact::default() };
+        assert_eq!(
+            c.masked(),
+            Contact { name: Some("王*".into()), phone: Some("139****1111".into()), ..Contact::default() }
+        );
+        assert_eq!(c.redact("我是王五，电话13900001111，王五在家"), "我是王*，电话139****1111，王*在家");
+        assert_eq!(Contact::default().redact("没有联系人"), "没有联系人");
     }
 }

@@ -9,6 +9,7 @@ pub mod assessment;
 pub mod calendar;
 pub mod catalog;
 pub mod deadline;
+pub mod disclosure;
 pub mod draft;
 pub mod model;
 pub mod suggestion;

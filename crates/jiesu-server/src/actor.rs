@@ -12,7 +12,8 @@
 //!
 //! What an actor may see is its [`Scope`], applied by the store in every case query; what it may
 //! do is the workflow's `authorize`. The citizen's contact is shown in full to operators,
-//! dispatchers, supervisors and admins only.
+//! dispatchers, supervisors and admins only (to the desk only, when confidential); the unit that
+//! holds an open case asks for it explicitly (see `jiesu_domain::access::contact_access`).
 
 use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
@@ -58,9 +59,15 @@ impl Actor {
         Scope::of(&self.0, catalog)
     }
 
-    /// True when this actor sees the citizen's contact unmasked.
-    pub fn sees_contact(&self) -> bool {
-        matches!(self.role(), Role::Operator | Role::Dispatcher | Role::Supervisor | Role::Admin)
+    /// True when this actor sees a citizen's contact unmasked in every view (`confidential`:
+    /// the case's, see `NewCase::contact_confidential`): the 12345 desk always, supervisors and
+    /// admins unless confidential. The unit holding a case asks for it (`GET /cases/{id}/contact`).
+    pub fn sees_contact(&self, confidential: bool) -> bool {
+        match self.role() {
+            Role::Operator | Role::Dispatcher => true,
+            Role::Supervisor | Role::Admin => !confidential,
+            _ => false,
+        }
     }
 
     /// Refuses with 403 for roles that may not read assessment figures.

@@ -92,6 +92,7 @@ fn me_json(state: &AppState, actor: &Actor, via: &Via) -> Me {
             headers(("Set-Cookie" = String, description = "The session cookie `jiesu_session` (HttpOnly, SameSite=Strict)"))),
         (status = 400, description = "Malformed request, or a name or password of a bad length", body = ErrorBody),
         (status = 401, description = "Wrong name or password (`bad_credentials`)", body = ErrorBody),
+        (status = 408, description = "The body did not arrive in time (`request_timeout`)", body = ErrorBody),
         (status = 413, description = "The body is larger than the server accepts", body = ErrorBody),
         (status = 415, description = "Not a JSON body", body = ErrorBody),
         (status = 429, description = "Too many attempts for the name or from the client (`Retry-After`)", body = ErrorBody,

@@ -4,8 +4,9 @@ use axum::extract::State;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use jiesu_core::{Command, CoreError};
+use jiesu_domain::access::{ContactAccess, contact_access};
 use jiesu_domain::draft::{Contact, FieldError, NewCase, Place};
-use jiesu_domain::model::{CaseKind, Channel, Status};
+use jiesu_domain::model::{CaseKind, Channel, Role, Status};
 use jiesu_store::{CaseFilter, Page, StoreError};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -105,6 +106,10 @@ struct ContactBody {
     phone: Option<String>,
     /// E-mail address.
     email: Option<String>,
+    /// 保密: the citizen asks that no unit see who they are; only the 12345 desk (operators,
+    /// dispatchers) sees the contact, and calls back. A 举报 (`kind: report`) is always so.
+    #[serde(default)]
+    confidential: bool,
 }
 
 /// Trimmed, None when blank.
@@ -164,6 +169,7 @@ impl CreateCase {
                 name: clean(self.contact.name),
                 phone: clean(self.contact.phone),
                 email: clean(self.contact.email),
+                confidential: self.contact.confidential,
             },
             external_id,
         };
@@ -194,6 +200,7 @@ impl CreateCase {
         (status = 400, description = "Malformed request: bad JSON, path or query value, or actor header", body = ErrorBody),
         (status = 401, description = "No actor: the caller did not say who is acting", body = ErrorBody),
         (status = 403, description = "The actor's role or unit may not do this", body = ErrorBody),
+        (status = 408, description = "The body did not arrive in time (`request_timeout`)", body = ErrorBody),
         (status = 413, description = "The body is larger than the server accepts", body = ErrorBody),
         (status = 415, description = "Not a JSON body", body = ErrorBody),
         (status = 422, description = "Input that parses but is wrong: every problem is listed in `fields`", body = ErrorBody),
@@ -391,7 +398,9 @@ pub struct Timeline {
     events: Vec<EventView>,
 }
 
-/// `GET /api/v1/cases/{id}/events`: the timeline, oldest first.
+/// `GET /api/v1/cases/{id}/events`: the timeline, oldest first. A citizen sees the steps of the
+/// loop only, with role labels (承办单位, 12345) for who acted and only the notes addressed to
+/// them (the reply), as Open311 publishes them.
 #[utoipa::path(get, path = "/cases/{id}/events", tag = "cases", params(("id" = i64, Path, minimum = 1, description = "The case id", example = 1)),
     responses(
         (status = 200, description = "The case's timeline", body = Timeline),
@@ -416,8 +425,112 @@ pub async fn events(
         number: crate::views::case_number(id, rec.state.received_at, r.tz),
         status: rec.state.status.code(),
         status_label: rec.state.status.label(),
-        events: events.iter().map(|e| r.event(e)).collect(),
+        events: if actor.role() == Role::Citizen {
+            // A citizen reads the public steps of their case, not the desk's working notes.
+            events.iter().filter_map(|e| r.citizen_event(e)).collect()
+        } else {
+            events.iter().map(|e| r.event(e)).collect()
+        },
     }))
+}
+
+/// Body of `GET /api/v1/cases/{id}/contact`.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ContactView {
+    /// The case id.
+    case_id: i64,
+    /// The citizen's contact, in full.
+    contact: Contact,
+    /// 保密: only the 12345 desk sees it (a 举报 always).
+    confidential: bool,
+}
+
+/// `GET /api/v1/cases/{id}/contact`: the citizen's contact in full, for calling them back; each
+/// answer is recorded (who, when, which case). The 12345 desk (operators, dispatchers) may always
+/// ask; supervisors and admins unless the case is confidential (保密); a handler of the unit
+/// that holds the case while it is open and not confidential. Case views show the contact masked
+/// to the unit, so listing an inbox reveals nobody.
+#[utoipa::path(get, path = "/cases/{id}/contact", tag = "cases", params(("id" = i64, Path, minimum = 1, description = "The case id", example = 1)),
+    responses(
+        (status = 200, description = "The contact, in full; the reveal is recorded", body = ContactView),
+        (status = 400, description = "Malformed request: bad JSON, path or query value, or actor header", body = ErrorBody),
+        (status = 401, description = "No actor: the caller did not say who is acting", body = ErrorBody),
+        (status = 403, description = "The actor may not see this case's contact (not the holding unit, the case is closed or confidential)", body = ErrorBody),
+        (status = 404, description = "No such case", body = ErrorBody),
+        (status = 503, description = "The store is busy or down", body = ErrorBody),
+    ))]
+pub async fn contact(
+    State(state): State<AppState>,
+    actor: Actor,
+    CaseId(id): CaseId,
+) -> Result<AppJson<ContactView>, ApiError> {
+    let store = state.desk.store();
+    let rec = store.case_in(&actor.scope(state.desk.catalog()), id).await?;
+    let confidential = rec.case.contact_confidential();
+    match contact_access(&actor.0, &rec.state, confidential) {
+        ContactAccess::Full | ContactAccess::OnRequest => {}
+        ContactAccess::Masked => {
+            return Err(ApiError::forbidden(if confidential {
+                "the citizen asked for confidentiality (保密): only the 12345 desk sees the contact"
+            } else {
+                "only the unit that holds the open case (and the 12345 desk) may see the contact"
+            }));
+        }
+    }
+    // Recorded before it is shown: a reveal that cannot be recorded is not made.
+    store.record_contact_access(id, &actor.0, state.now()).await?;
+    tracing::info!(case = id, user = %actor.0.user, "citizen contact revealed");
+    Ok(AppJson(ContactView { case_id: id, contact: rec.case.contact, confidential }))
+}
+
+/// One reveal of a case's contact.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ContactAccessView {
+    /// When.
+    #[schema(format = DateTime)]
+    at: String,
+    /// Who.
+    user: String,
+    /// In which role.
+    #[schema(value_type = Role)]
+    role: &'static str,
+    /// For which unit.
+    unit: Option<String>,
+}
+
+/// `GET /api/v1/cases/{id}/contact/accesses`: who was shown the case's contact and when, oldest
+/// first (supervisors and admins).
+#[utoipa::path(get, path = "/cases/{id}/contact/accesses", tag = "cases", params(("id" = i64, Path, minimum = 1, description = "The case id", example = 1)),
+    responses(
+        (status = 200, description = "The reveals, oldest first", body = [ContactAccessView]),
+        (status = 400, description = "Malformed request: bad JSON, path or query value, or actor header", body = ErrorBody),
+        (status = 401, description = "No actor: the caller did not say who is acting", body = ErrorBody),
+        (status = 403, description = "Only supervisors and admins read the record", body = ErrorBody),
+        (status = 404, description = "No such case", body = ErrorBody),
+        (status = 503, description = "The store is busy or down", body = ErrorBody),
+    ))]
+pub async fn contact_accesses(
+    State(state): State<AppState>,
+    actor: Actor,
+    CaseId(id): CaseId,
+) -> Result<AppJson<Vec<ContactAccessView>>, ApiError> {
+    let store = state.desk.store();
+    store.case_in(&actor.scope(state.desk.catalog()), id).await?;
+    if !matches!(actor.role(), Role::Supervisor | Role::Admin) {
+        return Err(ApiError::forbidden("only supervisors and admins read who saw a citizen's contact"));
+    }
+    let tz = state.desk.config().tz;
+    let list = store.contact_accesses(id).await?;
+    Ok(AppJson(
+        list.into_iter()
+            .map(|a| ContactAccessView {
+                at: crate::views::local_time(a.at, tz),
+                user: a.actor.user,
+                role: a.actor.role.code(),
+                unit: a.actor.unit,
+            })
+            .collect(),
+    ))
 }
 
 /// Splits an action body into the command and its optional note. `Command` is internally tagged
@@ -479,6 +592,7 @@ pub struct ActionRequest {
         (status = 403, description = "The actor's role or unit may not do this", body = ErrorBody),
         (status = 404, description = "No such case", body = ErrorBody),
         (status = 409, description = "The case's status does not allow the action (`illegal_transition`)", body = ErrorBody),
+        (status = 408, description = "The body did not arrive in time (`request_timeout`)", body = ErrorBody),
         (status = 413, description = "The body is larger than the server accepts", body = ErrorBody),
         (status = 415, description = "Not a JSON body", body = ErrorBody),
         (status = 422, description = "The action parses but is wrong (unknown unit, unknown or top-level category, missing note, bad deadline)", body = ErrorBody),

@@ -15,6 +15,7 @@ use crate::actor::Actor;
 use crate::cases::{PlaceBody, clean};
 use crate::error::{ApiError, Body as ErrorBody};
 use crate::extract::AppJson;
+use crate::open311::scrub;
 
 /// A draft as far as it is written; only the text is needed.
 #[derive(Debug, Deserialize, ToSchema)]
@@ -105,7 +106,8 @@ pub struct FieldSuggestion {
     reason: Option<String>,
 }
 
-/// An open case that the draft may repeat.
+/// An open case that the draft may repeat (only cases the caller may read; the title masked
+/// like the contact for roles that do not see it).
 #[derive(Debug, Serialize, ToSchema)]
 pub struct DuplicateView {
     case_id: i64,
@@ -153,6 +155,7 @@ fn code_of<T: Serialize>(v: &T) -> String {
         (status = 400, description = "Malformed request: bad JSON, path or query value", body = ErrorBody),
         (status = 401, description = "Not logged in and no API key", body = ErrorBody),
         (status = 403, description = "Citizens cannot ask for intake suggestions", body = ErrorBody),
+        (status = 408, description = "The body did not arrive in time (`request_timeout`)", body = ErrorBody),
         (status = 413, description = "The body is larger than the server accepts", body = ErrorBody),
         (status = 415, description = "Not a JSON body", body = ErrorBody),
         (status = 422, description = "Input that parses but is wrong: every problem is listed in `fields`", body = ErrorBody),
@@ -182,7 +185,8 @@ pub async fn suggest(
             return Err(ApiError::invalid_fields(errors));
         }
     }
-    let s = state.desk.suggest(&draft, state.now()).await?;
+    // Duplicates only among the cases the actor may see (the store applies the scope).
+    let s = state.desk.suggest(&actor.scope(state.desk.catalog()), &draft, state.now()).await?;
     let catalog = state.desk.catalog();
     Ok(AppJson(Suggestions {
         category: s.category.map(|c| CategoryView {
@@ -233,7 +237,12 @@ pub async fn suggest(
             .into_iter()
             .map(|d| DuplicateView {
                 case_id: d.case_id,
-                title: d.title,
+                // The title is made from the citizen's words: masked as the contact is.
+                title: if actor.sees_contact(d.contact.confidential) {
+                    d.title
+                } else {
+                    scrub(&d.contact.redact(&d.title))
+                },
                 status: d.status.code().to_string(),
                 confidence: d.confidence,
                 likely: d.likely,

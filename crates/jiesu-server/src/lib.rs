@@ -22,6 +22,8 @@
 //! | GET | `/api/v1/cases` | list with filters, text search (`q`) and keyset paging |
 //! | GET | `/api/v1/cases/{id}` | one case |
 //! | GET | `/api/v1/cases/{id}/events` | its timeline |
+//! | GET | `/api/v1/cases/{id}/contact` | the citizen's contact in full, for the callback (recorded) |
+//! | GET | `/api/v1/cases/{id}/contact/accesses` | who was shown the contact, when (supervisors) |
 //! | POST | `/api/v1/cases/{id}/actions` | one action of the loop (`{"action": "dispatch", ...}`) |
 //! | GET | `/api/v1/assessment` | per-unit figures of a month |
 //! | GET | `/api/v1/rankings` | ranking of one kind of unit, with the change from the month before |
@@ -43,8 +45,10 @@
 //!
 //! # Personal data
 //!
-//! The citizen's contact is shown in full only to operators, dispatchers, supervisors and admins;
-//! everyone else gets [`jiesu_domain::draft::Contact::masked`]. Request bodies and query strings
+//! The citizen's contact is shown in full only to operators, dispatchers, supervisors and admins
+//! (to operators and dispatchers only when the citizen asked for 保密, or for a 举报); everyone
+//! else gets [`jiesu_domain::draft::Contact::masked`]. The unit that holds an open case asks for
+//! it with `GET /api/v1/cases/{id}/contact`, and each reveal is recorded. Request bodies and query strings
 //! are never logged (the trace span carries the method and the path only).
 
 #![deny(missing_docs)]
@@ -61,15 +65,16 @@ mod limit;
 pub mod open311;
 mod openapi;
 mod params;
+mod timeouts;
 mod views;
 
 pub use actor::{API_KEY_HEADER, Actor, SESSION_COOKIE};
 pub use error::{ApiError, FieldIssue};
-pub use limit::{ClientIp, RateLimiter, Throttled};
+pub use limit::{AnonymousReads, ClientIp, RateLimiter, Throttled};
+pub use timeouts::Timeouts;
 
 use std::future::Future;
 use std::io;
-use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -139,6 +144,10 @@ pub struct AppState {
     pub open311: Arc<open311::Open311Config>,
     /// Rate limit of Open311 POSTs (requests and updates) per API key (default 60 a minute).
     pub open311_posts: RateLimiter,
+    /// Limits on anonymous reads (Open311 GETs): per client IP, and at once.
+    pub anonymous_reads: AnonymousReads,
+    /// Header, body and read time limits.
+    pub timeouts: Timeouts,
 }
 
 impl std::fmt::Debug for AppState {
@@ -162,6 +171,8 @@ impl AppState {
             login_limits: LoginLimits::default(),
             open311: Arc::new(open311::Open311Config::default()),
             open311_posts: RateLimiter::per_minute(60),
+            anonymous_reads: AnonymousReads::default(),
+            timeouts: Timeouts::default(),
         }
     }
 
@@ -205,6 +216,8 @@ fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(intake::suggest))
         .routes(routes!(cases::show))
         .routes(routes!(cases::events))
+        .routes(routes!(cases::contact))
+        .routes(routes!(cases::contact_accesses))
         .routes(routes!(cases::act))
         .routes(routes!(assessment::figures))
         .routes(routes!(assessment::rankings))
@@ -236,28 +249,69 @@ pub fn app(state: AppState) -> Router {
         .on_request(DefaultOnRequest::new().level(Level::DEBUG))
         .on_response(DefaultOnResponse::new().level(Level::INFO))
         .on_failure(DefaultOnFailure::new().level(Level::ERROR));
+    let limits = Arc::new(timeouts::Limits { timeouts: state.timeouts, open311_mount: open311_path.clone() });
     router
         .nest(&open311_path, open311)
         .fallback(error::no_route)
         .method_not_allowed_fallback(error::method_not_allowed)
         .layer(DefaultBodyLimit::max(state.body_limit))
+        .layer(axum::middleware::from_fn_with_state(limits, timeouts::limit_time))
         .layer(CatchPanicLayer::custom(error::panicked as fn(Box<dyn std::any::Any + Send>) -> Response))
         .layer(trace)
         .with_state(state)
 }
 
 /// Serves [`app`] on `listener` until `shutdown` completes, then finishes the requests in flight.
+///
+/// HTTP/1.1 through hyper, with the state's [`Timeouts`]: a connection that does not send a
+/// request's headers within `header_read` is closed (idle keep-alive connections too), so slow
+/// clients cannot hold connections for minutes.
 pub async fn serve(
     state: AppState,
     listener: tokio::net::TcpListener,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> io::Result<()> {
+    use hyper_util::rt::{TokioIo, TokioTimer};
+    use tower::ServiceExt;
+
     if let Ok(addr) = listener.local_addr() {
         tracing::info!(%addr, "serving the jiesu API");
     }
-    // The peer address feeds the per-IP rate limits (`ClientIp`).
-    let service = app(state).into_make_service_with_connect_info::<SocketAddr>();
-    axum::serve(listener, service).with_graceful_shutdown(shutdown).await
+    let header_read = state.timeouts.header_read;
+    let router = app(state);
+    let mut http = hyper::server::conn::http1::Builder::new();
+    http.timer(TokioTimer::new()).header_read_timeout(header_read);
+    let graceful = hyper_util::server::graceful::GracefulShutdown::new();
+    let mut shutdown = std::pin::pin!(shutdown);
+    loop {
+        let (stream, peer) = tokio::select! {
+            accepted = listener.accept() => match accepted {
+                Ok(a) => a,
+                Err(e) => {
+                    // Out of file descriptors and the like: wait a little rather than spin.
+                    tracing::warn!(error = %e, "accept failed");
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                    continue;
+                }
+            },
+            () = &mut shutdown => break,
+        };
+        // The peer address feeds the per-IP rate limits (`ClientIp`).
+        let service = router.clone().map_request(move |mut req: axum::http::Request<hyper::body::Incoming>| {
+            req.extensions_mut().insert(axum::extract::ConnectInfo(peer));
+            req
+        });
+        let conn = http.serve_connection(TokioIo::new(stream), hyper_util::service::TowerToHyperService::new(service));
+        let conn = graceful.watch(conn);
+        tokio::spawn(async move {
+            if let Err(e) = conn.await {
+                tracing::debug!(error = %e, "connection ended with an error");
+            }
+        });
+    }
+    drop(listener);
+    graceful.shutdown().await;
+    Ok(())
 }
 
 /// Runs the deadline sweep ([`Desk::sweep_overdue`]) every `every`, raising 督办 notices on cases

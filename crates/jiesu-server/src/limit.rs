@@ -92,6 +92,37 @@ impl From<Throttled> for ApiError {
     }
 }
 
+/// The limits on anonymous reads (Open311's GETs, which need no key): so many per client IP a
+/// minute, and so many at a time from everyone together (others wait a little for their turn),
+/// so that the public cannot crowd out the staff's work. Over either: 429 with Retry-After.
+#[derive(Debug, Clone)]
+pub struct AnonymousReads {
+    /// Reads per client IP (default 60 a minute).
+    pub per_ip: RateLimiter,
+    /// Reads answered at once, all clients together (default 1: on a small server the public's
+    /// 1,000-request listings would otherwise take every core from the staff).
+    pub slots: Arc<tokio::sync::Semaphore>,
+    /// How long a read waits for a slot before it is refused (default 2 s).
+    pub queue: std::time::Duration,
+}
+
+impl AnonymousReads {
+    /// `per_minute` reads per client IP, `at_once` at a time in all (each at least 1).
+    pub fn new(per_minute: u32, at_once: usize) -> AnonymousReads {
+        AnonymousReads {
+            per_ip: RateLimiter::per_minute(per_minute),
+            slots: Arc::new(tokio::sync::Semaphore::new(at_once.max(1))),
+            queue: Duration::from_secs(2),
+        }
+    }
+}
+
+impl Default for AnonymousReads {
+    fn default() -> Self {
+        AnonymousReads::new(60, 1)
+    }
+}
+
 /// The address of the client that opened the connection (None in in-process tests, where there
 /// is no connection).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

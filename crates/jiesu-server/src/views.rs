@@ -4,7 +4,9 @@
 
 use chrono::{DateTime, SecondsFormat, Utc};
 use chrono_tz::Tz;
+use jiesu_domain::access::{ContactAccess, contact_access};
 use jiesu_domain::catalog::Catalog;
+use jiesu_domain::disclosure::{self, Audience};
 use jiesu_domain::draft::Contact;
 use jiesu_domain::model::{Callback, CaseKind, Channel, DeadlineClass, Role, Satisfaction, Status};
 use jiesu_domain::workflow::{Action, Event, JointUnit};
@@ -148,6 +150,9 @@ pub struct CaseView {
     contact: Contact,
     /// True when `contact` is masked.
     contact_masked: bool,
+    /// True when the actor may ask for the contact in full (`GET /cases/{id}/contact`, recorded):
+    /// a handler of the unit that holds the open case, unless the citizen asked for 保密.
+    contact_on_request: bool,
     /// The id in the system the request came from.
     external_id: Option<String>,
     /// The unit that holds the case.
@@ -221,11 +226,15 @@ impl Renderer<'_> {
         let CaseRecord { id, case, state } = rec;
         let category = self.catalog.category(&case.category);
         let parent = category.and_then(|c| c.parent.as_deref()).and_then(|p| self.catalog.category(p));
-        let (contact, contact_masked) = if actor.sees_contact() {
+        let access = contact_access(&actor.0, &state, case.contact_confidential());
+        let (contact, contact_masked) = if access == ContactAccess::Full {
             (case.contact.clone(), false)
         } else {
             (case.contact.masked(), !case.contact.is_empty())
         };
+        // The holding unit asks for the contact explicitly (each reveal is recorded), so that
+        // listing its inbox reveals nobody.
+        let contact_on_request = access == ContactAccess::OnRequest && !case.contact.is_empty();
         let place = &case.place;
         CaseView {
             id,
@@ -259,6 +268,7 @@ impl Renderer<'_> {
             },
             contact,
             contact_masked,
+            contact_on_request,
             external_id: case.external_id.clone(),
             assignee_name: state.assignee.as_deref().and_then(|u| self.unit_name(u)),
             assignee: state.assignee.clone(),
@@ -318,6 +328,25 @@ impl Renderer<'_> {
         }
     }
 
+    /// One event of a timeline as its citizen sees it (None when they do not see it at all):
+    /// the rule of `jiesu_domain::disclosure` — the loop's steps only, a role label (承办单位,
+    /// 12345) instead of staff's names, only the notes addressed to the citizen, no intake or
+    /// routing internals.
+    pub fn citizen_event(&self, e: &Event) -> Option<EventView> {
+        if !disclosure::visible(e) {
+            return None;
+        }
+        let mut view = self.event(e);
+        view.actor.user = disclosure::actor_label(e.actor.role).to_string();
+        view.note = disclosure::note(e, self.catalog, Audience::Filer);
+        if let Value::Object(detail) = &mut view.detail {
+            // How intake classified it and which row of the responsibility list fired are the desk's.
+            detail.remove("intake");
+            detail.remove("rule");
+        }
+        Some(view)
+    }
+
     /// What the action carried, with names and local times.
     fn detail(&self, action: &Action) -> Value {
         let tz = self.tz;
@@ -369,7 +398,8 @@ impl Renderer<'_> {
 #[derive(Debug, Serialize, ToSchema)]
 #[schema(as = EventActor)]
 pub struct ActorView {
-    /// User name.
+    /// User name; for a citizen reading their own case, a role label instead (承办单位, 12345,
+    /// 市民): staff's names are not shown to citizens.
     user: String,
     /// Role acted in.
     #[schema(value_type = Role)]
@@ -407,7 +437,7 @@ pub struct EventView {
     to_label: &'static str,
     /// Who acted.
     actor: ActorView,
-    /// The note (reason, reply text).
+    /// The note (reason, reply text); for a citizen, only what is addressed to them (the reply).
     note: Option<String>,
     /// What the action carried (unit, deadline, callback ...), with names and local times. For
     /// 改分类 (`reclassify`): `from` → `category` with their names, and the new deadline class.

@@ -9,7 +9,7 @@ mod common;
 use std::time::Duration;
 
 use axum::body::Body;
-use axum::http::{Request, StatusCode, header};
+use axum::http::{Method, Request, StatusCode, header};
 use chrono::Duration as Span;
 use common::*;
 use jiesu_core::{Config, Desk};
@@ -290,4 +290,382 @@ async fn login_attempts_are_limited_per_client_ip() {
     assert_eq!(statuses, [401, 401, 401, 429]);
     stop.send(()).unwrap();
     tokio::time::timeout(Duration::from_secs(10), server).await.expect("shuts down").unwrap().unwrap();
+}
+
+/// `POST /intake/suggest` looks for duplicates only among the cases the caller may read, and
+/// masks the candidates' titles (made from the citizen's words) for roles that do not see the
+/// contact.
+async fn suggest_is_scoped(url: &str) {
+    let a = TestApp::new(url, t("2026-11-02T01:00:00Z")).await;
+    let at = |street: &str| {
+        let mut b = case_body(street, "我是张三，电话13812345678，美术馆后街路灯不亮，晚上很黑");
+        b["place"] = json!({ "street": street, "lat": 39.93, "lon": 116.41 });
+        b
+    };
+    let (s, ca) = a.post(OPERATOR, "/api/v1/cases", at("110101001")).await;
+    assert_eq!((s, ca["assignee"].as_str()), (StatusCode::CREATED, Some("S001")), "{ca}");
+    let (s, cb) = a.post(OPERATOR, "/api/v1/cases", at("110101002")).await;
+    assert_eq!((s, cb["assignee"].as_str()), (StatusCode::CREATED, Some("S002")), "{cb}");
+    let (id_a, id_b) = (ca["id"].as_i64().unwrap(), cb["id"].as_i64().unwrap());
+    let draft = json!({ "text": "美术馆后街路灯不亮，晚上很黑", "place": { "lat": 39.9301, "lon": 116.4101 } });
+    let candidates = |v: &Value| {
+        let mut ids: Vec<i64> =
+            v["duplicates"].as_array().unwrap().iter().map(|d| d["case_id"].as_i64().unwrap()).collect();
+        ids.sort();
+        ids
+    };
+    let (s, text) = a.post_text(OPERATOR, "/api/v1/intake/suggest", draft.clone()).await;
+    assert_eq!(s, StatusCode::OK, "{text}");
+    let v: Value = serde_json::from_str(&text).unwrap();
+    assert_eq!(candidates(&v), [id_a, id_b], "the desk sees every case: {v}");
+    assert!(text.contains("13812345678"), "operators see the contact, in titles too: {text}");
+    for (who, expected) in [(S001, id_a), (S002, id_b), (INSPECTOR_S001, id_a)] {
+        let (s, text) = a.post_text(who, "/api/v1/intake/suggest", draft.clone()).await;
+        masked(&format!("{who:?} suggest"), s, &text);
+        let v: Value = serde_json::from_str(&text).unwrap();
+        assert_eq!(candidates(&v), [expected], "{who:?}: {v}");
+        assert!(v["duplicates"][0]["title"].as_str().unwrap().contains("138****5678"), "{v}");
+    }
+    // A department that holds nothing sees no candidate at all.
+    let (s, v) = a.post(B03, "/api/v1/intake/suggest", draft).await;
+    assert_eq!((s, candidates(&v)), (StatusCode::OK, vec![]), "{v}");
+    a.store.close().await;
+}
+
+#[tokio::test]
+async fn suggest_is_scoped_on_sqlite() {
+    let dir = tempfile::tempdir().unwrap();
+    suggest_is_scoped(&format!("sqlite://{}/jiesu.db", dir.path().display())).await;
+}
+
+#[tokio::test]
+async fn suggest_is_scoped_on_postgres() {
+    let Some(db) = jiesu_store::testing::scratch_postgres("suggest_scope").await else { return };
+    suggest_is_scoped(&db.url).await;
+    db.drop().await;
+}
+
+/// An id that no case has.
+const MISSING: i64 = 987_654;
+
+/// `text` with `id` written as `{ID}` (so that answers about two ids can be compared).
+fn with_id(text: &str, id: i64) -> String {
+    text.replace(&id.to_string(), "{ID}")
+}
+
+/// Out of scope looks exactly like missing: for every route that takes a case id (and the
+/// master of a merge), the answer about a case the actor may not see is byte for byte the answer
+/// about a case that does not exist, with the id substituted.
+async fn out_of_scope_reads_like_missing(url: &str) {
+    let a = TestApp::new(url, t("2026-11-02T01:00:00Z")).await;
+    let (_, ca) = a.post(OPERATOR, "/api/v1/cases", case_body("110101001", "东华门大街占道经营")).await;
+    let id_a = ca["id"].as_i64().unwrap();
+    let mut mine = case_body("110101003", "交道口夜间施工噪声扰民");
+    mine["channel"] = json!("app");
+    let (_, own_a) = a.post(CITIZEN_A, "/api/v1/cases", mine.clone()).await;
+    let (_, own_b) = a.post(CITIZEN_B, "/api/v1/cases", mine).await;
+    let (own_a, own_b) = (own_a["id"].as_i64().unwrap(), own_b["id"].as_i64().unwrap());
+    // A closed case, out of the citizens' scope: a merge into it must not say it is closed.
+    let (_, closed) = a.post(OPERATOR, "/api/v1/cases", case_body("110101002", "景山后街路灯不亮")).await;
+    let closed = closed["id"].as_i64().unwrap();
+    let (s, v) = a.act(OPERATOR, closed, json!({"action": "merge", "into": id_a})).await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+
+    let actions = [
+        json!({"action": "accept"}),
+        json!({"action": "handle", "contacted": true}),
+        json!({"action": "reply", "note": "已处理"}),
+        json!({"action": "request_return", "note": "不归我们"}),
+        json!({"action": "callback", "reached": true, "responded": true, "solved": true, "satisfaction": "satisfied"}),
+        json!({"action": "dispatch", "unit": "S002"}),
+        json!({"action": "bogus"}),
+    ];
+    let mut compared = 0;
+    for (who, hidden) in [(S002, id_a), (B03, id_a), (INSPECTOR_S001, own_a), (CITIZEN_B, id_a), (CITIZEN_B, own_a)] {
+        let mut probes: Vec<(Method, String, Option<Value>)> =
+            vec![(Method::GET, "/api/v1/cases/{}".into(), None), (Method::GET, "/api/v1/cases/{}/events".into(), None)];
+        for body in &actions {
+            probes.push((Method::POST, "/api/v1/cases/{}/actions".into(), Some(body.clone())));
+        }
+        for (method, path, body) in probes {
+            let mut answers = Vec::new();
+            for id in [hidden, MISSING] {
+                let req = a
+                    .request(
+                        method.clone(),
+                        &path.replace("{}", &id.to_string()),
+                        who,
+                        body.as_ref().map(Value::to_string),
+                    )
+                    .await;
+                let (s, headers, text) = a.send_raw(req).await;
+                answers.push((s, headers.get(header::CONTENT_TYPE).cloned(), with_id(&text, id)));
+            }
+            assert_eq!(answers[0], answers[1], "{who:?} {method} {path} {body:?}");
+            assert!(answers[0].0.is_client_error(), "{answers:?}");
+            compared += 1;
+        }
+    }
+    // The master of a merge: a citizen and a unit handler (who may not merge) and out-of-scope
+    // masters, open and closed.
+    let (_, held) = a.post(OPERATOR, "/api/v1/cases", case_body("110101002", "景山后街井盖缺失")).await;
+    let held = held["id"].as_i64().unwrap();
+    for (who, from, hidden) in [(CITIZEN_B, own_b, vec![closed, id_a, own_a]), (S002, held, vec![id_a, own_a])] {
+        let (s, text) = a
+            .post_text(who, &format!("/api/v1/cases/{from}/actions"), json!({"action": "merge", "into": MISSING}))
+            .await;
+        let missing = (s, with_id(&text, MISSING));
+        for into in hidden {
+            let (s, text) = a
+                .post_text(who, &format!("/api/v1/cases/{from}/actions"), json!({"action": "merge", "into": into}))
+                .await;
+            assert_eq!((s, with_id(&text, into)), missing, "{who:?} merge into {into}");
+            compared += 1;
+        }
+    }
+    assert!(compared > 40);
+    a.store.close().await;
+}
+
+#[tokio::test]
+async fn out_of_scope_reads_like_missing_on_sqlite() {
+    let dir = tempfile::tempdir().unwrap();
+    out_of_scope_reads_like_missing(&format!("sqlite://{}/jiesu.db", dir.path().display())).await;
+}
+
+#[tokio::test]
+async fn out_of_scope_reads_like_missing_on_postgres() {
+    let Some(db) = jiesu_store::testing::scratch_postgres("scope_missing").await else { return };
+    out_of_scope_reads_like_missing(&db.url).await;
+    db.drop().await;
+}
+
+/// A citizen reads the steps of their own case as Open311 publishes them: no staff names, no
+/// working notes, no internal steps (退单, 督办), the reply's text.
+async fn citizens_read_the_public_steps(url: &str) {
+    let a = TestApp::new(url, t("2026-11-02T01:00:00Z")).await;
+    let mut body = case_body("110101001", "东华门大街夜间施工噪声扰民");
+    body["channel"] = json!("app");
+    let (s, c) = a.post(CITIZEN_A, "/api/v1/cases", body).await;
+    assert_eq!((s, c["assignee"].as_str()), (StatusCode::CREATED, Some("S001")), "{c}");
+    let id = c["id"].as_i64().unwrap();
+    let steps = [
+        (S001, json!({"action": "accept"})),
+        (S001, json!({"action": "request_return", "note": "内部意见：王科长认为不归我们"})),
+        (DISPATCHER, json!({"action": "refuse_return", "note": "内部：属地管理，驳回"})),
+        (SUPERVISOR, json!({"action": "supervise", "note": "内部督办：尽快处理"})),
+        (S001, json!({"action": "handle", "contacted": true, "note": "内部备注：已电话联系"})),
+        (S001, json!({"action": "reply", "note": "已责令施工方夜间停工"})),
+    ];
+    for (who, step) in steps {
+        let (s, v) = a.act(who, id, step.clone()).await;
+        assert_eq!(s, StatusCode::OK, "{step}: {v}");
+    }
+    let (s, text) = a.get_text(CITIZEN_A, &format!("/api/v1/cases/{id}/events")).await;
+    assert_eq!(s, StatusCode::OK, "{text}");
+    for secret in ["内部", "unit_handler-", "dispatcher-", "supervisor-", "router", "\"rule\"", "\"intake\""] {
+        assert!(!text.contains(secret), "a citizen reads {secret}: {text}");
+    }
+    let v: Value = serde_json::from_str(&text).unwrap();
+    let events = v["events"].as_array().unwrap();
+    let actions: Vec<&str> = events.iter().map(|e| e["action"].as_str().unwrap()).collect();
+    assert_eq!(actions, ["receive", "dispatch", "accept", "handle", "reply"], "{v}");
+    let users: Vec<&str> = events.iter().map(|e| e["actor"]["user"].as_str().unwrap()).collect();
+    assert_eq!(users, ["市民", "12345", "承办单位", "承办单位", "承办单位"]);
+    assert_eq!(events[4]["note"], "已责令施工方夜间停工");
+    // Staff still read everything.
+    let (_, v) = a.get(DISPATCHER, &format!("/api/v1/cases/{id}/events")).await;
+    assert_eq!(v["events"].as_array().unwrap().len(), 8, "{v}");
+    assert!(v.to_string().contains("内部督办"), "{v}");
+    // Open311 publishes the same steps, by the same rule.
+    let (s, text) = a.get_text(NOBODY, &format!("/open311/v2/requests/{id}.json?extensions=true")).await;
+    assert_eq!(s, StatusCode::OK, "{text}");
+    assert!(!text.contains("内部"), "{text}");
+    let v: Value = serde_json::from_str(&text).unwrap();
+    let notes = v[0]["notes"].as_array().unwrap();
+    assert_eq!(notes.len(), actions.len(), "{v}");
+    assert_eq!(notes[4]["description"], "已责令施工方夜间停工");
+    let (_, text) = a.get_text(NOBODY, "/open311/v2/servicerequestupdates.json").await;
+    let v: Value = serde_json::from_str(&text).unwrap();
+    assert_eq!(v.as_array().unwrap().len(), actions.len(), "{v}");
+    assert!(!text.contains("内部"), "{text}");
+    a.store.close().await;
+}
+
+#[tokio::test]
+async fn citizens_read_the_public_steps_on_sqlite() {
+    let dir = tempfile::tempdir().unwrap();
+    citizens_read_the_public_steps(&format!("sqlite://{}/jiesu.db", dir.path().display())).await;
+}
+
+#[tokio::test]
+async fn citizens_read_the_public_steps_on_postgres() {
+    let Some(db) = jiesu_store::testing::scratch_postgres("public_steps").await else { return };
+    citizens_read_the_public_steps(&db.url).await;
+    db.drop().await;
+}
+
+/// The reveals of case `id`'s contact so far: (user, role, unit).
+async fn reveals(a: &TestApp, id: i64) -> Vec<(String, String, Option<String>)> {
+    let list = a.store.contact_accesses(id).await.unwrap();
+    list.into_iter().map(|x| (x.actor.user, x.actor.role.code().to_string(), x.actor.unit)).collect()
+}
+
+/// Who may see the citizen: the unit holding an open case on request (each reveal recorded),
+/// nobody else but the desk; a confidential case (保密) only the desk.
+async fn who_sees_the_citizen(url: &str) {
+    let a = TestApp::new(url, t("2026-11-02T01:00:00Z")).await;
+    let (_, c) = a.post(OPERATOR, "/api/v1/cases", case_body("110101001", "东华门大街占道经营")).await;
+    let id = c["id"].as_i64().unwrap();
+    let contact = |id: i64| format!("/api/v1/cases/{id}/contact");
+
+    // The holding unit's views stay masked (an inbox reveals nobody) but say it may ask.
+    let (_, v) = a.get(S001, &format!("/api/v1/cases/{id}")).await;
+    assert_eq!((v["contact"]["phone"].as_str(), v["contact_on_request"].as_bool()), (Some("138****5678"), Some(true)));
+    let (s, text) = a.get_text(S001, "/api/v1/cases").await;
+    masked("S001 inbox", s, &text);
+    assert_eq!(reveals(&a, id).await, []);
+    // … and asking shows it in full, recorded.
+    let (s, v) = a.get(S001, &contact(id)).await;
+    assert_eq!(
+        (s, v["contact"]["phone"].as_str(), v["confidential"].as_bool()),
+        (StatusCode::OK, Some("13812345678"), Some(false)),
+        "{v}"
+    );
+    assert_eq!(
+        reveals(&a, id).await,
+        [("unit_handler-S001".to_string(), "unit_handler".to_string(), Some("S001".to_string()))]
+    );
+    // Nobody else but the desk: another unit (not found), a summoned unit, an inspector.
+    let (s, v) = a.get(S002, &contact(id)).await;
+    error_of(s, &v, StatusCode::NOT_FOUND, "not_found");
+    let (s, _) = a.get(DISPATCHER, &contact(id)).await;
+    assert_eq!(s, StatusCode::OK);
+    assert_eq!(reveals(&a, id).await.len(), 2, "the desk's reveals are recorded too");
+
+    // Once the case leaves the unit, the unit sees it no more; the new holder does.
+    assert_eq!(a.act(S001, id, json!({"action": "accept"})).await.0, StatusCode::OK);
+    assert_eq!(a.act(S001, id, json!({"action": "request_return", "note": "不归我们"})).await.0, StatusCode::OK);
+    assert_eq!(a.act(DISPATCHER, id, json!({"action": "approve_return"})).await.0, StatusCode::OK);
+    assert_eq!(a.act(DISPATCHER, id, json!({"action": "dispatch", "unit": "S002"})).await.0, StatusCode::OK);
+    let (s, _) = a.get(S001, &contact(id)).await;
+    assert!(s == StatusCode::FORBIDDEN || s == StatusCode::NOT_FOUND, "{s}");
+    assert_eq!(a.get(S002, &contact(id)).await.0, StatusCode::OK);
+    // A summoned unit and an inspector of the street do not see it.
+    assert_eq!(a.act(S002, id, json!({"action": "accept"})).await.0, StatusCode::OK);
+    let (s, v) = a.act(S002, id, json!({"action": "whistle", "units": ["B03"]})).await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    let (_, v) = a.get(B03, &format!("/api/v1/cases/{id}")).await;
+    assert_eq!(v["contact_on_request"], false, "{v}");
+    for who in [B03, INSPECTOR_S001] {
+        let (s, v) = a.get(who, &contact(id)).await;
+        error_of(s, &v, StatusCode::FORBIDDEN, "forbidden");
+    }
+    // … nor after it closes.
+    assert_eq!(a.act(B03, id, json!({"action": "check_in"})).await.0, StatusCode::OK);
+    let (s, v) = a.act(S002, id, json!({"action": "reply", "note": "已处理"})).await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    let callback =
+        json!({"action": "callback", "reached": true, "responded": true, "solved": true, "satisfaction": "satisfied"});
+    assert_eq!(a.act(OPERATOR, id, callback).await.0, StatusCode::OK);
+    assert_eq!(a.act(OPERATOR, id, json!({"action": "close"})).await.0, StatusCode::OK);
+    let (s, v) = a.get(S002, &contact(id)).await;
+    error_of(s, &v, StatusCode::FORBIDDEN, "forbidden");
+    let (_, v) = a.get(S002, &format!("/api/v1/cases/{id}")).await;
+    assert_eq!((v["contact"]["phone"].as_str(), v["contact_on_request"].as_bool()), (Some("138****5678"), Some(false)));
+
+    // The record: who, when, which case — for supervisors.
+    let (s, v) = a.get(SUPERVISOR, &format!("/api/v1/cases/{id}/contact/accesses")).await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    let users: Vec<&str> = v.as_array().unwrap().iter().map(|x| x["user"].as_str().unwrap()).collect();
+    assert_eq!(users, ["unit_handler-S001", "dispatcher-1", "unit_handler-S002"]);
+    assert_eq!(v[0]["at"], "2026-11-02T09:00:00+08:00");
+    let (s, v) = a.get(S002, &format!("/api/v1/cases/{id}/contact/accesses")).await;
+    error_of(s, &v, StatusCode::FORBIDDEN, "forbidden");
+
+    // 保密: no unit sees the contact, only the 12345 desk (operators, dispatchers).
+    let mut secret = case_body("110101001", "反映某商户违规经营，请为我保密");
+    secret["contact"]["confidential"] = json!(true);
+    let (s, c) = a.post(OPERATOR, "/api/v1/cases", secret).await;
+    assert_eq!((s, c["contact"]["phone"].as_str()), (StatusCode::CREATED, Some("13812345678")), "{c}");
+    let sid = c["id"].as_i64().unwrap();
+    let (_, v) = a.get(S001, &format!("/api/v1/cases/{sid}")).await;
+    assert_eq!(
+        (v["contact_on_request"].as_bool(), v["contact"]["confidential"].as_bool()),
+        (Some(false), Some(true)),
+        "{v}"
+    );
+    let (s, v) = a.get(S001, &contact(sid)).await;
+    assert!(error_of(s, &v, StatusCode::FORBIDDEN, "forbidden")["message"].as_str().unwrap().contains("保密"));
+    let (s, text) = a.get_text(SUPERVISOR, &format!("/api/v1/cases/{sid}")).await;
+    masked("a supervisor, for a confidential case", s, &text);
+    assert_eq!(a.get(SUPERVISOR, &contact(sid)).await.0, StatusCode::FORBIDDEN);
+    for who in [OPERATOR, DISPATCHER] {
+        let (s, v) = a.get(who, &contact(sid)).await;
+        assert_eq!((s, v["contact"]["phone"].as_str()), (StatusCode::OK, Some("13812345678")), "{who:?}");
+    }
+    // A 举报 is confidential by its kind.
+    let mut report = case_body("110101001", "举报某单位违规");
+    report["kind"] = json!("report");
+    let (_, c) = a.post(OPERATOR, "/api/v1/cases", report).await;
+    assert_eq!(a.get(S001, &contact(c["id"].as_i64().unwrap())).await.0, StatusCode::FORBIDDEN);
+    a.store.close().await;
+}
+
+#[tokio::test]
+async fn who_sees_the_citizen_on_sqlite() {
+    let dir = tempfile::tempdir().unwrap();
+    who_sees_the_citizen(&format!("sqlite://{}/jiesu.db", dir.path().display())).await;
+}
+
+#[tokio::test]
+async fn who_sees_the_citizen_on_postgres() {
+    let Some(db) = jiesu_store::testing::scratch_postgres("who_sees").await else { return };
+    who_sees_the_citizen(&db.url).await;
+    db.drop().await;
+}
+
+/// One owner identity per API key: a citizen key reads through the JSON API the requests it
+/// filed through Open311.
+async fn one_owner_per_key(url: &str) {
+    let a = TestApp::new(url, t("2026-11-02T01:00:00Z")).await;
+    let (_, bearer) = a.credential(CITIZEN_A).await.unwrap();
+    let secret = bearer.strip_prefix("Bearer ").unwrap().to_string();
+    let form: String = form_urlencoded::Serializer::new(String::new())
+        .extend_pairs([
+            ("api_key", secret.as_str()),
+            ("service_code", street_category().as_str()),
+            ("lat", "39.93"),
+            ("long", "116.41"),
+            ("address_id", "110101001"),
+            ("description", "东华门大街占道经营"),
+            ("phone", "13812345678"),
+        ])
+        .finish();
+    let req = Request::post("/open311/v2/requests.json")
+        .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+        .body(Body::from(form))
+        .unwrap();
+    let (s, _, text) = a.send_raw(req).await;
+    assert_eq!(s, StatusCode::CREATED, "{text}");
+    let v: Value = serde_json::from_str(&text).unwrap();
+    let id: i64 = v[0]["service_request_id"].as_str().unwrap().parse().unwrap();
+    let (_, v) = a.get(CITIZEN_A, "/api/v1/cases").await;
+    assert_eq!(ids(&v), [id], "{v}");
+    assert_eq!(a.get(CITIZEN_A, &format!("/api/v1/cases/{id}/events")).await.0, StatusCode::OK);
+    assert_eq!(a.get(CITIZEN_B, &format!("/api/v1/cases/{id}")).await.0, StatusCode::NOT_FOUND);
+    a.store.close().await;
+}
+
+#[tokio::test]
+async fn one_owner_per_key_on_sqlite() {
+    let dir = tempfile::tempdir().unwrap();
+    one_owner_per_key(&format!("sqlite://{}/jiesu.db", dir.path().display())).await;
+}
+
+#[tokio::test]
+async fn one_owner_per_key_on_postgres() {
+    let Some(db) = jiesu_store::testing::scratch_postgres("one_owner").await else { return };
+    one_owner_per_key(&db.url).await;
+    db.drop().await;
 }

@@ -262,6 +262,18 @@ async fn real_responses_validate_against_their_documented_schemas() {
         assert_eq!(a.call("get", "/cases/{id}", &format!("/cases/{id}"), who, None).await.0, 200);
         assert_eq!(a.call("get", "/cases/{id}/events", &format!("/cases/{id}/events"), who, None).await.0, 200);
     }
+    // The contact: in full on request for the holding unit (recorded), refused to others.
+    let contact = format!("/cases/{id}/contact");
+    assert_eq!(a.call("get", "/cases/{id}/contact", &contact, S001, None).await.0, 200);
+    assert_eq!(a.call("get", "/cases/{id}/contact", &contact, S002, None).await.0, 404);
+    assert_eq!(
+        a.call("get", "/cases/{id}/contact", &contact, Some(("grid_inspector", Some("S001"))), None).await.0,
+        403
+    );
+    let accesses = format!("/cases/{id}/contact/accesses");
+    let (s, v) = a.call("get", "/cases/{id}/contact/accesses", &accesses, SUPERVISOR, None).await;
+    assert_eq!((s, v.as_array().map(Vec::len)), (200, Some(1)), "{v}");
+    assert_eq!(a.call("get", "/cases/{id}/contact/accesses", &accesses, S001, None).await.0, 403);
     assert_eq!(a.call("get", "/cases", "/cases?limit=0", OPERATOR, None).await.0, 400);
     assert_eq!(a.call("get", "/cases/{id}", &format!("/cases/{id}"), S002, None).await.0, 404);
     assert_eq!(a.call("get", "/cases/{id}", "/cases/999", OPERATOR, None).await.0, 404);

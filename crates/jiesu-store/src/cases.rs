@@ -1,7 +1,7 @@
 //! Case rows and event rows: create, append, read, list.
 
 use chrono::{DateTime, Utc};
-use jiesu_domain::access::Scope;
+use jiesu_domain::access::{Scope, owner_identity};
 use jiesu_domain::draft::{Contact, NewCase, Place};
 use jiesu_domain::model::{CaseKind, Channel, Role, Status};
 use jiesu_domain::workflow::{CaseState, Event};
@@ -670,9 +670,10 @@ struct CaseRow {
 /// `filed_via` of a case filed through the Open311 endpoint: it has an `open311_requests` row.
 pub(crate) const FILED_VIA_OPEN311: &str = "open311";
 
-/// The owner of a new case: its first event's actor, when a citizen.
+/// The owner of a new case: its first event's actor, when a citizen, as one identity per API
+/// key whichever door it came through ([`jiesu_domain::access::owner_identity`]).
 fn owner_of(events: &[Event]) -> Option<String> {
-    events.first().filter(|e| e.actor.role == Role::Citizen).map(|e| e.actor.user.clone())
+    events.first().filter(|e| e.actor.role == Role::Citizen).map(|e| owner_identity(&e.actor.user))
 }
 
 /// Units summoned by 吹哨, once each.
@@ -957,28 +958,29 @@ impl Store {
 }
 
 /// A bound value of a dynamic query.
-enum Arg {
+pub(crate) enum Arg {
     Text(String),
     Int(i64),
+    Float(f64),
 }
 
 /// A WHERE clause with `$n` placeholders (the one syntax both backends accept) and its values.
 #[derive(Default)]
-struct Where {
-    sql: String,
+pub(crate) struct Where {
+    pub(crate) sql: String,
     args: Vec<Arg>,
 }
 
 impl Where {
     /// Adds `condition`, in which `?` stands for the next placeholder, bound to `arg`.
-    fn and(&mut self, condition: &str, arg: Arg) {
+    pub(crate) fn and(&mut self, condition: &str, arg: Arg) {
         self.sql.push_str(if self.sql.is_empty() { " WHERE " } else { " AND " });
         self.args.push(arg);
         self.sql.push_str(&condition.replace('?', &format!("${}", self.args.len())));
     }
 
     /// Adds `condition`, in which each `?` in turn stands for the next of `args`.
-    fn and_each(&mut self, condition: &str, args: Vec<Arg>) {
+    pub(crate) fn and_each(&mut self, condition: &str, args: Vec<Arg>) {
         self.sql.push_str(if self.sql.is_empty() { " WHERE " } else { " AND " });
         let mut parts = condition.split('?');
         self.sql.push_str(parts.next().unwrap_or(""));
@@ -998,11 +1000,11 @@ impl Where {
         self.sql.push_str(&format!("{column} IN ({})", marks.join(", ")));
     }
 
-    fn next_placeholder(&self) -> String {
+    pub(crate) fn next_placeholder(&self) -> String {
         format!("${}", self.args.len() + 1)
     }
 
-    fn bind<'q>(
+    pub(crate) fn bind<'q>(
         self,
         mut q: sqlx::query::Query<'q, Any, sqlx::any::AnyArguments>,
     ) -> sqlx::query::Query<'q, Any, sqlx::any::AnyArguments> {
@@ -1010,6 +1012,7 @@ impl Where {
             q = match a {
                 Arg::Text(s) => q.bind(s),
                 Arg::Int(i) => q.bind(i),
+                Arg::Float(x) => q.bind(x),
             };
         }
         q
@@ -1017,7 +1020,7 @@ impl Where {
 }
 
 /// Narrows `w` to the cases within `scope`.
-fn scope_clause(w: &mut Where, scope: &Scope) {
+pub(crate) fn scope_clause(w: &mut Where, scope: &Scope) {
     const SUMMONED: &str = "id IN (SELECT case_id FROM case_units WHERE unit = ?)";
     match scope {
         Scope::All => {}

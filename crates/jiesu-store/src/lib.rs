@@ -18,6 +18,7 @@
 //!
 //! [`Contact`]: jiesu_domain::draft::Contact
 
+mod access_log;
 mod accounts;
 pub mod backup;
 mod batch;
@@ -31,6 +32,7 @@ mod open311;
 mod search;
 pub mod testing;
 
+pub use access_log::ContactAccess;
 pub use accounts::{API_KEY_PREFIX, ApiKey, User};
 pub use cases::{AppendAlso, CachedColumns, CaseFilter, CaseRecord, Page};
 pub use crypt::DataKey;

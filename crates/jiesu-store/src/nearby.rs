@@ -8,7 +8,9 @@
 use chrono::{DateTime, Utc};
 use sqlx::{AssertSqlSafe, Row};
 
-use crate::cases::{CASE_COLUMNS, decode_case, ms};
+use jiesu_domain::access::Scope;
+
+use crate::cases::{Arg, CASE_COLUMNS, Where, decode_case, ms, scope_clause};
 use crate::{CaseRecord, Store, StoreError};
 
 /// Statuses in which a case is open (not closed, not merged): a new report may duplicate it.
@@ -46,43 +48,58 @@ impl NearbyQuery {
         (self.lat - dlat, self.lat + dlat, self.lon - dlon, self.lon + dlon)
     }
 
-    fn sql(&self) -> String {
-        let category = if self.category.is_some() { " AND category = $7" } else { "" };
-        format!(
-            "SELECT {CASE_COLUMNS} FROM cases WHERE status IN {OPEN_STATUSES} \
-             AND lat >= $1 AND lat <= $2 AND lon >= $3 AND lon <= $4 \
-             AND received_at >= $5 AND received_at < $6{category} \
-             ORDER BY received_at DESC, id DESC LIMIT {}",
-            if self.category.is_some() { "$8" } else { "$7" }
-        )
+    /// The query within `scope` (its conditions after the box, the window and the category).
+    fn query(&self, scope: &Scope) -> (String, Where) {
+        let (lat0, lat1, lon0, lon1) = self.bounds();
+        let mut w = Where::default();
+        w.and_each(&format!("status IN {OPEN_STATUSES}"), Vec::new());
+        w.and("lat >= ?", Arg::Float(lat0));
+        w.and("lat <= ?", Arg::Float(lat1));
+        w.and("lon >= ?", Arg::Float(lon0));
+        w.and("lon <= ?", Arg::Float(lon1));
+        w.and("received_at >= ?", Arg::Int(ms(self.received_from)));
+        w.and("received_at < ?", Arg::Int(ms(self.received_to)));
+        if let Some(c) = &self.category {
+            w.and("category = ?", Arg::Text(c.clone()));
+        }
+        // Scoping lives in the query: a unit sees only the candidates it could read anyway.
+        scope_clause(&mut w, scope);
+        let sql = format!(
+            "SELECT {CASE_COLUMNS} FROM cases{} ORDER BY received_at DESC, id DESC LIMIT {}",
+            w.sql,
+            w.next_placeholder()
+        );
+        (sql, w)
     }
 
-    fn bind<'q>(&self, q: crate::cases::AnyQuery<'q>) -> crate::cases::AnyQuery<'q> {
-        let (lat0, lat1, lon0, lon1) = self.bounds();
-        let q = q.bind(lat0).bind(lat1).bind(lon0).bind(lon1).bind(ms(self.received_from)).bind(ms(self.received_to));
-        let q = match &self.category {
-            Some(c) => q.bind(c.clone()),
-            None => q,
-        };
-        q.bind(i64::from(self.limit.clamp(1, 1000)))
+    fn limit(&self) -> i64 {
+        i64::from(self.limit.clamp(1, 1000))
     }
 }
 
 impl Store {
     /// Open cases with a point in the box around `q`'s circle, received in its window, newest
-    /// first.
+    /// first, whoever asks (the desk's bookkeeping). Reads made for a person go through
+    /// [`Store::open_cases_near_in`].
     pub async fn open_cases_near(&self, q: &NearbyQuery) -> Result<Vec<CaseRecord>, StoreError> {
-        let rows = q.bind(sqlx::query(AssertSqlSafe(q.sql()))).fetch_all(&self.pool).await?;
+        self.open_cases_near_in(&Scope::All, q).await
+    }
+
+    /// [`Store::open_cases_near`] within `scope`: a case out of scope is never a candidate.
+    pub async fn open_cases_near_in(&self, scope: &Scope, q: &NearbyQuery) -> Result<Vec<CaseRecord>, StoreError> {
+        let (sql, w) = q.query(scope);
+        let rows = w.bind(sqlx::query(AssertSqlSafe(sql))).bind(q.limit()).fetch_all(&self.pool).await?;
         rows.iter().map(|r| decode_case(r, &self.sealer)).collect()
     }
 
     /// The query plan of [`Store::open_cases_near`] (as [`Store::explain_list`]).
     pub async fn explain_open_cases_near(&self, q: &NearbyQuery) -> Result<Vec<String>, StoreError> {
+        let (select, w) = q.query(&Scope::All);
         let (sql, column) = match self.backend {
-            crate::Backend::Sqlite => (format!("EXPLAIN QUERY PLAN {}", q.sql()), "detail"),
-            crate::Backend::Postgres => (format!("EXPLAIN {}", q.sql()), "QUERY PLAN"),
+            crate::Backend::Sqlite => (format!("EXPLAIN QUERY PLAN {select}"), "detail"),
+            crate::Backend::Postgres => (format!("EXPLAIN {select}"), "QUERY PLAN"),
         };
-        let rows = q.bind(sqlx::query(AssertSqlSafe(sql))).fetch_all(&self.pool).await?;
+        let rows = w.bind(sqlx::query(AssertSqlSafe(sql))).bind(q.limit()).fetch_all(&self.pool).await?;
         rows.iter().map(|r| Ok(r.try_get::<String, _>(column)?)).collect()
     }
 }

@@ -30,6 +30,7 @@ async fn file(store: &Store, by: Actor, unit: Option<&str>, street: &str, text: 
             name: Some("张三".into()),
             phone: Some("13812345678".into()),
             email: Some("zs@example.com".into()),
+            confidential: false,
         },
         external_id: None,
     };
@@ -282,4 +283,49 @@ async fn one(store: &Store, sql: &str) -> String {
     let mut rows = testing::strings(store, sql).await.unwrap();
     assert_eq!(rows.len(), 1, "{sql}");
     rows.remove(0)
+}
+
+/// The statement of migration 0006 that rewrites old Open311 owners (comments dropped).
+fn owner_migration() -> String {
+    let text = include_str!("../migrations/sqlite/0006_contact_access.sql");
+    let sql: String = text.lines().filter(|l| !l.trim_start().starts_with("--")).collect::<Vec<_>>().join("\n");
+    let first = sql.split(';').find(|s| s.contains("UPDATE cases SET owner")).unwrap().trim().to_string();
+    let pg = include_str!("../migrations/postgres/0006_contact_access.sql");
+    assert!(pg.contains(&first), "the two backends' migrations agree");
+    first
+}
+
+/// One owner per API key: a case filed through Open311 (actor `open311:NAME`) belongs to
+/// `key:NAME`, new and old (rewritten by migration 0006), and its cached owner still agrees with
+/// the replay of its events (what `jiesu check` compares).
+async fn one_owner_per_key(url: &str) {
+    let store = connect(url).await.unwrap();
+    let (new, _) = file(&store, actor(Role::Citizen, "open311:app", None), None, "110101001", "新的").await;
+    let (old, _) = file(&store, actor(Role::Citizen, "open311:app", None), None, "110101001", "旧的").await;
+    let key = Scope::Own("key:app".into());
+    assert!(store.case_in(&key, new).await.is_ok());
+    // A row written before 0006, as the old code wrote it.
+    testing::execute(&store, &format!("UPDATE cases SET owner = 'open311:app' WHERE id = {old}")).await.unwrap();
+    assert!(matches!(store.case_in(&key, old).await, Err(StoreError::NotFound(_))));
+    testing::execute(&store, &owner_migration()).await.unwrap();
+    assert_eq!(ids(&store, &key, &CaseFilter::default()).await, [new, old]);
+    for c in store.cached_columns_between(new, old).await.unwrap() {
+        let events = store.events(c.id).await.unwrap();
+        let state = workflow::replay(&events).unwrap();
+        assert!(c.agree_with(&state, &events.iter().collect::<Vec<_>>()), "{c:?}");
+    }
+    store.close().await;
+}
+
+#[tokio::test]
+async fn sqlite_one_owner_per_key() {
+    let dir = tempfile::tempdir().unwrap();
+    one_owner_per_key(&format!("sqlite://{}/o.db", dir.path().display())).await;
+}
+
+#[tokio::test]
+async fn postgres_one_owner_per_key() {
+    let Some(db) = scratch_postgres("one_owner_store").await else { return };
+    one_owner_per_key(&db.url).await;
+    db.drop().await;
 }

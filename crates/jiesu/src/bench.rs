@@ -76,7 +76,12 @@ impl Intake {
                 community: None,
                 grid: None,
             },
-            contact: Contact { name: Some("测试".into()), phone: Some("13800000000".into()), email: None },
+            contact: Contact {
+                name: Some("测试".into()),
+                phone: Some("13800000000".into()),
+                email: None,
+                confidential: false,
+            },
             external_id: None,
         };
         let operator = Actor { user: "bench".into(), role: Role::Operator, unit: None };

@@ -24,6 +24,13 @@
 //! public_url = "https://12345.example.gov.cn"  # for discovery and media URLs (default: the Host header)
 //! contact = "东城区12345热线"
 //! max_upload_bytes = 8388608                 # largest POST (media included)
+//!
+//! [limits]                                   # slow and greedy clients
+//! header_read_secs = 10                      # a request's headers must arrive within this
+//! body_secs = 30                             # … and its whole body within this (else 408)
+//! request_secs = 30                          # a read (GET) is answered within this (else 503)
+//! anonymous_reads_per_minute = 60            # Open311 GETs per client IP (else 429)
+//! anonymous_reads_at_once = 1                # Open311 GETs answered at a time, all clients together
 //! ```
 
 use std::path::Path;
@@ -34,6 +41,7 @@ use jiesu_domain::assessment::Weights;
 use jiesu_domain::calendar::Calendar;
 use jiesu_domain::deadline::Span;
 use jiesu_server::open311::Open311Config;
+use jiesu_server::{AnonymousReads, Timeouts};
 use jiesu_store::{DataKey, Store, StoreOptions};
 use serde::Deserialize;
 
@@ -50,6 +58,54 @@ struct File {
     data_key_file: Option<String>,
     #[serde(default)]
     open311: Open311Section,
+    #[serde(default)]
+    limits: LimitsSection,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct LimitsSection {
+    header_read_secs: Option<u64>,
+    body_secs: Option<u64>,
+    request_secs: Option<u64>,
+    anonymous_reads_per_minute: Option<u32>,
+    anonymous_reads_at_once: Option<usize>,
+}
+
+/// The `[limits]` settings: time limits and the limits on anonymous reads.
+#[derive(Debug, Clone)]
+pub struct Limits {
+    /// Header, body and read time limits.
+    pub timeouts: Timeouts,
+    /// Anonymous (Open311) reads.
+    pub anonymous_reads: AnonymousReads,
+}
+
+/// Reads the `[limits]` settings (the defaults when `path` is None or the section is absent).
+pub fn load_limits(path: Option<&Path>) -> anyhow::Result<Limits> {
+    let s = match path {
+        Some(p) => read(p)?.limits,
+        None => LimitsSection::default(),
+    };
+    let secs = |key: &str, v: Option<u64>, default: std::time::Duration| -> anyhow::Result<std::time::Duration> {
+        match v {
+            None => Ok(default),
+            Some(0) => bail!("limits.{key} = 0: must be at least 1"),
+            Some(n) => Ok(std::time::Duration::from_secs(n)),
+        }
+    };
+    let d = Timeouts::default();
+    let timeouts = Timeouts {
+        header_read: secs("header_read_secs", s.header_read_secs, d.header_read)?,
+        body: secs("body_secs", s.body_secs, d.body)?,
+        request: secs("request_secs", s.request_secs, d.request)?,
+    };
+    if s.anonymous_reads_per_minute == Some(0) || s.anonymous_reads_at_once == Some(0) {
+        bail!("limits.anonymous_reads_per_minute and anonymous_reads_at_once must be at least 1");
+    }
+    let anonymous_reads =
+        AnonymousReads::new(s.anonymous_reads_per_minute.unwrap_or(60), s.anonymous_reads_at_once.unwrap_or(1));
+    Ok(Limits { timeouts, anonymous_reads })
 }
 
 #[derive(Debug, Default, Deserialize)]

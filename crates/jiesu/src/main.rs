@@ -4,6 +4,7 @@
 //! requests.
 
 mod bench;
+mod bench_reads;
 mod cmd_accounts;
 mod cmd_backup;
 mod cmd_dups;
@@ -150,6 +151,21 @@ enum BenchCmd {
         #[arg(long, default_value_t = 16)]
         clients: usize,
     },
+    /// Staff latency (p50/p99) alone and while anonymous clients list 1,000 Open311 requests
+    /// at a time, without and with the limits on anonymous reads (`[limits]` in the settings).
+    Reads {
+        #[command(flatten)]
+        store: StoreArgs,
+        /// Demo cases to load first when the store is empty.
+        #[arg(long, default_value_t = 10_000)]
+        demo_cases: usize,
+        /// Anonymous clients, each from its own loopback address (127.0.0.2, …).
+        #[arg(long, default_value_t = 8)]
+        anonymous: usize,
+        /// Seconds per measurement.
+        #[arg(long, default_value_t = 10)]
+        seconds: u64,
+    },
     /// Duplicate finding on Boston 311 (2015): precision and recall, throughput.
     Duplicates {
         /// Boston 311 CSV (gzip).
@@ -218,6 +234,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
         Cmd::Serve { store, addr, no_demo, demo_cases, sweep_every, outline, secure_cookie } => {
             let open311 = config::load_open311(store.config.as_deref())?;
+            let limits = config::load_limits(store.config.as_deref())?;
             let desk = open_desk(&store).await?;
             let empty = desk.store().max_case_id().await?.is_none();
             if empty && !no_demo {
@@ -238,6 +255,8 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 jiesu_server::spawn_deadline_sweeper(desk.clone(), std::time::Duration::from_secs(sweep_every.max(1)));
             let mut state = jiesu_server::AppState::new(desk.clone()).with_open311(open311);
             state.auth.secure_cookie = secure_cookie;
+            state.timeouts = limits.timeouts;
+            state.anonymous_reads = limits.anonymous_reads;
             jiesu_server::serve(state, listener, shutdown_signal()).await?;
             sweeper.abort();
             desk.store().close().await;
@@ -297,6 +316,16 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         }
         Cmd::Bench(BenchCmd::Intake { db, cases, clients }) => {
             bench::intake(&db, cases, clients).await?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Cmd::Bench(BenchCmd::Reads { store, demo_cases, anonymous, seconds }) => {
+            let limits = config::load_limits(store.config.as_deref())?;
+            let desk = open_desk(&store).await?;
+            if desk.store().max_case_id().await?.is_none() {
+                load_demo(&desk, demo_cases, 2026).await?;
+            }
+            bench_reads::reads(&desk, anonymous, seconds, limits.anonymous_reads).await?;
+            desk.store().close().await;
             Ok(ExitCode::SUCCESS)
         }
         Cmd::Bench(BenchCmd::Duplicates { data }) => {

@@ -69,6 +69,14 @@ impl Open311Error {
         )
     }
 
+    /// 429: too many anonymous reads (from this address, or from everyone at once).
+    pub fn too_many_reads(retry_after_secs: u64) -> Open311Error {
+        Open311Error::new(
+            StatusCode::TOO_MANY_REQUESTS,
+            format!("too many requests; try again in {retry_after_secs} s"),
+        )
+    }
+
     /// 500: a generic description; `detail` is logged.
     pub fn internal(detail: impl Into<String>) -> Open311Error {
         let mut e = Open311Error::new(StatusCode::INTERNAL_SERVER_ERROR, "internal error; it has been logged");

@@ -47,14 +47,17 @@ mod updates;
 
 pub use error::Open311Error;
 pub use format::{Format, to_xml};
+pub(crate) use requests::scrub;
 pub use services::{ATTRIBUTES_CSV, Datatype, Services};
 
 use std::sync::Arc;
 
 use axum::Router;
-use axum::extract::{DefaultBodyLimit, FromRequestParts, Request, State};
+use std::net::SocketAddr;
+
+use axum::extract::{ConnectInfo, DefaultBodyLimit, FromRequestParts, Request, State};
 use axum::http::request::Parts;
-use axum::http::{HeaderMap, Uri};
+use axum::http::{HeaderMap, Method, Uri};
 use axum::response::Response;
 use axum::routing::get;
 use chrono::{DateTime, SecondsFormat, Utc};
@@ -162,8 +165,35 @@ pub(crate) fn router(state: &AppState) -> Result<(String, Router<AppState>), Str
         .fallback(no_route)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(DefaultBodyLimit::max(state.open311.max_upload_bytes))
+        .layer(axum::middleware::from_fn_with_state(ctx.clone(), shed_anonymous_reads))
         .with_state(ctx);
     Ok((mount, r))
+}
+
+/// Anonymous reads (every GET here needs no key) are limited per client IP and in number at
+/// once (`AppState::anonymous_reads`): 429 with Retry-After beyond, in the spec's error shape.
+async fn shed_anonymous_reads(State(ctx): State<Ctx>, req: Request, next: axum::middleware::Next) -> Response {
+    if !matches!(*req.method(), Method::GET | Method::HEAD) {
+        return next.run(req).await;
+    }
+    let format =
+        Format::of_request(req.uri().path(), req.headers()).unwrap_or_else(|_| Format::from_accept(req.headers()));
+    let limits = &ctx.app.anonymous_reads;
+    let throttled = |secs: u64| {
+        let mut r = Open311Error::too_many_reads(secs).render(format);
+        r.headers_mut().insert(axum::http::header::RETRY_AFTER, axum::http::HeaderValue::from(secs));
+        r
+    };
+    // In-process callers have no peer address; they share the slots only.
+    if let Some(ip) = req.extensions().get::<ConnectInfo<SocketAddr>>().map(|c| c.0.ip())
+        && let Err(t) = limits.per_ip.check(&format!("ip {ip}"))
+    {
+        return throttled(t.retry_after.as_secs());
+    }
+    // Wait a little for a turn (waiting costs no CPU); then give up.
+    let slot = tokio::time::timeout(limits.queue, limits.slots.clone().acquire_owned()).await;
+    let Ok(Ok(_slot)) = slot else { return throttled(1) };
+    next.run(req).await
 }
 
 /// The format a request asks for; a suffix we do not serve is refused (in the `Accept` format).

@@ -9,6 +9,7 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use chrono::{Duration, Utc};
 use jiesu_domain::catalog::Category;
+use jiesu_domain::disclosure::{self, Audience};
 use jiesu_domain::draft::{Contact, NewCase, Place, mask_phone};
 use jiesu_domain::model::{CaseKind, Channel};
 use jiesu_domain::workflow::{Action, Event};
@@ -110,21 +111,11 @@ struct History<'a> {
     updates: Vec<&'a ClientUpdate>,
 }
 
-/// The public note of event `e` (None for staff's working notes); `confidential` for a 举报.
+/// The public note of event `e` (None for staff's working notes and for events the public does
+/// not see); `confidential` for a 举报. The rule is `jiesu_domain::disclosure`'s, shared with the
+/// citizen's timeline in the JSON API; numbers are masked here.
 pub(crate) fn event_note(ctx: &Ctx, e: &Event, confidential: bool) -> Option<String> {
-    match &e.action {
-        // A reply is addressed to the citizen: public (numbers masked), except for a 举报.
-        Action::Reply if confidential => None,
-        Action::Reply => e.note.as_deref().map(scrub),
-        Action::Dispatch { unit, .. } => ctx.app.desk.catalog().unit(unit).map(|u| format!("派至{}", u.name)),
-        Action::Whistle { units, .. } => {
-            let names: Vec<String> =
-                units.iter().map(|u| ctx.app.desk.catalog().unit(u).map_or(u.clone(), |x| x.name.clone())).collect();
-            Some(format!("吹哨召集{}", names.join("、")))
-        }
-        // Other notes are staff's working notes: not published.
-        _ => None,
-    }
+    disclosure::note(e, ctx.app.desk.catalog(), Audience::Public { confidential }).map(|n| scrub(&n))
 }
 
 fn note_type(a: &Action) -> &'static str {
@@ -191,6 +182,7 @@ fn request_json(
         let mut notes: Vec<(chrono::DateTime<Utc>, Value)> = history
             .events
             .iter()
+            .filter(|e| disclosure::visible(e))
             .map(|e| {
                 let to = e.to;
                 let summary = format!("{}（{}）", e.action.label(), to.label());
@@ -550,6 +542,8 @@ async fn create_inner(ctx: &Ctx, p: Params) -> Result<Doc, Open311Error> {
             name: full_name(p.get("first_name"), p.get("last_name")),
             phone: p.get("phone").map(str::to_string),
             email: p.get("email").map(str::to_string),
+            // A 举报 (KIND=report) is confidential by its kind (`NewCase::contact_confidential`).
+            confidential: false,
         },
         external_id: token.clone(),
     };

@@ -93,6 +93,8 @@ async fn list_inner(ctx: &Ctx, p: &Params) -> Result<Doc, Open311Error> {
     let kinds = ctx.app.desk.store().case_kinds(&ids).await?;
     let list: Vec<Value> = events
         .iter()
+        // The public sees the steps of the loop, not the desk's internal work.
+        .filter(|(_, e)| jiesu_domain::disclosure::visible(e))
         .map(|(id, e)| {
             let confidential = kinds.get(id).is_some_and(|k| k == CaseKind::Report.code());
             let description =
