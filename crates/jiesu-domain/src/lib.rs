@@ -11,5 +11,6 @@ pub mod catalog;
 pub mod deadline;
 pub mod draft;
 pub mod model;
+pub mod scrub;
 pub mod suggestion;
 pub mod workflow;
