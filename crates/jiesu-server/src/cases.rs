@@ -78,10 +78,11 @@ pub(crate) struct PlaceBody {
     /// Street address.
     #[schema(example = "东四北大街")]
     address: Option<String>,
-    /// Latitude (WGS 84), inside the district.
+    /// Latitude, WGS-84 degrees (what GPS and phones give; converted to the map's GCJ-02 inside),
+    /// within the district's box and a margin.
     #[schema(example = 39.93)]
     lat: Option<f64>,
-    /// Longitude (WGS 84), inside the district.
+    /// Longitude, WGS-84 degrees, within the district's box and a margin.
     #[schema(example = 116.417)]
     lon: Option<f64>,
     /// Street code (9 digits) from the catalog.
@@ -151,13 +152,15 @@ impl CreateCase {
                 message: format!("longer than {MAX_EXTERNAL_ID_CHARS} characters"),
             });
         }
+        let mut place = self.place.into_place();
+        errors.extend(crate::place::incoming(&mut place, state.bounds.as_ref(), "place.lat", "place.lon"));
         let draft = NewCase {
             channel,
             kind,
             title: clean(self.title),
             text: self.text,
             category: clean(self.category).unwrap_or_default(),
-            place: self.place.into_place(),
+            place,
             contact: Contact {
                 name: clean(self.contact.name),
                 phone: clean(self.contact.phone),

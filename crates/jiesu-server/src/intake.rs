@@ -165,13 +165,18 @@ pub async fn suggest(
 ) -> Result<AppJson<Suggestions>, ApiError> {
     actor.check_staff()?;
     let category = clean(body.category).unwrap_or_default();
+    let mut place = body.place.into_place();
+    let outside = crate::place::incoming(&mut place, state.bounds.as_ref(), "place.lat", "place.lon");
+    if !outside.is_empty() {
+        return Err(ApiError::invalid_fields(outside));
+    }
     let draft = NewCase {
         channel: Channel::Hotline,
         kind: CaseKind::Complaint,
         title: clean(body.title),
         text: body.text,
         category: category.clone(),
-        place: body.place.into_place(),
+        place,
         contact: Contact::default(),
         external_id: None,
     };
@@ -202,8 +207,8 @@ pub async fn suggest(
         }),
         manual_queue: s.manual_queue,
         place: s.place.map(|p| PlaceFound {
-            lon: p.point.map(|x| x.lon),
-            lat: p.point.map(|x| x.lat),
+            lon: crate::place::outgoing(p.point.map(|x| x.lat), p.point.map(|x| x.lon)).1,
+            lat: crate::place::outgoing(p.point.map(|x| x.lat), p.point.map(|x| x.lon)).0,
             street_name: p.street.as_ref().map(|a| a.name.clone()),
             street: p.street.map(|a| a.code),
             community_name: p.community.as_ref().map(|a| a.name.clone()),

@@ -167,8 +167,8 @@ fn request_json(
         "address": rec.case.place.address.as_deref().map(scrub),
         "address_id": address_id,
         "zipcode": null,
-        "lat": rec.case.place.lat,
-        "long": rec.case.place.lon,
+        "lat": crate::place::outgoing(rec.case.place.lat, rec.case.place.lon).0,
+        "long": crate::place::outgoing(rec.case.place.lat, rec.case.place.lon).1,
         "media_url": media_url,
     });
     if extensions {
@@ -481,6 +481,11 @@ async fn create_inner(ctx: &Ctx, p: Params) -> Result<Doc, Open311Error> {
             (None, None)
         }
     };
+    // Clients send WGS-84 (GPS); the domain keeps the map's GCJ-02.
+    let mut point = Place { lat, lon, ..Place::default() };
+    let outside = crate::place::incoming(&mut point, ctx.app.bounds.as_ref(), "lat", "long");
+    problems.extend(outside.into_iter().map(|f| format!("{}: {}", f.field, f.message)));
+    let (lat, lon) = (point.lat, point.lon);
     let address = p.get("address_string").map(str::to_string);
     let (mut street, mut community) = (None, None);
     if let Some(id) = p.get("address_id") {
