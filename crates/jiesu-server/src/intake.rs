@@ -71,7 +71,9 @@ pub struct CategoryView {
 /// Where the gazetteer and grid put the draft.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct PlaceFound {
+    /// Longitude, WGS-84.
     lon: Option<f64>,
+    /// Latitude, WGS-84.
     lat: Option<f64>,
     street: Option<String>,
     street_name: Option<String>,
@@ -206,19 +208,23 @@ pub async fn suggest(
             reason: c.reason,
         }),
         manual_queue: s.manual_queue,
-        place: s.place.map(|p| PlaceFound {
-            lon: crate::place::outgoing(p.point.map(|x| x.lat), p.point.map(|x| x.lon)).1,
-            lat: crate::place::outgoing(p.point.map(|x| x.lat), p.point.map(|x| x.lon)).0,
-            street_name: p.street.as_ref().map(|a| a.name.clone()),
-            street: p.street.map(|a| a.code),
-            community_name: p.community.as_ref().map(|a| a.name.clone()),
-            community: p.community.map(|a| a.code),
-            grid: p.grid,
-            confidence: p.confidence,
-            source: code_of(&p.source),
-            matched: p.matched,
-            area_precision: p.area_precision.as_str().to_string(),
-            outside_district: p.outside_district,
+        place: s.place.map(|p| {
+            // Given back in WGS-84, as the APIs speak.
+            let (lat, lon) = crate::place::outgoing(p.point.map(|x| x.lat), p.point.map(|x| x.lon));
+            PlaceFound {
+                lon,
+                lat,
+                street_name: p.street.as_ref().map(|a| a.name.clone()),
+                street: p.street.map(|a| a.code),
+                community_name: p.community.as_ref().map(|a| a.name.clone()),
+                community: p.community.map(|a| a.code),
+                grid: p.grid,
+                confidence: p.confidence,
+                source: code_of(&p.source),
+                matched: p.matched,
+                area_precision: p.area_precision.as_str().to_string(),
+                outside_district: p.outside_district,
+            }
         }),
         suggestions: s
             .suggestions

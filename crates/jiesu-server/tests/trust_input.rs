@@ -191,16 +191,14 @@ async fn stored_text_renders(a: &TestApp, desk: &jiesu_core::Desk, text: &str) {
     assert_well_formed(&xml);
 }
 
-fn desk_of(url: &str) -> impl std::future::Future<Output = jiesu_core::Desk> + '_ {
-    async move {
-        let store = jiesu_store::testing::connect(url).await.unwrap();
-        jiesu_core::Desk::new(
-            store,
-            jiesu_domain::catalog::Catalog::dongcheng(),
-            jiesu_domain::calendar::Calendar::china(),
-            jiesu_core::Config::default(),
-        )
-    }
+async fn desk_of(url: &str) -> jiesu_core::Desk {
+    let store = jiesu_store::testing::connect(url).await.unwrap();
+    jiesu_core::Desk::new(
+        store,
+        jiesu_domain::catalog::Catalog::dongcheng(),
+        jiesu_domain::calendar::Calendar::china(),
+        jiesu_core::Config::default(),
+    )
 }
 
 #[test]

@@ -297,8 +297,8 @@ fn name(rng: &mut Rng) -> Identifier {
     let full = format!("{surname}{given}");
     let (written, secret) = match rng.below(8) {
         0 => (format!("我叫{full}，"), format!("我叫{full}")),
-        1 => (format!("联系人：{full}，"), format!("{full}")),
-        2 => (format!("姓名：{full}。"), format!("{full}")),
+        1 => (format!("联系人：{full}，"), full.clone()),
+        2 => (format!("姓名：{full}。"), full.clone()),
         3 => (format!("本人{full}，"), format!("本人{full}")),
         4 => (format!("我是{full}，"), format!("我是{full}")),
         5 => {
