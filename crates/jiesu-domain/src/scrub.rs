@@ -316,10 +316,21 @@ fn mask_email(s: &str) -> String {
     }
 }
 
+/// Words just before a number that say it is a phone number, whatever it looks like.
+const PHONE_CUES: [&str; 12] =
+    ["电话", "座机", "手机", "拨打", "致电", "热线", "联系", "号码", "传真", "tel", "Tel", "TEL"];
+
 /// True when the number at `r` is a date (`20200106`, `2019-2020`) or is followed by a unit of
-/// money or quantity (`15000000元`), or preceded by a currency sign.
+/// money or quantity (`15000000元`), or preceded by a currency sign — unless a phone word comes
+/// just before it (`座机2029-1128`).
 fn date_or_amount(text: &str, r: &Range<usize>) -> bool {
-    let digits = normal(&text[r.clone()]);
+    let before: String = text[..r.start].chars().rev().take(6).collect::<Vec<_>>().into_iter().rev().collect();
+    if PHONE_CUES.iter().any(|c| before.contains(c)) {
+        return false;
+    }
+    let written = &text[r.clone()];
+    let digits = normal(written);
+    let joined = written.chars().all(is_digit);
     let after = text[r.end..].trim_start();
     if QUANTITY_WORDS.iter().any(|w| after.starts_with(w)) {
         return true;
@@ -332,7 +343,8 @@ fn date_or_amount(text: &str, r: &Range<usize>) -> bool {
         let (y, m, d) = (&digits[..4], &digits[4..6], &digits[6..]);
         let month = m.parse::<u32>().is_ok_and(|m| (1..=12).contains(&m));
         let day = d.parse::<u32>().is_ok_and(|d| (1..=31).contains(&d));
-        if year(y) && (month && day || year(&digits[4..])) {
+        // 20200106 is a date; 2019-2020 a span of years, 2029-1128 is not a way to write a date.
+        if year(y) && (joined && month && day || year(&digits[4..])) {
             return true;
         }
     }
@@ -461,14 +473,16 @@ fn names(text: &str) -> Vec<Range<usize>> {
     for m in NAME_BEFORE.find_iter(text) {
         // The name is the last one to three characters before the honorific, led by a surname;
         // the longest that is not part of a place name.
-        let before: Vec<(usize, char)> = text[..m.start()].char_indices().rev().take(3).collect();
+        // (Four with a compound surname: 欧阳三丰女士.)
+        let before: Vec<(usize, char)> = text[..m.start()].char_indices().rev().take(4).collect();
         let mut starts = Vec::new();
         for (k, &(i, c)) in before.iter().enumerate() {
             if !is_han(c) || (k > 0 && NAME_STOPS.contains(before[k - 1].1)) {
                 break;
             }
             let compound = COMPOUND_SURNAMES.iter().any(|s| text[i..].starts_with(s));
-            if (is_surname(c) || compound) && before[..k].iter().all(|(_, g)| is_given(*g)) {
+            let given = if compound { k.saturating_sub(1) } else { k };
+            if (is_surname(c) && k < 3 || compound) && given <= 2 && before[..given].iter().all(|(_, g)| is_given(*g)) {
                 starts.push(i);
             }
         }
@@ -520,6 +534,9 @@ mod tests {
             ("联系人：李四", "联系人：**"),
             ("请王先生回电", "请*先生回电"),
             ("name: John Smith", "name: **********"),
+            ("欧阳三丰女士反映", "****女士反映"),
+            ("座机2029-1128", "座机****28"),
+            ("电话是幺三八一二三四五六七八", "电话是***********"),
         ];
         for (text, want) in cases {
             assert_eq!(scrub(text), want, "{text}");
@@ -533,6 +550,8 @@ mod tests {
             "2020-01-06 12:09:38在王府井大街",
             "20200106反映",
             "2019-2020年供暖季",
+            "2020-01-06至2020-02-06",
+            "房租3000-5000元",
             "拖欠工资15000000元",
             "我是王府井社区居民",
             "我是彭庄社区的",

@@ -55,8 +55,8 @@ impl Rng {
 }
 
 /// The kinds of identifier generated.
-pub const KINDS: [&str; 9] =
-    ["mobile", "landline", "service line", "id18", "id15", "bank card", "e-mail", "plate", "name"];
+pub const KINDS: [&str; 10] =
+    ["mobile", "landline", "service line", "id18", "id15", "bank card", "e-mail", "plate", "name", "spoken"];
 
 /// One identifier as written in a message, and what must not survive the scrubber.
 #[derive(Debug, Clone)]
@@ -78,16 +78,17 @@ impl Identifier {
     }
 }
 
-/// Digits and X of a text, full-width ones made ASCII, everything else dropped.
+/// Digits and X of a text, full-width ones made ASCII, separators inside numbers dropped, any
+/// other character (a mask too) a `|`.
 pub fn normal(s: &str) -> String {
     s.chars()
         .filter_map(|c| match c {
             '0'..='9' => Some(c),
             '\u{FF10}'..='\u{FF19}' => char::from_u32(c as u32 - 0xFF10 + u32::from(b'0')),
             'x' | 'X' | 'ｘ' | 'Ｘ' => Some('X'),
-            // A mask separates the digits it keeps.
-            '*' => Some('*'),
-            _ => None,
+            // What people put inside a number joins its digits; anything else separates them.
+            ' ' | '-' | '.' | '－' | '．' | '　' | '·' | '(' | ')' | '（' | '）' | '+' | '＋' => None,
+            _ => Some('|'),
         })
         .collect()
 }
@@ -314,6 +315,28 @@ fn name(rng: &mut Rng) -> Identifier {
     Identifier { kind: "name", written, secret_digits: String::new(), secret_text: secret }
 }
 
+/// A mobile number in Chinese digit words, as a hotline operator types what was said.
+fn spoken(rng: &mut Rng) -> Identifier {
+    let digits = format!("1{}{}", rng.pick(&['3', '5', '8', '9']), rng.digits(9));
+    let words: String = digits
+        .chars()
+        .map(|d| {
+            let i = d as usize - '0' as usize;
+            if i == 1 && rng.chance(50) {
+                '幺'
+            } else {
+                "零一二三四五六七八九".chars().nth(i).unwrap_or('零')
+            }
+        })
+        .collect();
+    Identifier {
+        kind: "spoken",
+        written: format!("{}{words}", rng.pick(&["电话是", "手机", "号码"])),
+        secret_digits: String::new(),
+        secret_text: words.chars().skip(3).take(5).collect(),
+    }
+}
+
 /// One identifier of `kind` (one of [`KINDS`]).
 pub fn identifier(kind: &str, rng: &mut Rng) -> Identifier {
     match kind {
@@ -325,6 +348,7 @@ pub fn identifier(kind: &str, rng: &mut Rng) -> Identifier {
         "bank card" => bank_card(rng),
         "e-mail" => email(rng),
         "plate" => plate(rng),
+        "spoken" => spoken(rng),
         _ => name(rng),
     }
 }
@@ -440,7 +464,17 @@ pub fn run(count: usize, seed: u64) -> Figures {
     let mut f = Figures { messages: count, ..Figures::default() };
     for _ in 0..count {
         let mut text = texts[rng.below(texts.len())].clone();
-        let ids: Vec<Identifier> = (0..1 + rng.below(3)).map(|_| identifier(rng.pick(&KINDS), &mut rng)).collect();
+        // An identifier the message already shows (a name in its greeting) could not be told apart.
+        let ids: Vec<Identifier> = (0..1 + rng.below(3))
+            .map(|_| {
+                loop {
+                    let id = identifier(rng.pick(&KINDS), &mut rng);
+                    if !text.contains(&id.secret_text) {
+                        break id;
+                    }
+                }
+            })
+            .collect();
         for id in &ids {
             text = embed(&text, &format!("{}。", id.written), &mut rng);
         }
