@@ -22,6 +22,21 @@ use crate::open311::{Format, Open311Error};
 /// Longest accepted query parameter value (and name), in characters.
 pub const MAX_QUERY_CHARS: usize = 1_000;
 
+/// Refuses with 400 every `(field, value, most characters)` whose value is longer, naming each.
+pub fn check_lengths(fields: &[(&str, Option<&String>, usize)]) -> Result<(), ApiError> {
+    let long: Vec<(&str, usize)> = fields
+        .iter()
+        .filter(|(_, v, max)| v.is_some_and(|v| v.chars().count() > *max))
+        .map(|(f, _, max)| (*f, *max))
+        .collect();
+    let Some((first, max)) = long.first() else { return Ok(()) };
+    let mut e = ApiError::bad_request(format!("{first}: longer than {max} characters"));
+    for (f, max) in long {
+        e = e.with_field(f, format!("longer than {max} characters"));
+    }
+    Err(e)
+}
+
 /// True for the characters that XML 1.0 allows (its `Char` production).
 pub fn xml_char(c: char) -> bool {
     matches!(c, '\t' | '\n' | '\r' | '\u{20}'..='\u{D7FF}' | '\u{E000}'..='\u{FFFD}' | '\u{10000}'..='\u{10FFFF}')
