@@ -9,6 +9,8 @@ use crate::model::{CaseKind, Channel};
 pub const MAX_TEXT_CHARS: usize = 5_000;
 /// Longest accepted title or address, in characters.
 pub const MAX_LINE_CHARS: usize = 200;
+/// Longest accepted name of a citizen, in characters.
+pub const MAX_NAME_CHARS: usize = 50;
 
 /// The citizen's contact details: personal data, masked wherever a role does not need them.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -211,6 +213,9 @@ impl NewCase {
                 )),
                 Some(_) => {}
             }
+        }
+        if self.contact.name.as_ref().is_some_and(|n| n.chars().count() > MAX_NAME_CHARS) {
+            errors.push(err("contact.name", format!("longer than {MAX_NAME_CHARS} characters")));
         }
         if let Some(phone) = &self.contact.phone {
             let ok = phone.len() <= 20 && phone.chars().all(|c| c.is_ascii_digit() || "+- ".contains(c));

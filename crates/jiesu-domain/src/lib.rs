@@ -12,5 +12,6 @@ pub mod deadline;
 pub mod disclosure;
 pub mod draft;
 pub mod model;
+pub mod scrub;
 pub mod suggestion;
 pub mod workflow;

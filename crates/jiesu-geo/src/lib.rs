@@ -15,6 +15,7 @@
 //! in by the caller. Coordinates are GCJ-02 (the datum of Chinese web maps and of the outline).
 
 pub mod areas;
+pub mod datum;
 pub mod error;
 pub mod gazetteer;
 pub mod grid;
@@ -235,6 +236,21 @@ impl Geo {
     /// The grid, if an outline was loaded.
     pub fn grid(&self) -> Option<&Grid> {
         self.grid.as_ref()
+    }
+
+    /// The district's box (west, south, east, north; GCJ-02 degrees): the outline's when one was
+    /// loaded, else the box of the gazetteer's points; None when neither gives one.
+    pub fn bounds(&self) -> Option<[f64; 4]> {
+        if let Some(grid) = &self.grid {
+            use geo::BoundingRect;
+            let r = grid.outline().bounding_rect()?;
+            return Some([r.min().x, r.min().y, r.max().x, r.max().y]);
+        }
+        let points: Vec<LonLat> = self.gazetteer.entries().iter().filter_map(|e| e.point).collect();
+        let first = points.first()?;
+        Some(points.iter().fold([first.lon, first.lat, first.lon, first.lat], |b, p| {
+            [b[0].min(p.lon), b[1].min(p.lat), b[2].max(p.lon), b[3].max(p.lat)]
+        }))
     }
 
     /// Where a case is: from the point when it lies in the grid, else from the most specific

@@ -5,7 +5,7 @@ use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use jiesu_core::{Command, CoreError};
 use jiesu_domain::access::{ContactAccess, contact_access};
-use jiesu_domain::draft::{Contact, FieldError, NewCase, Place};
+use jiesu_domain::draft::{Contact, FieldError, MAX_LINE_CHARS, MAX_NAME_CHARS, MAX_TEXT_CHARS, NewCase, Place};
 use jiesu_domain::model::{CaseKind, Channel, Role, Status};
 use jiesu_store::{CaseFilter, Page, StoreError};
 use serde::{Deserialize, Serialize};
@@ -21,6 +21,11 @@ use crate::views::{CaseView, EventView, Renderer};
 
 /// Longest accepted external id.
 const MAX_EXTERNAL_ID_CHARS: usize = 200;
+/// Longest accepted code (channel, kind, category, street, community, grid) and contact fields:
+/// longer ones are refused before they are looked up.
+const MAX_CODE_CHARS: usize = 40;
+const MAX_PHONE_CHARS: usize = 20;
+const MAX_EMAIL_CHARS: usize = 254;
 /// Default and largest page size of a listing.
 const DEFAULT_LIMIT: i64 = 50;
 const MAX_LIMIT: i64 = 200;
@@ -81,10 +86,11 @@ pub(crate) struct PlaceBody {
     /// Street address.
     #[schema(example = "东四北大街")]
     address: Option<String>,
-    /// Latitude (WGS 84), inside the district.
+    /// Latitude, WGS-84 degrees (what GPS and phones give; converted to the map's GCJ-02 inside),
+    /// within the district's box and a margin.
     #[schema(example = 39.93)]
     lat: Option<f64>,
-    /// Longitude (WGS 84), inside the district.
+    /// Longitude, WGS-84 degrees, within the district's box and a margin.
     #[schema(example = 116.417)]
     lon: Option<f64>,
     /// Street code (9 digits) from the catalog.
@@ -134,6 +140,24 @@ impl PlaceBody {
 impl CreateCase {
     /// The draft, or every field problem found (codes checked here, the rest by the domain).
     fn into_draft(self, state: &AppState) -> Result<(NewCase, bool), ApiError> {
+        // Over-long fields are malformed input (400), refused before anything is looked at.
+        let c = &self.contact;
+        let p = &self.place;
+        crate::input::check_lengths(&[
+            ("text", Some(&self.text), MAX_TEXT_CHARS),
+            ("title", self.title.as_ref(), MAX_LINE_CHARS),
+            ("place.address", p.address.as_ref(), MAX_LINE_CHARS),
+            ("place.street", p.street.as_ref(), MAX_CODE_CHARS),
+            ("place.community", p.community.as_ref(), MAX_CODE_CHARS),
+            ("place.grid", p.grid.as_ref(), MAX_CODE_CHARS),
+            ("contact.name", c.name.as_ref(), MAX_NAME_CHARS),
+            ("contact.phone", c.phone.as_ref(), MAX_PHONE_CHARS),
+            ("contact.email", c.email.as_ref(), MAX_EMAIL_CHARS),
+            ("external_id", self.external_id.as_ref(), MAX_EXTERNAL_ID_CHARS),
+            ("category", self.category.as_ref(), MAX_CODE_CHARS),
+            ("channel", Some(&self.channel), MAX_CODE_CHARS),
+            ("kind", Some(&self.kind), MAX_CODE_CHARS),
+        ])?;
         let mut errors = Vec::new();
         let channel = self.channel.trim().parse::<Channel>().unwrap_or_else(|_| {
             let all = Channel::ALL.iter().map(|c| c.code()).collect::<Vec<_>>().join(", ");
@@ -158,13 +182,15 @@ impl CreateCase {
                 message: format!("longer than {MAX_EXTERNAL_ID_CHARS} characters"),
             });
         }
+        let mut place = self.place.into_place();
+        errors.extend(crate::place::incoming(&mut place, state.bounds.as_ref(), "place.lat", "place.lon"));
         let draft = NewCase {
             channel,
             kind,
             title: clean(self.title),
             text: self.text,
             category: clean(self.category).unwrap_or_default(),
-            place: self.place.into_place(),
+            place,
             contact: Contact {
                 name: clean(self.contact.name),
                 phone: clean(self.contact.phone),

@@ -15,7 +15,7 @@ use crate::actor::Actor;
 use crate::cases::{PlaceBody, clean};
 use crate::error::{ApiError, Body as ErrorBody};
 use crate::extract::AppJson;
-use crate::open311::scrub;
+use jiesu_domain::scrub::scrub;
 
 /// A draft as far as it is written; only the text is needed.
 #[derive(Debug, Deserialize, ToSchema)]
@@ -72,7 +72,9 @@ pub struct CategoryView {
 /// Where the gazetteer and grid put the draft.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct PlaceFound {
+    /// Longitude, WGS-84.
     lon: Option<f64>,
+    /// Latitude, WGS-84.
     lat: Option<f64>,
     street: Option<String>,
     street_name: Option<String>,
@@ -168,13 +170,18 @@ pub async fn suggest(
 ) -> Result<AppJson<Suggestions>, ApiError> {
     actor.check_staff()?;
     let category = clean(body.category).unwrap_or_default();
+    let mut place = body.place.into_place();
+    let outside = crate::place::incoming(&mut place, state.bounds.as_ref(), "place.lat", "place.lon");
+    if !outside.is_empty() {
+        return Err(ApiError::invalid_fields(outside));
+    }
     let draft = NewCase {
         channel: Channel::Hotline,
         kind: CaseKind::Complaint,
         title: clean(body.title),
         text: body.text,
         category: category.clone(),
-        place: body.place.into_place(),
+        place,
         contact: Contact::default(),
         external_id: None,
     };
@@ -205,19 +212,23 @@ pub async fn suggest(
             reason: c.reason,
         }),
         manual_queue: s.manual_queue,
-        place: s.place.map(|p| PlaceFound {
-            lon: p.point.map(|x| x.lon),
-            lat: p.point.map(|x| x.lat),
-            street_name: p.street.as_ref().map(|a| a.name.clone()),
-            street: p.street.map(|a| a.code),
-            community_name: p.community.as_ref().map(|a| a.name.clone()),
-            community: p.community.map(|a| a.code),
-            grid: p.grid,
-            confidence: p.confidence,
-            source: code_of(&p.source),
-            matched: p.matched,
-            area_precision: p.area_precision.as_str().to_string(),
-            outside_district: p.outside_district,
+        place: s.place.map(|p| {
+            // Given back in WGS-84, as the APIs speak.
+            let (lat, lon) = crate::place::outgoing(p.point.map(|x| x.lat), p.point.map(|x| x.lon));
+            PlaceFound {
+                lon,
+                lat,
+                street_name: p.street.as_ref().map(|a| a.name.clone()),
+                street: p.street.map(|a| a.code),
+                community_name: p.community.as_ref().map(|a| a.name.clone()),
+                community: p.community.map(|a| a.code),
+                grid: p.grid,
+                confidence: p.confidence,
+                source: code_of(&p.source),
+                matched: p.matched,
+                area_precision: p.area_precision.as_str().to_string(),
+                outside_district: p.outside_district,
+            }
         }),
         suggestions: s
             .suggestions

@@ -60,17 +60,20 @@ mod cases;
 mod catalog;
 mod error;
 mod extract;
+mod input;
 mod intake;
 mod limit;
 pub mod open311;
 mod openapi;
 mod params;
+mod place;
 mod timeouts;
 mod views;
 
 pub use actor::{API_KEY_HEADER, Actor, SESSION_COOKIE};
 pub use error::{ApiError, FieldIssue};
 pub use limit::{AnonymousReads, ClientIp, RateLimiter, Throttled};
+pub use place::{Bounds, DEFAULT_MARGIN_DEG};
 pub use timeouts::Timeouts;
 
 use std::future::Future;
@@ -148,6 +151,8 @@ pub struct AppState {
     pub anonymous_reads: AnonymousReads,
     /// Header, body and read time limits.
     pub timeouts: Timeouts,
+    /// Where the points of new cases may lie (the district's box and a margin); None: anywhere.
+    pub bounds: Option<Bounds>,
 }
 
 impl std::fmt::Debug for AppState {
@@ -164,7 +169,6 @@ impl AppState {
     /// State over `desk` with the system clock and the default body limit.
     pub fn new(desk: Desk) -> AppState {
         AppState {
-            desk,
             clock: Arc::new(Utc::now),
             body_limit: DEFAULT_BODY_LIMIT,
             auth: AuthSettings::default(),
@@ -173,7 +177,15 @@ impl AppState {
             open311_posts: RateLimiter::per_minute(60),
             anonymous_reads: AnonymousReads::default(),
             timeouts: Timeouts::default(),
+            bounds: Bounds::of_desk(&desk, DEFAULT_MARGIN_DEG),
+            desk,
         }
+    }
+
+    /// The same state with points allowed `margin` degrees around the district's box.
+    pub fn with_coordinate_margin(mut self, margin: f64) -> AppState {
+        self.bounds = Bounds::of_desk(&self.desk, margin);
+        self
     }
 
     /// The same state with these Open311 settings.
@@ -254,6 +266,8 @@ pub fn app(state: AppState) -> Router {
         .nest(&open311_path, open311)
         .fallback(error::no_route)
         .method_not_allowed_fallback(error::method_not_allowed)
+        // Path segments and query parameters of every route: UTF-8, no control characters.
+        .layer(axum::middleware::from_fn_with_state(open311_path.clone(), input::check_uri))
         .layer(DefaultBodyLimit::max(state.body_limit))
         .layer(axum::middleware::from_fn_with_state(limits, timeouts::limit_time))
         .layer(CatchPanicLayer::custom(error::panicked as fn(Box<dyn std::any::Any + Send>) -> Response))

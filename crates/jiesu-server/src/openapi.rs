@@ -27,7 +27,9 @@ use crate::actor::SESSION_COOKIE;
         title = "jiesu API",
         description = "接诉即办 jiesu: every action of the console and of integrations on the 12345 closed loop \
                        (受理 → 派单 → 签收 → 办理 → 答复 → 回访 → 结案) and the monthly assessment. Every rejection \
-                       has the one shape `{\"error\": {\"code\", \"message\", \"fields\"}}`.",
+                       has the one shape `{\"error\": {\"code\", \"message\", \"fields\"}}`. Coordinates are WGS-84 degrees \
+                       both ways (what GPS and phones give); the server keeps the map's GCJ-02 inside and converts. \
+                       Text fields refuse control characters other than tab and newlines, and invalid UTF-8.",
         license(name = "MIT", identifier = "MIT"),
     ),
     tags(

@@ -37,9 +37,9 @@ pub fn case_number(id: i64, received_at: DateTime<Utc>, tz: Tz) -> String {
 pub struct PlaceView {
     /// Street address.
     address: Option<String>,
-    /// Latitude (WGS 84).
+    /// Latitude, WGS-84 degrees (stored in the map's GCJ-02, converted on the way out).
     lat: Option<f64>,
-    /// Longitude (WGS 84).
+    /// Longitude, WGS-84 degrees.
     lon: Option<f64>,
     /// Street code.
     street: Option<String>,
@@ -254,8 +254,8 @@ impl Renderer<'_> {
             deadline_class_label: state.deadline_class.label(),
             place: PlaceView {
                 address: place.address.clone(),
-                lat: place.lat,
-                lon: place.lon,
+                lat: crate::place::outgoing(place.lat, place.lon).0,
+                lon: crate::place::outgoing(place.lat, place.lon).1,
                 street_name: place.street.as_deref().and_then(|s| self.catalog.street(s)).map(|s| s.name.clone()),
                 street: place.street.clone(),
                 community_name: place

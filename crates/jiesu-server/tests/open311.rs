@@ -393,7 +393,7 @@ async fn story(url: &str) {
     let v = a.get(&format!("requests/{id}.json")).await.json();
     assert_eq!(
         (v[0]["status"].as_str(), v[0]["status_notes"].as_str()),
-        (Some("closed"), Some("已派人检修，如仍不热请拨******45"))
+        (Some("closed"), Some("已派人检修，如仍不热请拨****45"))
     );
     assert_eq!(a.get("requests.json?status=closed").await.json().as_array().unwrap().len(), 1);
 
@@ -403,7 +403,7 @@ async fn story(url: &str) {
     let statuses: Vec<&str> = ours.iter().map(|u| u["status"].as_str().unwrap()).collect();
     assert_eq!(statuses, ["action_scheduled", "fixed", "fixed", "closed"], "{v}");
     assert_eq!(ours[0]["update_id"], format!("{id}-3"));
-    assert_eq!(ours[1]["description"], "已派人检修，如仍不热请拨******45");
+    assert_eq!(ours[1]["description"], "已派人检修，如仍不热请拨****45");
     let x = a.get("servicerequestupdates.xml?start_date=2026-11-27T02:59:00Z").await.xml();
     assert!(
         x.contains("<service_request_updates>")

@@ -56,6 +56,8 @@ struct File {
     weights: Option<Weights>,
     checkin: Option<String>,
     data_key_file: Option<String>,
+    /// Degrees around the district's box where points of new cases may lie.
+    coordinate_margin: Option<f64>,
     #[serde(default)]
     open311: Open311Section,
     #[serde(default)]
@@ -137,6 +139,17 @@ fn span(key: &str, value: &Option<String>, default: Span) -> anyhow::Result<Span
 fn read(path: &Path) -> anyhow::Result<File> {
     let text = std::fs::read_to_string(path).with_context(|| format!("reading config {}", path.display()))?;
     toml::from_str(&text).with_context(|| format!("config {}", path.display()))
+}
+
+/// Reads `coordinate_margin` (degrees around the district's box where points of new cases may
+/// lie; default [`jiesu_server::DEFAULT_MARGIN_DEG`]).
+pub fn load_coordinate_margin(path: Option<&Path>) -> anyhow::Result<f64> {
+    let Some(path) = path else { return Ok(jiesu_server::DEFAULT_MARGIN_DEG) };
+    match read(path)?.coordinate_margin {
+        None => Ok(jiesu_server::DEFAULT_MARGIN_DEG),
+        Some(m) if m.is_finite() && (0.0..=10.0).contains(&m) => Ok(m),
+        Some(m) => bail!("coordinate_margin = {m}: give degrees from 0 to 10"),
+    }
 }
 
 /// Reads the `[open311]` settings (the defaults when `path` is None or the section is absent).

@@ -253,7 +253,9 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             println!("jiesu serving on http://{}/api/v1/health", listener.local_addr()?);
             let sweeper =
                 jiesu_server::spawn_deadline_sweeper(desk.clone(), std::time::Duration::from_secs(sweep_every.max(1)));
-            let mut state = jiesu_server::AppState::new(desk.clone()).with_open311(open311);
+            let margin = config::load_coordinate_margin(store.config.as_deref())?;
+            let mut state =
+                jiesu_server::AppState::new(desk.clone()).with_open311(open311).with_coordinate_margin(margin);
             state.auth.secure_cookie = secure_cookie;
             state.timeouts = limits.timeouts;
             state.anonymous_reads = limits.anonymous_reads;

@@ -137,6 +137,7 @@ fn open311_field(field: &str) -> &str {
         "place" => "lat/long",
         "place.address" => "address_string",
         "place.street" | "place.community" => "address_id",
+        "contact.name" => "first_name/last_name",
         "contact.phone" => "phone",
         "contact.email" => "email",
         other => other,

@@ -13,6 +13,8 @@
 use axum::http::header::{ACCEPT, CONTENT_TYPE};
 use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
+use std::borrow::Cow;
+
 use serde_json::{Map, Value};
 
 /// A response format.
@@ -109,7 +111,33 @@ fn item_name(list: &str) -> &'static str {
     }
 }
 
-/// The JSON value reshaped for XML: lists wrapped in their item elements, nulls as empty elements.
+/// A text as XML 1.0 may carry it: each character XML forbids (controls other than tab and
+/// newlines, U+FFFE, U+FFFF) replaced by U+FFFD. Input is refused at the edge, but older stored
+/// text (or text written past the edge) must not break the document for every client.
+fn xml_text(s: &str) -> Cow<'_, str> {
+    if s.chars().all(crate::input::xml_char) {
+        Cow::Borrowed(s)
+    } else {
+        Cow::Owned(s.chars().map(|c| if crate::input::xml_char(c) { c } else { '\u{FFFD}' }).collect())
+    }
+}
+
+/// An element name from a key: our keys are names already; a stored attribute code that is not
+/// (written past the edge) has its other characters replaced by `_`.
+fn xml_name(key: &str) -> Cow<'_, str> {
+    let ok = |i: usize, c: char| {
+        c.is_ascii_alphabetic() || c == '_' || (i > 0 && (c.is_ascii_digit() || c == '-' || c == '.'))
+    };
+    if !key.is_empty() && key.chars().enumerate().all(|(i, c)| ok(i, c)) {
+        Cow::Borrowed(key)
+    } else {
+        let name: String = key.chars().enumerate().map(|(i, c)| if ok(i, c) { c } else { '_' }).collect();
+        Cow::Owned(if name.is_empty() { "_".to_string() } else { name })
+    }
+}
+
+/// The JSON value reshaped for XML: lists wrapped in their item elements, nulls as empty elements,
+/// texts and names made legal XML.
 fn xml_shape(key: &str, value: &Value) -> Value {
     match value {
         Value::Array(items) => {
@@ -123,7 +151,10 @@ fn xml_shape(key: &str, value: &Value) -> Value {
                 Value::Object(m)
             }
         }
-        Value::Object(fields) => Value::Object(fields.iter().map(|(k, v)| (k.clone(), xml_shape(k, v))).collect()),
+        Value::Object(fields) => {
+            Value::Object(fields.iter().map(|(k, v)| (xml_name(k).into_owned(), xml_shape(k, v))).collect())
+        }
+        Value::String(s) => Value::String(xml_text(s).into_owned()),
         Value::Null => Value::String(String::new()),
         Value::Bool(b) => Value::String(b.to_string()),
         other => other.clone(),
@@ -168,6 +199,49 @@ mod tests {
             assert!(xml.contains(part), "{part} missing in {xml}");
         }
         assert!(xml.contains("<account_id/>") || xml.contains("<account_id></account_id>"), "{xml}");
+    }
+
+    #[test]
+    fn forbidden_characters_never_reach_the_xml() {
+        let v = json!([{"description": "a\u{0}b\u{1}c\u{b}d\u{1b}[31m\u{fffe}\te\nf", "1 bad key": "x"}]);
+        let xml = to_xml("service_requests", &v);
+        assert!(xml.chars().all(crate::input::xml_char), "{xml:?}");
+        assert!(xml.contains("a\u{fffd}b\u{fffd}c\u{fffd}d\u{fffd}[31m\u{fffd}\te\nf"), "{xml}");
+        assert!(xml.contains("<__bad_key>x</__bad_key>"), "{xml}");
+    }
+
+    proptest::proptest! {
+        /// Any string, as a value or a key, renders to XML that a parser accepts and that holds
+        /// only the characters XML 1.0 allows.
+        #[test]
+        fn any_text_renders_to_well_formed_xml(text in proptest::prelude::any::<String>(), key in proptest::prelude::any::<String>()) {
+            let mut attrs = Map::new();
+            attrs.insert(key, json!(text.clone()));
+            let v = json!([{"description": text, "attributes": attrs, "notes": [{"description": text}]}]);
+            let xml = to_xml("service_requests", &v);
+            proptest::prop_assert!(xml.chars().all(crate::input::xml_char), "{:?}", xml);
+            proptest::prop_assert!(well_formed(&xml), "{}", xml);
+        }
+    }
+
+    /// True when quick-xml reads `xml` to the end with balanced elements and every text unescapes.
+    pub(crate) fn well_formed(xml: &str) -> bool {
+        let mut reader = quick_xml::Reader::from_str(xml);
+        let mut depth = 0i32;
+        loop {
+            match reader.read_event() {
+                Ok(quick_xml::events::Event::Start(_)) => depth += 1,
+                Ok(quick_xml::events::Event::End(_)) => depth -= 1,
+                Ok(quick_xml::events::Event::Text(t)) => {
+                    if t.decode().is_err() {
+                        return false;
+                    }
+                }
+                Ok(quick_xml::events::Event::Eof) => return depth == 0,
+                Ok(_) => {}
+                Err(_) => return false,
+            }
+        }
     }
 
     #[test]

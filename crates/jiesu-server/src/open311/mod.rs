@@ -19,7 +19,14 @@
 //!
 //! **Personal data:** the citizen's name, phone and e-mail are stored with the case (for the
 //! handling unit and the callback) and never appear in any Open311 response; free texts (the
-//! description, public replies, client updates) have mobile numbers masked before they are sent.
+//! description, the address, public replies, client updates, attribute answers) go through the
+//! one scrubber of public text, `jiesu_domain::scrub` (phones in every spelling, landlines, ID and
+//! card numbers, e-mails, plates, names).
+//!
+//! **Input:** `lat`/`long` are WGS-84 (as GPS gives them; converted to the map's GCJ-02 inside,
+//! and back on the way out) and must lie within the district's box and a margin. A parameter that
+//! is not valid UTF-8 or holds a control character (other than tab and newlines) is refused with
+//! 400 naming it; the XML never carries a character XML 1.0 forbids, whatever was stored.
 //!
 //! # Status mapping
 //!
@@ -47,7 +54,6 @@ mod updates;
 
 pub use error::Open311Error;
 pub use format::{Format, to_xml};
-pub(crate) use requests::scrub;
 pub use services::{ATTRIBUTES_CSV, Datatype, Services};
 
 use std::sync::Arc;

@@ -12,6 +12,10 @@ use chrono_tz::Tz;
 
 use super::error::Open311Error;
 
+/// Longest accepted form field (the description's own limit, 4,000, is checked with it; this
+/// bounds every other field, whether we read it or not).
+const MAX_FIELD_CHARS: usize = 10_000;
+
 /// An uploaded file.
 #[derive(Debug, Clone)]
 pub struct Upload {
@@ -63,6 +67,11 @@ impl Params {
                 } else {
                     let text = String::from_utf8(bytes.to_vec())
                         .map_err(|_| Open311Error::param(&name, "is not valid UTF-8"))?;
+                    crate::input::check_text(&name).map_err(|m| Open311Error::param("parameter name", m))?;
+                    crate::input::check_text(&text).map_err(|m| Open311Error::param(&name, m))?;
+                    if text.chars().count() > MAX_FIELD_CHARS {
+                        return Err(Open311Error::param(&name, format!("longer than {MAX_FIELD_CHARS} characters")));
+                    }
                     params.pairs.push((name, text));
                 }
             }
@@ -74,7 +83,10 @@ impl Params {
                     Open311Error::bad(format!("cannot read the body: {}", e.body_text()))
                 }
             })?;
-            params.pairs.extend(form_urlencoded::parse(&body).into_owned());
+            // Strictly: invalid UTF-8 or a control character is refused, never replaced.
+            let pairs =
+                crate::input::form_pairs(&body, Some(MAX_FIELD_CHARS)).map_err(|(k, m)| Open311Error::param(&k, m))?;
+            params.pairs.extend(pairs);
         } else {
             return Err(Open311Error::bad(format!(
                 "Content-Type '{content_type}' is not accepted: send application/x-www-form-urlencoded or multipart/form-data"

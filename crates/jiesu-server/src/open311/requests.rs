@@ -10,8 +10,9 @@ use axum::response::{IntoResponse, Response};
 use chrono::{Duration, Utc};
 use jiesu_domain::catalog::Category;
 use jiesu_domain::disclosure::{self, Audience};
-use jiesu_domain::draft::{Contact, NewCase, Place, mask_phone};
+use jiesu_domain::draft::{Contact, NewCase, Place};
 use jiesu_domain::model::{CaseKind, Channel};
+use jiesu_domain::scrub::scrub;
 use jiesu_domain::workflow::{Action, Event};
 use jiesu_store::{CaseFilter, CaseRecord, ClientUpdate, Open311Intake, Open311Request, StoreError};
 use rand::RngExt;
@@ -32,31 +33,6 @@ const MAX_PAGE_SIZE: i64 = 1000;
 const MAX_IDS: usize = 200;
 /// The public description of a 举报.
 const REPORT_WITHHELD: &str = "（举报内容不公开）";
-
-/// Masks runs of 7 or more digits (phone, ID-card and bank numbers) in a free text meant for the
-/// public: `请拨13812345678` → `请拨138****5678`.
-pub(crate) fn scrub(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    let mut digits = String::new();
-    let flush = |digits: &mut String, out: &mut String| {
-        if digits.chars().count() >= 7 {
-            out.push_str(&mask_phone(digits));
-        } else {
-            out.push_str(digits);
-        }
-        digits.clear();
-    };
-    for c in text.chars() {
-        if c.is_ascii_digit() {
-            digits.push(c);
-        } else {
-            flush(&mut digits, &mut out);
-            out.push(c);
-        }
-    }
-    flush(&mut digits, &mut out);
-    out
-}
 
 /// A random token or media name: 32 hex digits.
 pub(crate) fn random_name() -> String {
@@ -118,6 +94,16 @@ pub(crate) fn event_note(ctx: &Ctx, e: &Event, confidential: bool) -> Option<Str
     disclosure::note(e, ctx.app.desk.catalog(), Audience::Public { confidential }).map(|n| scrub(&n))
 }
 
+/// `v` with every string in it scrubbed.
+fn scrub_strings(v: Value) -> Value {
+    match v {
+        Value::String(s) => Value::String(scrub(&s)),
+        Value::Array(items) => Value::Array(items.into_iter().map(scrub_strings).collect()),
+        Value::Object(fields) => Value::Object(fields.into_iter().map(|(k, v)| (k, scrub_strings(v))).collect()),
+        other => other,
+    }
+}
+
 fn note_type(a: &Action) -> &'static str {
     match a {
         Action::Receive { .. } => "opened",
@@ -172,8 +158,8 @@ fn request_json(
         "address": rec.case.place.address.as_deref().map(scrub),
         "address_id": address_id,
         "zipcode": null,
-        "lat": rec.case.place.lat,
-        "long": rec.case.place.lon,
+        "lat": crate::place::outgoing(rec.case.place.lat, rec.case.place.lon).0,
+        "long": crate::place::outgoing(rec.case.place.lat, rec.case.place.lon).1,
         "media_url": media_url,
     });
     if extensions {
@@ -223,7 +209,8 @@ fn request_json(
             "street_name": street.map(|s| s.name.clone()),
             "community": rec.case.place.community,
             "deadline_class": s.deadline_class.code(),
-            "attributes": extra.map(|x| Value::Object(x.attributes.clone())).unwrap_or(json!({})),
+            // Free-text answers are the citizen's words too.
+            "attributes": extra.map(|x| scrub_strings(Value::Object(x.attributes.clone()))).unwrap_or(json!({})),
         });
         v["notes"] = json!(notes);
     }
@@ -486,6 +473,11 @@ async fn create_inner(ctx: &Ctx, p: Params) -> Result<Doc, Open311Error> {
             (None, None)
         }
     };
+    // Clients send WGS-84 (GPS); the domain keeps the map's GCJ-02.
+    let mut point = Place { lat, lon, ..Place::default() };
+    let outside = crate::place::incoming(&mut point, ctx.app.bounds.as_ref(), "lat", "long");
+    problems.extend(outside.into_iter().map(|f| format!("{}: {}", f.field, f.message)));
+    let (lat, lon) = (point.lat, point.lon);
     let address = p.get("address_string").map(str::to_string);
     let (mut street, mut community) = (None, None);
     if let Some(id) = p.get("address_id") {
@@ -585,13 +577,6 @@ async fn create_inner(ctx: &Ctx, p: Params) -> Result<Doc, Open311Error> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn numbers_are_masked_in_public_text() {
-        assert_eq!(scrub("请联系13812345678或010-65123456，门牌12号"), "请联系138****5678或010-******56，门牌12号");
-        assert_eq!(scrub("身份证110101199001011234"), "身份证110****1234");
-        assert_eq!(scrub("没有号码"), "没有号码");
-    }
 
     #[test]
     fn names_put_the_family_name_first_in_chinese() {
