@@ -24,7 +24,7 @@ const MAX_EXTERNAL_ID_CHARS: usize = 200;
 const DEFAULT_LIMIT: i64 = 50;
 const MAX_LIMIT: i64 = 200;
 
-fn renderer(state: &AppState) -> Renderer<'_> {
+pub(crate) fn renderer(state: &AppState) -> Renderer<'_> {
     Renderer { catalog: state.desk.catalog(), tz: state.desk.config().tz, now: state.now() }
 }
 
@@ -126,7 +126,7 @@ impl PlaceBody {
 
 impl CreateCase {
     /// The draft, or every field problem found (codes checked here, the rest by the domain).
-    fn into_draft(self, state: &AppState) -> Result<(NewCase, bool), ApiError> {
+    pub(crate) fn into_draft(self, state: &AppState) -> Result<(NewCase, bool), ApiError> {
         let mut errors = Vec::new();
         let channel = self.channel.trim().parse::<Channel>().unwrap_or_else(|_| {
             let all = Channel::ALL.iter().map(|c| c.code()).collect::<Vec<_>>().join(", ");
@@ -392,7 +392,7 @@ pub async fn events(
 /// Splits an action body into the command and its optional note. `Command` is internally tagged
 /// and denies unknown fields, which does not combine with `#[serde(flatten)]`; so the note is
 /// taken out of the object first.
-fn command_and_note(body: Value) -> Result<(Command, Option<String>), ApiError> {
+pub(crate) fn command_and_note(body: Value) -> Result<(Command, Option<String>), ApiError> {
     let Value::Object(mut map) = body else {
         return Err(ApiError::bad_request("expected a JSON object such as {\"action\": \"accept\"}"));
     };
