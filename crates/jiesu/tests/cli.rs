@@ -79,6 +79,12 @@ impl Drop for Server {
 
 /// Starts `jiesu serve` on a free port; returns the process and its base URL.
 fn serve(db: &str, extra: &[&str]) -> (Server, String) {
+    let (server, url, _) = serve_with_output(db, extra);
+    (server, url)
+}
+
+/// [`serve`], also returning what it printed before its address.
+fn serve_with_output(db: &str, extra: &[&str]) -> (Server, String, Vec<String>) {
     let mut child = jiesu()
         .args(["serve", "--db", db, "--addr", "127.0.0.1:0"])
         .args(extra)
@@ -88,25 +94,54 @@ fn serve(db: &str, extra: &[&str]) -> (Server, String) {
         .expect("spawn jiesu serve");
     let stdout = child.stdout.take().unwrap();
     let mut lines = BufReader::new(stdout).lines();
+    let mut printed = Vec::new();
     let url = loop {
         let line = lines.next().expect("serve printed its address").unwrap();
         if let Some(rest) = line.strip_prefix("jiesu serving on ") {
             break rest.trim_end_matches("/api/v1/health").to_string();
         }
+        printed.push(line);
     };
-    (Server(child), url)
+    (Server(child), url, printed)
 }
 
 #[test]
 fn serve_fills_an_empty_sqlite_store_with_demo_data() {
     let dir = tempfile::tempdir().unwrap();
     let db = format!("sqlite://{}/fresh.db", dir.path().display());
-    let (_server, url) = serve(&db, &["--demo-cases", "200"]);
+    let (_server, url, printed) = serve_with_output(&db, &["--demo-cases", "200"]);
     let rt = tokio::runtime::Runtime::new().unwrap();
     let health: serde_json::Value =
         rt.block_on(async { reqwest::get(format!("{url}/api/v1/health")).await.unwrap().json().await.unwrap() });
     assert_eq!(health["cases"], 200, "{health}");
     assert_eq!(health["backend"], "sqlite");
+    // Demo accounts for the console, with a password printed once; the console answers at `/`.
+    let password = printed
+        .iter()
+        .find_map(|l| l.strip_prefix("demo accounts (password for all, shown only now: "))
+        .and_then(|rest| rest.strip_suffix("):"))
+        .unwrap_or_else(|| panic!("no demo accounts in {printed:?}"));
+    assert!(printed.iter().any(|l| l.trim_start().starts_with("operator")), "{printed:?}");
+    assert!(printed.iter().any(|l| l.starts_with("jiesu console on http://")), "{printed:?}");
+    rt.block_on(async {
+        let client = reqwest::Client::new();
+        for name in ["admin", "operator", "dispatcher", "supervisor", "handler", "inspector"] {
+            let body = serde_json::json!({"name": name, "password": password});
+            let r = client.post(format!("{url}/api/v1/login")).json(&body).send().await.unwrap();
+            assert_eq!(r.status(), 200, "{name}");
+        }
+        let r = client.get(format!("{url}/")).send().await.unwrap();
+        assert!(r.headers()["content-security-policy"].to_str().unwrap().contains("script-src 'self'"));
+        assert!(r.text().await.unwrap().contains("登录"));
+    });
+}
+
+#[test]
+fn serve_says_how_to_make_the_first_user() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = format!("sqlite://{}/bare.db", dir.path().display());
+    let (_server, _, printed) = serve_with_output(&db, &["--no-demo"]);
+    assert!(printed.iter().any(|l| l.contains("jiesu user add --db URL --name admin --role admin")), "{printed:?}");
 }
 
 #[test]
