@@ -20,10 +20,12 @@ use axum::http::{Request, StatusCode, header};
 use common::*;
 use fantoccini::{Client, ClientBuilder, Locator};
 use jiesu_core::{Config, Desk};
+use jiesu_domain::access::Scope;
 use jiesu_domain::calendar::Calendar;
 use jiesu_domain::catalog::Catalog;
-use jiesu_domain::model::Role;
+use jiesu_domain::model::{Role, Status};
 use jiesu_server::{AppState, serve};
+use jiesu_store::CaseFilter;
 use serde_json::json;
 use tokio::io::{AsyncBufReadExt, BufReader};
 
@@ -102,7 +104,7 @@ async fn console_security(url: &str) {
     );
 
     // Each role lands on its home; a page needs a session (an API key is not one).
-    for (who, home) in [(OPERATOR, "/intake"), (DISPATCHER, "/dispatch"), (S001, "/inbox"), (SUPERVISOR, "/assessment")]
+    for (who, home) in [(OPERATOR, "/intake"), (DISPATCHER, "/dispatch"), (S001, "/inbox"), (SUPERVISOR, "/supervise")]
     {
         let (status, headers, _) = page(&a, who, "/").await;
         assert_eq!((status, headers[header::LOCATION].to_str().unwrap()), (StatusCode::SEE_OTHER, home));
@@ -261,9 +263,14 @@ async fn browser(driver: &Driver, profile: &std::path::Path) -> Client {
 
 /// Saves the page as `NAME-desktop.png` (1366×768) and `NAME-phone.png` (390×844).
 async fn shot(c: &Client, name: &str) {
+    shot_sized(c, name, &[("phone", 390, 844), ("desktop", 1366, 768)]).await;
+}
+
+/// Saves the page as `NAME-SIZE.png` at each size.
+async fn shot_sized(c: &Client, name: &str, sizes: &[(&str, u32, u32)]) {
     let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).parent().unwrap().join("screenshots");
     std::fs::create_dir_all(&dir).unwrap();
-    for (size, w, h) in [("phone", 390, 844), ("desktop", 1366, 768)] {
+    for &(size, w, h) in sizes {
         c.set_window_size(w, h).await.unwrap();
         // From the top (a focused field may have scrolled the page).
         c.execute("window.scrollTo(0, 0)", vec![]).await.unwrap();
@@ -346,6 +353,7 @@ async fn browser_story(url: &str) {
         ("li", Role::Dispatcher, None),
         ("zhao", Role::UnitHandler, Some("S006")),
         ("qian", Role::UnitHandler, Some("S001")),
+        ("sun", Role::Supervisor, None),
     ] {
         store.create_user(name, role, unit, PASSWORD, now).await.unwrap();
     }
@@ -415,12 +423,17 @@ async fn browser_story(url: &str) {
     shot(&s.c, "07-case-replied").await;
     s.logout().await;
 
+    // 督办: the supervisor sees what is overdue or near due (nothing here) and the extension queue.
+    s.login("sun", "/supervise").await;
+    shot(&s.c, "08-supervise").await;
+    s.logout().await;
+
     // Another unit cannot open it.
     s.login("qian", "/inbox").await;
     s.goto(&case_path).await;
     assert!(s.text("#error").await.contains("工单不存在或无权查看"));
     assert!(!s.html().await.contains("占道经营"));
-    shot(&s.c, "08-other-unit").await;
+    shot(&s.c, "08-other-unit-refused").await;
     s.logout().await;
 
     // 回访: the operator records the callback and closes the case.
@@ -451,4 +464,94 @@ async fn browser_story(url: &str) {
 async fn browser_story_on_sqlite() {
     let dir = tempfile::tempdir().unwrap();
     browser_story(&format!("sqlite://{}/jiesu.db", dir.path().display())).await;
+}
+
+#[tokio::test]
+async fn browser_story_on_postgres() {
+    let Some(db) = jiesu_store::testing::scratch_postgres("console_browser").await else { return };
+    browser_story(&db.url).await;
+    db.drop().await;
+}
+
+/// The size of the README's screenshots.
+const DOCS: &[(&str, u32, u32)] = &[("desktop", 1366, 900)];
+
+/// The README's screenshots: the console over a few months of demo data, at desktop size, saved
+/// as `target/screenshots/docs-*.png`. Run by hand (`cargo test -p jiesu-server --test console
+/// docs_screenshots -- --ignored`) and copy the chosen ones to `docs/`.
+#[tokio::test]
+#[ignore = "makes the README's screenshots; run by hand"]
+async fn docs_screenshots() {
+    let Some(driver) = chromedriver().await else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let store = jiesu_store::testing::connect(&format!("sqlite://{}/jiesu.db", dir.path().display())).await.unwrap();
+    let outline = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/data/geo/110101_full.json");
+    let geo = match std::fs::read_to_string(&outline) {
+        Ok(text) => jiesu_geo::Geo::dongcheng(&text).unwrap(),
+        Err(_) => jiesu_geo::Geo::dongcheng_without_grid(),
+    };
+    let desk = Desk::new(store.clone(), Catalog::dongcheng(), Calendar::china(), Config::default());
+    let opts = jiesu_demo::DemoOptions { cases: 6000, seed: 2026, end: chrono::Utc::now() };
+    jiesu_demo::generate(&desk, &opts, |_, _| {}).await.unwrap();
+    let desk =
+        desk.with_geo(Arc::new(geo)).with_classifier(Arc::new(jiesu_core::Suggester::shipped().clone())).unwrap();
+    let now = chrono::Utc::now();
+    // The handler works for the unit with the most cases in hand.
+    let held = vec![Status::Dispatched, Status::Accepted, Status::InProgress, Status::ReturnRequested];
+    let mut busiest = (String::new(), 0);
+    for unit in Catalog::dongcheng().units() {
+        let filter = CaseFilter { assignee: Some(unit.code.clone()), statuses: held.clone(), ..Default::default() };
+        let n = store.count(&Scope::All, &filter).await.unwrap();
+        if n > busiest.1 {
+            busiest = (unit.code.clone(), n);
+        }
+    }
+    for (name, role, unit) in [
+        ("wang", Role::Operator, None),
+        ("li", Role::Dispatcher, None),
+        ("zhao", Role::UnitHandler, Some(busiest.0.as_str())),
+        ("sun", Role::Supervisor, None),
+    ] {
+        store.create_user(name, role, unit, PASSWORD, now).await.unwrap();
+    }
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let server = tokio::spawn(serve(AppState::new(desk), listener, async move {
+        let _ = stopped.await;
+    }));
+    let profile = tempfile::tempdir().unwrap();
+    let s = Story { c: browser(&driver, profile.path()).await, base };
+
+    s.login("wang", "/intake").await;
+    s.css("#text")
+        .await
+        .send_keys("交道口南大街菊儿胡同口有人占道经营卖水果，晚上摊位一直摆到路中间，车辆过不去。")
+        .await
+        .unwrap();
+    s.c.wait().at_most(Duration::from_secs(20)).for_element(Locator::Id("suggest-category")).await.unwrap();
+    s.css("#contact-name").await.send_keys("刘女士").await.unwrap();
+    s.css("#contact-phone").await.send_keys("13911112222").await.unwrap();
+    shot_sized(&s.c, "docs-intake", DOCS).await;
+    s.logout().await;
+    s.login("li", "/dispatch").await;
+    shot_sized(&s.c, "docs-dispatch", DOCS).await;
+    s.logout().await;
+    s.login("zhao", "/inbox").await;
+    shot_sized(&s.c, "docs-inbox", DOCS).await;
+    let first = s.css("#inbox a.case-link").await.attr("href").await.unwrap().unwrap();
+    s.goto(&first).await;
+    shot_sized(&s.c, "docs-case", DOCS).await;
+    s.logout().await;
+    s.login("sun", "/supervise").await;
+    shot_sized(&s.c, "docs-supervise", DOCS).await;
+    s.goto("/assessment").await;
+    let previous = s.css("a.button").await.attr("href").await.unwrap().unwrap();
+    s.goto(&previous).await;
+    s.c.wait().at_most(Duration::from_secs(10)).for_element(Locator::Css("#chart svg")).await.unwrap();
+    shot_sized(&s.c, "docs-assessment", DOCS).await;
+
+    s.c.close().await.unwrap();
+    let _ = stop.send(());
+    server.await.unwrap().unwrap();
 }

@@ -48,6 +48,7 @@ pub(crate) fn router() -> Router<AppState> {
         .route("/dispatch", get(pages::dispatch))
         .route("/inbox", get(pages::inbox))
         .route("/callback", get(pages::callback))
+        .route("/supervise", get(pages::supervise))
         .route("/cases", get(pages::cases))
         .route("/cases/{id}", get(pages::case))
         .route("/cases/{id}/act", post(pages::act))
@@ -93,7 +94,8 @@ pub(crate) fn home_of(role: Role) -> &'static str {
         Role::Operator => "/intake",
         Role::Dispatcher => "/dispatch",
         Role::UnitHandler => "/inbox",
-        Role::Supervisor | Role::Admin => "/assessment",
+        Role::Supervisor => "/supervise",
+        Role::Admin => "/assessment",
         Role::GridInspector | Role::Citizen | Role::System => "/cases",
     }
 }

@@ -54,11 +54,14 @@ fn chrome(state: &AppState, v: &Viewer, active: &str) -> Chrome {
         Role::Operator => &[("/intake", "受理"), ("/callback", "回访"), ("/cases", "工单"), ("/assessment", "考核")],
         Role::Dispatcher => &[("/dispatch", "派单"), ("/cases", "工单"), ("/assessment", "考核")],
         Role::UnitHandler => &[("/inbox", "承办"), ("/cases", "工单")],
-        Role::Supervisor => &[("/assessment", "考核"), ("/dispatch", "延期审批"), ("/cases", "工单")],
+        Role::Supervisor => {
+            &[("/supervise", "督办"), ("/dispatch", "延期审批"), ("/assessment", "考核"), ("/cases", "工单")]
+        }
         Role::Admin => &[
             ("/assessment", "考核"),
             ("/intake", "受理"),
             ("/dispatch", "派单"),
+            ("/supervise", "督办"),
             ("/callback", "回访"),
             ("/cases", "工单"),
         ],
@@ -565,6 +568,10 @@ struct SuggestRoute {
     unit: String,
 }
 
+/// Duplicate candidates below this confidence are not shown while a call is taken (unless the
+/// scorer calls them likely).
+const DUPLICATE_SHOWN: f64 = 0.3;
+
 /// A confidence as a whole percentage.
 fn pct(x: f64) -> String {
     format!("{:.0}%", x * 100.0)
@@ -610,6 +617,17 @@ pub(crate) async fn suggest(State(state): State<AppState>, v: Viewer, Form(form)
         Ok(AppJson(s)) => {
             let json = serde_json::to_value(s).expect("suggestions serialise");
             let mut s: SuggestView = serde_json::from_value(json).expect("the console reads the suggestion view");
+            // The leaf under its catalog parent, as the case page will show it.
+            let catalog = state.desk.catalog();
+            if let Some(c) = s.category.as_mut()
+                && let Some(parent) =
+                    c.category.as_deref().and_then(|l| catalog.category(l)).and_then(|l| l.parent.clone())
+            {
+                c.top_category_name = catalog.category(&parent).map(|p| p.name.clone());
+            }
+            // Only candidates worth a look: the likely ones, and others from 30 % up; five at most.
+            s.duplicates.retain(|d| d.likely || d.confidence >= DUPLICATE_SHOWN);
+            s.duplicates.truncate(5);
             let leaf = chosen.or_else(|| s.category.as_ref().and_then(|c| c.category.clone()));
             s.deadline_class = leaf.and_then(|c| state.desk.catalog().category(&c).map(|c| c.deadline_class.label()));
             SuggestFragment { s: Some(s), error: None }.into_response()
@@ -734,6 +752,45 @@ pub(crate) async fn callback(State(state): State<AppState>, v: Viewer) -> Respon
         }
         Err(e) => error_page(Some(chrome(&state, &v, "/callback")), &e),
     }
+}
+
+// ---------------------------------------------------------------------------------------------
+// 督办
+
+#[derive(Template, WebTemplate)]
+#[template(path = "supervise.html")]
+struct SupervisePage {
+    chrome: Chrome,
+    overdue: Vec<CaseRow>,
+    near: Vec<CaseRow>,
+}
+
+/// `GET /supervise`: cases past their deadline and cases due by the end of the next working day,
+/// across units, nearest deadline first, each with 督办.
+pub(crate) async fn supervise(State(state): State<AppState>, v: Viewer) -> Response {
+    if !matches!(v.actor.role(), Role::Supervisor | Role::Admin) {
+        return forbidden_page(&state, &v);
+    }
+    let now = state.now();
+    let tz = state.desk.config().tz;
+    // The end of the next working day (local): "due past this instant" is overdue or near due.
+    let today = now.with_timezone(&tz).date_naive();
+    let horizon = state
+        .desk
+        .calendar()
+        .add_working_days(today, 1)
+        .ok()
+        .and_then(|d| d.succ_opt())
+        .and_then(|d| d.and_hms_opt(0, 0, 0))
+        .and_then(|t| t.and_local_timezone(tz).earliest())
+        .map_or(now + chrono::Duration::hours(24), |t| t.with_timezone(&Utc));
+    let mut rows = match list(&state, &v, CaseFilter { overdue_at: Some(horizon), ..Default::default() }).await {
+        Ok(r) => r,
+        Err(e) => return error_page(Some(chrome(&state, &v, "/supervise")), &e),
+    };
+    rows.sort_by_key(|c| c.due_at);
+    let (overdue, near) = rows.into_iter().partition(|c| c.due_at.is_some_and(|d| d <= now));
+    SupervisePage { chrome: chrome(&state, &v, "/supervise"), overdue, near }.into_response()
 }
 
 // ---------------------------------------------------------------------------------------------
