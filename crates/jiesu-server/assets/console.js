@@ -17,6 +17,22 @@ document.addEventListener("DOMContentLoaded", function () {
     });
     window.addEventListener("resize", function () { chart.resize(); });
   }
+  // 网格: the phone's position (WGS-84, as the API takes it) goes with the report.
+  var locate = document.getElementById("locate");
+  if (locate && navigator.geolocation) {
+    locate.addEventListener("click", function () {
+      var out = document.getElementById("position");
+      out.textContent = "定位中…";
+      navigator.geolocation.getCurrentPosition(function (p) {
+        document.getElementById("lat").value = p.coords.latitude.toFixed(6);
+        document.getElementById("lon").value = p.coords.longitude.toFixed(6);
+        out.textContent = "已定位 " + p.coords.latitude.toFixed(5) + ", " + p.coords.longitude.toFixed(5) +
+          "（±" + Math.round(p.coords.accuracy) + " 米）";
+      }, function (e) {
+        out.textContent = "无法定位：" + e.message;
+      }, { enableHighAccuracy: true, timeout: 10000 });
+    });
+  }
   // Forms that change a case: one click files once.
   document.querySelectorAll("form[method=post]").forEach(function (f) {
     f.addEventListener("submit", function () {

@@ -354,6 +354,7 @@ async fn browser_story(url: &str) {
         ("zhao", Role::UnitHandler, Some("S006")),
         ("qian", Role::UnitHandler, Some("S001")),
         ("sun", Role::Supervisor, None),
+        ("zhou", Role::GridInspector, Some("S006")),
     ] {
         store.create_user(name, role, unit, PASSWORD, now).await.unwrap();
     }
@@ -454,6 +455,20 @@ async fn browser_story(url: &str) {
     assert_eq!(composite, "100.00");
     s.c.wait().at_most(Duration::from_secs(10)).for_element(Locator::Css("#chart svg")).await.unwrap();
     shot(&s.c, "11-assessment").await;
+
+    s.logout().await;
+
+    // 网格: a grid inspector reports from a phone-sized window.
+    s.c.set_window_size(390, 844).await.unwrap();
+    s.login("zhou", "/grid").await;
+    shot(&s.c, "12-grid").await;
+    s.c.set_window_size(390, 844).await.unwrap();
+    s.css("#grid-text").await.send_keys("东四北大街与东四十条路口东北角井盖松动，车辆经过咣当响。").await.unwrap();
+    s.css("#grid-address").await.send_keys("东四北大街").await.unwrap();
+    s.submit("#report").await;
+    assert!(s.path().await.starts_with("/cases/"));
+    assert!(s.html().await.contains("网格巡查"), "filed through the grid channel");
+    shot(&s.c, "13-grid-reported").await;
 
     s.c.close().await.unwrap();
     let _ = stop.send(());

@@ -52,6 +52,19 @@ fn text(form: &FormPairs, name: &str) -> Value {
     field(form, name).filter(|v| !v.is_empty()).map_or(Value::Null, |v| Value::String(v.into()))
 }
 
+/// A number field: the number, null when blank, the text when it does not parse (so the API's
+/// parser names the field).
+fn number(form: &FormPairs, name: &str) -> Value {
+    match field(form, name).filter(|v| !v.is_empty()) {
+        None => Value::Null,
+        Some(v) => v
+            .parse::<f64>()
+            .ok()
+            .and_then(|x| serde_json::Number::from_f64(x))
+            .map_or_else(|| Value::String(v.into()), Value::Number),
+    }
+}
+
 /// The intake form as the body of `POST /api/v1/cases`.
 pub(crate) fn case_body(form: &FormPairs, auto_dispatch: bool) -> Value {
     json!({
@@ -60,7 +73,7 @@ pub(crate) fn case_body(form: &FormPairs, auto_dispatch: bool) -> Value {
         "title": text(form, "title"),
         "text": field(form, "text").unwrap_or(""),
         "category": text(form, "category"),
-        "place": {"address": text(form, "address")},
+        "place": {"address": text(form, "address"), "lat": number(form, "lat"), "lon": number(form, "lon")},
         "contact": {"name": text(form, "name"), "phone": text(form, "phone"), "email": text(form, "email")},
         "auto_dispatch": auto_dispatch,
     })
@@ -82,6 +95,15 @@ mod tests {
 
     fn form(pairs: &[(&str, &str)]) -> FormPairs {
         pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
+    }
+
+    #[test]
+    fn positions_are_numbers_and_blank_is_absent() {
+        let f = form(&[("text", "井盖松动"), ("lat", "39.93"), ("lon", " ")]);
+        let body = case_body(&f, true);
+        assert_eq!(body["place"]["lat"], json!(39.93));
+        assert_eq!(body["place"]["lon"], Value::Null);
+        assert_eq!(case_body(&form(&[("lat", "north")]), true)["place"]["lat"], json!("north"));
     }
 
     #[test]

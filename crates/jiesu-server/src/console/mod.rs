@@ -49,6 +49,7 @@ pub(crate) fn router() -> Router<AppState> {
         .route("/inbox", get(pages::inbox))
         .route("/callback", get(pages::callback))
         .route("/supervise", get(pages::supervise))
+        .route("/grid", get(pages::grid).post(pages::grid_report))
         .route("/cases", get(pages::cases))
         .route("/cases/{id}", get(pages::case))
         .route("/cases/{id}/act", post(pages::act))
@@ -96,7 +97,8 @@ pub(crate) fn home_of(role: Role) -> &'static str {
         Role::UnitHandler => "/inbox",
         Role::Supervisor => "/supervise",
         Role::Admin => "/assessment",
-        Role::GridInspector | Role::Citizen | Role::System => "/cases",
+        Role::GridInspector => "/grid",
+        Role::Citizen | Role::System => "/cases",
     }
 }
 

@@ -65,7 +65,8 @@ fn chrome(state: &AppState, v: &Viewer, active: &str) -> Chrome {
             ("/callback", "回访"),
             ("/cases", "工单"),
         ],
-        Role::GridInspector | Role::Citizen | Role::System => &[("/cases", "工单")],
+        Role::GridInspector => &[("/grid", "网格"), ("/cases", "工单")],
+        Role::Citizen | Role::System => &[("/cases", "工单")],
     };
     Chrome {
         user: a.user.clone(),
@@ -791,6 +792,77 @@ pub(crate) async fn supervise(State(state): State<AppState>, v: Viewer) -> Respo
     rows.sort_by_key(|c| c.due_at);
     let (overdue, near) = rows.into_iter().partition(|c| c.due_at.is_some_and(|d| d <= now));
     SupervisePage { chrome: chrome(&state, &v, "/supervise"), overdue, near }.into_response()
+}
+
+// ---------------------------------------------------------------------------------------------
+// 网格: the grid inspector's phone page
+
+#[derive(Template, WebTemplate)]
+#[template(path = "grid.html")]
+struct GridPage {
+    chrome: Chrome,
+    text: String,
+    address: String,
+    error: Option<String>,
+    verifying: Vec<CaseRow>,
+    reported: Vec<CaseRow>,
+}
+
+async fn grid_page(state: &AppState, v: &Viewer, form: &FormPairs, error: Option<String>) -> Response {
+    let status = |s: Vec<Status>| CaseFilter { statuses: s, ..Default::default() };
+    let lists = tokio::try_join!(
+        list(state, v, status(vec![Status::Verifying])),
+        list(state, v, status(Status::ALL.iter().copied().filter(|s| s.is_open()).collect())),
+    );
+    let (verifying, open) = match lists {
+        Ok(l) => l,
+        Err(e) => return error_page(Some(chrome(state, v, "/grid")), &e),
+    };
+    // Open cases of the area that came from grid patrols, newest first.
+    let reported: Vec<CaseRow> =
+        open.into_iter().filter(|c| c.channel_label == Channel::Grid.label()).take(20).collect();
+    let page = GridPage {
+        chrome: chrome(state, v, "/grid"),
+        text: field(form, "text").unwrap_or("").to_string(),
+        address: field(form, "address").unwrap_or("").to_string(),
+        error,
+        verifying,
+        reported,
+    };
+    let status = if page.error.is_some() { StatusCode::UNPROCESSABLE_ENTITY } else { StatusCode::OK };
+    (status, page).into_response()
+}
+
+/// `GET /grid`: report what was found (with the phone's position), and the cases waiting for
+/// 核查 in the inspector's area.
+pub(crate) async fn grid(State(state): State<AppState>, v: Viewer) -> Response {
+    if !matches!(v.actor.role(), Role::GridInspector | Role::Admin) {
+        return forbidden_page(&state, &v);
+    }
+    grid_page(&state, &v, &Vec::new(), None).await
+}
+
+/// `POST /grid`: 受理 a grid report through the desk (channel 网格巡查, dispatched by the
+/// responsibility list), as `POST /api/v1/cases` does.
+pub(crate) async fn grid_report(State(state): State<AppState>, v: Viewer, Form(form): Form<FormPairs>) -> Response {
+    if let Err(e) = check_csrf(&v, &form) {
+        return error_page(Some(chrome(&state, &v, "/grid")), &e);
+    }
+    let result = async {
+        let mut body = forms::case_body(&form, true);
+        body["channel"] = Value::from(Channel::Grid.code());
+        body["kind"] = Value::from(CaseKind::Report.code());
+        let body: CreateCase = serde_json::from_value(body).map_err(|e| ApiError::bad_request(e.to_string()))?;
+        let (draft, auto_dispatch) = body.into_draft(&state)?;
+        let rec = state.desk.receive(v.actor.0.clone(), draft, state.now(), auto_dispatch).await?;
+        tracing::info!(case = rec.id, status = rec.state.status.code(), "grid report received (console)");
+        Ok::<i64, ApiError>(rec.id)
+    }
+    .await;
+    match result {
+        Ok(id) => see_other(&format!("/cases/{id}")),
+        Err(e) => grid_page(&state, &v, &form, Some(explain(&e))).await,
+    }
 }
 
 // ---------------------------------------------------------------------------------------------
