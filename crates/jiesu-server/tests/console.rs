@@ -176,6 +176,44 @@ async fn console_security(url: &str) {
     .await;
     assert_eq!((status, headers[header::LOCATION].to_str().unwrap()), (StatusCode::SEE_OTHER, path.as_str()));
 
+    // 受理 and merge into a likely duplicate in one post: filed, then merged through the desk.
+    let (_, _, html) = page(&a, OPERATOR, "/intake").await;
+    let token = csrf_in(&html);
+    let id_text = id.to_string();
+    let filing = form(&[
+        ("csrf", &token),
+        ("channel", "hotline"),
+        ("kind", "complaint"),
+        ("text", "东华门大街又有人占道经营"),
+        ("category", "0101"),
+        ("merge_into", &id_text),
+    ]);
+    let (status, headers, html) = post_form(&a, OPERATOR, "/intake", filing).await;
+    assert_eq!(status, StatusCode::SEE_OTHER, "{html}");
+    assert_eq!(headers[header::LOCATION].to_str().unwrap(), path);
+    let (_, v) = a.get(OPERATOR, "/api/v1/cases?status=merged").await;
+    assert_eq!((v["total"].as_u64(), v["cases"][0]["merged_into"].as_i64()), (Some(1), Some(id)), "{v}");
+    // A bad filing comes back with the form kept and the field named.
+    let bad = form(&[
+        ("csrf", &token),
+        ("channel", "hotline"),
+        ("kind", "complaint"),
+        ("text", "路灯不亮"),
+        ("category", "99"),
+    ]);
+    let (status, _, html) = post_form(&a, OPERATOR, "/intake", bad).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(html.contains("category") && html.contains("路灯不亮"), "{html}");
+
+    // Without a session, htmx is told to load the login page (not to swap it into the form).
+    let req = Request::post("/intake/suggest")
+        .header("hx-request", "true")
+        .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+        .body(Body::from("text=x"))
+        .unwrap();
+    let (status, headers, _) = a.send_raw(req).await;
+    assert_eq!((status, headers["hx-redirect"].to_str().unwrap()), (StatusCode::NO_CONTENT, "/"));
+
     // Logging out ends the session.
     let (_, _, html) = page(&a, S001, "/inbox").await;
     let (status, _, _) = post_form(&a, S001, "/logout", form(&[("csrf", &csrf_in(&html))])).await;

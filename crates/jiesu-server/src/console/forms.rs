@@ -60,7 +60,7 @@ fn number(form: &FormPairs, name: &str) -> Value {
         Some(v) => v
             .parse::<f64>()
             .ok()
-            .and_then(|x| serde_json::Number::from_f64(x))
+            .and_then(serde_json::Number::from_f64)
             .map_or_else(|| Value::String(v.into()), Value::Number),
     }
 }

@@ -113,7 +113,16 @@ impl FromRequestParts<AppState> for Viewer {
     type Rejection = Response;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Response> {
-        let to_login = || Redirect::to("/").into_response();
+        // An htmx request (the live suggestions) is told to load the login page rather than
+        // having it swapped into a fragment.
+        let htmx = parts.headers.contains_key("hx-request");
+        let to_login = || {
+            if htmx {
+                ([("hx-redirect", "/")], StatusCode::NO_CONTENT).into_response()
+            } else {
+                Redirect::to("/").into_response()
+            }
+        };
         // Sessions only: an API key belongs to a machine and a page form could not prove intent.
         let Some(token) = cookie(&parts.headers, SESSION_COOKIE) else { return Err(to_login()) };
         let csrf = csrf_of(token);

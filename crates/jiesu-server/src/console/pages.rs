@@ -8,8 +8,10 @@ use axum::extract::{Query, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use chrono::{DateTime, Utc};
+use chrono_tz::Tz;
 use jiesu_core::Command;
 use jiesu_domain::assessment::{Period, RankRow};
+use jiesu_domain::calendar::Calendar;
 use jiesu_domain::model::{CaseKind, Channel, Role, Satisfaction, Status, UnitKind};
 use jiesu_store::{CaseFilter, CaseRecord, Page};
 use rand::RngExt;
@@ -260,16 +262,19 @@ fn row(state: &AppState, actor: &Actor, rec: CaseRecord) -> CaseRow {
 
 /// Time left to `due`, in working days of the district's calendar (hours on the last day).
 fn time_left(state: &AppState, now: DateTime<Utc>, due: DateTime<Utc>) -> (String, &'static str) {
+    time_left_by(state.desk.calendar(), state.desk.config().tz, now, due)
+}
+
+fn time_left_by(calendar: &Calendar, tz: Tz, now: DateTime<Utc>, due: DateTime<Utc>) -> (String, &'static str) {
     let hours = (due - now).num_minutes() as f64 / 60.0;
     if hours <= 0.0 {
         return (format!("超期 {:.0} 小时", -hours), "late");
     }
-    let tz = state.desk.config().tz;
-    let (today, due_day) = (now.with_timezone(&tz).date_naive(), due.with_timezone(&tz).date_naive());
+    // A deadline at 00:00 ends the day before.
+    let last = due - chrono::Duration::milliseconds(1);
+    let (today, due_day) = (now.with_timezone(&tz).date_naive(), last.with_timezone(&tz).date_naive());
     // Working days strictly after today up to the due day (a calendar without the year's data: count days).
-    let days = state
-        .desk
-        .calendar()
+    let days = calendar
         .working_days_between(today, due_day)
         .unwrap_or_else(|_| u32::try_from((due_day - today).num_days()).unwrap_or(0));
     match days {
@@ -1227,4 +1232,26 @@ pub(crate) async fn assessment(State(state): State<AppState>, v: Viewer, Query(q
 /// Every satisfaction choice, for the callback form.
 fn satisfactions() -> Vec<Opt> {
     Satisfaction::ALL.iter().map(|s| Opt { value: s.code().into(), label: s.label().into() }).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn at(s: &str) -> DateTime<Utc> {
+        DateTime::parse_from_rfc3339(s).unwrap().with_timezone(&Utc)
+    }
+
+    #[test]
+    fn time_left_counts_working_days_and_a_midnight_deadline_ends_the_day_before() {
+        let (cal, tz) = (Calendar::china(), chrono_tz::Asia::Shanghai);
+        let friday = at("2026-12-04T10:00:00+08:00");
+        // Due Monday 00:00: the work must be done today (Friday), the weekend does not count.
+        assert_eq!(time_left_by(&cal, tz, friday, at("2026-12-07T00:00:00+08:00")).1, "soon");
+        // Due Tuesday 00:00: one working day (Monday) after today.
+        let (text, class) = time_left_by(&cal, tz, friday, at("2026-12-08T00:00:00+08:00"));
+        assert_eq!(class, "near", "{text}");
+        assert_eq!(time_left_by(&cal, tz, friday, at("2026-12-11T18:00:00+08:00")), ("剩余 5 个工作日".into(), "ok"));
+        assert_eq!(time_left_by(&cal, tz, friday, at("2026-12-04T07:00:00+08:00")), ("超期 3 小时".into(), "late"));
+    }
 }
