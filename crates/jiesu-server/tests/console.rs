@@ -176,6 +176,20 @@ async fn console_security(url: &str) {
     .await;
     assert_eq!((status, headers[header::LOCATION].to_str().unwrap()), (StatusCode::SEE_OTHER, path.as_str()));
 
+    // 工单: the API's list with its filters; a bad filter is named; a unit sees its own only.
+    let (status, _, html) =
+        page(&a, OPERATOR, "/cases?q=%E4%B8%A5%E9%87%8D&street=110101001&category=01&status=").await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(html.contains(&format!("href=\"{path}\"")) && html.contains("共 1 件"), "{html}");
+    let (status, _, html) = page(&a, OPERATOR, "/cases?q=%E4%B8%A5%E9%87%8D&street=110101002").await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(!html.contains(&format!("href=\"{path}\"")) && html.contains("共 0 件"));
+    let (status, _, html) = page(&a, OPERATOR, "/cases?from=yesterday").await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert!(html.contains("from"), "{html}");
+    let (_, _, html) = page(&a, S002, "/cases").await;
+    assert!(!html.contains(&format!("href=\"{path}\"")));
+
     // 受理 and merge into a likely duplicate in one post: filed, then merged through the desk.
     let (_, _, html) = page(&a, OPERATOR, "/intake").await;
     let token = csrf_in(&html);

@@ -24,7 +24,7 @@ use crate::AppState;
 use crate::actor::{Actor, SESSION_COOKIE, Via, cookie, principal};
 use crate::cases::{CreateCase, command_and_note, renderer};
 use crate::error::ApiError;
-use crate::extract::{AppJson, CaseId};
+use crate::extract::{AppJson, AppQuery, CaseId};
 use crate::limit::ClientIp;
 use crate::{auth, intake, params};
 
@@ -241,9 +241,13 @@ fn rows(state: &AppState, actor: &Actor, recs: Vec<CaseRecord>) -> Vec<CaseRow> 
 }
 
 fn row(state: &AppState, actor: &Actor, rec: CaseRecord) -> CaseRow {
-    let now = state.now();
     let view = renderer(state).case(rec, actor);
-    let json = serde_json::to_value(view).expect("a case view serialises");
+    row_from_view(state, serde_json::to_value(view).expect("a case view serialises"))
+}
+
+/// A row from the API's case view (as JSON).
+fn row_from_view(state: &AppState, json: Value) -> CaseRow {
+    let now = state.now();
     let mut r: CaseRow = serde_json::from_value(json).expect("the case view has the console's fields");
     r.due_at = r.due.as_deref().and_then(|d| DateTime::parse_from_rfc3339(d).ok()).map(|d| d.with_timezone(&Utc));
     if let Some(due) = r.due_at.filter(|_| r.open() && r.replied_at.is_none()) {
@@ -878,51 +882,90 @@ pub(crate) async fn grid_report(State(state): State<AppState>, v: Viewer, Form(f
 struct CasesPage {
     chrome: Chrome,
     rows: Vec<CaseRow>,
-    q: String,
-    status: String,
-    statuses: Vec<Opt>,
     total: u64,
-}
-
-/// Query of `GET /cases`.
-#[derive(Debug, Default, Deserialize)]
-pub(crate) struct CasesQuery {
-    #[serde(default)]
+    /// The filters as given (blank when absent), to keep them in the form.
     q: String,
-    #[serde(default)]
     status: String,
+    category: String,
+    street: String,
+    unit: String,
+    from: String,
+    to: String,
+    statuses: Vec<Opt>,
+    categories: Vec<Opt>,
+    streets: Vec<Opt>,
+    units: Vec<Opt>,
+    /// The next page's URL, when there is one.
+    next: Option<String>,
 }
 
-/// `GET /cases?q=&status=`: the cases the viewer may see, newest first (the API's list).
-pub(crate) async fn cases(State(state): State<AppState>, v: Viewer, Query(q): Query<CasesQuery>) -> Response {
-    let mut filter = CaseFilter::default();
-    let text = q.q.trim();
+/// The filters of `GET /cases`, named as the API's `GET /api/v1/cases` names them.
+const LIST_FILTERS: &[&str] = &["q", "status", "category", "street", "unit", "from", "to", "overdue", "before"];
+
+/// `GET /cases?q=&status=&category=&street=&unit=&from=&to=&before=`: the cases the viewer may
+/// see, newest first, 50 a page: the API's own list handler with the same query.
+pub(crate) async fn cases(
+    State(state): State<AppState>,
+    v: Viewer,
+    axum::extract::RawQuery(raw): axum::extract::RawQuery,
+) -> Response {
+    // Blank and unknown parameters are dropped; the rest go to the API's parser as they are.
+    let given: Vec<(String, String)> = form_urlencoded::parse(raw.unwrap_or_default().as_bytes())
+        .map(|(k, v)| (k.into_owned(), v.trim().to_string()))
+        .filter(|(k, v)| !v.is_empty() && LIST_FILTERS.contains(&k.as_str()))
+        .collect();
+    let get = |k: &str| given.iter().rev().find(|(n, _)| n == k).map_or_else(String::new, |(_, v)| v.clone());
+    let mut query = serde_json::Map::new();
+    for (k, val) in &given {
+        query.insert(k.clone(), Value::String(val.clone()));
+    }
+    query.insert("limit".into(), Value::String("50".into()));
     let result = async {
-        if !q.status.trim().is_empty() {
-            filter.statuses = params::statuses("status", q.status.trim())?;
-        }
-        if !text.is_empty() {
-            filter.text = Some(text.chars().take(100).collect());
-        }
-        let scope = v.actor.scope(state.desk.catalog());
-        let store = state.desk.store();
-        let page = Page { limit: 50, before: None };
-        let (recs, total) = tokio::try_join!(store.list(&scope, &filter, page), store.count(&scope, &filter))?;
-        Ok::<_, ApiError>((recs, total))
+        let q: crate::cases::ListQuery =
+            serde_json::from_value(Value::Object(query)).map_err(|e| ApiError::bad_request(e.to_string()))?;
+        let AppJson(list) = crate::cases::list(State(state.clone()), v.actor.clone(), AppQuery(q)).await?;
+        Ok::<Value, ApiError>(serde_json::to_value(list).expect("a case list serialises"))
     }
     .await;
-    match result {
-        Ok((recs, total)) => CasesPage {
-            chrome: chrome(&state, &v, "/cases"),
-            rows: rows(&state, &v.actor, recs),
-            q: text.to_string(),
-            status: q.status.trim().to_string(),
-            statuses: Status::ALL.iter().map(|s| Opt { value: s.code().into(), label: s.label().into() }).collect(),
-            total,
+    let list = match result {
+        Ok(l) => l,
+        Err(e) => return error_page(Some(chrome(&state, &v, "/cases")), &e),
+    };
+    let rows: Vec<CaseRow> = list["cases"]
+        .as_array()
+        .map(|cases| cases.iter().map(|c| row_from_view(&state, c.clone())).collect())
+        .unwrap_or_default();
+    let next = list["next_before"].as_i64().map(|before| {
+        let mut url = form_urlencoded::Serializer::new(String::new());
+        for (k, val) in given.iter().filter(|(k, _)| k != "before") {
+            url.append_pair(k, val);
         }
-        .into_response(),
-        Err(e) => error_page(Some(chrome(&state, &v, "/cases")), &e),
+        format!("/cases?{}", url.append_pair("before", &before.to_string()).finish())
+    });
+    let catalog = state.desk.catalog();
+    CasesPage {
+        chrome: chrome(&state, &v, "/cases"),
+        rows,
+        total: list["total"].as_u64().unwrap_or(0),
+        q: get("q"),
+        status: get("status"),
+        category: get("category"),
+        street: get("street"),
+        unit: get("unit"),
+        from: get("from"),
+        to: get("to"),
+        statuses: Status::ALL.iter().map(|s| Opt { value: s.code().into(), label: s.label().into() }).collect(),
+        categories: catalog
+            .categories()
+            .iter()
+            .filter(|c| c.parent.is_none())
+            .map(|c| Opt { value: c.code.clone(), label: c.name.clone() })
+            .collect(),
+        streets: catalog.streets().iter().map(|s| Opt { value: s.code.clone(), label: s.name.clone() }).collect(),
+        units: unit_options(&state),
+        next,
     }
+    .into_response()
 }
 
 /// The forms the case page offers: what the role may do in the case's status. The server
