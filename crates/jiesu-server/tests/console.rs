@@ -518,9 +518,15 @@ async fn browser_story(url: &str) {
     s.css("#grid-text").await.send_keys("东四北大街与东四十条路口东北角井盖松动，车辆经过咣当响。").await.unwrap();
     s.css("#grid-address").await.send_keys("东四北大街").await.unwrap();
     s.submit("#report").await;
-    assert!(s.path().await.starts_with("/cases/"));
-    assert!(s.html().await.contains("网格巡查"), "filed through the grid channel");
+    assert_eq!(s.path().await, "/grid");
+    let filed = s.text("#filed").await;
+    let reported: i64 = filed.split_whitespace().find_map(|w| w.parse().ok()).unwrap_or_else(|| panic!("{filed}"));
+    let rec = store.case_in(&Scope::All, reported).await.unwrap();
+    assert_eq!(rec.case.channel, jiesu_domain::model::Channel::Grid, "filed through the grid channel");
+    let events = store.events_in(&Scope::All, reported).await.unwrap();
+    assert_eq!(events[0].actor.user, "zhou");
     shot(&s.c, "13-grid-reported").await;
+    s.c.set_window_size(1366, 768).await.unwrap();
 
     s.c.close().await.unwrap();
     let _ = stop.send(());

@@ -813,11 +813,19 @@ struct GridPage {
     text: String,
     address: String,
     error: Option<String>,
+    /// The id of the case just reported.
+    filed: Option<i64>,
     verifying: Vec<CaseRow>,
     reported: Vec<CaseRow>,
 }
 
-async fn grid_page(state: &AppState, v: &Viewer, form: &FormPairs, error: Option<String>) -> Response {
+async fn grid_page(
+    state: &AppState,
+    v: &Viewer,
+    form: &FormPairs,
+    filed: Option<i64>,
+    error: Option<String>,
+) -> Response {
     let status = |s: Vec<Status>| CaseFilter { statuses: s, ..Default::default() };
     let lists = tokio::try_join!(
         list(state, v, status(vec![Status::Verifying])),
@@ -835,6 +843,7 @@ async fn grid_page(state: &AppState, v: &Viewer, form: &FormPairs, error: Option
         text: field(form, "text").unwrap_or("").to_string(),
         address: field(form, "address").unwrap_or("").to_string(),
         error,
+        filed,
         verifying,
         reported,
     };
@@ -844,15 +853,22 @@ async fn grid_page(state: &AppState, v: &Viewer, form: &FormPairs, error: Option
 
 /// `GET /grid`: report what was found (with the phone's position), and the cases waiting for
 /// 核查 in the inspector's area.
-pub(crate) async fn grid(State(state): State<AppState>, v: Viewer) -> Response {
+pub(crate) async fn grid(State(state): State<AppState>, v: Viewer, Query(q): Query<GridQuery>) -> Response {
     if !matches!(v.actor.role(), Role::GridInspector | Role::Admin) {
         return forbidden_page(&state, &v);
     }
-    grid_page(&state, &v, &Vec::new(), None).await
+    grid_page(&state, &v, &Vec::new(), q.filed, None).await
+}
+
+/// Query of `GET /grid`: `filed` names the case just reported.
+#[derive(Debug, Default, Deserialize)]
+pub(crate) struct GridQuery {
+    #[serde(default)]
+    filed: Option<i64>,
 }
 
 /// `POST /grid`: 受理 a grid report through the desk (channel 网格巡查, dispatched by the
-/// responsibility list), as `POST /api/v1/cases` does.
+/// responsibility list), as `POST /api/v1/cases` does; then back to `/grid`, which says so.
 pub(crate) async fn grid_report(State(state): State<AppState>, v: Viewer, Form(form): Form<FormPairs>) -> Response {
     if let Err(e) = check_csrf(&v, &form) {
         return error_page(Some(chrome(&state, &v, "/grid")), &e);
@@ -868,9 +884,11 @@ pub(crate) async fn grid_report(State(state): State<AppState>, v: Viewer, Form(f
         Ok::<i64, ApiError>(rec.id)
     }
     .await;
+    // Back to the phone page (the case itself may be outside the inspector's scope, e.g. when it
+    // waits unrouted in the manual queue).
     match result {
-        Ok(id) => see_other(&format!("/cases/{id}")),
-        Err(e) => grid_page(&state, &v, &form, Some(explain(&e))).await,
+        Ok(id) => see_other(&format!("/grid?filed={id}")),
+        Err(e) => grid_page(&state, &v, &form, None, Some(explain(&e))).await,
     }
 }
 
