@@ -1,5 +1,10 @@
-//! Integrity check: every case's stored state equals the replay of its events.
+//! Integrity check: every case's stored state equals the replay of its events, and its events
+//! are the ones written (their hash chain verifies); no cases are merged into each other round a
+//! loop; no Open311 request is half-written.
 
+use std::collections::HashMap;
+
+use jiesu_domain::model::Status;
 use jiesu_domain::workflow::{self, CaseState};
 
 use crate::{CoreError, Desk};
@@ -13,12 +18,18 @@ pub struct CheckReport {
     pub events: u64,
     /// Cases whose stored state differs from the replay, with what differs.
     pub mismatches: Vec<(i64, String)>,
+    /// Cases merged into each other round a loop (the request is lost: no action recovers a
+    /// merged case), each loop once, from its smallest id, in merge order.
+    pub merge_cycles: Vec<Vec<i64>>,
+    /// Half-written Open311 requests, described: an Open311 row without its case, a case filed
+    /// through the Open311 endpoint without its row, a media file attached to nothing.
+    pub open311_orphans: Vec<String>,
 }
 
 impl CheckReport {
     /// True when nothing differs.
     pub fn ok(&self) -> bool {
-        self.mismatches.is_empty()
+        self.mismatches.is_empty() && self.merge_cycles.is_empty() && self.open311_orphans.is_empty()
     }
 }
 
@@ -28,8 +39,10 @@ impl Desk {
     /// Replays every case's events and compares the result with the stored state and the
     /// cached columns.
     pub async fn check(&self) -> Result<CheckReport, CoreError> {
-        let mut report = CheckReport::default();
+        let mut report =
+            CheckReport { open311_orphans: self.store().open311_orphans().await?, ..CheckReport::default() };
         let Some(max) = self.store().max_case_id().await? else { return Ok(report) };
+        let mut merged = HashMap::new();
         let mut first = 1;
         while first <= max {
             let last = first + BATCH - 1;
@@ -39,6 +52,9 @@ impl Desk {
             let mut ev = events.iter().peekable();
             for (rec, cols) in cases.iter().zip(&columns) {
                 report.cases += 1;
+                if let (Status::Merged, Some(into)) = (rec.state.status, rec.state.merged_into) {
+                    merged.insert(rec.id, into);
+                }
                 let mut mine = Vec::new();
                 while let Some((id, e)) = ev.peek() {
                     if *id < rec.id {
@@ -69,10 +85,50 @@ impl Desk {
                     Ok(_) => {}
                 }
             }
+            // The tamper-evident record: each case's events chained under the data key.
+            report.mismatches.extend(self.store().chain_faults_between(first, last).await?);
             first = last + 1;
         }
+        report.merge_cycles = merge_cycles(&merged);
         Ok(report)
     }
+}
+
+/// The loops of the merge graph (case → its master), each once, starting from its smallest id.
+/// Each case has at most one master, so a walk from any case either ends at an unmerged case
+/// or enters exactly one loop.
+fn merge_cycles(into: &HashMap<i64, i64>) -> Vec<Vec<i64>> {
+    // 1: on the current walk, 2: finished.
+    let mut seen: HashMap<i64, u8> = HashMap::with_capacity(into.len());
+    let mut cycles = Vec::new();
+    let mut starts: Vec<i64> = into.keys().copied().collect();
+    starts.sort_unstable();
+    for start in starts {
+        let mut path = Vec::new();
+        let mut at = Some(start);
+        while let Some(id) = at {
+            match seen.get(&id) {
+                Some(2) => break,
+                Some(_) => {
+                    let from = path.iter().position(|&p| p == id).expect("on the current walk");
+                    let mut cycle: Vec<i64> = path[from..].to_vec();
+                    let min = cycle.iter().enumerate().min_by_key(|(_, c)| **c).map_or(0, |(i, _)| i);
+                    cycle.rotate_left(min);
+                    cycles.push(cycle);
+                    break;
+                }
+                None => {
+                    seen.insert(id, 1);
+                    path.push(id);
+                    at = into.get(&id).copied();
+                }
+            }
+        }
+        for p in path {
+            seen.insert(p, 2);
+        }
+    }
+    cycles
 }
 
 /// Names of the state fields that differ.
@@ -83,4 +139,22 @@ fn differing_fields(stored: &CaseState, replayed: &CaseState) -> Vec<String> {
         return vec!["(unreadable)".into()];
     };
     a.iter().filter(|(k, v)| b.get(*k) != Some(*v)).map(|(k, _)| k.clone()).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn merge_cycles_are_found_once_and_chains_are_not_cycles() {
+        let graph: HashMap<i64, i64> =
+            [(1, 2), (2, 3), (5, 6), (6, 5), (7, 7), (9, 8), (10, 11), (11, 12), (12, 10), (4, 5)]
+                .into_iter()
+                .collect();
+        let mut cycles = merge_cycles(&graph);
+        cycles.sort();
+        assert_eq!(cycles, vec![vec![5, 6], vec![7], vec![10, 11, 12]]);
+        let chain: HashMap<i64, i64> = [(1, 2), (2, 3), (4, 3)].into_iter().collect();
+        assert!(merge_cycles(&chain).is_empty());
+    }
 }

@@ -34,7 +34,7 @@ use jiesu_domain::deadline::{self, DeadlinePolicy, Span};
 use jiesu_domain::draft::NewCase;
 use jiesu_domain::model::{Channel, DeadlineClass, UnitKind};
 use jiesu_domain::workflow::{self, Action, Actor, CaseState};
-use jiesu_store::{CaseRecord, Store, StoreError};
+use jiesu_store::{AppendAlso, CaseRecord, ClientUpdate, NewMedia, Open311Intake, Store, StoreError};
 
 use crate::error::invalid;
 
@@ -152,6 +152,10 @@ impl Desk {
     /// to the unit the responsibility list names (as the system actor `router`), in the same
     /// transaction — unless the case went to the dispatcher's manual queue (no category given and
     /// no confident suggestion; see [`intake`]), which stays 已受理.
+    ///
+    /// An external id is unique per filer (`actor`): a case that `actor` already filed with the
+    /// same external id is not filed again but named by [`StoreError::AlreadyFiled`] (also when
+    /// both arrive at once).
     pub async fn receive(
         &self,
         actor: Actor,
@@ -159,6 +163,24 @@ impl Desk {
         at: DateTime<Utc>,
         auto_dispatch: bool,
     ) -> Result<CaseRecord, CoreError> {
+        self.receive_with(actor, case, at, auto_dispatch, None).await
+    }
+
+    /// [`Desk::receive`], writing what an Open311 client sent beside the case (media,
+    /// attributes, token) in the case's own transaction.
+    pub async fn receive_with(
+        &self,
+        actor: Actor,
+        case: NewCase,
+        at: DateTime<Utc>,
+        auto_dispatch: bool,
+        open311: Option<Open311Intake>,
+    ) -> Result<CaseRecord, CoreError> {
+        if let Some(x) = &case.external_id
+            && let Some(id) = self.store.case_filed(&actor.user, x).await?
+        {
+            return Err(StoreError::AlreadyFiled(id).into());
+        }
         let unset = case.category.trim().is_empty();
         if let Err(errors) = case.validate(&self.catalog) {
             // With a classifier, a missing category is suggested below.
@@ -204,7 +226,7 @@ impl Desk {
             events.push(e);
             state = s;
         }
-        let id = self.store.create_case(&case, &events, &state).await?;
+        let id = self.store.create_case_with(&case, &events, &state, open311.as_ref()).await?;
         case.title = Some(case.display_title());
         Ok(CaseRecord { id, case, state })
     }
@@ -220,6 +242,22 @@ impl Desk {
         note: Option<String>,
         at: DateTime<Utc>,
     ) -> Result<CaseRecord, CoreError> {
+        Ok(self.act_recording(id, actor, command, note, at, None).await?.0)
+    }
+
+    /// [`Desk::act`], storing a client's update (and its media file) in the same transaction as
+    /// the events, so that both are written or neither (an Open311 client's REOPEN: a failed
+    /// reopen leaves no update behind, and a retry of the update reopens). Returns the record
+    /// and the id of the stored update.
+    pub async fn act_recording(
+        &self,
+        id: i64,
+        actor: Actor,
+        command: Command,
+        note: Option<String>,
+        at: DateTime<Utc>,
+        update: Option<(&ClientUpdate, Option<&NewMedia>)>,
+    ) -> Result<(CaseRecord, Option<i64>), CoreError> {
         let note = note.map(|n| n.trim().to_string()).filter(|n| !n.is_empty());
         if command.needs_note() && note.is_none() {
             return Err(invalid("note", format!("{} needs a note (the reason or the reply text)", command.code())));
@@ -229,7 +267,7 @@ impl Desk {
         }
         // The case is loaded within the actor's scope: a case they may not see is not found.
         let scope = Scope::of(&actor, &self.catalog);
-        self.act_with(id, &scope, at, |desk, rec, at| {
+        let decide = |desk: &Desk, rec: &CaseRecord, at| {
             let actions = desk.actions_for(rec, &command, at)?;
             let last = actions.len().saturating_sub(1);
             let steps = actions
@@ -237,9 +275,8 @@ impl Desk {
                 .enumerate()
                 .map(|(i, a)| (actor.clone(), a, if i == last { note.clone() } else { None }));
             Ok(Some(steps.collect()))
-        })
-        .await?
-        .ok_or(CoreError::NotFound(id))
+        };
+        self.act_also(id, &scope, at, decide, update).await?.ok_or(CoreError::NotFound(id))
     }
 
     /// Load → decide → append, retried on conflicts. `decide` returns None to do nothing, or
@@ -254,15 +291,39 @@ impl Desk {
     where
         F: Fn(&Desk, &CaseRecord, DateTime<Utc>) -> Result<Option<Vec<(Actor, Action, Option<String>)>>, CoreError>,
     {
+        self.act_also(id, scope, at, decide, None).await.map(|done| done.map(|(rec, _)| rec))
+    }
+
+    /// [`Desk::act_with`], storing a client's update (and its media) in the same transaction as
+    /// the events: both are written or neither. Returns the record and the update's id.
+    async fn act_also<F>(
+        &self,
+        id: i64,
+        scope: &Scope,
+        at: DateTime<Utc>,
+        decide: F,
+        update: Option<(&ClientUpdate, Option<&NewMedia>)>,
+    ) -> Result<Option<(CaseRecord, Option<i64>)>, CoreError>
+    where
+        F: Fn(&Desk, &CaseRecord, DateTime<Utc>) -> Result<Option<Vec<(Actor, Action, Option<String>)>>, CoreError>,
+    {
         for _ in 0..MAX_ATTEMPTS {
             let rec = self.store.case_in(scope, id).await?;
             let at = at.max(rec.state.updated_at);
             let Some(steps) = decide(self, &rec, at)? else { return Ok(None) };
             let mut events = Vec::with_capacity(steps.len());
             let mut next = rec.state.clone();
+            let mut also = AppendAlso {
+                client_update: update.map(|(u, _)| u),
+                media: update.and_then(|(_, m)| m),
+                ..Default::default()
+            };
             for (actor, action, note) in steps {
                 if let Action::Merge { into } = &action {
-                    self.check_merge_target(id, *into).await?;
+                    // The master as we saw it must be the master at the commit: a merge is
+                    // decided and written over both cases at once (no A→B and B→A cycle).
+                    let master = self.check_merge_target(id, *into).await?;
+                    also.unchanged = Some((*into, master.state.seq));
                 }
                 let (event, state) = workflow::step(Some(&next), at, actor, action, note)?;
                 events.push(event);
@@ -271,12 +332,12 @@ impl Desk {
             if events.is_empty() {
                 return Ok(None);
             }
-            match self.store.append(id, rec.state.seq, &events, &next).await {
-                Ok(()) => {
+            match self.store.append_with(id, rec.state.seq, &events, &next, &also).await {
+                Ok(update_id) => {
                     // The row's category follows the state (see `Store::append`).
                     let mut case = rec.case;
                     case.category.clone_from(&next.category);
-                    return Ok(Some(CaseRecord { id, case, state: next }));
+                    return Ok(Some((CaseRecord { id, case, state: next }, update_id)));
                 }
                 Err(StoreError::Conflict { .. }) => continue,
                 Err(e) => return Err(e.into()),
@@ -285,7 +346,10 @@ impl Desk {
         Err(CoreError::Busy(id))
     }
 
-    async fn check_merge_target(&self, id: i64, into: i64) -> Result<(), CoreError> {
+    /// The master case `into` of a merge of case `id`, if it takes merges: it exists and is open.
+    /// An open case is merged into nothing, so no chain through it leads back to `id`; chains
+    /// (A into B, later B into C) stay legal.
+    async fn check_merge_target(&self, id: i64, into: i64) -> Result<CaseRecord, CoreError> {
         if into == id {
             return Err(invalid("into", "a case cannot be merged into itself"));
         }
@@ -300,7 +364,7 @@ impl Desk {
                 format!("master case {into} is {} and takes no merges", master.state.status.label()),
             ));
         }
-        Ok(())
+        Ok(master)
     }
 
     /// The leaf category `code` of the catalog, with its deadline class, or why not.

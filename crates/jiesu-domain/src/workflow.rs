@@ -363,7 +363,9 @@ pub fn authorize(state: Option<&CaseState>, actor: &Actor, action: &Action) -> R
         Action::Verify { .. } => &[GridInspector, Supervisor],
         Action::Callback(_) => &[Operator, Citizen, System],
         Action::Close => &[Operator, Dispatcher, Supervisor, System],
-        Action::Reopen { .. } => &[Operator, Dispatcher, Supervisor, System],
+        // A citizen reopens a case they filed (their scope is their own cases), e.g. an Open311
+        // client's REOPEN: the problem is not solved.
+        Action::Reopen { .. } => &[Operator, Dispatcher, Supervisor, Citizen, System],
         Action::Merge { .. } | Action::Reclassify { .. } => &[Operator, Dispatcher],
     };
     if !allowed.contains(&role) {

@@ -647,7 +647,7 @@ reply             [@received]: operator admin
 verify_pass:                   grid_inspector supervisor admin
 callback:                      operator citizen system admin
 close:                         operator dispatcher supervisor system admin
-reopen:                        operator dispatcher supervisor system admin
+reopen:                        operator dispatcher supervisor citizen system admin
 merge:                         operator dispatcher admin
 reclassify        [@received]: operator dispatcher admin
 reclassify:                    operator dispatcher admin

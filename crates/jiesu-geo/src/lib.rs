@@ -150,11 +150,21 @@ pub struct Geo {
     derived: Vec<Option<(usize, Option<usize>)>>,
 }
 
+/// The outline of Dongcheng District (GeoJSON MultiPolygon, GCJ-02), from the project's `data/`
+/// (DataV GeoAtlas; see data/README.md), so that a binary has its unit grid wherever it runs.
+pub const DONGCHENG_OUTLINE_GEOJSON: &str = include_str!("../../../data/110101_full.json");
+
 impl Geo {
     /// The embedded Dongcheng gazetteer without a grid: text and addresses still give a street
     /// where the gazetteer knows it; points give nothing.
     pub fn dongcheng_without_grid() -> Geo {
         Geo { gazetteer: Gazetteer::dongcheng(), grid: None, derived: vec![] }
+    }
+
+    /// The embedded Dongcheng catalog, gazetteer and outline ([`DONGCHENG_OUTLINE_GEOJSON`]): what
+    /// `jiesu serve` runs on unless another outline is configured.
+    pub fn dongcheng_embedded() -> Result<Geo, GeoError> {
+        Geo::dongcheng(DONGCHENG_OUTLINE_GEOJSON)
     }
 
     /// The embedded Dongcheng catalog and gazetteer, with a grid over this outline (GeoJSON text,

@@ -26,7 +26,6 @@
 //! always `confidence < threshold` (or no usable text, or an unmapped label);
 //! `label_confidence` keeps the classifier's own figure, and `keywords` what the pick rests on.
 
-use std::path::Path;
 use std::sync::OnceLock;
 
 use jiesu_domain::catalog::Catalog;
@@ -332,40 +331,6 @@ impl Suggester {
         })
     }
 
-    /// A suggester from files: a model file (default: the shipped model) and a label map
-    /// (default: the shipped map), checked against `catalog`. Errors name the file and every
-    /// problem.
-    pub fn from_files(model: Option<&Path>, label_map: Option<&Path>, catalog: &Catalog) -> Result<Suggester, String> {
-        let clf = match model {
-            None => Classifier::shipped(),
-            Some(p) => {
-                let bytes = std::fs::read(p).map_err(|e| format!("cannot read {}: {e}", p.display()))?;
-                Classifier::load(&bytes).map_err(|e| format!("{}: {e}", p.display()))?
-            }
-        };
-        let map = match label_map {
-            None => LabelMap::shipped(),
-            Some(p) => {
-                let text = std::fs::read_to_string(p).map_err(|e| format!("cannot read {}: {e}", p.display()))?;
-                LabelMap::parse(&text, &p.display().to_string()).map_err(|e| e.to_string())?
-            }
-        };
-        Suggester::new(clf, map, catalog).map_err(|e| {
-            let names =
-                [model, label_map].iter().flatten().map(|p| p.display().to_string()).collect::<Vec<_>>().join(" with ");
-            format!("{names}: {}", e.problems.join("; "))
-        })
-    }
-
-    /// [`Suggester::from_files`] with the paths in the environment variables
-    /// `JIESU_CLASSIFIER_MODEL` and `JIESU_LABEL_MAP` (each optional): how a server is pointed at
-    /// a district's own model without rebuilding.
-    pub fn from_env(catalog: &Catalog) -> Result<Suggester, String> {
-        let model = std::env::var_os("JIESU_CLASSIFIER_MODEL").map(std::path::PathBuf::from);
-        let map = std::env::var_os("JIESU_LABEL_MAP").map(std::path::PathBuf::from);
-        Suggester::from_files(model.as_deref(), map.as_deref(), catalog)
-    }
-
     /// The classifier.
     pub fn classifier(&self) -> &Classifier {
         &self.clf
@@ -457,22 +422,6 @@ mod tests {
         for want in ["0101", "99", "B01", "label 乙: unit_kind street", "丙"] {
             assert!(all.contains(want), "missing {want}: {all}");
         }
-    }
-
-    #[test]
-    fn from_files_checks_the_pair() {
-        let dir = std::env::temp_dir().join(format!("jiesu-suggest-{}", std::process::id()));
-        std::fs::create_dir_all(&dir).unwrap();
-        let map = dir.join("map.csv");
-        std::fs::write(&map, "label,top_categories,unit_kind\n城乡建设,03,street\n").unwrap();
-        let e = Suggester::from_files(None, Some(&map), &Catalog::dongcheng()).unwrap_err();
-        assert!(e.contains("map.csv") && e.contains("教育文体 is not mapped"), "{e}");
-        let model = dir.join("none.bin");
-        let e = Suggester::from_files(Some(&model), None, &Catalog::dongcheng()).unwrap_err();
-        assert!(e.contains("none.bin"), "{e}");
-        let s = Suggester::from_files(None, None, &Catalog::dongcheng()).unwrap();
-        assert_eq!(s.classifier().labels().len(), 7);
-        std::fs::remove_dir_all(&dir).unwrap();
     }
 
     #[test]

@@ -3,10 +3,10 @@
 use axum::extract::State;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use jiesu_core::Command;
+use jiesu_core::{Command, CoreError};
 use jiesu_domain::draft::{Contact, FieldError, NewCase, Place};
 use jiesu_domain::model::{CaseKind, Channel, Status};
-use jiesu_store::{CaseFilter, Page};
+use jiesu_store::{CaseFilter, Page, StoreError};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use utoipa::{IntoParams, ToSchema};
@@ -57,7 +57,9 @@ pub struct CreateCase {
     /// Who (personal data: masked for roles that do not need it).
     #[serde(default)]
     contact: ContactBody,
-    /// The id in the system the request came from (at most 200 characters).
+    /// The id in the system the request came from (at most 200 characters). Unique per filer
+    /// (the acting user or API key): the same filer posting it again gets the first case back
+    /// (200) instead of a second case.
     #[serde(default)]
     external_id: Option<String>,
     /// Dispatch (派单) at once by the responsibility list; default true.
@@ -178,10 +180,17 @@ impl CreateCase {
 
 /// `POST /api/v1/cases`: 受理, and 派单 at once unless `auto_dispatch` is false or the case went to
 /// the manual queue (no category and no confident suggestion). 201 with the case.
+///
+/// Idempotent by `external_id`: an external id is unique per filer (the acting user or API key).
+/// Posting a case whose `external_id` the same filer already used files nothing and answers 200
+/// with the case filed first, as it is now (also when both posts arrive at once: one case).
 #[utoipa::path(post, path = "/cases", tag = "cases", request_body = CreateCase,
     responses(
         (status = 201, description = "The case as received (and dispatched, unless it went to the manual queue)", body = CaseView,
             headers(("Location" = String, description = "The case's URL"))),
+        (status = 200, description = "The same filer already filed this `external_id`: nothing is filed, the case filed first is returned as it is now", body = CaseView,
+            headers(("Location" = String, description = "The case's URL"))),
+        (status = 409, description = "The same filer already filed this `external_id`, but the case is no longer in their scope", body = ErrorBody),
         (status = 400, description = "Malformed request: bad JSON, path or query value, or actor header", body = ErrorBody),
         (status = 401, description = "No actor: the caller did not say who is acting", body = ErrorBody),
         (status = 403, description = "The actor's role or unit may not do this", body = ErrorBody),
@@ -196,11 +205,33 @@ pub async fn create(
     AppJson(body): AppJson<CreateCase>,
 ) -> Result<Response, ApiError> {
     let (draft, auto_dispatch) = body.into_draft(&state)?;
-    let rec = state.desk.receive(actor.0.clone(), draft, state.now(), auto_dispatch).await?;
+    let external_id = draft.external_id.clone();
+    let (status, rec) = match state.desk.receive(actor.0.clone(), draft, state.now(), auto_dispatch).await {
+        Ok(rec) => {
+            tracing::info!(case = rec.id, status = rec.state.status.code(), "case received");
+            (StatusCode::CREATED, rec)
+        }
+        // The same filer sent this external id before (a retry, or two posts at once): the
+        // first case answers, as it is now.
+        Err(CoreError::Store(StoreError::AlreadyFiled(id))) => {
+            match state.desk.store().case_in(&actor.scope(state.desk.catalog()), id).await {
+                Ok(rec) => (StatusCode::OK, rec),
+                // Filed by this actor, but no longer theirs to see (e.g. a unit's case sent on).
+                Err(StoreError::NotFound(_)) => {
+                    return Err(ApiError::new(
+                        StatusCode::CONFLICT,
+                        "already_filed",
+                        format!("external_id: '{}' was already filed", external_id.unwrap_or_default()),
+                    ));
+                }
+                Err(e) => return Err(e.into()),
+            }
+        }
+        Err(e) => return Err(e.into()),
+    };
     let location = HeaderValue::from_str(&format!("/api/v1/cases/{}", rec.id)).expect("ascii");
-    tracing::info!(case = rec.id, status = rec.state.status.code(), "case received");
     let view = renderer(&state).case(rec, &actor);
-    Ok((StatusCode::CREATED, [(header::LOCATION, location)], AppJson(view)).into_response())
+    Ok((status, [(header::LOCATION, location)], AppJson(view)).into_response())
 }
 
 /// Query of `GET /api/v1/cases`. Blank values count as absent.

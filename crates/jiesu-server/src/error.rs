@@ -19,7 +19,8 @@
 //! | `invalid`, `calendar` | 422 | input that parses but is wrong (unknown codes, bad coordinates) |
 //! | `too_many_requests` | 429 | rate limit (login attempts); `Retry-After` says when to retry |
 //! | `internal` | 500 | a store failure or a bug |
-//! | `busy`, `unavailable` | 503 | the case keeps changing under us; the store is down |
+//! | `busy`, `unavailable` | 503 | the case keeps changing under us; the store cannot be reached |
+//! | `insufficient_storage` | 507 | the store's disk is full (nothing was written) |
 
 use std::any::Any;
 
@@ -69,7 +70,7 @@ pub(crate) struct Inner<'a> {
     /// Stable code: `bad_request`, `unauthenticated`, `bad_credentials`, `forbidden`,
     /// `wrong_unit`, `not_found`, `method_not_allowed`, `illegal_transition`, `payload_too_large`,
     /// `unsupported_media_type`, `invalid`, `calendar`, `too_many_requests`, `internal`, `busy`,
-    /// `unavailable`.
+    /// `unavailable`, `insufficient_storage`.
     #[schema(example = "invalid")]
     code: &'a str,
     /// What is wrong, for people.
@@ -171,6 +172,18 @@ impl From<CoreError> for ApiError {
                 ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "busy", e.to_string()).with_retry_after(1)
             }
             CoreError::Calendar(c) => ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "calendar", c.to_string()),
+            CoreError::Store(s) if s.is_disk_full() => ApiError::new(
+                StatusCode::INSUFFICIENT_STORAGE,
+                "insufficient_storage",
+                "the store's disk is full: nothing was written; try again when space has been freed",
+            )
+            .with_retry_after(60),
+            CoreError::Store(s) if s.is_unavailable() => ApiError::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "unavailable",
+                "the store cannot be reached just now: nothing was written; try again shortly",
+            )
+            .with_retry_after(1),
             CoreError::Store(s) => ApiError::internal(format!("store: {s}")),
         }
     }

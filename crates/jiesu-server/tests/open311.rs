@@ -601,3 +601,177 @@ async fn posts_beyond_the_key_rate_are_refused_with_429_and_store_nothing() {
     // Reading is not limited.
     assert_eq!(a.get("services.json").await.status, StatusCode::OK);
 }
+
+/// A desk over the test app's store, for reads and checks beside the router.
+fn desk_of(a: &TestApp) -> Desk {
+    Desk::new(a.store.clone(), Catalog::dongcheng(), Calendar::china(), Config::default())
+}
+
+/// Takes case `id` round the loop to 已结案 through the JSON API (its unit signs, replies; the
+/// operator calls back and closes).
+async fn close(a: &TestApp, id: i64) {
+    let unit = a.store.case(id).await.unwrap().state.assignee.expect("dispatched");
+    let unit = Some(unit.as_str());
+    let id = id.to_string();
+    a.act("unit_handler", unit, &id, json!({"action": "accept"})).await;
+    a.act("unit_handler", unit, &id, json!({"action": "reply", "note": "已处理"})).await;
+    let callback = json!({"action": "callback", "responded": true, "solved": false, "satisfaction": "unsatisfied"});
+    a.act("operator", None, &id, callback).await;
+    a.act("operator", None, &id, json!({"action": "close"})).await;
+    assert_eq!(a.store.case(id.parse().unwrap()).await.unwrap().state.status, Status::Closed);
+}
+
+/// A REOPEN update of request `id` with the client's `update_id`.
+fn reopen_post<'a>(key: &'a str, id: &'a str, update_id: &'a str) -> [(&'a str, &'a str); 5] {
+    [
+        ("api_key", key),
+        ("service_request_id", id),
+        ("update_id", update_id),
+        ("status", "REOPEN"),
+        ("updated_datetime", "2026-11-27T12:00:00+08:00"),
+    ]
+}
+
+/// An update may touch only the requests its key filed (or a staff key's scope), and acts as
+/// that key; anything else is answered exactly like a missing request.
+async fn updates_are_scoped_to_the_key(url: &str) {
+    let a = TestApp::new(url).await;
+    let (_, other) = a.store.create_api_key("other-app", Role::Citizen, None, Utc::now()).await.unwrap();
+    let (_, staff) = a.store.create_api_key("hotline-desk", Role::Operator, None, Utc::now()).await.unwrap();
+    // One request through Open311 with our key, one hotline case filed by an operator.
+    let r = a.form("requests.json", &heating_post(a.key, &[])).await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.text());
+    let mine = r.json()[0]["service_request_id"].as_str().unwrap().parse::<i64>().unwrap();
+    let op = jiesu_domain::workflow::Actor { user: "op-1".into(), role: Role::Operator, unit: None };
+    let draft = jiesu_domain::draft::NewCase {
+        channel: Channel::Hotline,
+        kind: CaseKind::Complaint,
+        title: None,
+        text: "暖气不热".into(),
+        category: "0401".into(),
+        place: jiesu_domain::draft::Place { street: Some("110101001".into()), ..Default::default() },
+        contact: Default::default(),
+        external_id: None,
+    };
+    let now = *a.clock.lock().unwrap();
+    let hotline = desk_of(&a).receive(op, draft, now, true).await.unwrap().id;
+    close(&a, mine).await;
+    close(&a, hotline).await;
+
+    // A missing request, and the same answer for cases this key did not file.
+    let missing = a.form("servicerequestupdates.json", &reopen_post(a.key, "999999", "m-1")).await;
+    let missing = missing.json_error(StatusCode::NOT_FOUND).replace("999999", "N");
+    for (key, id, update) in [(a.key, hotline, "h-1"), (other.as_str(), mine, "o-1"), (other.as_str(), hotline, "o-2")]
+    {
+        let id = id.to_string();
+        let e = a.form("servicerequestupdates.json", &reopen_post(key, &id, update)).await;
+        assert_eq!(e.json_error(StatusCode::NOT_FOUND).replace(&id, "N"), missing, "out of scope looks missing");
+        // Not even a note that changes nothing.
+        let note_id = format!("{update}-note");
+        let mut note = reopen_post(key, &id, &note_id);
+        note[3].1 = "INVESTIGATING";
+        assert_eq!(a.form("servicerequestupdates.json", &note).await.status, StatusCode::NOT_FOUND);
+    }
+    for id in [mine, hotline] {
+        let s = a.store.case(id).await.unwrap().state;
+        assert_eq!((s.status, s.reopen_count), (Status::Closed, 0), "case {id} untouched");
+    }
+    assert!(a.store.client_updates_of(&[mine, hotline]).await.unwrap().is_empty(), "nothing stored");
+
+    // The filer reopens its own request, as itself (the citizen who filed it), not as the system.
+    let r = a.form("servicerequestupdates.json", &reopen_post(a.key, &mine.to_string(), "k-1")).await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.text());
+    let reopen = a.store.events(mine).await.unwrap().pop().unwrap();
+    assert!(matches!(reopen.action, jiesu_domain::workflow::Action::Reopen { .. }), "{reopen:?}");
+    assert_eq!((reopen.actor.user.as_str(), reopen.actor.role), ("open311:open311-test", Role::Citizen));
+    // A staff key reaches the cases of its scope, as the key in its role.
+    let r = a.form("servicerequestupdates.json", &reopen_post(&staff, &hotline.to_string(), "s-1")).await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.text());
+    let reopen = a.store.events(hotline).await.unwrap().pop().unwrap();
+    assert_eq!((reopen.actor.user.as_str(), reopen.actor.role), ("key:hotline-desk", Role::Operator));
+    assert_eq!(a.store.case(hotline).await.unwrap().state.reopen_count, 1);
+    a.store.close().await;
+}
+
+#[tokio::test]
+async fn sqlite_updates_are_scoped_to_the_key() {
+    let dir = tempfile::tempdir().unwrap();
+    updates_are_scoped_to_the_key(&format!("sqlite://{}", dir.path().join("s.db").display())).await;
+}
+
+#[tokio::test]
+async fn postgres_updates_are_scoped_to_the_key() {
+    let Some(db) = jiesu_store::testing::scratch_postgres("open311_scope").await else { return };
+    updates_are_scoped_to_the_key(&db.url).await;
+    db.drop().await;
+}
+
+/// Create and update are one transaction each: with the last insert failing, nothing is
+/// half-written (no case, no media, no Open311 row; no update without its 重办), and a retry
+/// works once the fault is gone.
+async fn posts_are_all_or_nothing(url: &str) {
+    use jiesu_store::testing::{allow_inserts, fail_inserts};
+    let a = TestApp::new(url).await;
+    let desk = desk_of(&a);
+    let batch = [
+        ("api_key", a.key),
+        ("service_code", "0102"),
+        ("address_id", "110101001001"),
+        ("description", "院内私搭乱建"),
+        ("attribute[KIND]", "report"),
+    ];
+    // The token is the last row a create writes.
+    fail_inserts(&a.store, "open311_tokens").await.unwrap();
+    let r = a.multipart("requests.json", &batch, Some(("image/png", PNG))).await;
+    assert_eq!(r.status, StatusCode::INTERNAL_SERVER_ERROR, "{}", r.text());
+    assert_eq!(a.store.max_case_id().await.unwrap(), None, "no case without its token");
+    let report = desk.check().await.unwrap();
+    assert!(report.ok() && report.open311_orphans.is_empty(), "no orphan media or rows: {report:?}");
+    allow_inserts(&a.store, "open311_tokens").await.unwrap();
+    let r = a.multipart("requests.json", &batch, Some(("image/png", PNG))).await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.text());
+    let token = r.json()[0]["token"].as_str().unwrap().to_string();
+    let id = a.get(&format!("tokens/{token}.json")).await.json()[0]["service_request_id"].as_str().unwrap().to_string();
+    assert_eq!(a.store.max_case_id().await.unwrap(), Some(id.parse().unwrap()), "the retry files one case");
+    let v = a.get(&format!("requests/{id}.json")).await.json();
+    let media = v[0]["media_url"].as_str().unwrap().trim_start_matches("http://open311.test").to_string();
+    assert_eq!(&a.get(&media).await.bytes[..], PNG);
+
+    // An update that reopens: the update row is the last insert.
+    let r = a.form("requests.json", &heating_post(a.key, &[])).await;
+    let heat = r.json()[0]["service_request_id"].as_str().unwrap().parse::<i64>().unwrap();
+    close(&a, heat).await;
+    let heat_id = heat.to_string();
+    fail_inserts(&a.store, "open311_updates").await.unwrap();
+    let update = reopen_post(a.key, &heat_id, "fms-retry");
+    let r = a.multipart("servicerequestupdates.json", &update, Some(("image/png", PNG))).await;
+    assert_eq!(r.status, StatusCode::INTERNAL_SERVER_ERROR, "{}", r.text());
+    let s = a.store.case(heat).await.unwrap().state;
+    assert_eq!((s.status, s.reopen_count), (Status::Closed, 0), "no 重办 without its update");
+    assert!(a.store.client_updates_of(&[heat]).await.unwrap().is_empty());
+    assert!(desk.check().await.unwrap().ok(), "no orphan media");
+    allow_inserts(&a.store, "open311_updates").await.unwrap();
+    let r = a.multipart("servicerequestupdates.json", &update, Some(("image/png", PNG))).await;
+    assert_eq!(r.status, StatusCode::CREATED, "the retry reopens: {}", r.text());
+    let s = a.store.case(heat).await.unwrap().state;
+    assert_eq!((s.status, s.reopen_count), (Status::Dispatched, 1));
+    let updates = a.store.client_updates_of(&[heat]).await.unwrap();
+    assert_eq!(updates.len(), 1);
+    assert!(a.store.media(updates[0].media_id.as_deref().unwrap()).await.unwrap().is_some());
+    let report = desk.check().await.unwrap();
+    assert!(report.ok(), "{report:?}");
+    a.store.close().await;
+}
+
+#[tokio::test]
+async fn sqlite_posts_are_all_or_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    posts_are_all_or_nothing(&format!("sqlite://{}", dir.path().join("f.db").display())).await;
+}
+
+#[tokio::test]
+async fn postgres_posts_are_all_or_nothing() {
+    let Some(db) = jiesu_store::testing::scratch_postgres("open311_atomic").await else { return };
+    posts_are_all_or_nothing(&db.url).await;
+    db.drop().await;
+}

@@ -35,11 +35,21 @@ const MAX_SCRIPTS: usize = 256;
 
 type AnyQuery = sqlx::query::Query<'static, Any, AnyArguments>;
 
-/// What decides the text of a new case's statements: how many events and summoned units it has.
+/// What decides the text of a new case's statements: how many events and summoned units it
+/// has, whether it has an external id, and what came with it through Open311.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub(crate) struct Shape {
     pub events: usize,
     pub units: usize,
+    pub external: bool,
+    pub open311: Option<Open311Shape>,
+}
+
+/// The Open311 side of a new case: its request row always, a media file and a token if any.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub(crate) struct Open311Shape {
+    pub media: bool,
+    pub token: bool,
 }
 
 /// One new case to write: its shape and its bindings.

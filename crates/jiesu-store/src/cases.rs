@@ -10,6 +10,7 @@ use sqlx::any::AnyRow;
 // Every dynamic SQL string here is built from constants of this module, never from input.
 use sqlx::{Any, AssertSqlSafe, Row};
 
+use crate::chain::EventColumns;
 use crate::crypt::Sealer;
 use crate::{Store, StoreError};
 
@@ -138,24 +139,56 @@ impl Store {
     /// is still all-or-nothing, and the call returns only after its commit.
     ///
     /// The citizen's contact is sealed with the data key; a case filed by a citizen records them
-    /// as its owner (for [`Scope::Own`]); summoned units, if any, go to `case_units`.
+    /// as its owner (for [`Scope::Own`]); summoned units, if any, go to `case_units`. An external
+    /// id is unique per filer (the first event's actor): [`StoreError::AlreadyFiled`] names the
+    /// case filed first.
     pub async fn create_case(&self, case: &NewCase, events: &[Event], state: &CaseState) -> Result<i64, StoreError> {
+        self.create_case_with(case, events, state, None).await
+    }
+
+    /// [`Store::create_case`] with what an Open311 client sent (media, attributes, token), all
+    /// in the case's transaction: the case is marked as filed through the Open311 endpoint.
+    pub async fn create_case_with(
+        &self,
+        case: &NewCase,
+        events: &[Event],
+        state: &CaseState,
+        open311: Option<&crate::Open311Intake>,
+    ) -> Result<i64, StoreError> {
+        let filer = events.first().map(|e| e.actor.user.clone()).unwrap_or_default();
+        // Serialised and chained here, by the caller, so that the single writer only binds.
+        let event_json: Vec<String> = events.iter().map(json).collect();
+        let chained = self.chain(None, events, &event_json);
         let row = CaseRow {
             contact: (!case.contact.is_empty()).then(|| self.sealer.seal(json(&case.contact).as_bytes())),
             owner: owner_of(events),
+            filed_via: open311.map(|_| FILED_VIA_OPEN311.to_string()),
+            chain: chained.head.clone(),
         };
-        match self.backend {
+        let created = match self.backend {
             crate::Backend::Sqlite => {
                 let units = joint_units(state);
-                let shape = crate::batch::Shape { events: events.len(), units: units.len() };
-                // Serialised here, by the caller, so that the single writer only binds.
-                let (state_json, event_json) = (json(state), events.iter().map(json).collect::<Vec<_>>());
-                let (case, events, state) = (case.clone(), events.to_vec(), state.clone());
+                let shape = crate::batch::Shape {
+                    events: events.len(),
+                    units: units.len(),
+                    external: case.external_id.is_some(),
+                    open311: open311
+                        .map(|o| crate::batch::Open311Shape { media: o.media.is_some(), token: o.token.is_some() }),
+                };
+                let state_json = json(state);
+                let extra = open311.map(|o| (o.clone(), attributes_json(o)));
+                let (case, events, state, filer) = (case.clone(), events.to_vec(), state.clone(), filer.clone());
                 let bind = Box::new(move |q| {
                     let q = bind_case(q, &case, &state, &state_json, &row);
-                    let mut q = bind_events(q, &events, &event_json);
+                    let mut q = bind_events(q, &events, &event_json, &chained.hashes);
                     for u in &units {
                         q = q.bind(u.clone());
+                    }
+                    if let Some(x) = &case.external_id {
+                        q = q.bind(filer.clone()).bind(x.clone());
+                    }
+                    if let Some((o, attributes)) = &extra {
+                        q = bind_open311(q, o, attributes, ms(state.received_at));
                     }
                     q
                 });
@@ -168,16 +201,43 @@ impl Store {
                 answer.await.map_err(|_| StoreError::Write("the writer stopped".into()))?
             }
             crate::Backend::Postgres => {
-                let mut tx = self.writer.begin().await?;
-                let sql = format!("{} RETURNING id", case_insert(&mut numbered(1)));
-                let q = bind_case(sqlx::query(AssertSqlSafe(sql)), case, state, &json(state), &row);
-                let id: i64 = q.fetch_one(&mut *tx).await?.try_get("id")?;
-                insert_events(&mut tx, id, events).await?;
-                insert_units(&mut tx, id, state).await?;
-                tx.commit().await?;
-                Ok(id)
+                async {
+                    let mut tx = self.writer.begin().await?;
+                    let sql = format!("{} RETURNING id", case_insert(&mut numbered(1)));
+                    let q = bind_case(sqlx::query(AssertSqlSafe(sql)), case, state, &json(state), &row);
+                    let id: i64 = q.fetch_one(&mut *tx).await?.try_get("id")?;
+                    insert_events(&mut tx, id, events, &event_json, &chained.hashes).await?;
+                    insert_units(&mut tx, id, state).await?;
+                    if let Some(x) = &case.external_id {
+                        let sql = external_insert("$1", &mut numbered(2));
+                        sqlx::query(AssertSqlSafe(sql)).bind(id).bind(&filer).bind(x).execute(&mut *tx).await?;
+                    }
+                    if let Some(o) = open311 {
+                        crate::open311::insert_intake(&mut tx, id, o, state.received_at).await?;
+                    }
+                    crate::search::insert_terms(&mut tx, id, &case.display_title(), &case.text).await?;
+                    tx.commit().await?;
+                    Ok(id)
+                }
+                .await
             }
+        };
+        match (created, &case.external_id) {
+            // Filed twice at the same moment: the key let one in; name it.
+            (Err(e), Some(x)) if crate::open311::is_unique_violation(&e) => {
+                self.case_filed(&filer, x).await?.map_or(Err(e), |id| Err(StoreError::AlreadyFiled(id)))
+            }
+            (created, _) => created,
         }
+    }
+
+    /// The case that `filer` (the actor of its 受理 event) filed with `external_id`, if any.
+    pub async fn case_filed(&self, filer: &str, external_id: &str) -> Result<Option<i64>, StoreError> {
+        Ok(sqlx::query_scalar("SELECT case_id FROM case_external_ids WHERE filer = $1 AND external_id = $2")
+            .bind(filer)
+            .bind(external_id)
+            .fetch_optional(&self.pool)
+            .await?)
     }
 
     /// Appends events to case `id` and stores its new state, in one transaction, provided the
@@ -191,10 +251,44 @@ impl Store {
         events: &[Event],
         state: &CaseState,
     ) -> Result<(), StoreError> {
+        self.append_with(id, expected_seq, events, state, &AppendAlso::default()).await.map(|_| ())
+    }
+
+    /// [`Store::append`], checking and writing `also` in the same transaction: another case
+    /// that must be unchanged (a merge's master), a client's update stored with the events.
+    /// Returns the id of the stored client update, if one was given.
+    pub async fn append_with(
+        &self,
+        id: i64,
+        expected_seq: u32,
+        events: &[Event],
+        state: &CaseState,
+        also: &AppendAlso<'_>,
+    ) -> Result<Option<i64>, StoreError> {
         let mut tx = self.writer.begin().await?;
+        if let (crate::Backend::Postgres, Some((other, _))) = (self.backend, also.unchanged) {
+            // Both rows locked in id order, so that two merges crossing each other (A into B,
+            // B into C or A) wait for one another instead of deadlocking. (SQLite has one
+            // writer: the first UPDATE below takes the database's write lock.)
+            sqlx::query("SELECT id FROM cases WHERE id IN ($1, $2) ORDER BY id FOR UPDATE")
+                .bind(id)
+                .bind(other)
+                .fetch_all(&mut *tx)
+                .await?;
+        }
+        // The chain goes on from the latest event; if that is no longer `expected_seq`, the
+        // UPDATE below finds no row and the append is a conflict.
+        let prev: Option<Option<String>> =
+            sqlx::query_scalar("SELECT hash FROM events WHERE case_id = $1 AND seq = $2")
+                .bind(id)
+                .bind(i64::from(expected_seq))
+                .fetch_optional(&mut *tx)
+                .await?;
+        let event_json: Vec<String> = events.iter().map(json).collect();
+        let chained = self.chain(prev.flatten().as_deref(), events, &event_json);
         let done = sqlx::query(
             "UPDATE cases SET status = $1, assignee = $2, due = $3, overdue_noticed = $4, updated_at = $5, \
-             closed_at = $6, seq = $7, state = $8, category = $9 WHERE id = $10 AND seq = $11",
+             closed_at = $6, seq = $7, state = $8, category = $9, chain = COALESCE($12, chain) WHERE id = $10 AND seq = $11",
         )
         .bind(state.status.code())
         .bind(&state.assignee)
@@ -207,6 +301,7 @@ impl Store {
         .bind(&state.category)
         .bind(id)
         .bind(i64::from(expected_seq))
+        .bind(chained.head)
         .execute(&mut *tx)
         .await?;
         if done.rows_affected() == 0 {
@@ -217,12 +312,28 @@ impl Store {
                 None => StoreError::NotFound(id),
             });
         }
-        insert_events(&mut tx, id, events).await?;
+        if let Some((other, other_seq)) = also.unchanged {
+            // Read under the write lock (SQLite) or the row lock (PostgreSQL): nobody can change
+            // it before the commit.
+            let seq: Option<i64> =
+                sqlx::query_scalar("SELECT seq FROM cases WHERE id = $1").bind(other).fetch_optional(&mut *tx).await?;
+            if seq != Some(i64::from(other_seq)) {
+                return Err(StoreError::Conflict { id: other, expected: other_seq });
+            }
+        }
+        insert_events(&mut tx, id, events, &event_json, &chained.hashes).await?;
         // Summoned units follow the state (吹哨 adds, 重办 clears).
         sqlx::query("DELETE FROM case_units WHERE case_id = $1").bind(id).execute(&mut *tx).await?;
         insert_units(&mut tx, id, state).await?;
+        let mut update_id = None;
+        if let Some(update) = also.client_update {
+            if let Some(media) = also.media {
+                crate::open311::insert_media(&mut tx, media, update.received_at).await?;
+            }
+            update_id = Some(crate::open311::insert_client_update(&mut tx, update).await?);
+        }
         tx.commit().await?;
-        Ok(())
+        Ok(update_id)
     }
 
     /// Changes what intake wrote (category and place, e.g. an operator's correction) without an
@@ -342,7 +453,7 @@ impl Store {
 
     /// Cases within `scope` matching `filter`, newest first, one page.
     pub async fn list(&self, scope: &Scope, filter: &CaseFilter, page: Page) -> Result<Vec<CaseRecord>, StoreError> {
-        let w = filter_clause(scope, filter, page.before);
+        let w = filter_clause(self.backend, scope, filter, page.before);
         let sql = format!("SELECT {CASE_COLUMNS} FROM cases{} ORDER BY id DESC LIMIT {}", w.sql, w.next_placeholder());
         let limit = i64::from(page.limit.clamp(1, 1000));
         let rows = w.bind(sqlx::query(AssertSqlSafe(sql))).bind(limit).fetch_all(&self.pool).await?;
@@ -358,7 +469,7 @@ impl Store {
         offset: u64,
         limit: u32,
     ) -> Result<Vec<CaseRecord>, StoreError> {
-        let w = filter_clause(&Scope::All, filter, None);
+        let w = filter_clause(self.backend, &Scope::All, filter, None);
         let n = w.args.len();
         let sql =
             format!("SELECT {CASE_COLUMNS} FROM cases{} ORDER BY id DESC LIMIT ${} OFFSET ${}", w.sql, n + 1, n + 2);
@@ -376,7 +487,7 @@ impl Store {
         filter: &CaseFilter,
         page: Page,
     ) -> Result<Vec<String>, StoreError> {
-        let w = filter_clause(scope, filter, page.before);
+        let w = filter_clause(self.backend, scope, filter, page.before);
         let select =
             format!("SELECT {CASE_COLUMNS} FROM cases{} ORDER BY id DESC LIMIT {}", w.sql, w.next_placeholder());
         let (sql, column) = match self.backend {
@@ -389,7 +500,7 @@ impl Store {
 
     /// How many cases within `scope` match `filter`.
     pub async fn count(&self, scope: &Scope, filter: &CaseFilter) -> Result<u64, StoreError> {
-        let w = filter_clause(scope, filter, None);
+        let w = filter_clause(self.backend, scope, filter, None);
         let sql = format!("SELECT COUNT(*) AS n FROM cases{}", w.sql);
         let n: i64 = w.bind(sqlx::query(AssertSqlSafe(sql))).fetch_one(&self.pool).await?.try_get("n")?;
         Ok(n as u64)
@@ -494,6 +605,19 @@ impl Store {
     }
 }
 
+/// What [`Store::append_with`] checks and writes besides the events, in their transaction.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct AppendAlso<'a> {
+    /// Another case whose latest event must still be this number: a merge's master, so that
+    /// the merge is decided and written over both cases at once ([`StoreError::Conflict`]
+    /// naming that case otherwise).
+    pub unchanged: Option<(i64, u32)>,
+    /// A client's update to store with the events (its `id` is ignored).
+    pub client_update: Option<&'a crate::ClientUpdate>,
+    /// The update's media file.
+    pub media: Option<&'a crate::NewMedia>,
+}
+
 /// The columns of a case row that cache its state for queries.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CachedColumns {
@@ -536,7 +660,15 @@ struct CaseRow {
     contact: Option<String>,
     /// The citizen who filed the case.
     owner: Option<String>,
+    /// The endpoint the case was filed through, when it keeps a row of its own beside the case
+    /// ([`FILED_VIA_OPEN311`]).
+    filed_via: Option<String>,
+    /// The head of its event chain.
+    chain: Option<String>,
 }
+
+/// `filed_via` of a case filed through the Open311 endpoint: it has an `open311_requests` row.
+pub(crate) const FILED_VIA_OPEN311: &str = "open311";
 
 /// The owner of a new case: its first event's actor, when a citizen.
 fn owner_of(events: &[Event]) -> Option<String> {
@@ -566,9 +698,9 @@ fn anonymous() -> String {
 }
 
 /// The statements that write one new case on SQLite (the case row, returning its id, then its
-/// events and summoned units), with anonymous placeholders: the same text for every case of the
-/// same shape, so the batch writer builds it once. The case id is the new row's: with one writer
-/// inside the transaction, `max(id)`.
+/// events, summoned units, external id and Open311 side), with anonymous placeholders: the same
+/// text for every case of the same shape, so the batch writer builds it once. The case id is the
+/// new row's: with one writer inside the transaction, `max(id)`.
 pub(crate) fn sqlite_create_sql(shape: crate::batch::Shape) -> String {
     const NEW_ID: &str = "(SELECT max(id) FROM cases)";
     let mut sql = format!(
@@ -580,7 +712,68 @@ pub(crate) fn sqlite_create_sql(shape: crate::batch::Shape) -> String {
         sql.push_str("; ");
         sql.push_str(&units_insert(shape.units, NEW_ID, &mut anonymous));
     }
+    if shape.external {
+        sql.push_str("; ");
+        sql.push_str(&external_insert(NEW_ID, &mut anonymous));
+    }
+    if let Some(o) = shape.open311 {
+        sql.push_str("; ");
+        sql.push_str(&open311_inserts(o, NEW_ID, &mut anonymous));
+    }
     sql
+}
+
+/// The INSERT of a case's external id (filer, external id) for the case `case_id`.
+fn external_insert(case_id: &str, mark: &mut impl FnMut() -> String) -> String {
+    let (filer, x) = (mark(), mark());
+    format!("INSERT INTO case_external_ids (case_id, filer, external_id) VALUES ({case_id}, {filer}, {x})")
+}
+
+/// The INSERTs of a new case's Open311 side (media, request row, token), values bound by
+/// [`bind_open311`].
+fn open311_inserts(shape: crate::batch::Open311Shape, case_id: &str, mark: &mut impl FnMut() -> String) -> String {
+    let mut sql = Vec::new();
+    if shape.media {
+        let marks: Vec<String> = (0..5).map(|_| mark()).collect();
+        sql.push(format!(
+            "INSERT INTO open311_media (id, content_type, size, bytes, created_at) VALUES ({})",
+            marks.join(", ")
+        ));
+    }
+    let marks: Vec<String> = (0..6).map(|_| mark()).collect();
+    sql.push(format!(
+        "INSERT INTO open311_requests (case_id, service_code, attributes, media_id, media_url, client, created_at) \
+         VALUES ({case_id}, {})",
+        marks.join(", ")
+    ));
+    if shape.token {
+        let (token, at) = (mark(), mark());
+        sql.push(format!("INSERT INTO open311_tokens (token, case_id, created_at) VALUES ({token}, {case_id}, {at})"));
+    }
+    sql.join("; ")
+}
+
+/// The attributes of an Open311 request as stored (a JSON object).
+fn attributes_json(o: &crate::Open311Intake) -> String {
+    serde_json::Value::Object(o.attributes.clone()).to_string()
+}
+
+/// Binds the values of [`open311_inserts`]; `at` is the time written (epoch ms).
+fn bind_open311<'q>(mut q: AnyQuery<'q>, o: &crate::Open311Intake, attributes: &str, at: i64) -> AnyQuery<'q> {
+    if let Some(m) = &o.media {
+        q = q.bind(m.id.clone()).bind(m.content_type.clone()).bind(m.bytes.len() as i64).bind(m.bytes.clone()).bind(at);
+    }
+    q = q
+        .bind(o.service_code.clone())
+        .bind(attributes.to_owned())
+        .bind(o.media.as_ref().map(|m| m.id.clone()))
+        .bind(o.media_url.clone())
+        .bind(o.client.clone())
+        .bind(at);
+    if let Some(t) = &o.token {
+        q = q.bind(t.clone()).bind(at);
+    }
+    q
 }
 
 /// An INSERT of `k` summoned units of the case `case_id` (an SQL expression), values marked by
@@ -608,14 +801,14 @@ fn case_insert(mark: &mut impl FnMut() -> String) -> String {
     let marks: Vec<String> = (0..CASE_INSERT_ARGS).map(|_| mark()).collect();
     format!(
         "INSERT INTO cases (channel, kind, title, body, category, address, lat, lon, street, community, grid, contact, \
-         external_id, status, assignee, due, overdue_noticed, received_at, updated_at, closed_at, seq, state, owner) \
-         VALUES ({})",
+         external_id, status, assignee, due, overdue_noticed, received_at, updated_at, closed_at, seq, state, owner, \
+         filed_via, chain) VALUES ({})",
         marks.join(", ")
     )
 }
 
 /// Number of placeholders in [`case_insert`].
-const CASE_INSERT_ARGS: usize = 23;
+const CASE_INSERT_ARGS: usize = 25;
 
 pub(crate) type AnyQuery<'q> = sqlx::query::Query<'q, Any, sqlx::any::AnyArguments>;
 
@@ -644,6 +837,8 @@ fn bind_case<'q>(q: AnyQuery<'q>, case: &NewCase, state: &CaseState, state_json:
         .bind(i64::from(state.seq))
         .bind(state_json.to_owned())
         .bind(row.owner.clone())
+        .bind(row.filed_via.clone())
+        .bind(row.chain.clone())
 }
 
 /// An optional `f64` that binds correctly on PostgreSQL through the `Any` driver.
@@ -672,7 +867,7 @@ impl sqlx::Type<Any> for F64 {
 }
 
 /// Placeholders bound per event by [`bind_events`].
-const EVENT_ARGS: usize = 9;
+const EVENT_ARGS: usize = 10;
 
 /// A multi-row INSERT of `n` events of the case `case_id` (an SQL expression), whose values are
 /// marked by `mark`.
@@ -684,38 +879,81 @@ fn events_insert(n: usize, case_id: &str, mark: &mut impl FnMut() -> String) -> 
         })
         .collect();
     format!(
-        "INSERT INTO events (case_id, seq, at, actor_user, actor_role, actor_unit, action, from_status, to_status, body) \
+        "INSERT INTO events (case_id, seq, at, actor_user, actor_role, actor_unit, action, from_status, to_status, body, \
+         hash) \
          VALUES {}",
         rows.join(", ")
     )
 }
 
-/// Binds the values of `events`; `jsons` are the events serialised, in the same order.
-fn bind_events<'q>(mut q: AnyQuery<'q>, events: &[Event], jsons: &[String]) -> AnyQuery<'q> {
-    for (e, body) in events.iter().zip(jsons) {
+/// The stored columns of event `e` whose JSON is `body`: what is written, and what the chain
+/// covers.
+fn event_columns<'a>(e: &'a Event, body: &'a str) -> EventColumns<'a> {
+    EventColumns {
+        seq: i64::from(e.seq),
+        at: ms(e.at),
+        actor_user: &e.actor.user,
+        actor_role: e.actor.role.code(),
+        actor_unit: e.actor.unit.as_deref(),
+        action: e.action.code(),
+        from_status: e.from.map(|s| s.code()),
+        to_status: e.to.code(),
+        body,
+    }
+}
+
+/// Binds the values of `events`; `jsons` are the events serialised and `hashes` their chain
+/// hashes ([`Store::chain`]), in the same order.
+fn bind_events<'q>(mut q: AnyQuery<'q>, events: &[Event], jsons: &[String], hashes: &[String]) -> AnyQuery<'q> {
+    for ((e, body), hash) in events.iter().zip(jsons).zip(hashes) {
+        let c = event_columns(e, body);
         q = q
-            .bind(i64::from(e.seq))
-            .bind(ms(e.at))
-            .bind(e.actor.user.clone())
-            .bind(e.actor.role.code())
-            .bind(e.actor.unit.clone())
-            .bind(e.action.code())
-            .bind(e.from.map(|s| s.code()))
-            .bind(e.to.code())
-            .bind(body.clone());
+            .bind(c.seq)
+            .bind(c.at)
+            .bind(c.actor_user.to_owned())
+            .bind(c.actor_role)
+            .bind(c.actor_unit.map(str::to_owned))
+            .bind(c.action)
+            .bind(c.from_status)
+            .bind(c.to_status)
+            .bind(body.clone())
+            .bind(hash.clone());
     }
     q
 }
 
 /// Inserts a case's new events with one multi-row statement.
-async fn insert_events(tx: &mut sqlx::Transaction<'_, Any>, id: i64, events: &[Event]) -> Result<(), StoreError> {
+async fn insert_events(
+    tx: &mut sqlx::Transaction<'_, Any>,
+    id: i64,
+    events: &[Event],
+    jsons: &[String],
+    hashes: &[String],
+) -> Result<(), StoreError> {
     if events.is_empty() {
         return Ok(());
     }
     let q = sqlx::query(AssertSqlSafe(events_insert(events.len(), "$1", &mut numbered(2)))).bind(id);
-    let jsons: Vec<String> = events.iter().map(json).collect();
-    bind_events(q, events, &jsons).execute(&mut **tx).await?;
+    bind_events(q, events, jsons, hashes).execute(&mut **tx).await?;
     Ok(())
+}
+
+/// New events' chain hashes and the case row's new chain head.
+pub(crate) struct Chained {
+    pub hashes: Vec<String>,
+    /// None when there are no new events (the head stays).
+    pub head: Option<String>,
+}
+
+impl Store {
+    /// Chains new `events` (serialised as `jsons`) after `prev`, the hash of the case's latest
+    /// event (None for a new case). Every insert of events goes through here.
+    pub(crate) fn chain(&self, prev: Option<&str>, events: &[Event], jsons: &[String]) -> Chained {
+        let columns: Vec<EventColumns<'_>> = events.iter().zip(jsons).map(|(e, j)| event_columns(e, j)).collect();
+        let hashes = self.chainer.links(prev, &columns);
+        let head = hashes.last().map(|h| self.chainer.head(h));
+        Chained { hashes, head }
+    }
 }
 
 /// A bound value of a dynamic query.
@@ -812,7 +1050,7 @@ fn like_literal(text: &str) -> String {
     out
 }
 
-fn filter_clause(scope: &Scope, f: &CaseFilter, before: Option<i64>) -> Where {
+fn filter_clause(backend: crate::Backend, scope: &Scope, f: &CaseFilter, before: Option<i64>) -> Where {
     let mut w = Where::default();
     scope_clause(&mut w, scope);
     if !f.statuses.is_empty() {
@@ -849,7 +1087,20 @@ fn filter_clause(scope: &Scope, f: &CaseFilter, before: Option<i64>) -> Where {
         w.and("external_id = ?", Arg::Text(x.clone()));
     }
     if let Some(t) = f.text.as_deref().map(str::trim).filter(|t| !t.is_empty()) {
-        w.and("(title LIKE ? ESCAPE '\\' OR body LIKE ? ESCAPE '\\')", Arg::Text(like_literal(t)));
+        // The index narrows to candidates; LIKE decides (see `search`).
+        let terms = crate::search::query_terms(t);
+        if !terms.is_empty() {
+            w.and(
+                crate::search::candidates_condition(backend),
+                Arg::Text(crate::search::candidates_arg(backend, &terms)),
+            );
+        }
+        // Case-insensitive on both (SQLite's LIKE folds ASCII; PostgreSQL's ILIKE all letters).
+        let like = match backend {
+            crate::Backend::Sqlite => "(title LIKE ? ESCAPE '\\' OR body LIKE ? ESCAPE '\\')",
+            crate::Backend::Postgres => "(title ILIKE ? ESCAPE '\\' OR body ILIKE ? ESCAPE '\\')",
+        };
+        w.and(like, Arg::Text(like_literal(t)));
     }
     if let Some(b) = before {
         w.and("id < ?", Arg::Int(b));

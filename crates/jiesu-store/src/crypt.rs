@@ -61,6 +61,11 @@ impl DataKey {
         Ok(DataKey(key))
     }
 
+    /// The raw key (for keys derived from it).
+    pub(crate) fn bytes(&self) -> &[u8; 32] {
+        &self.0
+    }
+
     /// The key as standard base64 (what key files hold).
     pub fn to_base64(&self) -> String {
         STANDARD.encode(self.0)

@@ -19,21 +19,25 @@
 //! [`Contact`]: jiesu_domain::draft::Contact
 
 mod accounts;
+pub mod backup;
 mod batch;
+pub mod bench;
 mod cases;
+mod chain;
 pub mod crypt;
 mod error;
 mod nearby;
 mod open311;
+mod search;
 pub mod testing;
 
 pub use accounts::{API_KEY_PREFIX, ApiKey, User};
-pub use cases::{CachedColumns, CaseFilter, CaseRecord, Page};
+pub use cases::{AppendAlso, CachedColumns, CaseFilter, CaseRecord, Page};
 pub use crypt::DataKey;
 pub use error::StoreError;
 pub use jiesu_domain::access::Scope;
 pub use nearby::NearbyQuery;
-pub use open311::{ClientUpdate, Media, Open311Request, UpdateOutcome};
+pub use open311::{ClientUpdate, Media, NewMedia, Open311Intake, Open311Request, UpdateOutcome};
 
 use std::str::FromStr;
 use std::sync::Once;
@@ -85,6 +89,10 @@ pub struct Store {
     backend: Backend,
     /// Seals and opens personal data.
     sealer: std::sync::Arc<crypt::Sealer>,
+    /// Hashes events into each case's chain (the tamper-evident record).
+    chainer: std::sync::Arc<chain::Chainer>,
+    /// The data key, for backups (written beside the copy).
+    key: std::sync::Arc<DataKey>,
 }
 
 static SQLITE_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
@@ -105,8 +113,7 @@ impl Store {
     /// Opens the store at `url` with `options`: connects, brings the schema up to date, and
     /// checks the data key against the store (a wrong key is refused here, before any read).
     pub async fn open(url: &str, opts: StoreOptions) -> Result<Store, StoreError> {
-        static DRIVERS: Once = Once::new();
-        DRIVERS.call_once(sqlx::any::install_default_drivers);
+        install_drivers();
         let durability = opts.durability;
         let (backend, url, file) = normalise_url(url)?;
         let options = AnyConnectOptions::from_str(&url).map_err(|e| StoreError::Url(format!("{url}: {e}")))?;
@@ -153,11 +160,18 @@ impl Store {
             Backend::Postgres => &POSTGRES_MIGRATIONS,
         };
         migrator.run(&writer).await?;
-        let sealer =
-            std::sync::Arc::new(crypt::Sealer::new(&resolve_key(&writer, backend, file, opts.data_key).await?));
+        let key = resolve_key(&writer, backend, file, opts.data_key).await?;
+        let sealer = std::sync::Arc::new(crypt::Sealer::new(&key));
+        let chainer = std::sync::Arc::new(chain::Chainer::new(&key));
         let intake = (backend == Backend::Sqlite).then(|| batch::spawn(writer.clone()));
-        let store = Store { pool, writer, intake, backend, sealer };
+        match backend {
+            Backend::Sqlite => search::spawn_indexer(writer.clone()),
+            Backend::Postgres => search::index_missing_postgres(&writer).await?,
+        }
+        let key = std::sync::Arc::new(key);
+        let store = Store { pool, writer, intake, backend, sealer, chainer, key };
         store.seal_plain_contacts().await?;
+        store.chain_unchained().await?;
         Ok(store)
     }
 
@@ -166,14 +180,31 @@ impl Store {
         self.backend
     }
 
-    /// The connection pool for reads, for the few callers (tests, diagnostics) that need raw SQL.
-    pub fn pool(&self) -> &AnyPool {
+    /// The connection pool for reads. Never public: SQL stays in this crate (raw SQL for tests
+    /// goes through [`testing`], the benchmark baseline through [`bench`]).
+    pub(crate) fn pool(&self) -> &AnyPool {
         &self.pool
     }
 
-    /// The connection pool for writes (benchmarks compare against raw inserts through it).
-    pub fn write_pool(&self) -> &AnyPool {
+    /// The connection pool for writes (the single writer on SQLite).
+    pub(crate) fn write_pool(&self) -> &AnyPool {
         &self.writer
+    }
+
+    /// Brings the search index up to date now (SQLite; on PostgreSQL it always is): the
+    /// background indexer does this within a second, so only tests and bulk loads call it.
+    /// Returns how many cases were indexed.
+    pub async fn index_pending(&self) -> Result<usize, StoreError> {
+        let mut done = 0;
+        if self.backend == Backend::Sqlite {
+            loop {
+                match search::index_next(&self.writer).await? {
+                    0 => break,
+                    n => done += n,
+                }
+            }
+        }
+        Ok(done)
     }
 
     /// Closes every connection (waits for running queries).
@@ -181,6 +212,12 @@ impl Store {
         self.writer.close().await;
         self.pool.close().await;
     }
+}
+
+/// Makes sqlx's `Any` driver know SQLite and PostgreSQL (once per process).
+pub(crate) fn install_drivers() {
+    static DRIVERS: Once = Once::new();
+    DRIVERS.call_once(sqlx::any::install_default_drivers);
 }
 
 /// The data key to use: the given one, else (SQLite file) the key file beside the database,
@@ -261,18 +298,60 @@ fn warn_if_readable_by_others(path: &std::path::Path) {
     }
 }
 
-/// Splits a store URL into its backend, the URL sqlx should see and (SQLite) the database file.
+/// Makes the SQLite database file readable by its owner only (0600) before SQLite opens it: a new
+/// one is created so, whatever the umask, and SQLite gives its `-wal` and `-shm` files the mode
+/// of the database file. An existing file that others can read is left as it is, with a warning.
+fn private_file(path: &std::path::Path) -> Result<(), StoreError> {
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    match options.open(path) {
+        Ok(file) => {
+            // The umask may have taken bits away, never added any; set it exactly.
+            #[cfg(unix)]
+            {
+                use std::os::unix::fs::PermissionsExt;
+                file.set_permissions(std::fs::Permissions::from_mode(0o600))
+                    .map_err(|e| StoreError::Url(format!("cannot make {} private: {e}", path.display())))?;
+            }
+            drop(file);
+            Ok(())
+        }
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
+            #[cfg(unix)]
+            if let Ok(meta) = std::fs::metadata(path) {
+                use std::os::unix::fs::PermissionsExt;
+                if meta.permissions().mode() & 0o077 != 0 {
+                    tracing::warn!(path = %path.display(), "the database file is readable by other users: chmod 600 it (and its -wal and -shm)");
+                }
+            }
+            Ok(())
+        }
+        Err(e) => Err(StoreError::Url(format!("cannot create the database file {}: {e}", path.display()))),
+    }
+}
+
+/// Splits a store URL into its backend, the URL sqlx should see and (SQLite) the database file,
+/// creating the file's folder and the file itself (private, see [`private_file`]) when missing.
 fn normalise_url(url: &str) -> Result<(Backend, String, Option<std::path::PathBuf>), StoreError> {
+    let (backend, url, file) = normalise_url_only(url)?;
+    if let Some(file) = &file {
+        if let Some(dir) = file.parent().filter(|d| !d.as_os_str().is_empty()) {
+            std::fs::create_dir_all(dir)
+                .map_err(|e| StoreError::Url(format!("cannot create folder {}: {e}", dir.display())))?;
+        }
+        private_file(file)?;
+    }
+    Ok((backend, url, file))
+}
+
+/// [`normalise_url`] without touching the file system.
+fn normalise_url_only(url: &str) -> Result<(Backend, String, Option<std::path::PathBuf>), StoreError> {
     if let Some(path) = url.strip_prefix("sqlite://").or_else(|| url.strip_prefix("sqlite:")) {
         let (path, query) = path.split_once('?').unwrap_or((path, ""));
         if path.is_empty() {
             return Err(StoreError::Url("sqlite URL has no file path (use sqlite://PATH)".into()));
-        }
-        if path != ":memory:"
-            && let Some(dir) = std::path::Path::new(path).parent().filter(|d| !d.as_os_str().is_empty())
-        {
-            std::fs::create_dir_all(dir)
-                .map_err(|e| StoreError::Url(format!("cannot create folder {}: {e}", dir.display())))?;
         }
         let query = if query.is_empty() { "mode=rwc".to_string() } else { query.to_string() };
         let file = (path != ":memory:" && !query.contains("mode=memory")).then(|| std::path::PathBuf::from(path));

@@ -38,6 +38,36 @@ pub struct Media {
     pub bytes: Vec<u8>,
 }
 
+/// A media file to store, under a random, unguessable name chosen by the caller.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewMedia {
+    /// The name (the public media URL ends with it).
+    pub id: String,
+    /// MIME type.
+    pub content_type: String,
+    /// The file.
+    pub bytes: Vec<u8>,
+}
+
+/// What an Open311 client sent with a new request, written in the new case's transaction (see
+/// [`Store::create_case_with`]): the case, its events, the media, this row and the token
+/// commit together or not at all. The case is marked as filed through the Open311 endpoint.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Open311Intake {
+    /// The service code the client chose.
+    pub service_code: String,
+    /// Attribute code → value, as JSON.
+    pub attributes: serde_json::Map<String, serde_json::Value>,
+    /// A media file posted with the request.
+    pub media: Option<NewMedia>,
+    /// A media URL the client gave instead of a file.
+    pub media_url: Option<String>,
+    /// The API client (key name).
+    pub client: String,
+    /// The batch token, when the service hands one out.
+    pub token: Option<String>,
+}
+
 /// An update a client posted on a case.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ClientUpdate {
@@ -94,6 +124,86 @@ fn decode_update(r: &sqlx::any::AnyRow) -> Result<ClientUpdate, StoreError> {
     })
 }
 
+/// True when `e` is a unique-key violation.
+pub(crate) fn is_unique_violation(e: &StoreError) -> bool {
+    matches!(e, StoreError::Db(sqlx::Error::Database(d)) if d.is_unique_violation())
+}
+
+/// Inserts a media file.
+pub(crate) async fn insert_media(
+    tx: &mut sqlx::Transaction<'_, sqlx::Any>,
+    m: &NewMedia,
+    at: DateTime<Utc>,
+) -> Result<(), StoreError> {
+    sqlx::query("INSERT INTO open311_media (id, content_type, size, bytes, created_at) VALUES ($1, $2, $3, $4, $5)")
+        .bind(&m.id)
+        .bind(&m.content_type)
+        .bind(m.bytes.len() as i64)
+        .bind(m.bytes.clone())
+        .bind(ms(at))
+        .execute(&mut **tx)
+        .await?;
+    Ok(())
+}
+
+/// Inserts the Open311 side of the new case `case_id` (PostgreSQL: one statement each; SQLite
+/// writes the same rows in its batch script, see `cases::sqlite_create_sql`).
+pub(crate) async fn insert_intake(
+    tx: &mut sqlx::Transaction<'_, sqlx::Any>,
+    case_id: i64,
+    o: &Open311Intake,
+    at: DateTime<Utc>,
+) -> Result<(), StoreError> {
+    if let Some(m) = &o.media {
+        insert_media(tx, m, at).await?;
+    }
+    sqlx::query(
+        "INSERT INTO open311_requests (case_id, service_code, attributes, media_id, media_url, client, created_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7)",
+    )
+    .bind(case_id)
+    .bind(&o.service_code)
+    .bind(serde_json::Value::Object(o.attributes.clone()).to_string())
+    .bind(o.media.as_ref().map(|m| &m.id))
+    .bind(&o.media_url)
+    .bind(&o.client)
+    .bind(ms(at))
+    .execute(&mut **tx)
+    .await?;
+    if let Some(token) = &o.token {
+        sqlx::query("INSERT INTO open311_tokens (token, case_id, created_at) VALUES ($1, $2, $3)")
+            .bind(token)
+            .bind(case_id)
+            .bind(ms(at))
+            .execute(&mut **tx)
+            .await?;
+    }
+    Ok(())
+}
+
+/// Inserts a client's update; returns its new id.
+pub(crate) async fn insert_client_update(
+    tx: &mut sqlx::Transaction<'_, sqlx::Any>,
+    update: &ClientUpdate,
+) -> Result<i64, StoreError> {
+    let row = sqlx::query(
+        "INSERT INTO open311_updates (client_update_id, case_id, status, description, media_id, media_url, client, \
+         updated_at, received_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING id",
+    )
+    .bind(&update.client_update_id)
+    .bind(update.case_id)
+    .bind(&update.status)
+    .bind(&update.description)
+    .bind(&update.media_id)
+    .bind(&update.media_url)
+    .bind(&update.client)
+    .bind(ms(update.updated_at))
+    .bind(ms(update.received_at))
+    .fetch_one(&mut **tx)
+    .await?;
+    Ok(row.try_get("id")?)
+}
+
 /// `$1, $2, …, $n`.
 fn marks(n: usize) -> String {
     (1..=n).map(|i| format!("${i}")).collect::<Vec<_>>().join(", ")
@@ -108,16 +218,10 @@ impl Store {
         bytes: &[u8],
         at: DateTime<Utc>,
     ) -> Result<(), StoreError> {
-        sqlx::query(
-            "INSERT INTO open311_media (id, content_type, size, bytes, created_at) VALUES ($1, $2, $3, $4, $5)",
-        )
-        .bind(id)
-        .bind(content_type)
-        .bind(bytes.len() as i64)
-        .bind(bytes.to_vec())
-        .bind(ms(at))
-        .execute(&self.writer)
-        .await?;
+        let media = NewMedia { id: id.to_string(), content_type: content_type.to_string(), bytes: bytes.to_vec() };
+        let mut tx = self.writer.begin().await?;
+        insert_media(&mut tx, &media, at).await?;
+        tx.commit().await?;
         Ok(())
     }
 
@@ -130,32 +234,45 @@ impl Store {
         row.map(|r| Ok(Media { content_type: r.try_get("content_type")?, bytes: r.try_get("bytes")? })).transpose()
     }
 
-    /// Records the Open311 side of case `req.case_id` (and its token, if any) in one transaction.
-    pub async fn put_open311_request(&self, req: &Open311Request, at: DateTime<Utc>) -> Result<(), StoreError> {
-        let mut tx = self.writer.begin().await?;
-        sqlx::query(
-            "INSERT INTO open311_requests (case_id, service_code, attributes, media_id, media_url, client, created_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7)",
+    /// Half-written Open311 requests, each described in a line: an Open311 row or token whose
+    /// case is missing, a case filed through the Open311 endpoint without its Open311 row, a
+    /// media file attached to no request and no update. (For `jiesu check`.)
+    pub async fn open311_orphans(&self) -> Result<Vec<String>, StoreError> {
+        let ids = |sql: &'static str| async move {
+            Ok::<Vec<i64>, StoreError>(sqlx::query_scalar(sql).fetch_all(&self.pool).await?)
+        };
+        let mut found = Vec::new();
+        for id in ids(
+            "SELECT case_id FROM open311_requests r WHERE NOT EXISTS (SELECT 1 FROM cases c WHERE c.id = r.case_id) \
+             ORDER BY case_id",
         )
-        .bind(req.case_id)
-        .bind(&req.service_code)
-        .bind(serde_json::Value::Object(req.attributes.clone()).to_string())
-        .bind(&req.media_id)
-        .bind(&req.media_url)
-        .bind(&req.client)
-        .bind(ms(at))
-        .execute(&mut *tx)
-        .await?;
-        if let Some(token) = &req.token {
-            sqlx::query("INSERT INTO open311_tokens (token, case_id, created_at) VALUES ($1, $2, $3)")
-                .bind(token)
-                .bind(req.case_id)
-                .bind(ms(at))
-                .execute(&mut *tx)
-                .await?;
+        .await?
+        {
+            found.push(format!("the Open311 request of case {id} has no case {id}"));
         }
-        tx.commit().await?;
-        Ok(())
+        for id in
+            ids("SELECT case_id FROM open311_tokens t WHERE NOT EXISTS (SELECT 1 FROM cases c WHERE c.id = t.case_id) \
+             ORDER BY case_id")
+            .await?
+        {
+            found.push(format!("an Open311 token stands for case {id}, which does not exist"));
+        }
+        for id in ids("SELECT id FROM cases c WHERE filed_via = 'open311' \
+             AND NOT EXISTS (SELECT 1 FROM open311_requests r WHERE r.case_id = c.id) ORDER BY id")
+        .await?
+        {
+            found.push(format!("case {id} was filed through the Open311 endpoint but has no Open311 request row"));
+        }
+        let media: Vec<String> = sqlx::query_scalar(
+            "SELECT id FROM open311_media EXCEPT SELECT media_id FROM open311_requests WHERE media_id IS NOT NULL \
+             EXCEPT SELECT media_id FROM open311_updates WHERE media_id IS NOT NULL ORDER BY 1",
+        )
+        .fetch_all(&self.pool)
+        .await?;
+        for m in media {
+            found.push(format!("Open311 media {m} belongs to no request and no update"));
+        }
+        Ok(found)
     }
 
     /// The Open311 side of the cases in `ids` that came through Open311, by case id.
@@ -202,36 +319,35 @@ impl Store {
             .await?)
     }
 
-    /// Stores a client's update unless its `client_update_id` is already stored, in which case
-    /// the stored one is returned as [`UpdateOutcome::Duplicate`] and nothing is written.
-    /// (`update.id` and `update.received_at` of the argument are ignored / taken as given.)
-    pub async fn put_client_update(&self, update: &ClientUpdate) -> Result<UpdateOutcome, StoreError> {
+    /// Stores a client's update (and its media file, if any) unless its `client_update_id` is
+    /// already stored, in which case the stored one is returned as [`UpdateOutcome::Duplicate`]
+    /// and nothing is written. (`update.id` of the argument is ignored.)
+    pub async fn put_client_update(
+        &self,
+        update: &ClientUpdate,
+        media: Option<&NewMedia>,
+    ) -> Result<UpdateOutcome, StoreError> {
         if let Some(old) = self.client_update(&update.client_update_id).await? {
             return Ok(UpdateOutcome::Duplicate(old));
         }
-        let inserted = sqlx::query(
-            "INSERT INTO open311_updates (client_update_id, case_id, status, description, media_id, media_url, client, \
-             updated_at, received_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING id",
-        )
-        .bind(&update.client_update_id)
-        .bind(update.case_id)
-        .bind(&update.status)
-        .bind(&update.description)
-        .bind(&update.media_id)
-        .bind(&update.media_url)
-        .bind(&update.client)
-        .bind(ms(update.updated_at))
-        .bind(ms(update.received_at))
-        .fetch_one(&self.writer)
+        let inserted = async {
+            let mut tx = self.writer.begin().await?;
+            if let Some(m) = media {
+                insert_media(&mut tx, m, update.received_at).await?;
+            }
+            let id = insert_client_update(&mut tx, update).await?;
+            tx.commit().await?;
+            Ok::<_, StoreError>(id)
+        }
         .await;
         match inserted {
-            Ok(row) => Ok(UpdateOutcome::Stored(ClientUpdate { id: row.try_get("id")?, ..update.clone() })),
+            Ok(id) => Ok(UpdateOutcome::Stored(ClientUpdate { id, ..update.clone() })),
             // Two posts of the same update raced: the unique key let one in; answer with it.
-            Err(sqlx::Error::Database(e)) if e.is_unique_violation() => {
+            Err(e) if is_unique_violation(&e) => {
                 let old = self.client_update(&update.client_update_id).await?;
-                old.map(UpdateOutcome::Duplicate).ok_or_else(|| StoreError::Db(sqlx::Error::Database(e)))
+                old.map(UpdateOutcome::Duplicate).ok_or(e)
             }
-            Err(e) => Err(e.into()),
+            Err(e) => Err(e),
         }
     }
 

@@ -54,3 +54,47 @@ impl ScratchDb {
             .expect("drop scratch database");
     }
 }
+
+/// Makes every later INSERT into `table` of `store` fail (a trigger raising an error), to test
+/// that what a failed write began is rolled back. Tests only; undone by [`allow_inserts`].
+/// `table` must be a plain table name.
+pub async fn fail_inserts(store: &Store, table: &str) -> Result<(), StoreError> {
+    assert!(table.chars().all(|c| c.is_ascii_alphanumeric() || c == '_'), "a table name");
+    let sql = match store.backend() {
+        crate::Backend::Sqlite => format!(
+            "CREATE TRIGGER injected_failure_{table} BEFORE INSERT ON {table} \
+             BEGIN SELECT RAISE(ABORT, 'injected failure'); END"
+        ),
+        crate::Backend::Postgres => format!(
+            "CREATE OR REPLACE FUNCTION injected_failure() RETURNS trigger LANGUAGE plpgsql AS \
+             $$ BEGIN RAISE EXCEPTION 'injected failure'; END $$; \
+             CREATE TRIGGER injected_failure_{table} BEFORE INSERT ON {table} \
+             FOR EACH ROW EXECUTE FUNCTION injected_failure()"
+        ),
+    };
+    store.write_pool().execute(AssertSqlSafe(sql)).await?;
+    Ok(())
+}
+
+/// Undoes [`fail_inserts`].
+pub async fn allow_inserts(store: &Store, table: &str) -> Result<(), StoreError> {
+    assert!(table.chars().all(|c| c.is_ascii_alphanumeric() || c == '_'), "a table name");
+    let sql = match store.backend() {
+        crate::Backend::Sqlite => format!("DROP TRIGGER injected_failure_{table}"),
+        crate::Backend::Postgres => format!("DROP TRIGGER injected_failure_{table} ON {table}"),
+    };
+    store.write_pool().execute(AssertSqlSafe(sql)).await?;
+    Ok(())
+}
+
+/// Runs raw SQL on the writer connection (tests that tamper with a store on purpose); returns the
+/// rows affected. Tests only: everything else goes through the store's methods.
+pub async fn execute(store: &Store, sql: &str) -> Result<u64, StoreError> {
+    let done = store.write_pool().execute(AssertSqlSafe(sql.to_string())).await?;
+    Ok(done.rows_affected())
+}
+
+/// The first column of every row of a raw query, as text (tests that look at what is stored).
+pub async fn strings(store: &Store, sql: &str) -> Result<Vec<String>, StoreError> {
+    Ok(sqlx::query_scalar(AssertSqlSafe(sql.to_string())).fetch_all(store.pool()).await?)
+}

@@ -6,7 +6,7 @@ use jiesu_domain::access::Scope;
 use jiesu_domain::draft::{Contact, NewCase, Place};
 use jiesu_domain::model::{CaseKind, Channel, DeadlineClass, Role};
 use jiesu_domain::workflow::{self, Action, Actor, CaseState, Event};
-use jiesu_store::testing::{connect, scratch_postgres};
+use jiesu_store::testing::{self, connect, scratch_postgres};
 use jiesu_store::{CaseFilter, DataKey, Page, Store, StoreError, StoreOptions};
 
 fn at(h: i64) -> DateTime<Utc> {
@@ -71,10 +71,7 @@ async fn accounts(url: &str) {
         store.create_user("wang", Role::Operator, None, "x", at(0)).await,
         Err(StoreError::Exists(w)) if w == "user wang"
     ));
-    let hash: String = sqlx::query_scalar("SELECT password_hash FROM users WHERE name = 'wang'")
-        .fetch_one(store.pool())
-        .await
-        .unwrap();
+    let hash = one(&store, "SELECT password_hash FROM users WHERE name = 'wang'").await;
     assert!(hash.starts_with("$argon2id$") && !hash.contains("correct"), "{hash}");
     assert_eq!(store.check_password("wang", "correct horse").await.unwrap().map(|u| u.id), Some(wang.id));
     assert_eq!(store.check_password("wang", "wrong").await.unwrap(), None);
@@ -82,8 +79,7 @@ async fn accounts(url: &str) {
 
     // Sessions: only a hash is stored; they expire; logout and disabling end them.
     let token = store.create_session(wang.id, at(0), Duration::hours(12)).await.unwrap();
-    let stored: Vec<String> =
-        sqlx::query_scalar("SELECT token_hash FROM sessions").fetch_all(store.pool()).await.unwrap();
+    let stored: Vec<String> = testing::strings(&store, "SELECT token_hash FROM sessions").await.unwrap();
     assert_eq!(stored.len(), 1);
     assert!(stored[0] != token && stored[0].len() == 64);
     let (user, expires) = store.session(&token, at(1)).await.unwrap().unwrap();
@@ -104,7 +100,7 @@ async fn accounts(url: &str) {
     // API keys: shown once, stored hashed, revocable, last use noted.
     let (key, secret) = store.create_api_key("fixmystreet", Role::Citizen, None, at(0)).await.unwrap();
     assert!(secret.starts_with(jiesu_store::API_KEY_PREFIX) && secret.len() > 40);
-    let stored: String = sqlx::query_scalar("SELECT key_hash FROM api_keys").fetch_one(store.pool()).await.unwrap();
+    let stored = one(&store, "SELECT key_hash FROM api_keys").await;
     assert!(!stored.contains(&secret[4..]));
     assert_eq!(store.api_key(&secret).await.unwrap(), Some(key.clone()));
     assert!(store.api_key_last_used("fixmystreet").await.unwrap().is_some());
@@ -193,7 +189,7 @@ async fn scoping(url: &str) {
 async fn sealed_contacts(url: &str) {
     let store = connect(url).await.unwrap();
     let (id, _) = file(&store, actor(Role::Operator, "op", None), Some("S001"), "110101001", "占道").await;
-    let raw: String = sqlx::query_scalar("SELECT contact FROM cases").fetch_one(store.pool()).await.unwrap();
+    let raw = one(&store, "SELECT contact FROM cases").await;
     for secret in ["13812345678", "张三", "zs@example.com", "5678"] {
         assert!(!raw.contains(secret), "{raw}");
     }
@@ -267,14 +263,23 @@ async fn plain_contacts_from_before_are_sealed_on_open() {
     let url = format!("sqlite://{}/old.db", dir.path().display());
     let store = Store::connect(&url).await.unwrap();
     let (id, _) = file(&store, actor(Role::Operator, "op", None), Some("S001"), "110101001", "占道").await;
-    sqlx::query("UPDATE cases SET contact = '{\"name\":\"李四\",\"phone\":\"13900001111\",\"email\":null}'")
-        .execute(store.write_pool())
-        .await
-        .unwrap();
+    testing::execute(
+        &store,
+        "UPDATE cases SET contact = '{\"name\":\"李四\",\"phone\":\"13900001111\",\"email\":null}'",
+    )
+    .await
+    .unwrap();
     store.close().await;
     let store = Store::connect(&url).await.unwrap();
-    let raw: String = sqlx::query_scalar("SELECT contact FROM cases").fetch_one(store.pool()).await.unwrap();
+    let raw = one(&store, "SELECT contact FROM cases").await;
     assert!(raw.starts_with("x1:") && !raw.contains("139"), "{raw}");
     assert_eq!(store.case(id).await.unwrap().case.contact.phone.as_deref(), Some("13900001111"));
     store.close().await;
+}
+
+/// The single value a raw query returns.
+async fn one(store: &Store, sql: &str) -> String {
+    let mut rows = testing::strings(store, sql).await.unwrap();
+    assert_eq!(rows.len(), 1, "{sql}");
+    rows.remove(0)
 }

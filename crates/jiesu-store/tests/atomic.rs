@@ -151,3 +151,66 @@ async fn postgres_takes_coordinates_after_a_case_without_any() {
     coordinates_after_a_case_without_any(&db.url).await;
     db.drop().await;
 }
+
+/// An external id is unique per filer (the first event's actor), also when the same case is
+/// filed many times at once (on SQLite in one group commit): one case, the others are told
+/// which; another filer may use the same external id. Open311 extras of a refused duplicate are
+/// not written either.
+async fn external_ids_are_unique_per_filer(url: &str) {
+    let store = jiesu_store::testing::connect(url).await.unwrap();
+    let mut tasks = Vec::new();
+    for i in 0..12 {
+        let store = store.clone();
+        tasks.push(tokio::spawn(async move {
+            let (mut case, event, state) = draft(&format!("重复提交 #{i}"), Place::default());
+            case.external_id = Some("ext-42".into());
+            let open311 = jiesu_store::Open311Intake {
+                service_code: "0101".into(),
+                attributes: Default::default(),
+                media: Some(jiesu_store::NewMedia {
+                    id: format!("{i:032x}"),
+                    content_type: "image/png".into(),
+                    bytes: vec![1, 2, 3],
+                }),
+                media_url: None,
+                client: "t".into(),
+                token: Some(format!("token-{i}")),
+            };
+            store.create_case_with(&case, &[event], &state, Some(&open311)).await
+        }));
+    }
+    let mut created = Vec::new();
+    let mut told = Vec::new();
+    for t in tasks {
+        match t.await.unwrap() {
+            Ok(id) => created.push(id),
+            Err(jiesu_store::StoreError::AlreadyFiled(id)) => told.push(id),
+            Err(e) => panic!("{e}"),
+        }
+    }
+    assert_eq!(created.len(), 1, "one case: {created:?}");
+    assert!(told.iter().all(|id| *id == created[0]) && told.len() == 11, "{told:?}");
+    assert_eq!(store.case_filed("t", "ext-42").await.unwrap(), Some(created[0]));
+    assert!(store.open311_orphans().await.unwrap().is_empty(), "a refused duplicate writes no media");
+    // Another filer, same external id.
+    let (mut case, event, state) = draft("另一来源", Place::default());
+    case.external_id = Some("ext-42".into());
+    let event = Event { actor: Actor { user: "u".into(), role: Role::Operator, unit: None }, ..event };
+    let other = store.create_case(&case, &[event], &state).await.unwrap();
+    assert_ne!(other, created[0]);
+    assert_eq!(store.count(&Scope::All, &CaseFilter::default()).await.unwrap(), 2);
+    store.close().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn sqlite_external_ids_are_unique_per_filer() {
+    let dir = tempfile::tempdir().unwrap();
+    external_ids_are_unique_per_filer(&format!("sqlite://{}/x.db", dir.path().display())).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn postgres_external_ids_are_unique_per_filer() {
+    let Some(db) = jiesu_store::testing::scratch_postgres("external").await else { return };
+    external_ids_are_unique_per_filer(&db.url).await;
+    db.drop().await;
+}

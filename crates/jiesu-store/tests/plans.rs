@@ -20,6 +20,7 @@ async fn every_list_filter_uses_an_index_on_sqlite() {
         ("overdue", CaseFilter { overdue_at: Some(t), ..Default::default() }),
         ("external id", CaseFilter { external_id: Some("x".into()), ..Default::default() }),
         ("no filter, paged", CaseFilter::default()),
+        ("text", CaseFilter { text: Some("占道".into()), ..Default::default() }),
     ];
     let scopes = [
         ("all", Scope::All),

@@ -18,7 +18,7 @@ use jiesu_domain::catalog::Catalog;
 use jiesu_domain::draft::{Contact, NewCase, Place};
 use jiesu_domain::model::{CaseKind, Channel, Role};
 use jiesu_domain::workflow::Actor;
-use sqlx::{AnyPool, Executor};
+use jiesu_store::bench::RawInserts;
 
 /// Runs `n` jobs numbered from `first` with `clients` concurrent workers; returns jobs per second.
 async fn rate<F, Fut>(n: usize, first: usize, clients: usize, job: F) -> anyhow::Result<f64>
@@ -48,13 +48,8 @@ where
     Ok(n as f64 / started.elapsed().as_secs_f64())
 }
 
-async fn raw_insert(pool: AnyPool, i: usize) -> anyhow::Result<()> {
-    sqlx::query("INSERT INTO bench_raw (id, body, created) VALUES ($1, $2, $3)")
-        .bind(i as i64)
-        .bind(format!("小区楼道堆物影响通行，希望尽快清理。{i}"))
-        .bind(Utc::now().timestamp_millis())
-        .execute(&pool)
-        .await?;
+async fn raw_insert(raw: RawInserts, i: usize) -> anyhow::Result<()> {
+    raw.insert(i as i64, &format!("小区楼道堆物影响通行，希望尽快清理。{i}"), Utc::now().timestamp_millis()).await?;
     Ok(())
 }
 
@@ -101,14 +96,12 @@ pub async fn intake(db: &str, n: usize, clients: usize) -> anyhow::Result<()> {
     let clients = clients.max(1);
     println!("backend: {:?}, cases per run: {n}, concurrent clients: {clients}", store.backend());
 
-    let pool = store.write_pool().clone();
-    pool.execute("DROP TABLE IF EXISTS bench_raw").await?;
-    pool.execute("CREATE TABLE bench_raw (id BIGINT PRIMARY KEY, body TEXT NOT NULL, created BIGINT NOT NULL)").await?;
-    let p = pool.clone();
-    let raw_seq = rate(n, 0, 1, move |i| raw_insert(p.clone(), i)).await?;
-    let p = pool.clone();
-    let raw_par = rate(n, n, clients, move |i| raw_insert(p.clone(), i)).await?;
-    pool.execute("DROP TABLE bench_raw").await?;
+    let raw = RawInserts::create(&store).await?;
+    let r = raw.clone();
+    let raw_seq = rate(n, 0, 1, move |i| raw_insert(r.clone(), i)).await?;
+    let r = raw.clone();
+    let raw_par = rate(n, n, clients, move |i| raw_insert(r.clone(), i)).await?;
+    raw.drop_table().await?;
 
     let intake = Arc::new(Intake { desk, leaves, streets, start: Utc::now() });
     let it = intake.clone();

@@ -6,8 +6,8 @@
 //! * `jiesu geo locate "TEXT" [--address A] [--point LON,LAT] [--outline FILE]` prints where a
 //!   message is (street, community, grid cell, confidence) as JSON.
 //!
-//! [`load_geo`] is the loading helper the server uses: an outline path from the settings, else
-//! [`DEFAULT_OUTLINE`] when present, else the gazetteer alone with a warning.
+//! [`load_geo`] is the loading helper the server uses: an outline path from the settings, else the
+//! outline embedded in the binary (data/110101_full.json).
 
 use std::path::{Path, PathBuf};
 use std::time::Instant;
@@ -16,10 +16,6 @@ use anyhow::{Context, bail};
 use jiesu_domain::catalog::Catalog;
 use jiesu_geo::gazetteer::DONGCHENG_GAZETTEER_CSV;
 use jiesu_geo::{Geo, Lookup};
-
-/// Where the Dongcheng outline is looked for when no path is configured (the shared data beside
-/// the project checkout).
-pub const DEFAULT_OUTLINE: &str = "../shared/data/geo/110101_full.json";
 
 /// The `geo` subcommands.
 #[derive(Debug, clap::Subcommand)]
@@ -50,7 +46,7 @@ pub enum GeoCmd {
         /// A GCJ-02 point, `LON,LAT`.
         #[arg(long, value_parser = parse_point, allow_hyphen_values = true)]
         point: Option<(f64, f64)>,
-        /// District outline (default: ../shared/data/geo/110101_full.json when present).
+        /// District outline (default: the embedded Dongcheng outline).
         #[arg(long, env = "JIESU_OUTLINE")]
         outline: Option<PathBuf>,
     },
@@ -63,22 +59,13 @@ fn parse_point(s: &str) -> Result<(f64, f64), String> {
     Ok((lon, lat))
 }
 
-/// The district's places and grid: the outline at `outline` (an error if it cannot be read),
-/// else [`DEFAULT_OUTLINE`] if that file exists, else no grid (with a warning: points then give
-/// no street, and cases get no grid cell).
+/// The district's places and grid: the outline at `outline` (an error if it cannot be read), else
+/// the Dongcheng outline embedded in the binary.
 pub fn load_geo(outline: Option<&Path>) -> anyhow::Result<Geo> {
-    let path = match outline {
-        Some(p) => p.to_path_buf(),
-        None if Path::new(DEFAULT_OUTLINE).exists() => PathBuf::from(DEFAULT_OUTLINE),
-        None => {
-            tracing::warn!(
-                "no district outline ({DEFAULT_OUTLINE} is absent and none is configured): running without \
-                 unit grids; places are found from text and addresses only"
-            );
-            return Ok(Geo::dongcheng_without_grid());
-        }
+    let Some(path) = outline else {
+        return Geo::dongcheng_embedded().context("building the unit grid over the embedded outline");
     };
-    let text = std::fs::read_to_string(&path).with_context(|| format!("reading the outline {}", path.display()))?;
+    let text = std::fs::read_to_string(path).with_context(|| format!("reading the outline {}", path.display()))?;
     Geo::dongcheng(&text).with_context(|| format!("building the unit grid over {}", path.display()))
 }
 

@@ -159,6 +159,21 @@ pub fn data_key(settings: Option<&Path>) -> anyhow::Result<Option<DataKey>> {
     Ok(Some(DataKey::read_file(&key_path)?))
 }
 
+/// Where [`data_key`] takes the key from, in words (never the key itself).
+pub fn data_key_origin(settings: Option<&Path>) -> anyhow::Result<String> {
+    if std::env::var_os("JIESU_DATA_KEY").is_some() {
+        return Ok("the environment variable JIESU_DATA_KEY of the servers".into());
+    }
+    if let Some(path) = settings
+        && let Some(key_file) = read(path)?.data_key_file
+    {
+        let key_path = path.parent().unwrap_or(Path::new(".")).join(key_file);
+        return Ok(format!("the file {} (data_key_file in {})", key_path.display(), path.display()));
+    }
+    Ok("JIESU_DATA_KEY or the settings file's data_key_file, as the servers are configured (neither is set here)"
+        .into())
+}
+
 /// Opens the store at `db` with the data key of [`data_key`].
 pub async fn open_store(db: &str, settings: Option<&Path>) -> anyhow::Result<Store> {
     let data_key = data_key(settings)?;

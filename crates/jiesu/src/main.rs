@@ -1,14 +1,17 @@
 //! The `jiesu` binary: parses the command line and hands over to the library crates.
 //! Exit status: 0 success, 1 failure (message on stderr), 2 usage error (from clap),
-//! 3 `check` found cases that differ from their replay.
+//! 3 `check` found cases that differ from their replay, merge cycles or half-written Open311
+//! requests.
 
 mod bench;
 mod cmd_accounts;
+mod cmd_backup;
 mod cmd_dups;
 mod cmd_geo;
 mod cmd_model;
 mod cmd_openapi;
 mod config;
+mod suggester;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -59,8 +62,8 @@ enum Cmd {
         /// Seconds between deadline sweeps (督办 on overdue cases).
         #[arg(long, default_value_t = 60)]
         sweep_every: u64,
-        /// District outline (GeoJSON) for the unit grids; default ../shared/data/geo/110101_full.json
-        /// when present, else no grids (places from text and addresses only).
+        /// District outline (GeoJSON, GCJ-02) for the unit grids; default the Dongcheng outline
+        /// embedded in the binary (data/110101_full.json).
         #[arg(long, env = "JIESU_OUTLINE")]
         outline: Option<std::path::PathBuf>,
         /// Mark the session cookie Secure (when served behind HTTPS).
@@ -78,10 +81,32 @@ enum Cmd {
         #[arg(long, default_value_t = 2026)]
         seed: u64,
     },
-    /// Check a store's integrity: every case's state equals the replay of its events.
+    /// Check a store's integrity: every case's state equals the replay of its events; no merge
+    /// cycles; no half-written Open311 requests (exit status 3 otherwise).
     Check {
         #[command(flatten)]
         store: StoreArgs,
+    },
+    /// Copy a SQLite store online (VACUUM INTO) with its data key as FILE.key, both mode 0600;
+    /// for PostgreSQL, print the pg_dump command and where the key is.
+    Backup {
+        #[command(flatten)]
+        store: StoreArgs,
+        /// The new backup file (refused if it exists).
+        #[arg(long)]
+        out: PathBuf,
+    },
+    /// Put a SQLite backup (FILE and FILE.key) in place as the store at --db.
+    Restore {
+        /// The backup file made by `jiesu backup`.
+        #[arg(long)]
+        from: PathBuf,
+        /// Store URL to restore into: sqlite://PATH.
+        #[arg(long, env = "JIESU_DB", default_value = DEFAULT_DB)]
+        db: String,
+        /// Replace a store that holds data (stop its servers first).
+        #[arg(long)]
+        force: bool,
     },
     /// Print a year's exceptions to the Monday–Friday week (holidays and make-up working days).
     Calendar {
@@ -139,7 +164,7 @@ enum BenchCmd {
 /// JIESU_LABEL_MAP (a bad file is an error).
 fn with_smart_intake(desk: Desk, outline: Option<&std::path::Path>) -> anyhow::Result<Desk> {
     let desk = desk.with_geo(std::sync::Arc::new(cmd_geo::load_geo(outline)?));
-    let suggester = jiesu_core::Suggester::from_env(desk.catalog()).map_err(anyhow::Error::msg)?;
+    let suggester = suggester::from_env(desk.catalog()).map_err(anyhow::Error::msg)?;
     Ok(desk.with_classifier(std::sync::Arc::new(suggester))?)
 }
 
@@ -239,9 +264,25 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             for (id, why) in &report.mismatches {
                 println!("case {id}: {why}");
             }
+            for cycle in &report.merge_cycles {
+                let path: Vec<String> = cycle.iter().chain(cycle.first()).map(|id| format!("case {id}")).collect();
+                println!("merge cycle: {} (merged into each other; no action recovers them)", path.join(" → "));
+            }
+            for why in &report.open311_orphans {
+                println!("open311: {why}");
+            }
             println!("checked {} cases, {} events: {} differ", report.cases, report.events, report.mismatches.len());
+            if !report.merge_cycles.is_empty() || !report.open311_orphans.is_empty() {
+                println!(
+                    "{} merge cycles, {} half-written Open311 requests",
+                    report.merge_cycles.len(),
+                    report.open311_orphans.len()
+                );
+            }
             Ok(if report.ok() { ExitCode::SUCCESS } else { ExitCode::from(3) })
         }
+        Cmd::Backup { store, out } => cmd_backup::backup(&store, &out).await,
+        Cmd::Restore { from, db, force } => cmd_backup::restore(&from, &db, force).await,
         Cmd::Calendar { year, config } => {
             let (_, calendar) = config::load(config.as_deref())?;
             for day in calendar.exceptions(year)? {

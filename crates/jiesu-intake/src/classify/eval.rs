@@ -8,10 +8,13 @@
 //! finaliser; the row at position `p` of that order goes to fold `p mod k`.
 
 use std::fmt;
-use std::time::Instant;
 
+#[cfg(feature = "tools")]
+use super::clock::CpuClock;
 use super::features::mix64;
-use super::{Classifier, ClassifyError, TrainOptions, argmax, softmax, tokenize, train_tokens};
+#[cfg(feature = "tools")]
+use super::{Classifier, tokenize, train_tokens};
+use super::{ClassifyError, TrainOptions, argmax, softmax};
 
 /// `splitmix64` of one value (increment, then finalise).
 fn splitmix64(x: u64) -> u64 {
@@ -135,6 +138,7 @@ impl fmt::Display for EvalReport {
 
 /// Evaluates a trained model on labelled samples (no training). Labels unknown to the model
 /// count as errors.
+#[cfg(feature = "tools")]
 pub fn evaluate(clf: &Classifier, samples: &[(String, String)], pre_segmented: bool) -> EvalReport {
     if !pre_segmented {
         tokenize::warm_up();
@@ -147,45 +151,7 @@ pub fn evaluate(clf: &Classifier, samples: &[(String, String)], pre_segmented: b
     EvalReport::from_predictions(&truth, &pred, rate(samples.len(), secs))
 }
 
-/// A stopwatch of the CPU time this thread spends (`/proc/thread-self/schedstat`, Linux), or of
-/// wall-clock time where that is unavailable. Prediction rates are per CPU-second of one thread,
-/// so they mean "messages per second on one core" even on a busy shared machine.
-#[derive(Debug, Clone, Copy)]
-pub struct CpuClock {
-    cpu: Option<f64>,
-    wall: Instant,
-}
-
-impl CpuClock {
-    /// Starts the clock.
-    pub fn start() -> CpuClock {
-        CpuClock { cpu: thread_cpu_seconds(), wall: Instant::now() }
-    }
-
-    /// Seconds since the start: CPU seconds of this thread if measurable, else wall seconds.
-    /// The kernel updates the thread's CPU time at scheduler ticks, so spans under 50 ms of
-    /// CPU are timed by the wall clock (never less than the CPU time).
-    pub fn seconds(&self) -> f64 {
-        match (self.cpu, thread_cpu_seconds()) {
-            (Some(a), Some(b)) if b - a >= 0.05 => b - a,
-            _ => self.wall.elapsed().as_secs_f64(),
-        }
-    }
-
-    /// Wall-clock seconds since the start.
-    pub fn wall_seconds(&self) -> f64 {
-        self.wall.elapsed().as_secs_f64()
-    }
-}
-
-/// CPU time consumed by this thread (first field of `/proc/thread-self/schedstat`: nanoseconds
-/// on a CPU), if the system reports it.
-pub fn thread_cpu_seconds() -> Option<f64> {
-    let s = std::fs::read_to_string("/proc/thread-self/schedstat").ok()?;
-    let ns: u64 = s.split_whitespace().next()?.parse().ok()?;
-    Some(ns as f64 * 1e-9)
-}
-
+#[cfg(feature = "tools")]
 fn rate(n: usize, secs: f64) -> f64 {
     if secs > 0.0 { n as f64 / secs } else { 0.0 }
 }
@@ -320,6 +286,7 @@ fn out_of_fold(
 /// trained exactly as a shipped model is (its own inner cross-validation on its training folds
 /// chooses the NB weight and fits the temperature), so this is nested cross-validation and the
 /// out-of-fold confidences are honest.
+#[cfg(feature = "tools")]
 pub fn cross_validate(
     samples: &[(String, String)],
     pre_segmented: bool,

@@ -14,6 +14,9 @@
 //! [`TrainOptions::calibration_folds`]), so the confidence is a calibrated-ish probability:
 //! among predictions with confidence ≈ 0.8, about 80 % are right on data like the training set.
 
+#[cfg(feature = "tools")]
+pub mod clock;
+#[cfg(feature = "tools")]
 pub mod data;
 pub mod eval;
 pub mod features;
@@ -23,8 +26,13 @@ pub mod tokenize;
 
 use std::sync::OnceLock;
 
+#[cfg(feature = "tools")]
+pub use clock::CpuClock;
+#[cfg(feature = "tools")]
 pub use data::read_labeled_csv;
-pub use eval::{ClassReport, CpuClock, CvReport, EvalReport, cross_validate, evaluate, fold_assignment};
+pub use eval::{ClassReport, CvReport, EvalReport, fold_assignment};
+#[cfg(feature = "tools")]
+pub use eval::{cross_validate, evaluate};
 pub use features::FeatureConfig;
 
 use features::{IdfTable, count_sorted, extract_keys, tfidf_vector};

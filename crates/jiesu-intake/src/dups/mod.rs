@@ -23,6 +23,7 @@
 //! recall on the second half ([`boston`]). The category factors cannot be learned there (its
 //! protocol compares cases of the same type only); they are a design choice.
 
+#[cfg(feature = "tools")]
 pub mod boston;
 
 use chrono::{DateTime, Utc};

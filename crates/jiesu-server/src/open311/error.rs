@@ -91,6 +91,14 @@ impl From<StoreError> for Open311Error {
     fn from(e: StoreError) -> Open311Error {
         match e {
             StoreError::NotFound(id) => Open311Error::not_found(format!("service request {id} not found")),
+            e if e.is_disk_full() => Open311Error::new(
+                StatusCode::INSUFFICIENT_STORAGE,
+                "the store's disk is full: nothing was written; try again later",
+            ),
+            e if e.is_unavailable() => Open311Error::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "the store cannot be reached just now: nothing was written; try again shortly",
+            ),
             other => Open311Error::internal(format!("store: {other}")),
         }
     }

@@ -1,8 +1,7 @@
 //! What the two POSTs (`requests`, `servicerequestupdates`) both take besides their own
 //! parameters — a description, a `media_url` and an uploaded `media` image — checked the same way.
 
-use chrono::{DateTime, Utc};
-use jiesu_store::Store;
+use jiesu_store::NewMedia;
 
 use super::error::Open311Error;
 use super::params::{Params, Upload};
@@ -43,21 +42,14 @@ impl Posted {
         Posted { description, media_url, media_type }
     }
 
-    /// Stores the uploaded image of `p` (checked by [`Posted::check`]) under a random name and
-    /// returns the name; None when no image came.
-    pub(crate) async fn store_media(
-        &self,
-        p: &Params,
-        store: &Store,
-        now: DateTime<Utc>,
-    ) -> Result<Option<String>, Open311Error> {
+    /// The uploaded image of `p` (checked by [`Posted::check`]) under a random name, to be
+    /// written with the request or update it came with; None when no image came.
+    pub(crate) fn media(&self, p: &Params) -> Option<NewMedia> {
         match (&p.media, self.media_type) {
             (Some(u), Some(t)) => {
-                let id = random_name();
-                store.put_media(&id, t, &u.bytes, now).await?;
-                Ok(Some(id))
+                Some(NewMedia { id: random_name(), content_type: t.to_string(), bytes: u.bytes.to_vec() })
             }
-            _ => Ok(None),
+            _ => None,
         }
     }
 }

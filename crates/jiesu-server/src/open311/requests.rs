@@ -10,9 +10,9 @@ use axum::response::{IntoResponse, Response};
 use chrono::{Duration, Utc};
 use jiesu_domain::catalog::Category;
 use jiesu_domain::draft::{Contact, NewCase, Place, mask_phone};
-use jiesu_domain::model::{CaseKind, Channel, Role};
-use jiesu_domain::workflow::{self, Action, Event};
-use jiesu_store::{CaseFilter, CaseRecord, ClientUpdate, Open311Request, StoreError};
+use jiesu_domain::model::{CaseKind, Channel};
+use jiesu_domain::workflow::{Action, Event};
+use jiesu_store::{CaseFilter, CaseRecord, ClientUpdate, Open311Intake, Open311Request, StoreError};
 use rand::RngExt;
 use serde_json::{Value, json};
 
@@ -565,20 +565,16 @@ async fn create_inner(ctx: &Ctx, p: Params) -> Result<Doc, Open311Error> {
     }
 
     let now = ctx.app.now();
-    let store = ctx.app.desk.store();
-    let media_id = posted.store_media(&p, store, now).await?;
-    let actor = workflow::Actor { user: format!("open311:{}", client.name), role: Role::Citizen, unit: None };
-    let rec = ctx.app.desk.receive(actor, draft, now, true).await?;
-    let extra = Open311Request {
-        case_id: rec.id,
+    // The case, its events, the media, the Open311 row and the token: one transaction.
+    let extra = Open311Intake {
         service_code: category.code.clone(),
         attributes,
-        media_id,
+        media: posted.media(&p),
         media_url: posted.media_url,
         client: client.name.clone(),
         token: token.clone(),
     };
-    store.put_open311_request(&extra, now).await?;
+    let rec = ctx.app.desk.receive_with(client.filer(), draft, now, true, Some(extra)).await?;
     tracing::info!(case = rec.id, client = %client.name, service = %category.code, "open311 request received");
     let unit = rec.state.assignee.as_deref().and_then(|u| catalog.unit(u)).map(|u| u.name.clone());
     let notice = match (&unit, rec.state.due) {

@@ -9,17 +9,22 @@
 //! request changes nothing and answers with the update already stored (so a client retrying after
 //! a lost answer does not duplicate it); the same `update_id` for another request is refused. An
 //! update with status `REOPEN` (or `OPEN`) on a request that was called back or closed reopens the
-//! case (重办) through the desk; other statuses are recorded, not applied (the district closes a
-//! case after its own callback). The poster's name, e-mail and phone are not stored.
+//! case (重办) through the desk, the update and the 重办 in one transaction; other statuses are
+//! recorded, not applied (the district closes a case after its own callback). The poster's name,
+//! e-mail and phone are not stored.
+//!
+//! A key may post updates only on the requests it filed, acting as their filer (`open311:NAME`),
+//! or, for a staff key, on the cases in its scope, acting as the key (`key:NAME`, its role and
+//! unit). Any other request is answered exactly like a missing one (404).
 
 use axum::extract::{Request, State};
 use axum::http::Uri;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 use chrono::Duration;
-use jiesu_core::Command;
+use jiesu_core::{Command, CoreError};
 use jiesu_domain::model::{CaseKind, Status};
-use jiesu_domain::workflow::{self, Action};
+use jiesu_domain::workflow::{Action, WorkflowError};
 use jiesu_store::{ClientUpdate, UpdateOutcome};
 use serde_json::{Value, json};
 
@@ -165,12 +170,14 @@ async fn create_inner(ctx: &Ctx, _headers: &HeaderMap, p: Params) -> Result<Doc,
         _ => return Err(Open311Error::internal("checked parameters went missing")),
     };
     let store = ctx.app.desk.store();
-    let rec = store.case(case_id).await?;
+    // Only a request this key filed (or, for a staff key, a case in its scope): anything else
+    // is answered exactly like a missing request.
+    let (rec, actor) = client.case(ctx, case_id).await?;
     if let Some(old) = store.client_update(&update_id).await? {
         return duplicate(old, case_id);
     }
     let now = ctx.app.now();
-    let media_id = posted.store_media(&p, store, now).await?;
+    let media = posted.media(&p);
     let Posted { description, media_url, .. } = posted;
     let update = ClientUpdate {
         id: 0,
@@ -178,27 +185,55 @@ async fn create_inner(ctx: &Ctx, _headers: &HeaderMap, p: Params) -> Result<Doc,
         case_id,
         status: status.clone(),
         description: description.clone(),
-        media_id,
+        media_id: media.as_ref().map(|m| m.id.clone()),
         media_url,
         client: client.name.clone(),
         updated_at: updated.to_utc(),
         received_at: now,
     };
-    let stored = match store.put_client_update(&update).await? {
-        UpdateOutcome::Stored(u) => u,
-        UpdateOutcome::Duplicate(old) => return duplicate(old, case_id),
-    };
-    if matches!(status.as_str(), "REOPEN" | "OPEN") && matches!(rec.state.status, Status::CalledBack | Status::Closed) {
-        let actor = workflow::Actor::system(&format!("open311:{}", client.name));
+    let reopen =
+        matches!(status.as_str(), "REOPEN" | "OPEN") && matches!(rec.state.status, Status::CalledBack | Status::Closed);
+    let mut stored = None;
+    if reopen {
+        // The update and the 重办 it causes are one transaction: a failure leaves neither, and
+        // the client's retry of the same update_id reopens.
         let note = format!("市民通过Open311反映问题仍未解决：{description}");
-        ctx.app.desk.act(case_id, actor, Command::Reopen, Some(note), now).await?;
-        tracing::info!(case = case_id, client = %client.name, "open311 update reopened the case");
+        let done = ctx.app.desk.act_recording(
+            case_id,
+            actor,
+            Command::Reopen,
+            Some(note),
+            now,
+            Some((&update, media.as_ref())),
+        );
+        match done.await {
+            Ok((_, id)) => {
+                stored = id;
+                tracing::info!(case = case_id, client = %client.name, "open311 update reopened the case");
+            }
+            // Reopened meanwhile (another update): this one is recorded, not applied.
+            Err(CoreError::Workflow(WorkflowError::IllegalTransition { .. })) => {}
+            Err(e) => {
+                // The same update posted twice at once: the first one in answers both.
+                if let Some(old) = store.client_update(&update.client_update_id).await? {
+                    return duplicate(old, case_id);
+                }
+                return Err(e.into());
+            }
+        }
     }
-    tracing::info!(case = case_id, update = stored.id, client = %client.name, "open311 update received");
+    let stored = match stored {
+        Some(id) => id,
+        None => match store.put_client_update(&update, media.as_ref()).await? {
+            UpdateOutcome::Stored(u) => u.id,
+            UpdateOutcome::Duplicate(old) => return duplicate(old, case_id),
+        },
+    };
+    tracing::info!(case = case_id, update = stored, client = %client.name, "open311 update received");
     Ok(Doc {
         status: StatusCode::CREATED,
         root: "service_request_updates",
-        value: json!([{ "update_id": stored.id.to_string() }]),
+        value: json!([{ "update_id": stored.to_string() }]),
     })
 }
 
@@ -206,9 +241,10 @@ async fn create_inner(ctx: &Ctx, _headers: &HeaderMap, p: Params) -> Result<Doc,
 /// stored for another request.
 fn duplicate(old: ClientUpdate, case_id: i64) -> Result<Doc, Open311Error> {
     if old.case_id != case_id {
+        // Which request it was used for is not said: it may be one this client may not see.
         return Err(Open311Error::bad(format!(
-            "update_id '{}' was already used for service request {}",
-            old.client_update_id, old.case_id
+            "update_id '{}' was already used for another service request",
+            old.client_update_id
         )));
     }
     Ok(Doc::ok("service_request_updates", json!([{ "update_id": old.id.to_string() }])))
