@@ -59,7 +59,7 @@ pub struct Me {
     expires_at: Option<String>,
 }
 
-fn session_cookie(state: &AppState, token: &str, max_age: i64) -> HeaderValue {
+pub(crate) fn session_cookie(state: &AppState, token: &str, max_age: i64) -> HeaderValue {
     let secure = if state.auth.secure_cookie { "; Secure" } else { "" };
     HeaderValue::from_str(&format!(
         "{SESSION_COOKIE}={token}; Path=/; HttpOnly; SameSite=Strict; Max-Age={max_age}{secure}"
@@ -104,17 +104,30 @@ pub async fn login(
     ip: ClientIp,
     AppJson(body): AppJson<Login>,
 ) -> Result<Response, ApiError> {
-    let name = body.name.trim();
+    let (actor, expires_at, cookie) = start_session(&state, &ip, &body.name, &body.password).await?;
+    let body = me_json(&state, &actor, &Via::Session { expires_at });
+    Ok(([(header::SET_COOKIE, cookie)], AppJson(body)).into_response())
+}
+
+/// Checks a password login (rate limits, lengths, the password) and starts a session: who, when
+/// it ends, and the `Set-Cookie` value. Shared by the JSON login and the console's login form.
+pub(crate) async fn start_session(
+    state: &AppState,
+    ip: &ClientIp,
+    name: &str,
+    password: &str,
+) -> Result<(Actor, DateTime<Utc>, HeaderValue), ApiError> {
+    let name = name.trim();
     state.login_limits.by_ip.check(&ip.key())?;
     state.login_limits.by_name.check(name)?;
     if name.is_empty() || name.chars().count() > MAX_NAME_CHARS {
         return Err(ApiError::bad_param("name", format!("give a user name of 1 to {MAX_NAME_CHARS} characters")));
     }
-    if body.password.chars().count() > MAX_PASSWORD_CHARS {
+    if password.chars().count() > MAX_PASSWORD_CHARS {
         return Err(ApiError::bad_param("password", format!("longer than {MAX_PASSWORD_CHARS} characters")));
     }
     let store = state.desk.store();
-    let Some(user) = store.check_password(name, &body.password).await? else {
+    let Some(user) = store.check_password(name, password).await? else {
         tracing::info!("login refused");
         return Err(ApiError::new(StatusCode::UNAUTHORIZED, "bad_credentials", "wrong name or password"));
     };
@@ -123,9 +136,7 @@ pub async fn login(
     let expires_at: DateTime<Utc> = now + state.auth.session_ttl;
     tracing::info!(user = %user.name, role = user.role.code(), "logged in");
     let actor = Actor(jiesu_domain::workflow::Actor { user: user.name, role: user.role, unit: user.unit });
-    let body = me_json(&state, &actor, &Via::Session { expires_at });
-    let cookie = session_cookie(&state, &token, state.auth.session_ttl.num_seconds());
-    Ok(([(header::SET_COOKIE, cookie)], AppJson(body)).into_response())
+    Ok((actor, expires_at, session_cookie(state, &token, state.auth.session_ttl.num_seconds())))
 }
 
 /// `POST /api/v1/logout`: ends the session of the cookie, if any, and clears the cookie. 204.

@@ -30,7 +30,7 @@ const MAX_EMAIL_CHARS: usize = 254;
 const DEFAULT_LIMIT: i64 = 50;
 const MAX_LIMIT: i64 = 200;
 
-fn renderer(state: &AppState) -> Renderer<'_> {
+pub(crate) fn renderer(state: &AppState) -> Renderer<'_> {
     Renderer { catalog: state.desk.catalog(), tz: state.desk.config().tz, now: state.now() }
 }
 
@@ -139,7 +139,7 @@ impl PlaceBody {
 
 impl CreateCase {
     /// The draft, or every field problem found (codes checked here, the rest by the domain).
-    fn into_draft(self, state: &AppState) -> Result<(NewCase, bool), ApiError> {
+    pub(crate) fn into_draft(self, state: &AppState) -> Result<(NewCase, bool), ApiError> {
         // Over-long fields are malformed input (400), refused before anything is looked at.
         let c = &self.contact;
         let p = &self.place;
@@ -562,7 +562,7 @@ pub async fn contact_accesses(
 /// Splits an action body into the command and its optional note. `Command` is internally tagged
 /// and denies unknown fields, which does not combine with `#[serde(flatten)]`; so the note is
 /// taken out of the object first.
-fn command_and_note(body: Value) -> Result<(Command, Option<String>), ApiError> {
+pub(crate) fn command_and_note(body: Value) -> Result<(Command, Option<String>), ApiError> {
     let Value::Object(mut map) = body else {
         return Err(ApiError::bad_request("expected a JSON object such as {\"action\": \"accept\"}"));
     };

@@ -29,6 +29,7 @@
 //! | GET | `/api/v1/rankings` | ranking of one kind of unit, with the change from the month before |
 //! | GET | `/api/v1/stats` | counts by status, overdue now |
 //! | GET, POST | `/open311/v2/…` | Open311 GeoReport v2 in JSON and XML (see [`open311`]) |
+//! | GET, POST | `/`, `/intake`, `/dispatch`, `/inbox`, `/cases/…`, `/callback`, `/assessment`, `/assets/…` | the console: HTML pages for people (not in the OpenAPI document) |
 //!
 //! # Who is acting
 //!
@@ -58,6 +59,7 @@ mod assessment;
 mod auth;
 mod cases;
 mod catalog;
+mod console;
 mod error;
 mod extract;
 mod input;
@@ -262,7 +264,7 @@ pub fn app(state: AppState) -> Router {
         .on_response(DefaultOnResponse::new().level(Level::INFO))
         .on_failure(DefaultOnFailure::new().level(Level::ERROR));
     let limits = Arc::new(timeouts::Limits { timeouts: state.timeouts, open311_mount: open311_path.clone() });
-    router
+    console::mount(router)
         .nest(&open311_path, open311)
         .fallback(error::no_route)
         .method_not_allowed_fallback(error::method_not_allowed)

@@ -184,6 +184,52 @@ pub async fn key(cmd: KeyCmd) -> anyhow::Result<ExitCode> {
     }
 }
 
+/// One person of each role for the demo, made by `jiesu serve` when it loads demo data into an
+/// empty store: the unit handler and grid inspector work for the street office holding the most
+/// open cases. They share one random password, printed once (the store keeps only its hash).
+/// Does nothing when `admin` already exists.
+pub async fn demo_accounts(desk: &jiesu_core::Desk) -> anyhow::Result<()> {
+    use jiesu_domain::access::Scope;
+    use jiesu_domain::model::{Status, UnitKind};
+    use rand::RngExt;
+
+    let store = desk.store();
+    if store.user("admin").await?.is_some() {
+        return Ok(());
+    }
+    let open: Vec<Status> = Status::ALL.iter().copied().filter(|s| s.is_open()).collect();
+    let mut busiest = ("S001".to_string(), 0);
+    for unit in desk.catalog().units().iter().filter(|u| u.kind == UnitKind::Street) {
+        let filter =
+            jiesu_store::CaseFilter { assignee: Some(unit.code.clone()), statuses: open.clone(), ..Default::default() };
+        let n = store.count(&Scope::All, &filter).await?;
+        if n > busiest.1 {
+            busiest = (unit.code.clone(), n);
+        }
+    }
+    // No look-alike characters: the password is read off a terminal.
+    const ALPHABET: &[u8] = b"abcdefghjkmnpqrstuvwxyzACDEFGHJKLMNPQRSTUVWXYZ23456789";
+    let mut rng = rand::rng();
+    let password: String = (0..14).map(|_| ALPHABET[rng.random_range(0..ALPHABET.len())] as char).collect();
+    let unit = busiest.0.as_str();
+    let people = [
+        ("admin", Role::Admin, None),
+        ("operator", Role::Operator, None),
+        ("dispatcher", Role::Dispatcher, None),
+        ("supervisor", Role::Supervisor, None),
+        ("handler", Role::UnitHandler, Some(unit)),
+        ("inspector", Role::GridInspector, Some(unit)),
+    ];
+    let now = chrono::Utc::now();
+    println!("demo accounts (password for all, shown only now: {password}):");
+    for (name, role, unit) in people {
+        store.create_user(name, role, unit, &password, now).await.map_err(exists)?;
+        let unit_name = unit.and_then(|u| desk.catalog().unit(u)).map(|u| format!(" · {}", u.name)).unwrap_or_default();
+        println!("  {name:<11} {}{unit_name}", role.label());
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

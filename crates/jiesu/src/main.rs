@@ -243,14 +243,23 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                         "the store is empty: loading a year of demo data ({demo_cases} cases; --no-demo to skip)"
                     );
                     load_demo(&desk, demo_cases, 2026).await?;
+                    cmd_accounts::demo_accounts(&desk).await?;
                 } else {
                     tracing::info!("the store is empty; `jiesu demo --db URL` loads demo data");
                 }
             }
+            if desk.store().user("admin").await?.is_none() {
+                // (The store URL is not repeated: it may hold a password.)
+                println!(
+                    "console: no user 'admin' yet; create the first with `jiesu user add --db URL --name admin --role admin`"
+                );
+            }
             let desk = with_smart_intake(desk, outline.as_deref())?;
             let listener =
                 tokio::net::TcpListener::bind(&addr).await.with_context(|| format!("listening on {addr}"))?;
-            println!("jiesu serving on http://{}/api/v1/health", listener.local_addr()?);
+            let addr = listener.local_addr()?;
+            println!("jiesu console on http://{addr}/");
+            println!("jiesu serving on http://{addr}/api/v1/health");
             let sweeper =
                 jiesu_server::spawn_deadline_sweeper(desk.clone(), std::time::Duration::from_secs(sweep_every.max(1)));
             let margin = config::load_coordinate_margin(store.config.as_deref())?;

@@ -207,6 +207,12 @@ fn serve(db: &str, extra: &[&str]) -> (Server, String) {
 
 /// [`serve`] with another working directory.
 fn serve_in(db: &str, extra: &[&str], cwd: Option<&std::path::Path>) -> (Server, String) {
+    let (server, url, _) = serve_with_output(db, extra, cwd);
+    (server, url)
+}
+
+/// [`serve_in`], also returning what it printed before its address.
+fn serve_with_output(db: &str, extra: &[&str], cwd: Option<&std::path::Path>) -> (Server, String, Vec<String>) {
     let mut command = jiesu();
     if let Some(dir) = cwd {
         command.current_dir(dir);
@@ -220,13 +226,15 @@ fn serve_in(db: &str, extra: &[&str], cwd: Option<&std::path::Path>) -> (Server,
         .expect("spawn jiesu serve");
     let stdout = child.stdout.take().unwrap();
     let mut lines = BufReader::new(stdout).lines();
+    let mut printed = Vec::new();
     let url = loop {
         let line = lines.next().expect("serve printed its address").unwrap();
         if let Some(rest) = line.strip_prefix("jiesu serving on ") {
             break rest.trim_end_matches("/api/v1/health").to_string();
         }
+        printed.push(line);
     };
-    (Server(child), url)
+    (Server(child), url, printed)
 }
 
 /// The district outline is embedded: a server started far from the repository and its shared data
@@ -272,12 +280,39 @@ fn open311_by_coordinates_finds_the_street_from_any_directory() {
 fn serve_fills_an_empty_sqlite_store_with_demo_data() {
     let dir = tempfile::tempdir().unwrap();
     let db = format!("sqlite://{}/fresh.db", dir.path().display());
-    let (_server, url) = serve(&db, &["--demo-cases", "200"]);
+    let (_server, url, printed) = serve_with_output(&db, &["--demo-cases", "200"], None);
     let rt = tokio::runtime::Runtime::new().unwrap();
     let health: serde_json::Value =
         rt.block_on(async { reqwest::get(format!("{url}/api/v1/health")).await.unwrap().json().await.unwrap() });
     assert_eq!(health["cases"], 200, "{health}");
     assert_eq!(health["backend"], "sqlite");
+    // Demo accounts for the console, with a password printed once; the console answers at `/`.
+    let password = printed
+        .iter()
+        .find_map(|l| l.strip_prefix("demo accounts (password for all, shown only now: "))
+        .and_then(|rest| rest.strip_suffix("):"))
+        .unwrap_or_else(|| panic!("no demo accounts in {printed:?}"));
+    assert!(printed.iter().any(|l| l.trim_start().starts_with("operator")), "{printed:?}");
+    assert!(printed.iter().any(|l| l.starts_with("jiesu console on http://")), "{printed:?}");
+    rt.block_on(async {
+        let client = reqwest::Client::new();
+        for name in ["admin", "operator", "dispatcher", "supervisor", "handler", "inspector"] {
+            let body = serde_json::json!({"name": name, "password": password});
+            let r = client.post(format!("{url}/api/v1/login")).json(&body).send().await.unwrap();
+            assert_eq!(r.status(), 200, "{name}");
+        }
+        let r = client.get(format!("{url}/")).send().await.unwrap();
+        assert!(r.headers()["content-security-policy"].to_str().unwrap().contains("script-src 'self'"));
+        assert!(r.text().await.unwrap().contains("登录"));
+    });
+}
+
+#[test]
+fn serve_says_how_to_make_the_first_user() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = format!("sqlite://{}/bare.db", dir.path().display());
+    let (_server, _, printed) = serve_with_output(&db, &["--no-demo"], None);
+    assert!(printed.iter().any(|l| l.contains("jiesu user add --db URL --name admin --role admin")), "{printed:?}");
 }
 
 /// A file of the shared data set beside the repository (`../shared/data`).
