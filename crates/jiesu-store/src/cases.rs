@@ -140,10 +140,7 @@ impl Store {
     /// The citizen's contact is sealed with the data key; a case filed by a citizen records them
     /// as its owner (for [`Scope::Own`]); summoned units, if any, go to `case_units`.
     pub async fn create_case(&self, case: &NewCase, events: &[Event], state: &CaseState) -> Result<i64, StoreError> {
-        let row = CaseRow {
-            contact: (!case.contact.is_empty()).then(|| self.sealer.seal(json(&case.contact).as_bytes())),
-            owner: owner_of(events),
-        };
+        let row = self.case_row(case, events);
         match self.backend {
             crate::Backend::Sqlite => {
                 let units = joint_units(state);
@@ -169,16 +166,53 @@ impl Store {
             }
             crate::Backend::Postgres => {
                 let mut tx = self.writer.begin().await?;
-                let sql = format!("{} RETURNING id", case_insert(&mut numbered(1)));
-                let q = bind_case(sqlx::query(AssertSqlSafe(sql)), case, state, &json(state), &row);
-                let id: i64 = q.fetch_one(&mut *tx).await?.try_get("id")?;
-                insert_events(&mut tx, id, events).await?;
-                insert_units(&mut tx, id, state).await?;
-                crate::search::insert_terms(&mut tx, id, &case.display_title(), &case.text).await?;
+                let id = self.insert_case(&mut tx, case, events, state, &row).await?;
                 tx.commit().await?;
                 Ok(id)
             }
         }
+    }
+
+    /// Stores many new cases, each with all its events, in one transaction and in order (bulk
+    /// loads such as `jiesu demo`: ids follow the order given). All or nothing.
+    pub async fn create_cases(&self, cases: &[(NewCase, Vec<Event>, CaseState)]) -> Result<Vec<i64>, StoreError> {
+        let mut tx = self.writer.begin().await?;
+        let mut ids = Vec::with_capacity(cases.len());
+        for (case, events, state) in cases {
+            let row = self.case_row(case, events);
+            ids.push(self.insert_case(&mut tx, case, events, state, &row).await?);
+        }
+        tx.commit().await?;
+        Ok(ids)
+    }
+
+    /// The row values a case gets besides its own: the sealed contact and the owner.
+    fn case_row(&self, case: &NewCase, events: &[Event]) -> CaseRow {
+        CaseRow {
+            contact: (!case.contact.is_empty()).then(|| self.sealer.seal(json(&case.contact).as_bytes())),
+            owner: owner_of(events),
+        }
+    }
+
+    /// Inserts one case with its events and summoned units inside `tx` (and its search terms on
+    /// PostgreSQL; SQLite's indexer follows the ids). Returns the new id.
+    async fn insert_case(
+        &self,
+        tx: &mut sqlx::Transaction<'_, Any>,
+        case: &NewCase,
+        events: &[Event],
+        state: &CaseState,
+        row: &CaseRow,
+    ) -> Result<i64, StoreError> {
+        let sql = format!("{} RETURNING id", case_insert(&mut numbered(1)));
+        let q = bind_case(sqlx::query(AssertSqlSafe(sql)), case, state, &json(state), row);
+        let id: i64 = q.fetch_one(&mut **tx).await?.try_get("id")?;
+        insert_events(tx, id, events).await?;
+        insert_units(tx, id, state).await?;
+        if self.backend == crate::Backend::Postgres {
+            crate::search::insert_terms(tx, id, &case.display_title(), &case.text).await?;
+        }
+        Ok(id)
     }
 
     /// Appends events to case `id` and stores its new state, in one transaction, provided the
