@@ -181,6 +181,22 @@ impl Desk {
         {
             return Err(StoreError::AlreadyFiled(id).into());
         }
+        let Prepared { mut case, events, state } = self.prepare(actor, case, at, auto_dispatch)?;
+        let id = self.store.create_case_with(&case, &events, &state, open311.as_ref()).await?;
+        case.title = Some(case.display_title());
+        Ok(CaseRecord { id, case, state })
+    }
+
+    /// What [`Desk::receive`] decides, without writing it: the case as it will be stored (category
+    /// and place settled), its 受理 event and, with `auto_dispatch`, its 派单. Pure: bulk loaders
+    /// decide many cases this way and write them together ([`Store::create_cases`]).
+    pub fn prepare(
+        &self,
+        actor: Actor,
+        case: NewCase,
+        at: DateTime<Utc>,
+        auto_dispatch: bool,
+    ) -> Result<Prepared, CoreError> {
         let unset = case.category.trim().is_empty();
         if let Err(errors) = case.validate(&self.catalog) {
             // With a classifier, a missing category is suggested below.
@@ -226,9 +242,7 @@ impl Desk {
             events.push(e);
             state = s;
         }
-        let id = self.store.create_case_with(&case, &events, &state, open311.as_ref()).await?;
-        case.title = Some(case.display_title());
-        Ok(CaseRecord { id, case, state })
+        Ok(Prepared { case, events, state })
     }
 
     /// Takes `command` on case `id` as `actor` at `at` (moved forward to the case's latest event
@@ -258,25 +272,33 @@ impl Desk {
         at: DateTime<Utc>,
         update: Option<(&ClientUpdate, Option<&NewMedia>)>,
     ) -> Result<(CaseRecord, Option<i64>), CoreError> {
-        let note = note.map(|n| n.trim().to_string()).filter(|n| !n.is_empty());
-        if command.needs_note() && note.is_none() {
-            return Err(invalid("note", format!("{} needs a note (the reason or the reply text)", command.code())));
-        }
-        if note.as_ref().is_some_and(|n| n.chars().count() > jiesu_domain::draft::MAX_TEXT_CHARS) {
-            return Err(invalid("note", "longer than 5000 characters"));
-        }
+        let note = checked_note(&command, note)?;
         // The case is loaded within the actor's scope: a case they may not see is not found.
         let scope = Scope::of(&actor, &self.catalog);
-        let decide = |desk: &Desk, rec: &CaseRecord, at| {
-            let actions = desk.actions_for(rec, &command, at)?;
-            let last = actions.len().saturating_sub(1);
-            let steps = actions
-                .into_iter()
-                .enumerate()
-                .map(|(i, a)| (actor.clone(), a, if i == last { note.clone() } else { None }));
-            Ok(Some(steps.collect()))
-        };
+        let decide =
+            |desk: &Desk, rec: &CaseRecord, at| Ok(Some(desk.steps_for(rec, &actor, &command, note.clone(), at)?));
         self.act_also(id, &scope, at, decide, update).await?.ok_or(CoreError::NotFound(id))
+    }
+
+    /// The steps [`Desk::act`] takes for `command` on `rec` at `at`, in order (the note goes on
+    /// the last): pure, so bulk loaders decide a case's whole life in memory. A merge's master is
+    /// checked when the steps are applied ([`Desk::act`] reads it from the store).
+    pub fn steps_for(
+        &self,
+        rec: &CaseRecord,
+        actor: &Actor,
+        command: &Command,
+        note: Option<String>,
+        at: DateTime<Utc>,
+    ) -> Result<Vec<(Actor, Action, Option<String>)>, CoreError> {
+        let note = checked_note(command, note)?;
+        let actions = self.actions_for(rec, command, at)?;
+        let last = actions.len().saturating_sub(1);
+        let steps = actions
+            .into_iter()
+            .enumerate()
+            .map(|(i, a)| (actor.clone(), a, if i == last { note.clone() } else { None }));
+        Ok(steps.collect())
     }
 
     /// Load → decide → append, retried on conflicts. `decide` returns None to do nothing, or
@@ -496,15 +518,7 @@ impl Desk {
             let mut progressed = false;
             for id in ids {
                 let done = self
-                    .act_with(id, &Scope::All, now, |_, rec, _| {
-                        Ok((rec.state.is_overdue(now) && !rec.state.overdue_noticed).then(|| {
-                            vec![(
-                                Actor::system("deadline-timer"),
-                                Action::Supervise { overdue: true },
-                                Some("超期督办".to_string()),
-                            )]
-                        }))
-                    })
+                    .act_with(id, &Scope::All, now, |_, rec, _| Ok(overdue_notice(&rec.state, now).map(|n| vec![n])))
                     .await?;
                 if done.is_some() {
                     raised += 1;
@@ -547,4 +561,34 @@ impl Desk {
         let previous = self.assessment(period.previous(), now).await?;
         Ok(assessment::rank(&current, &previous, kind))
     }
+}
+
+/// A case decided by [`Desk::prepare`]: what [`Desk::receive`] writes.
+#[derive(Debug, Clone)]
+pub struct Prepared {
+    /// The case as stored (category and place settled).
+    pub case: NewCase,
+    /// Its 受理 event, and its 派单 when dispatched at once.
+    pub events: Vec<workflow::Event>,
+    /// The fold of those events.
+    pub state: CaseState,
+}
+
+/// The deadline timer's decision for a case in `state` at `now`: a 督办 notice when the case is
+/// past its deadline and has none yet (what [`Desk::sweep_overdue`] raises).
+pub fn overdue_notice(state: &CaseState, now: DateTime<Utc>) -> Option<(Actor, Action, Option<String>)> {
+    (state.is_overdue(now) && !state.overdue_noticed)
+        .then(|| (Actor::system("deadline-timer"), Action::Supervise { overdue: true }, Some("超期督办".to_string())))
+}
+
+/// The note of `command`, trimmed; refused when missing where the command needs one, or too long.
+fn checked_note(command: &Command, note: Option<String>) -> Result<Option<String>, CoreError> {
+    let note = note.map(|n| n.trim().to_string()).filter(|n| !n.is_empty());
+    if command.needs_note() && note.is_none() {
+        return Err(invalid("note", format!("{} needs a note (the reason or the reply text)", command.code())));
+    }
+    if note.as_ref().is_some_and(|n| n.chars().count() > jiesu_domain::draft::MAX_TEXT_CHARS) {
+        return Err(invalid("note", "longer than 5000 characters"));
+    }
+    Ok(note)
 }

@@ -150,6 +150,8 @@ pub async fn generate(
     let cases = plans.len();
     tracing::info!(cases, seed = opts.seed, %end, "demo: planned, writing through the desk");
     let written = run::run(desk, plans, end, tz, &mut progress).await?;
+    // The search index catches up now rather than in the first minutes of the server.
+    desk.store().index_pending().await?;
     let by_status =
         desk.store().count_by_status(&Scope::All).await?.into_iter().map(|(s, n)| (s, n as usize)).collect();
     let report = DemoReport { cases, events: written.events, by_status, elapsed: started.elapsed() };

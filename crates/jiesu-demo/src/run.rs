@@ -1,28 +1,27 @@
-//! Taking the planned cases through the real desk, fast and deterministically.
+//! Taking the planned cases through the desk's rules in memory and writing them in bulk.
 //!
-//! Simulated time advances in daily windows that end at 09:00 local time, when the deadline timer
-//! sweeps (`Desk::sweep_overdue`, raising 督办 on cases past their deadline). In each window:
-//!
-//! 1. the cases received in it are written in order of receipt, one after another, so that case ids
-//!    are the same on every run;
-//! 2. every case's steps that fall in the window run as one task per case (a case's own steps in
-//!    order), with a bounded number of tasks in flight;
-//! 3. the sweep runs at the window's end, when every step before it has been taken.
-//!
-//! So the store sees each case's events in time order, every sweep sees exactly the events before
-//! its instant, and the contents of the store depend on the seed and the end of the year alone.
+//! Each case's whole life is decided by the desk itself, without the store: [`Desk::prepare`]
+//! settles its intake (category, place, route, deadline) and [`Desk::steps_for`] each planned
+//! command, applied with `workflow::step`, exactly as `receive` and `act` would. The deadline timer
+//! is simulated too: it sweeps at 09:00 local every day (`Desk::sweep_overdue` in a server), and
+//! [`jiesu_core::overdue_notice`] decides at each sweep whether the case gets its 督办, the sweep's
+//! own rule. A case's events therefore are those the live path would write: `jiesu check` replays
+//! them. Cases are written in order of receipt, many per transaction ([`Store::create_cases`]), so
+//! ids are the same on every run; a duplicate is written after its master has its id.
 
 use chrono::{DateTime, Duration, NaiveTime, TimeZone, Utc};
 use chrono_tz::Tz;
-use jiesu_core::{Command, CoreError, Desk};
-use jiesu_domain::workflow::Actor;
-use tokio::task::JoinSet;
+use jiesu_core::{Command, Desk, Prepared};
+use jiesu_domain::draft::NewCase;
+use jiesu_domain::model::Status;
+use jiesu_domain::workflow::{self, CaseState, Event};
+use jiesu_store::CaseRecord;
 
 use crate::DemoError;
-use crate::lifecycle::{Do, Plan, Step};
+use crate::lifecycle::{Do, Plan};
 
-/// Cases worked on at the same time.
-const IN_FLIGHT: usize = 8;
+/// Cases per transaction.
+const CHUNK: usize = 2_000;
 
 /// What the run wrote.
 #[derive(Debug, Default)]
@@ -31,13 +30,41 @@ pub(crate) struct Written {
     pub events: usize,
 }
 
-/// One case's steps inside one window.
-struct Chunk {
-    plan: usize,
-    steps: Vec<Step>,
+/// The daily sweeps of the deadline timer: 09:00:00.5 local on every day from the one before
+/// the first case (planned steps fall on whole seconds, so none coincides with a sweep).
+struct Sweeps {
+    first: DateTime<Utc>,
+    end: DateTime<Utc>,
 }
 
-/// Runs `plans` (sorted by receipt) through `desk`, never past `end`.
+impl Sweeps {
+    fn new(first_case: DateTime<Utc>, end: DateTime<Utc>, tz: Tz) -> Sweeps {
+        let day = first_case.with_timezone(&tz).date_naive().pred_opt().unwrap_or(first_case.date_naive());
+        let nine = NaiveTime::from_hms_milli_opt(9, 0, 0, 500).unwrap_or_default();
+        let b0 = tz
+            .from_local_datetime(&day.and_time(nine))
+            .single()
+            .map_or(first_case - Duration::days(1), |t| t.with_timezone(&Utc));
+        Sweeps { first: b0 + Duration::days(1), end }
+    }
+
+    /// The first sweep at or after `t`, if it is not past the end.
+    fn at_or_after(&self, t: DateTime<Utc>) -> Option<DateTime<Utc>> {
+        let days = ((t - self.first).num_milliseconds().max(0) + 86_399_999) / 86_400_000;
+        let s = self.first + Duration::days(days);
+        (s <= self.end).then_some(s)
+    }
+}
+
+/// A case decided in memory, waiting for its transaction.
+struct Decided {
+    plan: usize,
+    case: NewCase,
+    events: Vec<Event>,
+    state: CaseState,
+}
+
+/// Runs `plans` (sorted by receipt) through `desk`'s rules, never past `end`.
 pub(crate) async fn run(
     desk: &Desk,
     plans: Vec<Plan>,
@@ -48,107 +75,122 @@ pub(crate) async fn run(
     let total = plans.len();
     let mut written = Written::default();
     let Some(first) = plans.first().map(|p| p.at) else { return Ok(written) };
-    // Window k is [b0 + k days, b0 + (k+1) days); sweeps at 09:00:00.5 local (planned steps fall on whole seconds).
-    let first_local = first.with_timezone(&tz).date_naive().pred_opt().unwrap_or(first.date_naive());
-    let nine = NaiveTime::from_hms_milli_opt(9, 0, 0, 500).unwrap_or_default();
-    let b0 = tz
-        .from_local_datetime(&first_local.and_time(nine))
-        .single()
-        .map_or(first - Duration::days(1), |t| t.with_timezone(&Utc));
-    let window = |t: DateTime<Utc>| ((t - b0).num_milliseconds().max(0) / 86_400_000) as usize;
-    let windows = window(end) + 1;
-
-    let mut receipts: Vec<Vec<usize>> = vec![Vec::new(); windows];
-    let mut chunks: Vec<Vec<Chunk>> = (0..windows).map(|_| Vec::new()).collect();
-    let mut intake = Vec::with_capacity(plans.len());
-    for (i, plan) in plans.into_iter().enumerate() {
-        receipts[window(plan.at)].push(i);
-        let mut current: Option<(usize, Vec<Step>)> = None;
-        for step in plan.steps {
-            let w = window(step.at);
-            match &mut current {
-                Some((cw, steps)) if *cw == w => steps.push(step),
-                _ => {
-                    if let Some((cw, steps)) = current.take() {
-                        chunks[cw].push(Chunk { plan: i, steps });
-                    }
-                    current = Some((w, vec![step]));
-                }
+    let sweeps = Sweeps::new(first, end, tz);
+    // Masters of duplicates: when each is open (received, and not closed or merged at a time).
+    let mut is_master = vec![false; total];
+    for p in &plans {
+        for s in &p.steps {
+            if let Do::MergeInto(m) = s.what {
+                is_master[m] = true;
             }
         }
-        if let Some((cw, steps)) = current {
-            chunks[cw].push(Chunk { plan: i, steps });
-        }
-        intake.push(Some((plan.at, plan.actor, plan.case, plan.auto)));
     }
-
+    let mut timelines: std::collections::HashMap<usize, Vec<(DateTime<Utc>, Status)>> = Default::default();
     let mut ids: Vec<i64> = vec![0; total];
-    let mut received = 0;
-    for k in 0..windows {
-        for &i in &receipts[k] {
-            let Some((at, actor, case, auto)) = intake[i].take() else { continue };
-            let rec = desk.receive(actor, case, at, auto).await.map_err(|e| DemoError::Action {
-                case: i,
-                action: "receive",
-                at,
-                source: e,
-            })?;
-            ids[i] = rec.id;
-            written.events += if auto { 2 } else { 1 };
-            received += 1;
+    let mut pending: Vec<Decided> = Vec::with_capacity(CHUNK);
+
+    let mut day = 0;
+    for (i, plan) in plans.into_iter().enumerate() {
+        // Progress once per simulated day.
+        let today = (plan.at - first).num_days();
+        while day < today {
+            day += 1;
+            progress(i, total);
         }
-        let mut set: JoinSet<Result<usize, DemoError>> = JoinSet::new();
-        for chunk in std::mem::take(&mut chunks[k]) {
-            while set.len() >= IN_FLIGHT {
-                written.events += joined(set.join_next().await)?;
-            }
-            let id = ids[chunk.plan];
-            let steps: Vec<(DateTime<Utc>, Actor, Command, Option<String>)> = chunk
-                .steps
-                .into_iter()
-                .map(|s| {
-                    let command = match s.what {
-                        Do::Act(c) => c,
-                        Do::MergeInto(master) => Command::Merge { into: ids[master] },
-                    };
-                    (s.at, s.actor, command, s.note)
-                })
-                .collect();
-            let desk = desk.clone();
-            let plan = chunk.plan;
-            set.spawn(async move {
-                let mut n = 0;
-                for (at, actor, command, note) in steps {
-                    let action = command.code();
-                    // A dispatch from the manual queue also reclassifies: 改分类 + 派单.
-                    n += 1 + usize::from(matches!(command, Command::Dispatch { category: Some(_), .. }));
-                    desk.act(id, actor, command, note, at).await.map_err(|e: CoreError| DemoError::Action {
-                        case: plan,
-                        action,
-                        at,
-                        source: e,
-                    })?;
+        let masters: Vec<usize> =
+            plan.steps.iter().filter_map(|s| if let Do::MergeInto(m) = s.what { Some(m) } else { None }).collect();
+        if masters.iter().any(|&m| ids[m] == 0) {
+            flush(desk, &mut pending, &mut ids, &mut written).await?;
+        }
+        let refused = |action: &'static str, at, source| DemoError::Action { case: i, action, at, source };
+        let Prepared { case, events, state } =
+            desk.prepare(plan.actor, plan.case, plan.at, plan.auto).map_err(|e| refused("receive", plan.at, e))?;
+        let mut rec = CaseRecord { id: 0, case, state };
+        let mut events = events;
+        for step in plan.steps {
+            notices(&sweeps, &mut rec.state, &mut events, Some(step.at))
+                .map_err(|e| refused("supervise", step.at, e))?;
+            let at = step.at.max(rec.state.updated_at);
+            let command = match step.what {
+                Do::Act(c) => c,
+                Do::MergeInto(m) => {
+                    let open = timelines
+                        .get(&m)
+                        .and_then(|t| t.iter().rev().find(|(when, _)| *when <= at))
+                        .is_some_and(|(_, status)| status.is_open());
+                    if !open {
+                        let e = jiesu_core::CoreError::Invalid(vec![jiesu_domain::draft::FieldError {
+                            field: "into".into(),
+                            message: format!("master case {} is not open at {at}", ids[m]),
+                        }]);
+                        return Err(refused("merge", at, e));
+                    }
+                    Command::Merge { into: ids[m] }
                 }
-                Ok(n)
-            });
+            };
+            let code = command.code();
+            let steps = desk.steps_for(&rec, &step.actor, &command, step.note, at).map_err(|e| refused(code, at, e))?;
+            for (actor, action, note) in steps {
+                let (event, next) = workflow::step(Some(&rec.state), at, actor, action, note)
+                    .map_err(|e| refused(code, at, e.into()))?;
+                events.push(event);
+                rec.state = next;
+            }
         }
-        while let Some(r) = set.join_next().await {
-            written.events += joined(Some(r))?;
+        notices(&sweeps, &mut rec.state, &mut events, None).map_err(|e| refused("supervise", end, e))?;
+        if is_master[i] {
+            timelines.insert(i, events.iter().map(|e| (e.at, e.to)).collect());
         }
-        let sweep = b0 + Duration::days(k as i64 + 1);
-        if sweep <= end {
-            written.events += desk.sweep_overdue(sweep).await?;
+        // The row's category follows the state (改分类), as `Desk::act` keeps it.
+        rec.case.category.clone_from(&rec.state.category);
+        pending.push(Decided { plan: i, case: rec.case, events, state: rec.state });
+        if pending.len() >= CHUNK {
+            flush(desk, &mut pending, &mut ids, &mut written).await?;
         }
-        progress(received, total);
-        tracing::debug!(window = k, received, events = written.events, "demo day done");
     }
+    flush(desk, &mut pending, &mut ids, &mut written).await?;
+    progress(total, total);
     Ok(written)
 }
 
-fn joined(r: Option<Result<Result<usize, DemoError>, tokio::task::JoinError>>) -> Result<usize, DemoError> {
-    match r {
-        None => Ok(0),
-        Some(Ok(r)) => r,
-        Some(Err(e)) => Err(DemoError::Task(e.to_string())),
+/// The deadline timer's notices on a case in `state` from its latest event until `until` (or the
+/// end): at each daily sweep the sweep's own rule decides.
+fn notices(
+    sweeps: &Sweeps,
+    state: &mut CaseState,
+    events: &mut Vec<Event>,
+    until: Option<DateTime<Utc>>,
+) -> Result<(), jiesu_core::CoreError> {
+    loop {
+        // Nothing is overdue before its deadline, and a sweep sees only what came before it.
+        let Some(due) = state.due else { return Ok(()) };
+        let Some(sweep) = sweeps.at_or_after(due.max(state.updated_at)) else { return Ok(()) };
+        if until.is_some_and(|u| sweep >= u) {
+            return Ok(());
+        }
+        let Some((actor, action, note)) = jiesu_core::overdue_notice(state, sweep) else { return Ok(()) };
+        let (event, next) = workflow::step(Some(state), sweep, actor, action, note)?;
+        events.push(event);
+        *state = next;
     }
+}
+
+/// Writes the decided cases in one transaction; records their ids.
+async fn flush(
+    desk: &Desk,
+    pending: &mut Vec<Decided>,
+    ids: &mut [i64],
+    written: &mut Written,
+) -> Result<(), DemoError> {
+    if pending.is_empty() {
+        return Ok(());
+    }
+    let (plans, batch): (Vec<usize>, Vec<(NewCase, Vec<Event>, CaseState)>) =
+        pending.drain(..).map(|d| (d.plan, (d.case, d.events, d.state))).unzip();
+    written.events += batch.iter().map(|b| b.1.len()).sum::<usize>();
+    let new = desk.store().create_cases(&batch).await?;
+    for (plan, id) in plans.into_iter().zip(new) {
+        ids[plan] = id;
+    }
+    Ok(())
 }

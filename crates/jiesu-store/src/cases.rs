@@ -159,12 +159,7 @@ impl Store {
         // Serialised and chained here, by the caller, so that the single writer only binds.
         let event_json: Vec<String> = events.iter().map(json).collect();
         let chained = self.chain(None, events, &event_json);
-        let row = CaseRow {
-            contact: (!case.contact.is_empty()).then(|| self.sealer.seal(json(&case.contact).as_bytes())),
-            owner: owner_of(events),
-            filed_via: open311.map(|_| FILED_VIA_OPEN311.to_string()),
-            chain: chained.head.clone(),
-        };
+        let row = self.case_row(case, events, open311.is_some(), chained.head.clone());
         let created = match self.backend {
             crate::Backend::Sqlite => {
                 let units = joint_units(state);
@@ -203,19 +198,18 @@ impl Store {
             crate::Backend::Postgres => {
                 async {
                     let mut tx = self.writer.begin().await?;
-                    let sql = format!("{} RETURNING id", case_insert(&mut numbered(1)));
-                    let q = bind_case(sqlx::query(AssertSqlSafe(sql)), case, state, &json(state), &row);
-                    let id: i64 = q.fetch_one(&mut *tx).await?.try_get("id")?;
-                    insert_events(&mut tx, id, events, &event_json, &chained.hashes).await?;
-                    insert_units(&mut tx, id, state).await?;
-                    if let Some(x) = &case.external_id {
-                        let sql = external_insert("$1", &mut numbered(2));
-                        sqlx::query(AssertSqlSafe(sql)).bind(id).bind(&filer).bind(x).execute(&mut *tx).await?;
-                    }
-                    if let Some(o) = open311 {
-                        crate::open311::insert_intake(&mut tx, id, o, state.received_at).await?;
-                    }
-                    crate::search::insert_terms(&mut tx, id, &case.display_title(), &case.text).await?;
+                    let id = self
+                        .insert_case(
+                            &mut tx,
+                            case,
+                            events,
+                            state,
+                            &row,
+                            (&event_json, &chained.hashes),
+                            &filer,
+                            open311,
+                        )
+                        .await?;
                     tx.commit().await?;
                     Ok(id)
                 }
@@ -238,6 +232,67 @@ impl Store {
             .bind(external_id)
             .fetch_optional(&self.pool)
             .await?)
+    }
+
+    /// Stores many new cases, each with all its events, in one transaction and in order (bulk
+    /// loads such as `jiesu demo`: ids follow the order given). All or nothing.
+    pub async fn create_cases(&self, cases: &[(NewCase, Vec<Event>, CaseState)]) -> Result<Vec<i64>, StoreError> {
+        let mut tx = self.writer.begin().await?;
+        let mut ids = Vec::with_capacity(cases.len());
+        for (case, events, state) in cases {
+            let filer = events.first().map(|e| e.actor.user.clone()).unwrap_or_default();
+            let event_json: Vec<String> = events.iter().map(json).collect();
+            let chained = self.chain(None, events, &event_json);
+            let row = self.case_row(case, events, false, chained.head.clone());
+            let hashes = (&event_json[..], &chained.hashes[..]);
+            ids.push(self.insert_case(&mut tx, case, events, state, &row, hashes, &filer, None).await?);
+        }
+        tx.commit().await?;
+        Ok(ids)
+    }
+
+    /// The row values a case gets besides its own: the sealed contact, the owner, the Open311
+    /// mark and the head of its event chain.
+    fn case_row(&self, case: &NewCase, events: &[Event], via_open311: bool, chain: Option<String>) -> CaseRow {
+        CaseRow {
+            contact: (!case.contact.is_empty()).then(|| self.sealer.seal(json(&case.contact).as_bytes())),
+            owner: owner_of(events),
+            filed_via: via_open311.then(|| FILED_VIA_OPEN311.to_string()),
+            chain,
+        }
+    }
+
+    /// Inserts one case inside `tx`: its row, its events (`chained`: their JSON and chain
+    /// hashes), summoned units, external id, what an Open311 client sent, and its search terms
+    /// on PostgreSQL (SQLite's indexer follows the ids). Returns the new id.
+    #[allow(clippy::too_many_arguments)]
+    async fn insert_case(
+        &self,
+        tx: &mut sqlx::Transaction<'_, Any>,
+        case: &NewCase,
+        events: &[Event],
+        state: &CaseState,
+        row: &CaseRow,
+        chained: (&[String], &[String]),
+        filer: &str,
+        open311: Option<&crate::Open311Intake>,
+    ) -> Result<i64, StoreError> {
+        let sql = format!("{} RETURNING id", case_insert(&mut numbered(1)));
+        let q = bind_case(sqlx::query(AssertSqlSafe(sql)), case, state, &json(state), row);
+        let id: i64 = q.fetch_one(&mut **tx).await?.try_get("id")?;
+        insert_events(tx, id, events, chained.0, chained.1).await?;
+        insert_units(tx, id, state).await?;
+        if let Some(x) = &case.external_id {
+            let sql = external_insert("$1", &mut numbered(2));
+            sqlx::query(AssertSqlSafe(sql)).bind(id).bind(filer).bind(x).execute(&mut **tx).await?;
+        }
+        if let Some(o) = open311 {
+            crate::open311::insert_intake(tx, id, o, state.received_at).await?;
+        }
+        if self.backend == crate::Backend::Postgres {
+            crate::search::insert_terms(tx, id, &case.display_title(), &case.text).await?;
+        }
+        Ok(id)
     }
 
     /// Appends events to case `id` and stores its new state, in one transaction, provided the
