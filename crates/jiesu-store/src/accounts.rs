@@ -173,7 +173,7 @@ impl Store {
     /// Sets a user's password (the user's sessions end). False when there is no such user.
     pub async fn set_password(&self, name: &str, password: &str) -> Result<bool, StoreError> {
         let hash = hash_password(password.to_string()).await?;
-        let mut tx = self.writer.begin().await?;
+        let mut tx = self.write_tx().await?;
         let done = sqlx::query("UPDATE users SET password_hash = $1 WHERE name = $2")
             .bind(hash)
             .bind(name)
@@ -186,7 +186,7 @@ impl Store {
 
     /// Disables or enables a user; disabling ends their sessions. False when there is no such user.
     pub async fn set_user_disabled(&self, name: &str, disabled: bool) -> Result<bool, StoreError> {
-        let mut tx = self.writer.begin().await?;
+        let mut tx = self.write_tx().await?;
         let done = sqlx::query("UPDATE users SET disabled = $1 WHERE name = $2")
             .bind(i64::from(disabled))
             .bind(name)
@@ -220,7 +220,7 @@ impl Store {
     /// stored). Expired sessions are cleared on the way.
     pub async fn create_session(&self, user_id: i64, now: DateTime<Utc>, ttl: Duration) -> Result<String, StoreError> {
         let token = random_secret();
-        let mut tx = self.writer.begin().await?;
+        let mut tx = self.write_tx().await?;
         sqlx::query("DELETE FROM sessions WHERE expires_at <= $1").bind(ms(now)).execute(&mut *tx).await?;
         sqlx::query("INSERT INTO sessions (token_hash, user_id, created_at, expires_at) VALUES ($1, $2, $3, $4)")
             .bind(sha256_hex(&token))

@@ -197,7 +197,7 @@ impl Store {
             }
             crate::Backend::Postgres => {
                 async {
-                    let mut tx = self.writer.begin().await?;
+                    let mut tx = self.write_tx().await?;
                     let id = self
                         .insert_case(
                             &mut tx,
@@ -237,7 +237,7 @@ impl Store {
     /// Stores many new cases, each with all its events, in one transaction and in order (bulk
     /// loads such as `jiesu demo`: ids follow the order given). All or nothing.
     pub async fn create_cases(&self, cases: &[(NewCase, Vec<Event>, CaseState)]) -> Result<Vec<i64>, StoreError> {
-        let mut tx = self.writer.begin().await?;
+        let mut tx = self.write_tx().await?;
         let mut ids = Vec::with_capacity(cases.len());
         for (case, events, state) in cases {
             let filer = events.first().map(|e| e.actor.user.clone()).unwrap_or_default();
@@ -320,7 +320,7 @@ impl Store {
         state: &CaseState,
         also: &AppendAlso<'_>,
     ) -> Result<Option<i64>, StoreError> {
-        let mut tx = self.writer.begin().await?;
+        let mut tx = self.write_tx().await?;
         if let (crate::Backend::Postgres, Some((other, _))) = (self.backend, also.unchanged) {
             // Both rows locked in id order, so that two merges crossing each other (A into B,
             // B into C or A) wait for one another instead of deadlocking. (SQLite has one
@@ -461,7 +461,7 @@ impl Store {
             if rows.is_empty() {
                 break;
             }
-            let mut tx = self.writer.begin().await?;
+            let mut tx = self.write_tx().await?;
             for r in &rows {
                 let id: i64 = r.try_get("id")?;
                 let plain: String = r.try_get("contact")?;

@@ -273,7 +273,7 @@ impl crate::Store {
                     .await?;
             let (Some(&first), Some(&last)) = (ids.first(), ids.last()) else { break };
             let events = self.stored_events(&self.writer, first, last).await?;
-            let mut tx = self.writer.begin().await?;
+            let mut tx = self.write_tx().await?;
             for id in &ids {
                 let mine: Vec<&StoredEvent> = events.iter().filter(|e| e.case_id == *id).collect();
                 let columns: Vec<EventColumns<'_>> = mine.iter().map(|e| e.columns()).collect();

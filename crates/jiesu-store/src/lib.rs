@@ -166,9 +166,8 @@ impl Store {
         let sealer = std::sync::Arc::new(crypt::Sealer::new(&key));
         let chainer = std::sync::Arc::new(chain::Chainer::new(&key));
         let intake = (backend == Backend::Sqlite).then(|| batch::spawn(writer.clone()));
-        match backend {
-            Backend::Sqlite => search::spawn_indexer(writer.clone()),
-            Backend::Postgres => search::index_missing_postgres(&writer).await?,
+        if backend == Backend::Postgres {
+            search::index_missing_postgres(&writer).await?;
         }
         let key = std::sync::Arc::new(key);
         let store = Store { pool, writer, intake, backend, sealer, chainer, key };
@@ -191,6 +190,25 @@ impl Store {
     /// The connection pool for writes (the single writer on SQLite).
     pub(crate) fn write_pool(&self) -> &AnyPool {
         &self.writer
+    }
+
+    /// A write transaction on the writer. On SQLite it takes the write lock at once (`BEGIN
+    /// IMMEDIATE`), waiting out another process's write (busy timeout) instead of failing half-way
+    /// when a transaction that read first then finds the database written by someone else.
+    pub(crate) async fn write_tx(&self) -> Result<sqlx::Transaction<'static, sqlx::Any>, StoreError> {
+        Ok(match self.backend {
+            Backend::Sqlite => self.writer.begin_with("BEGIN IMMEDIATE").await?,
+            Backend::Postgres => self.writer.begin().await?,
+        })
+    }
+
+    /// Starts the background search indexer (SQLite; on PostgreSQL terms are written with each
+    /// case). Only the server runs it: a second process writing to the same SQLite file (a CLI
+    /// command, a backup) would contend with the server's single writer. Ends when the store closes.
+    pub fn start_search_indexer(&self) {
+        if self.backend == Backend::Sqlite {
+            search::spawn_indexer(self.writer.clone());
+        }
     }
 
     /// Brings the search index up to date now (SQLite; on PostgreSQL it always is): the

@@ -219,7 +219,7 @@ impl Store {
         at: DateTime<Utc>,
     ) -> Result<(), StoreError> {
         let media = NewMedia { id: id.to_string(), content_type: content_type.to_string(), bytes: bytes.to_vec() };
-        let mut tx = self.writer.begin().await?;
+        let mut tx = self.write_tx().await?;
         insert_media(&mut tx, &media, at).await?;
         tx.commit().await?;
         Ok(())
@@ -331,7 +331,7 @@ impl Store {
             return Ok(UpdateOutcome::Duplicate(old));
         }
         let inserted = async {
-            let mut tx = self.writer.begin().await?;
+            let mut tx = self.write_tx().await?;
             if let Some(m) = media {
                 insert_media(&mut tx, m, update.received_at).await?;
             }

@@ -10,7 +10,7 @@
 //!
 //! * SQLite: a contentless FTS5 table `case_fts` (rowid = case id, `detail=none`: no positions),
 //!   filled by a background indexer that follows the single writer's ids in order
-//!   (`meta.search_indexed_to`); cases above that mark are found by `LIKE`, so a case is
+//!   (`meta.search_indexed_to`; `jiesu serve` runs it, `Store::index_pending` catches up at once); cases above that mark are found by `LIKE`, so a case is
 //!   searchable the moment it is written, and intake never waits for the index.
 //! * PostgreSQL: `case_terms` (one `TEXT[]` per case, GIN-indexed, `@>`), written in the same
 //!   transaction as the case (ids from a sequence commit out of order, so a mark would skip some).
@@ -101,7 +101,7 @@ pub(crate) async fn index_next(writer: &AnyPool) -> Result<usize, StoreError> {
         .await?;
     let Some(last) = rows.last() else { return Ok(0) };
     let last: i64 = last.try_get("id")?;
-    let mut tx = writer.begin().await?;
+    let mut tx = writer.begin_with("BEGIN IMMEDIATE").await?;
     for r in &rows {
         let (title, body): (String, String) = (r.try_get("title")?, r.try_get("body")?);
         sqlx::query("INSERT INTO case_fts (rowid, terms) VALUES ($1, $2)")

@@ -236,6 +236,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             let open311 = config::load_open311(store.config.as_deref())?;
             let limits = config::load_limits(store.config.as_deref())?;
             let desk = open_desk(&store).await?;
+            desk.store().start_search_indexer();
             let empty = desk.store().max_case_id().await?.is_none();
             if empty && !no_demo {
                 if desk.store().backend() == jiesu_store::Backend::Sqlite {
