@@ -318,6 +318,9 @@ def probe_idempotent(srv, op, citizen, key):
 
 
 def run(binary, db, workdir, env, db_path=None):
+    if not db.startswith("sqlite"):
+        # `jiesu serve` fills only an empty SQLite store: give PostgreSQL its year (closed cases).
+        subprocess.run([binary, "demo", "--db", db, "--cases", "300"], check=True, env=env, capture_output=True)
     srv = Server(binary, db, workdir, env)
     try:
         op1, op2 = srv.user("probe-op1", "operator"), srv.user("probe-op2", "operator")
