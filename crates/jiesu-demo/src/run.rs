@@ -56,6 +56,9 @@ impl Sweeps {
     }
 }
 
+/// A case with its whole life, as [`jiesu_store::Store::create_cases`] writes it.
+type Bulk = (NewCase, Vec<Event>, CaseState);
+
 /// A case decided in memory, waiting for its transaction.
 struct Decided {
     plan: usize,
@@ -185,7 +188,7 @@ async fn flush(
     if pending.is_empty() {
         return Ok(());
     }
-    let (plans, batch): (Vec<usize>, Vec<(NewCase, Vec<Event>, CaseState)>) =
+    let (plans, batch): (Vec<usize>, Vec<Bulk>) =
         pending.drain(..).map(|d| (d.plan, (d.case, d.events, d.state))).unzip();
     written.events += batch.iter().map(|b| b.1.len()).sum::<usize>();
     let new = desk.store().create_cases(&batch).await?;
