@@ -155,11 +155,8 @@ impl Store {
         state: &CaseState,
         open311: Option<&crate::Open311Intake>,
     ) -> Result<i64, StoreError> {
-        let filer = events.first().map(|e| e.actor.user.clone()).unwrap_or_default();
-        // Serialised and chained here, by the caller, so that the single writer only binds.
-        let event_json: Vec<String> = events.iter().map(json).collect();
-        let chained = self.chain(None, events, &event_json);
-        let row = self.case_row(case, events, open311.is_some(), chained.head.clone());
+        // Serialised, sealed and chained here, by the caller, so that the single writer only binds.
+        let NewRow { filer, event_json, chained, row } = self.new_row(case, events, open311.is_some());
         let created = match self.backend {
             crate::Backend::Sqlite => {
                 let units = joint_units(state);
@@ -198,18 +195,8 @@ impl Store {
             crate::Backend::Postgres => {
                 async {
                     let mut tx = self.write_tx().await?;
-                    let id = self
-                        .insert_case(
-                            &mut tx,
-                            case,
-                            events,
-                            state,
-                            &row,
-                            (&event_json, &chained.hashes),
-                            &filer,
-                            open311,
-                        )
-                        .await?;
+                    let new = NewRow { filer: filer.clone(), event_json, chained, row };
+                    let id = self.insert_case(&mut tx, case, events, state, &new, open311).await?;
                     tx.commit().await?;
                     Ok(id)
                 }
@@ -240,51 +227,47 @@ impl Store {
         let mut tx = self.write_tx().await?;
         let mut ids = Vec::with_capacity(cases.len());
         for (case, events, state) in cases {
-            let filer = events.first().map(|e| e.actor.user.clone()).unwrap_or_default();
-            let event_json: Vec<String> = events.iter().map(json).collect();
-            let chained = self.chain(None, events, &event_json);
-            let row = self.case_row(case, events, false, chained.head.clone());
-            let hashes = (&event_json[..], &chained.hashes[..]);
-            ids.push(self.insert_case(&mut tx, case, events, state, &row, hashes, &filer, None).await?);
+            let new = self.new_row(case, events, false);
+            ids.push(self.insert_case(&mut tx, case, events, state, &new, None).await?);
         }
         tx.commit().await?;
         Ok(ids)
     }
 
-    /// The row values a case gets besides its own: the sealed contact, the owner, the Open311
-    /// mark and the head of its event chain.
-    fn case_row(&self, case: &NewCase, events: &[Event], via_open311: bool, chain: Option<String>) -> CaseRow {
-        CaseRow {
+    /// What a new case is written with besides itself: its filer, its events serialised and
+    /// chained, and its row's sealed contact, owner, Open311 mark and chain head.
+    fn new_row(&self, case: &NewCase, events: &[Event], via_open311: bool) -> NewRow {
+        let event_json: Vec<String> = events.iter().map(json).collect();
+        let chained = self.chain(None, events, &event_json);
+        let row = CaseRow {
             contact: (!case.contact.is_empty()).then(|| self.sealer.seal(json(&case.contact).as_bytes())),
             owner: owner_of(events),
             filed_via: via_open311.then(|| FILED_VIA_OPEN311.to_string()),
-            chain,
-        }
+            chain: chained.head.clone(),
+        };
+        NewRow { filer: events.first().map(|e| e.actor.user.clone()).unwrap_or_default(), event_json, chained, row }
     }
 
-    /// Inserts one case inside `tx`: its row, its events (`chained`: their JSON and chain
-    /// hashes), summoned units, external id, what an Open311 client sent, and its search terms
-    /// on PostgreSQL (SQLite's indexer follows the ids). Returns the new id.
-    #[allow(clippy::too_many_arguments)]
+    /// Inserts one case inside `tx`: its row and events (`new`), summoned units, external id,
+    /// what an Open311 client sent, and its search terms on PostgreSQL (SQLite's indexer follows
+    /// the ids). Returns the new id.
     async fn insert_case(
         &self,
         tx: &mut sqlx::Transaction<'_, Any>,
         case: &NewCase,
         events: &[Event],
         state: &CaseState,
-        row: &CaseRow,
-        chained: (&[String], &[String]),
-        filer: &str,
+        new: &NewRow,
         open311: Option<&crate::Open311Intake>,
     ) -> Result<i64, StoreError> {
         let sql = format!("{} RETURNING id", case_insert(&mut numbered(1)));
-        let q = bind_case(sqlx::query(AssertSqlSafe(sql)), case, state, &json(state), row);
+        let q = bind_case(sqlx::query(AssertSqlSafe(sql)), case, state, &json(state), &new.row);
         let id: i64 = q.fetch_one(&mut **tx).await?.try_get("id")?;
-        insert_events(tx, id, events, chained.0, chained.1).await?;
+        insert_events(tx, id, events, &new.event_json, &new.chained.hashes).await?;
         insert_units(tx, id, state).await?;
         if let Some(x) = &case.external_id {
             let sql = external_insert("$1", &mut numbered(2));
-            sqlx::query(AssertSqlSafe(sql)).bind(id).bind(filer).bind(x).execute(&mut **tx).await?;
+            sqlx::query(AssertSqlSafe(sql)).bind(id).bind(&new.filer).bind(x).execute(&mut **tx).await?;
         }
         if let Some(o) = open311 {
             crate::open311::insert_intake(tx, id, o, state.received_at).await?;
@@ -720,6 +703,18 @@ struct CaseRow {
     filed_via: Option<String>,
     /// The head of its event chain.
     chain: Option<String>,
+}
+
+/// What [`Store::new_row`] prepares for a new case.
+struct NewRow {
+    /// The actor of its first event (external ids are unique per filer).
+    filer: String,
+    /// Its events, serialised.
+    event_json: Vec<String>,
+    /// Their chain hashes and the chain's head.
+    chained: Chained,
+    /// The row values besides the case's own.
+    row: CaseRow,
 }
 
 /// `filed_via` of a case filed through the Open311 endpoint: it has an `open311_requests` row.
