@@ -43,21 +43,27 @@ fn check_passes_on_demo_data_and_fails_on_a_tampered_case() {
     assert_eq!(code, 0, "{out}");
     assert!(out.contains("checked 300 cases"), "{out}");
 
-    // Someone edits a case row behind the events' back.
+    // Someone edits a case row behind the events' back (a case never reopened: the demo's year
+    // ends now, so which one that is depends on the day).
     let rt = tokio::runtime::Runtime::new().unwrap();
-    rt.block_on(async {
+    let edited: String = rt.block_on(async {
         let store = jiesu_store::Store::connect(&db).await.unwrap();
-        let sql = "UPDATE cases SET state = replace(state, '\"reopen_count\":0', '\"reopen_count\":5') WHERE id = 5";
-        assert_eq!(jiesu_store::testing::execute(&store, sql).await.unwrap(), 1);
+        let find = "SELECT CAST(MIN(id) AS TEXT) FROM cases WHERE state LIKE '%\"reopen_count\":0%' AND id <> 6";
+        let edited = jiesu_store::testing::strings(&store, find).await.unwrap().remove(0);
+        let sql = format!(
+            "UPDATE cases SET state = replace(state, '\"reopen_count\":0', '\"reopen_count\":5') WHERE id = {edited}"
+        );
+        assert_eq!(jiesu_store::testing::execute(&store, &sql).await.unwrap(), 1);
         // … and someone summons a unit to case 6 without a 吹哨 event (it would then see the case).
         jiesu_store::testing::execute(&store, "INSERT INTO case_units (case_id, unit) VALUES (6, 'B01')")
             .await
             .unwrap();
         store.close().await;
+        edited
     });
     let (code, out, _) = run(&["check", "--db", &db]);
     assert_eq!(code, 3, "{out}");
-    assert!(out.contains("case 5:") && out.contains("reopen_count"), "{out}");
+    assert!(out.contains(&format!("case {edited}:")) && out.contains("reopen_count"), "{out}");
     assert!(out.contains("case 6:") && out.contains("summoned units"), "{out}");
 }
 
