@@ -91,6 +91,7 @@ pub(crate) async fn run(
     let mut timelines: std::collections::HashMap<usize, Vec<(DateTime<Utc>, Status)>> = Default::default();
     let mut ids: Vec<i64> = vec![0; total];
     let mut pending: Vec<Decided> = Vec::with_capacity(CHUNK);
+    let mut writer = Writer::default();
 
     let mut day = 0;
     for (i, plan) in plans.into_iter().enumerate() {
@@ -103,7 +104,8 @@ pub(crate) async fn run(
         let masters: Vec<usize> =
             plan.steps.iter().filter_map(|s| if let Do::MergeInto(m) = s.what { Some(m) } else { None }).collect();
         if masters.iter().any(|&m| ids[m] == 0) {
-            flush(desk, &mut pending, &mut ids, &mut written).await?;
+            writer.flush(desk, &mut pending, &mut written).await?;
+            writer.settle(&mut ids).await?;
         }
         let refused = |action: &'static str, at, source| DemoError::Action { case: i, action, at, source };
         let Prepared { case, events, state } =
@@ -148,10 +150,12 @@ pub(crate) async fn run(
         rec.case.category.clone_from(&rec.state.category);
         pending.push(Decided { plan: i, case: rec.case, events, state: rec.state });
         if pending.len() >= CHUNK {
-            flush(desk, &mut pending, &mut ids, &mut written).await?;
+            writer.flush(desk, &mut pending, &mut written).await?;
+            writer.record(&mut ids);
         }
     }
-    flush(desk, &mut pending, &mut ids, &mut written).await?;
+    writer.flush(desk, &mut pending, &mut written).await?;
+    writer.settle(&mut ids).await?;
     progress(total, total);
     Ok(written)
 }
@@ -178,22 +182,51 @@ fn notices(
     }
 }
 
-/// Writes the decided cases in one transaction; records their ids.
-async fn flush(
-    desk: &Desk,
-    pending: &mut Vec<Decided>,
-    ids: &mut [i64],
-    written: &mut Written,
-) -> Result<(), DemoError> {
-    if pending.is_empty() {
-        return Ok(());
+/// The transaction in flight: the next chunk is decided while the last one is written (the
+/// store's writer and the deciding share the machine's cores). At most one is in flight, so
+/// transactions commit in order of receipt and ids follow it.
+#[derive(Default)]
+struct Writer {
+    inflight: Option<(Vec<usize>, tokio::task::JoinHandle<Result<Vec<i64>, jiesu_store::StoreError>>)>,
+    /// Ids of a finished transaction not yet recorded.
+    done: Vec<(usize, i64)>,
+}
+
+impl Writer {
+    /// Waits for the transaction in flight, if any.
+    async fn wait(&mut self) -> Result<(), DemoError> {
+        if let Some((plans, task)) = self.inflight.take() {
+            let new = task.await.map_err(|e| DemoError::Task(e.to_string()))??;
+            self.done.extend(plans.into_iter().zip(new));
+        }
+        Ok(())
     }
-    let (plans, batch): (Vec<usize>, Vec<Bulk>) =
-        pending.drain(..).map(|d| (d.plan, (d.case, d.events, d.state))).unzip();
-    written.events += batch.iter().map(|b| b.1.len()).sum::<usize>();
-    let new = desk.store().create_cases(&batch).await?;
-    for (plan, id) in plans.into_iter().zip(new) {
-        ids[plan] = id;
+
+    /// Starts writing the decided cases in one transaction, after the one in flight.
+    async fn flush(&mut self, desk: &Desk, pending: &mut Vec<Decided>, written: &mut Written) -> Result<(), DemoError> {
+        if pending.is_empty() {
+            return Ok(());
+        }
+        self.wait().await?;
+        let (plans, batch): (Vec<usize>, Vec<Bulk>) =
+            pending.drain(..).map(|d| (d.plan, (d.case, d.events, d.state))).unzip();
+        written.events += batch.iter().map(|b| b.1.len()).sum::<usize>();
+        let store = desk.store().clone();
+        self.inflight = Some((plans, tokio::spawn(async move { store.create_cases(&batch).await })));
+        Ok(())
     }
-    Ok(())
+
+    /// Records the ids of the finished transactions.
+    fn record(&mut self, ids: &mut [i64]) {
+        for (plan, id) in self.done.drain(..) {
+            ids[plan] = id;
+        }
+    }
+
+    /// Waits for everything written and records every id.
+    async fn settle(&mut self, ids: &mut [i64]) -> Result<(), DemoError> {
+        self.wait().await?;
+        self.record(ids);
+        Ok(())
+    }
 }

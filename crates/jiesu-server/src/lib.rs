@@ -274,7 +274,20 @@ pub fn app(state: AppState) -> Router {
         .layer(axum::middleware::from_fn_with_state(limits, timeouts::limit_time))
         .layer(CatchPanicLayer::custom(error::panicked as fn(Box<dyn std::any::Any + Send>) -> Response))
         .layer(trace)
+        .layer(axum::middleware::from_fn(server_timing))
         .with_state(state)
+}
+
+/// Tells the client how long the server took to produce the response's head (`Server-Timing:
+/// app;dur=MS`): what `jiesu bench pages` measures, and what a browser's developer tools show.
+async fn server_timing(req: Request, next: axum::middleware::Next) -> Response {
+    let started = std::time::Instant::now();
+    let mut resp = next.run(req).await;
+    let ms = started.elapsed().as_secs_f64() * 1000.0;
+    if let Ok(v) = axum::http::HeaderValue::from_str(&format!("app;dur={ms:.2}")) {
+        resp.headers_mut().insert("server-timing", v);
+    }
+    resp
 }
 
 /// Serves [`app`] on `listener` until `shutdown` completes, then finishes the requests in flight.

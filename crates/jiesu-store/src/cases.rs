@@ -223,12 +223,114 @@ impl Store {
 
     /// Stores many new cases, each with all its events, in one transaction and in order (bulk
     /// loads such as `jiesu demo`: ids follow the order given). All or nothing.
+    ///
+    /// Written with few statements: the rows of many cases (and of their events, summoned units
+    /// and external ids) per INSERT, the ids given by the store (the next after the largest, the
+    /// table locked against other writers on PostgreSQL), since each statement is a round trip to
+    /// the database and a million cases are written this way.
     pub async fn create_cases(&self, cases: &[(NewCase, Vec<Event>, CaseState)]) -> Result<Vec<i64>, StoreError> {
+        if cases.is_empty() {
+            return Ok(Vec::new());
+        }
+        // Serialising, chaining and sealing before the write lock is taken.
+        let news: Vec<NewRow> = cases.iter().map(|(case, events, _)| self.new_row(case, events, false)).collect();
+        let states: Vec<String> = cases.iter().map(|(_, _, state)| json(state)).collect();
+        let terms: Vec<String> = cases
+            .iter()
+            .map(|(case, _, _)| crate::search::joined(&crate::search::terms(&case.display_title(), &case.text)))
+            .collect();
+        let postgres = self.backend == crate::Backend::Postgres;
         let mut tx = self.write_tx().await?;
-        let mut ids = Vec::with_capacity(cases.len());
-        for (case, events, state) in cases {
-            let new = self.new_row(case, events, false);
-            ids.push(self.insert_case(&mut tx, case, events, state, &new, None).await?);
+        if postgres {
+            sqlx::query("LOCK TABLE cases IN SHARE ROW EXCLUSIVE MODE").execute(&mut *tx).await?;
+        }
+        let first: i64 = sqlx::query_scalar("SELECT COALESCE(MAX(id), 0) + 1 FROM cases").fetch_one(&mut *tx).await?;
+        let ids: Vec<i64> = (first..).take(cases.len()).collect();
+
+        for chunk in (0..cases.len()).collect::<Vec<_>>().chunks(BULK_CASE_ROWS) {
+            let mut mark = bulk_marks(self.backend);
+            let rows: Vec<String> = chunk
+                .iter()
+                .map(|_| {
+                    let id = mark();
+                    let marks: Vec<String> = (0..CASE_INSERT_ARGS).map(|_| mark()).collect();
+                    format!("({id}, {})", marks.join(", "))
+                })
+                .collect();
+            let sql = format!("INSERT INTO cases (id, {CASE_WRITE_COLUMNS}) VALUES {}", rows.join(", "));
+            let mut q = sqlx::query(AssertSqlSafe(sql));
+            for &i in chunk {
+                let (case, _, state) = &cases[i];
+                q = bind_case(q.bind(ids[i]), case, state, &states[i], &news[i].row);
+            }
+            q.execute(&mut *tx).await?;
+        }
+
+        // Events: (case index, event index) in order, many rows per statement.
+        let events: Vec<(usize, usize)> =
+            cases.iter().enumerate().flat_map(|(i, (_, evs, _))| (0..evs.len()).map(move |j| (i, j))).collect();
+        for chunk in events.chunks(BULK_EVENT_ROWS) {
+            let mut mark = bulk_marks(self.backend);
+            let rows: Vec<String> = chunk
+                .iter()
+                .map(|_| {
+                    let id = mark();
+                    let marks: Vec<String> = (0..EVENT_ARGS).map(|_| mark()).collect();
+                    format!("({id}, {})", marks.join(", "))
+                })
+                .collect();
+            let sql = format!("INSERT INTO events ({EVENT_COLUMNS}) VALUES {}", rows.join(", "));
+            let mut q = sqlx::query(AssertSqlSafe(sql));
+            for &(i, j) in chunk {
+                let new = &news[i];
+                let e = std::slice::from_ref(&cases[i].1[j]);
+                q = bind_events(
+                    q.bind(ids[i]),
+                    e,
+                    std::slice::from_ref(&new.event_json[j]),
+                    std::slice::from_ref(&new.chained.hashes[j]),
+                );
+            }
+            q.execute(&mut *tx).await?;
+        }
+
+        // Summoned units and external ids: two columns and three, many rows per statement.
+        let units: Vec<(i64, String)> = cases
+            .iter()
+            .enumerate()
+            .flat_map(|(i, (_, _, state))| joint_units(state).into_iter().map(move |u| (first + i as i64, u)))
+            .collect();
+        for chunk in units.chunks(BULK_PAIR_ROWS) {
+            let mut mark = bulk_marks(self.backend);
+            let rows: Vec<String> = chunk.iter().map(|_| format!("({}, {})", mark(), mark())).collect();
+            let sql = format!("INSERT INTO case_units (case_id, unit) VALUES {}", rows.join(", "));
+            let mut q = sqlx::query(AssertSqlSafe(sql));
+            for (id, unit) in chunk {
+                q = q.bind(*id).bind(unit.clone());
+            }
+            q.execute(&mut *tx).await?;
+        }
+        let externals: Vec<(i64, &str, &str)> = cases
+            .iter()
+            .enumerate()
+            .filter_map(|(i, (case, _, _))| Some((ids[i], news[i].filer.as_str(), case.external_id.as_deref()?)))
+            .collect();
+        for chunk in externals.chunks(BULK_PAIR_ROWS) {
+            let mut mark = bulk_marks(self.backend);
+            let rows: Vec<String> = chunk.iter().map(|_| format!("({}, {}, {})", mark(), mark(), mark())).collect();
+            let sql = format!("INSERT INTO case_external_ids (case_id, filer, external_id) VALUES {}", rows.join(", "));
+            let mut q = sqlx::query(AssertSqlSafe(sql));
+            for (id, filer, x) in chunk {
+                q = q.bind(*id).bind(filer.to_string()).bind(x.to_string());
+            }
+            q.execute(&mut *tx).await?;
+        }
+        crate::search::insert_terms_bulk(&mut tx, self.backend, &ids, &terms).await?;
+        if postgres {
+            // The identity continues after the ids given here.
+            sqlx::query("SELECT setval(pg_get_serial_sequence('cases', 'id'), (SELECT MAX(id) FROM cases))")
+                .execute(&mut *tx)
+                .await?;
         }
         tx.commit().await?;
         Ok(ids)
@@ -742,6 +844,16 @@ fn numbered(first: usize) -> impl FnMut() -> String {
     }
 }
 
+/// Placeholders of a bulk statement with many values: anonymous on SQLite, whose lookup of a
+/// numbered one by its name takes time in the number of placeholders (so binding a statement's
+/// values would take the square), numbered on PostgreSQL.
+fn bulk_marks(backend: crate::Backend) -> Box<dyn FnMut() -> String + Send> {
+    match backend {
+        crate::Backend::Sqlite => Box::new(anonymous),
+        crate::Backend::Postgres => Box::new(numbered(1)),
+    }
+}
+
 /// Anonymous placeholders (`?`, SQLite only): they take the values in order, across all the
 /// statements of a script, so a statement's text does not depend on where it stands.
 fn anonymous() -> String {
@@ -850,13 +962,19 @@ async fn insert_units(tx: &mut sqlx::Transaction<'_, Any>, id: i64, state: &Case
 /// The INSERT of a case row, its values marked by `mark`.
 fn case_insert(mark: &mut impl FnMut() -> String) -> String {
     let marks: Vec<String> = (0..CASE_INSERT_ARGS).map(|_| mark()).collect();
-    format!(
-        "INSERT INTO cases (channel, kind, title, body, category, address, lat, lon, street, community, grid, contact, \
-         external_id, status, assignee, due, overdue_noticed, received_at, updated_at, closed_at, seq, state, owner, \
-         filed_via, chain) VALUES ({})",
-        marks.join(", ")
-    )
+    format!("INSERT INTO cases ({CASE_WRITE_COLUMNS}) VALUES ({})", marks.join(", "))
 }
+
+/// The columns of a case row written at its creation (all but the id), in [`bind_case`]'s order.
+const CASE_WRITE_COLUMNS: &str = "channel, kind, title, body, category, address, lat, lon, street, community, grid, \
+    contact, external_id, status, assignee, due, overdue_noticed, received_at, updated_at, closed_at, seq, state, \
+    owner, filed_via, chain";
+
+/// Rows per statement of [`Store::create_cases`], within SQLite's 32,766 and PostgreSQL's 65,535
+/// values per statement.
+const BULK_CASE_ROWS: usize = 1_000;
+const BULK_EVENT_ROWS: usize = 2_500;
+const BULK_PAIR_ROWS: usize = 8_000;
 
 /// Number of placeholders in [`case_insert`].
 const CASE_INSERT_ARGS: usize = 25;
@@ -929,13 +1047,12 @@ fn events_insert(n: usize, case_id: &str, mark: &mut impl FnMut() -> String) -> 
             format!("({case_id}, {})", marks.join(", "))
         })
         .collect();
-    format!(
-        "INSERT INTO events (case_id, seq, at, actor_user, actor_role, actor_unit, action, from_status, to_status, body, \
-         hash) \
-         VALUES {}",
-        rows.join(", ")
-    )
+    format!("INSERT INTO events ({EVENT_COLUMNS}) VALUES {}", rows.join(", "))
 }
+
+/// The columns of an event row, the case id first, then [`bind_events`]'s order.
+const EVENT_COLUMNS: &str =
+    "case_id, seq, at, actor_user, actor_role, actor_unit, action, from_status, to_status, body, hash";
 
 /// The stored columns of event `e` whose JSON is `body`: what is written, and what the chain
 /// covers.

@@ -143,6 +143,59 @@ pub(crate) fn spawn_indexer(writer: AnyPool) {
     });
 }
 
+/// Writes the terms (`joined`) of new cases `ids` inside their bulk transaction, many rows per
+/// statement: always on PostgreSQL; on SQLite only when every case before them is indexed (the
+/// mark is just below the first), moving the mark past them; otherwise the indexer takes them.
+pub(crate) async fn insert_terms_bulk(
+    tx: &mut sqlx::Transaction<'_, Any>,
+    backend: Backend,
+    ids: &[i64],
+    terms: &[String],
+) -> Result<(), StoreError> {
+    let (Some(&first), Some(&last)) = (ids.first(), ids.last()) else { return Ok(()) };
+    let sql_row = match backend {
+        Backend::Sqlite => {
+            let mark: i64 =
+                sqlx::query_scalar("SELECT CAST(value AS BIGINT) FROM meta WHERE name = 'search_indexed_to'")
+                    .fetch_one(&mut **tx)
+                    .await?;
+            if mark != first - 1 {
+                return Ok(());
+            }
+            sqlx::query("UPDATE meta SET value = $1 WHERE name = 'search_indexed_to'")
+                .bind(last.to_string())
+                .execute(&mut **tx)
+                .await?;
+            ("INSERT INTO case_fts (rowid, terms) VALUES ", "(?, ?)")
+        }
+        Backend::Postgres => ("INSERT INTO case_terms (case_id, terms) VALUES ", "(?, string_to_array(?, ' '))"),
+    };
+    for (ids, terms) in ids.chunks(BULK_ROWS).zip(terms.chunks(BULK_ROWS)) {
+        // Anonymous placeholders on SQLite (a numbered one is looked up by name, in time linear
+        // in their number), numbered on PostgreSQL.
+        let mut n = 0;
+        let rows: Vec<String> = ids
+            .iter()
+            .map(|_| match backend {
+                Backend::Sqlite => sql_row.1.to_string(),
+                Backend::Postgres => {
+                    n += 2;
+                    sql_row.1.replacen('?', &format!("${}", n - 1), 1).replacen('?', &format!("${n}"), 1)
+                }
+            })
+            .collect();
+        let mut q = sqlx::query(AssertSqlSafe(format!("{}{}", sql_row.0, rows.join(", "))));
+        for (id, t) in ids.iter().zip(terms) {
+            q = q.bind(*id).bind(t.clone());
+        }
+        q.execute(&mut **tx).await?;
+    }
+    Ok(())
+}
+
+/// Rows per statement of [`insert_terms_bulk`] (two values each).
+const BULK_ROWS: usize = 8_000;
+
 /// Writes the terms of case `id` (PostgreSQL, inside the case's own transaction).
 pub(crate) async fn insert_terms(
     tx: &mut sqlx::Transaction<'_, Any>,

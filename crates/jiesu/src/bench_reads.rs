@@ -24,7 +24,7 @@ struct Run {
     anonymous_refused: u64,
 }
 
-fn percentile(sorted: &[Duration], p: f64) -> f64 {
+pub(crate) fn percentile(sorted: &[Duration], p: f64) -> f64 {
     if sorted.is_empty() {
         return f64::NAN;
     }
@@ -33,7 +33,10 @@ fn percentile(sorted: &[Duration], p: f64) -> f64 {
 }
 
 /// Serves `desk` with `reads` on a fresh port until the returned sender is dropped.
-async fn start(desk: &Desk, reads: AnonymousReads) -> anyhow::Result<(SocketAddr, tokio::sync::oneshot::Sender<()>)> {
+pub(crate) async fn start(
+    desk: &Desk,
+    reads: AnonymousReads,
+) -> anyhow::Result<(SocketAddr, tokio::sync::oneshot::Sender<()>)> {
     let mut state = AppState::new(desk.clone());
     state.anonymous_reads = reads;
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;

@@ -4,6 +4,7 @@
 //! requests.
 
 mod bench;
+mod bench_pages;
 mod bench_reads;
 mod cmd_accounts;
 mod cmd_backup;
@@ -165,6 +166,19 @@ enum BenchCmd {
         /// Seconds per measurement.
         #[arg(long, default_value_t = 10)]
         seconds: u64,
+    },
+    /// Server-side time (p50/p99) of each console page on a filled store: intake suggestions,
+    /// the busiest inbox, case pages, searches, the map and the assessment. Adds three users
+    /// (bench-operator, bench-leader, bench-handler-UNIT) with fresh random passwords.
+    Pages {
+        #[command(flatten)]
+        store: StoreArgs,
+        /// Requests per page (after a warm-up).
+        #[arg(long, default_value_t = 200)]
+        requests: usize,
+        /// Real citizen messages (CSV with subject and detail) for the intake suggestions.
+        #[arg(long, default_value = bench_pages::DEFAULT_MESSAGES)]
+        messages: PathBuf,
     },
     /// Duplicate finding on Boston 311 (2015): precision and recall, throughput.
     Duplicates {
@@ -339,6 +353,18 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             bench_reads::reads(&desk, anonymous, seconds, limits.anonymous_reads).await?;
             desk.store().close().await;
             Ok(ExitCode::SUCCESS)
+        }
+        Cmd::Bench(BenchCmd::Pages { store, requests, messages }) => {
+            let desk = open_desk(&store).await?;
+            anyhow::ensure!(
+                desk.store().max_case_id().await?.is_some(),
+                "the store is empty: fill it first with `jiesu demo --db URL --cases N`"
+            );
+            desk.store().start_search_indexer();
+            let desk = with_smart_intake(desk, None)?;
+            let ok = bench_pages::pages(&desk, requests.max(1), &messages).await?;
+            desk.store().close().await;
+            Ok(if ok { ExitCode::SUCCESS } else { ExitCode::FAILURE })
         }
         Cmd::Bench(BenchCmd::Duplicates { data }) => {
             cmd_dups::run(&data)?;
