@@ -193,6 +193,37 @@ async fn live_and_notices(url: &str) {
     assert_eq!(s, StatusCode::OK, "{v}");
     assert_eq!(unread(&a, DISPATCHER).await, 1);
     assert_eq!(unread(&a, S002).await, 0, "the case left S002");
+
+    // Sent again, signed and replied: the operator is told it waits for the callback.
+    let (s, v) = a.act(DISPATCHER, id, json!({"action": "dispatch", "unit": "S001"})).await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    assert_eq!(unread(&a, OPERATOR).await, 0);
+    assert_eq!(a.act(S001, id, json!({"action": "accept"})).await.0, StatusCode::OK);
+    let (s, v) = a.act(S001, id, json!({"action": "reply", "note": "已清理"})).await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    assert_eq!(unread(&a, OPERATOR).await, 1);
+    let (_, html) = a.get_text(OPERATOR, "/notices").await;
+    assert!(html.contains("待回访") && html.contains(&number), "{html}");
+
+    // Another case left with S002 past its deadline: S002 and the supervisor are told it is
+    // overdue; the deadline timer's 督办 is one more notice for the unit.
+    let (late, late_number) = file_held(&a).await;
+    assert_eq!(a.act(DISPATCHER, late, json!({"action": "dispatch", "unit": "S002"})).await.0, StatusCode::OK);
+    let before = unread(&a, SUPERVISOR).await;
+    a.advance(chrono::Duration::days(40));
+    let (_, html) = a.get_text(S002, "/notices").await;
+    assert!(html.contains("超期") && html.contains(&late_number), "{html}");
+    assert!(!html.contains(&number), "S002 no longer sees the first case: {html}");
+    assert!(unread(&a, SUPERVISOR).await > before);
+    let s002_before = unread(&a, S002).await;
+    let desk = Desk::new(a.store.clone(), Catalog::dongcheng(), Calendar::china(), Config::default());
+    s002.drain(Duration::from_millis(300)).await;
+    assert!(desk.sweep_overdue(a.now()).await.unwrap() >= 1);
+    let got = s002.until(&format!("data: {{\"case\":{late}}}"), Duration::from_secs(5)).await;
+    assert!(got.contains("event: change"), "{got}");
+    assert_eq!(unread(&a, S002).await, s002_before + 1, "督办 is a notice of its own");
+    let (_, html) = a.get_text(S002, "/notices").await;
+    assert!(html.contains("k-supervised"), "{html}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
