@@ -273,10 +273,9 @@ impl Desk {
         let near_until = near_due_until(self.calendar(), self.config().tz, now);
         let page = Page { limit: LIMIT, before: None };
         let store = self.store();
-        let mut lists = Vec::new();
-        for filter in watched(actor, near_until) {
-            lists.push(store.list(&scope, &filter, page).await?);
-        }
+        // The lists at once (each one indexed query on the read pool).
+        let filters = watched(actor, near_until);
+        let lists = futures_util::future::try_join_all(filters.iter().map(|f| store.list(&scope, f, page))).await?;
         let mut seen_ids = std::collections::HashSet::new();
         let mut items = Vec::new();
         for rec in lists.into_iter().flatten() {
