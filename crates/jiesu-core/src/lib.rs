@@ -15,6 +15,7 @@ mod command;
 pub mod duplicates;
 mod error;
 pub mod intake;
+pub mod notices;
 
 pub use check::CheckReport;
 pub use command::Command;

@@ -155,6 +155,8 @@ pub struct AppState {
     pub timeouts: Timeouts,
     /// Where the points of new cases may lie (the district's box and a margin); None: anywhere.
     pub bounds: Option<Bounds>,
+    /// The console's live update streams (ended at shutdown).
+    pub(crate) live: console::Live,
 }
 
 impl std::fmt::Debug for AppState {
@@ -180,6 +182,7 @@ impl AppState {
             anonymous_reads: AnonymousReads::default(),
             timeouts: Timeouts::default(),
             bounds: Bounds::of_desk(&desk, DEFAULT_MARGIN_DEG),
+            live: console::Live::default(),
             desk,
         }
     }
@@ -307,6 +310,7 @@ pub async fn serve(
         tracing::info!(%addr, "serving the jiesu API");
     }
     let header_read = state.timeouts.header_read;
+    let live = state.live.clone();
     let router = app(state);
     let mut http = hyper::server::conn::http1::Builder::new();
     http.timer(TokioTimer::new()).header_read_timeout(header_read);
@@ -339,6 +343,8 @@ pub async fn serve(
         });
     }
     drop(listener);
+    // Open event streams never finish on their own: end them, or shutdown would wait for them.
+    live.close();
     graceful.shutdown().await;
     Ok(())
 }

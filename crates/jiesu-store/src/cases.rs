@@ -11,6 +11,7 @@ use sqlx::any::AnyRow;
 use sqlx::{Any, AssertSqlSafe, Row};
 
 use crate::chain::EventColumns;
+use crate::changes::Change;
 use crate::crypt::Sealer;
 use crate::{Store, StoreError};
 
@@ -169,6 +170,8 @@ impl Store {
                 };
                 let state_json = json(state);
                 let extra = open311.map(|o| (o.clone(), attributes_json(o)));
+                // Told to this process's readers after the commit.
+                let mut change = Change::of(0, state, case.place.street.as_deref(), Vec::new());
                 let (case, events, state, filer) = (case.clone(), events.to_vec(), state.clone(), filer.clone());
                 let bind = Box::new(move |q| {
                     let q = bind_case(q, &case, &state, &state_json, &row);
@@ -190,13 +193,20 @@ impl Store {
                     .send(crate::batch::Job { shape, bind, reply })
                     .await
                     .map_err(|_| StoreError::Write("the store is closed".into()))?;
-                answer.await.map_err(|_| StoreError::Write("the writer stopped".into()))?
+                let id = answer.await.map_err(|_| StoreError::Write("the writer stopped".into()))?;
+                if let Ok(id) = id {
+                    change.case = Some(id);
+                    self.published(change);
+                }
+                id
             }
             crate::Backend::Postgres => {
                 async {
                     let mut tx = self.write_tx().await?;
                     let new = NewRow { filer: filer.clone(), event_json, chained, row };
                     let id = self.insert_case(&mut tx, case, events, state, &new, open311).await?;
+                    let change = Change::of(id, state, case.place.street.as_deref(), Vec::new());
+                    self.notify_in(&mut tx, &change).await?;
                     tx.commit().await?;
                     Ok(id)
                 }
@@ -332,7 +342,14 @@ impl Store {
                 .execute(&mut *tx)
                 .await?;
         }
+        // One change for the lot: readers refresh rather than hear of each case.
+        if !ids.is_empty() {
+            self.notify_in(&mut tx, &Change::many()).await?;
+        }
         tx.commit().await?;
+        if !ids.is_empty() {
+            self.published(Change::many());
+        }
         Ok(ids)
     }
 
@@ -416,6 +433,24 @@ impl Store {
                 .fetch_all(&mut *tx)
                 .await?;
         }
+        // Who could see the case before (its holder and summoned units) and its street, for the
+        // change feed.
+        let before = sqlx::query(
+            "SELECT c.assignee, c.street, u.unit FROM cases c LEFT JOIN case_units u ON u.case_id = c.id WHERE c.id = $1",
+        )
+        .bind(id)
+        .fetch_all(&mut *tx)
+        .await?;
+        let mut units_before: Vec<String> = Vec::new();
+        let mut street: Option<String> = None;
+        for r in &before {
+            street = r.try_get("street")?;
+            for unit in [r.try_get::<Option<String>, _>("assignee")?, r.try_get::<Option<String>, _>("unit")?] {
+                if let Some(u) = unit.filter(|u| !units_before.contains(u)) {
+                    units_before.push(u);
+                }
+            }
+        }
         // The chain goes on from the latest event; if that is no longer `expected_seq`, the
         // UPDATE below finds no row and the append is a conflict.
         let prev: Option<Option<String>> =
@@ -461,6 +496,9 @@ impl Store {
                 return Err(StoreError::Conflict { id: other, expected: other_seq });
             }
         }
+        // PostgreSQL sends it at the commit, and not at all if anything below fails.
+        let change = Change::of(id, state, street.as_deref(), units_before);
+        self.notify_in(&mut tx, &change).await?;
         insert_events(&mut tx, id, events, &event_json, &chained.hashes).await?;
         // Summoned units follow the state (吹哨 adds, 重办 clears).
         sqlx::query("DELETE FROM case_units WHERE case_id = $1").bind(id).execute(&mut *tx).await?;
@@ -473,6 +511,7 @@ impl Store {
             update_id = Some(crate::open311::insert_client_update(&mut tx, update).await?);
         }
         tx.commit().await?;
+        self.published(change);
         Ok(update_id)
     }
 

@@ -25,9 +25,11 @@ mod batch;
 pub mod bench;
 mod cases;
 mod chain;
+mod changes;
 pub mod crypt;
 mod error;
 mod nearby;
+mod notices;
 mod open311;
 mod search;
 pub mod testing;
@@ -35,10 +37,12 @@ pub mod testing;
 pub use access_log::ContactAccess;
 pub use accounts::{API_KEY_PREFIX, ApiKey, User};
 pub use cases::{AppendAlso, CachedColumns, CaseFilter, CaseRecord, Page};
+pub use changes::Change;
 pub use crypt::DataKey;
 pub use error::StoreError;
 pub use jiesu_domain::access::Scope;
 pub use nearby::NearbyQuery;
+pub use notices::NoticeMark;
 pub use open311::{ClientUpdate, Media, NewMedia, Open311Intake, Open311Request, UpdateOutcome};
 
 use std::str::FromStr;
@@ -95,6 +99,8 @@ pub struct Store {
     chainer: std::sync::Arc<chain::Chainer>,
     /// The data key, for backups (written beside the copy).
     key: std::sync::Arc<DataKey>,
+    /// The change feed (see [`Store::changes`]).
+    feed: std::sync::Arc<changes::Feed>,
 }
 
 static SQLITE_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
@@ -170,7 +176,8 @@ impl Store {
             search::index_missing_postgres(&writer).await?;
         }
         let key = std::sync::Arc::new(key);
-        let store = Store { pool, writer, intake, backend, sealer, chainer, key };
+        let feed = std::sync::Arc::new(changes::Feed::new(backend, &url));
+        let store = Store { pool, writer, intake, backend, sealer, chainer, key, feed };
         store.seal_plain_contacts().await?;
         store.chain_unchained().await?;
         Ok(store)
@@ -229,6 +236,7 @@ impl Store {
 
     /// Closes every connection (waits for running queries).
     pub async fn close(&self) {
+        self.feed.close();
         self.writer.close().await;
         self.pool.close().await;
     }

@@ -13,7 +13,10 @@
 
 mod assets;
 mod forms;
+mod live;
 mod pages;
+
+pub(crate) use live::Live;
 
 use axum::Router;
 use axum::extract::FromRequestParts;
@@ -54,6 +57,10 @@ pub(crate) fn router() -> Router<AppState> {
         .route("/cases/{id}", get(pages::case))
         .route("/cases/{id}/act", post(pages::act))
         .route("/assessment", get(pages::assessment))
+        .route("/notices", get(pages::notices::page))
+        .route("/notices/count", get(pages::notices::count))
+        .route("/notices/seen", post(pages::notices::seen))
+        .route("/events", get(live::events))
         .route("/assets/{*path}", get(assets::serve))
         .layer(axum::middleware::map_response(secure_headers))
 }

@@ -28,6 +28,8 @@ use crate::extract::{AppJson, AppQuery, CaseId};
 use crate::limit::ClientIp;
 use crate::{auth, intake, params};
 
+pub(crate) mod notices;
+
 /// Rows shown per list (the busiest queue pages on from the API; the console shows the first).
 const LIST_LIMIT: u32 = 200;
 
@@ -50,14 +52,19 @@ pub(crate) struct Chrome {
     csrf: String,
 }
 
+/// The 通知 link every staff role has (its badge is filled in by `live.js`).
+const NOTICES: (&str, &str) = ("/notices", "通知");
+
 fn chrome(state: &AppState, v: &Viewer, active: &str) -> Chrome {
     let a = &v.actor.0;
     let pages: &[(&str, &str)] = match a.role {
-        Role::Operator => &[("/intake", "受理"), ("/callback", "回访"), ("/cases", "工单"), ("/assessment", "考核")],
-        Role::Dispatcher => &[("/dispatch", "派单"), ("/cases", "工单"), ("/assessment", "考核")],
-        Role::UnitHandler => &[("/inbox", "承办"), ("/cases", "工单")],
+        Role::Operator => {
+            &[("/intake", "受理"), ("/callback", "回访"), ("/cases", "工单"), ("/assessment", "考核"), NOTICES]
+        }
+        Role::Dispatcher => &[("/dispatch", "派单"), ("/cases", "工单"), ("/assessment", "考核"), NOTICES],
+        Role::UnitHandler => &[("/inbox", "承办"), ("/cases", "工单"), NOTICES],
         Role::Supervisor => {
-            &[("/supervise", "督办"), ("/dispatch", "延期审批"), ("/assessment", "考核"), ("/cases", "工单")]
+            &[("/supervise", "督办"), ("/dispatch", "延期审批"), ("/assessment", "考核"), ("/cases", "工单"), NOTICES]
         }
         Role::Admin => &[
             ("/assessment", "考核"),
@@ -66,8 +73,9 @@ fn chrome(state: &AppState, v: &Viewer, active: &str) -> Chrome {
             ("/supervise", "督办"),
             ("/callback", "回访"),
             ("/cases", "工单"),
+            NOTICES,
         ],
-        Role::GridInspector => &[("/grid", "网格"), ("/cases", "工单")],
+        Role::GridInspector => &[("/grid", "网格"), ("/cases", "工单"), NOTICES],
         Role::Citizen | Role::System => &[("/cases", "工单")],
     };
     Chrome {
