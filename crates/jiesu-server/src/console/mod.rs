@@ -11,9 +11,12 @@
 //! Content-Security-Policy on every response of this router (scripts and styles from the server
 //! only, no inline script or style); askama escapes everything; pages are never cached.
 
+mod admin;
 mod assets;
+mod bulk;
 mod forms;
 mod pages;
+mod summon;
 
 use axum::Router;
 use axum::extract::FromRequestParts;
@@ -46,6 +49,7 @@ pub(crate) fn router() -> Router<AppState> {
         .route("/intake", get(pages::intake).post(pages::file_case))
         .route("/intake/suggest", post(pages::suggest))
         .route("/dispatch", get(pages::dispatch))
+        .route("/dispatch/bulk", post(bulk::dispatch_many))
         .route("/inbox", get(pages::inbox))
         .route("/callback", get(pages::callback))
         .route("/supervise", get(pages::supervise))
@@ -54,6 +58,8 @@ pub(crate) fn router() -> Router<AppState> {
         .route("/cases/{id}", get(pages::case))
         .route("/cases/{id}/act", post(pages::act))
         .route("/assessment", get(pages::assessment))
+        .route("/admin", get(admin::admin))
+        .route("/admin/{what}", post(admin::post))
         .route("/assets/{*path}", get(assets::serve))
         .layer(axum::middleware::map_response(secure_headers))
 }

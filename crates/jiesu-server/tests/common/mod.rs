@@ -4,6 +4,8 @@
 
 #![allow(dead_code)]
 
+pub mod console;
+
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
