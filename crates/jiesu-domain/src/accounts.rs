@@ -67,7 +67,9 @@ pub enum AccountError {
     #[error("unknown unit code '{0}' (see data/units.csv or GET /api/v1/catalog/units)")]
     UnknownUnit(String),
     /// Too short or too long.
-    #[error("the password must have at least {MIN_PASSWORD_CHARS} and at most {MAX_PASSWORD_CHARS} characters, and no NUL")]
+    #[error(
+        "the password must have at least {MIN_PASSWORD_CHARS} and at most {MAX_PASSWORD_CHARS} characters, and no NUL"
+    )]
     Password,
 }
 

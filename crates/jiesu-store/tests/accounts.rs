@@ -199,6 +199,13 @@ async fn scoping(url: &str) {
     let sa = act(&store, a, &sa, h.clone(), Action::Whistle { units: vec!["B02".into()], checkin_due: at(3) }, 2).await;
     assert_eq!(ids(&store, &b02, &all).await, [a]);
     assert_eq!(store.case_in(&b02, a).await.unwrap().state.joint.len(), 1);
+    // The summoned filter: the cases a unit is summoned to (its inbox's 吹哨报到), within the scope.
+    let summoned = |u: &str| CaseFilter { summoned: Some(u.into()), ..Default::default() };
+    assert_eq!(ids(&store, &Scope::All, &summoned("B02")).await, [a]);
+    assert_eq!(ids(&store, &b02, &summoned("B02")).await, [a]);
+    assert_eq!(ids(&store, &Scope::All, &summoned("S001")).await, Vec::<i64>::new(), "the lead is not summoned");
+    assert_eq!(ids(&store, &s002, &summoned("B02")).await, Vec::<i64>::new(), "never wider than the scope");
+    assert_eq!(store.count(&b02, &summoned("B02")).await.unwrap(), 1);
     let sa = act(&store, a, &sa, actor(Role::UnitHandler, "zhao", Some("B02")), Action::CheckIn, 3).await;
     let sa = act(&store, a, &sa, h.clone(), Action::Reply, 4).await;
     let cb = jiesu_domain::model::Callback {

@@ -269,14 +269,14 @@ async fn admin_page(
     (status, page).into_response()
 }
 
-/// The viewer, when an administrator; the forbidden page otherwise.
-fn admin_only(state: &AppState, v: &Viewer) -> Result<(), Response> {
-    if v.actor.role() == Role::Admin { Ok(()) } else { Err(forbidden_page(state, v)) }
+/// The forbidden page, unless the viewer is an administrator.
+fn unless_admin(state: &AppState, v: &Viewer) -> Option<Response> {
+    (v.actor.role() != Role::Admin).then(|| forbidden_page(state, v))
 }
 
 /// `GET /admin`.
 pub(crate) async fn admin(State(state): State<AppState>, v: Viewer) -> Response {
-    if let Err(r) = admin_only(&state, &v) {
+    if let Some(r) = unless_admin(&state, &v) {
         return r;
     }
     admin_page(&state, &v, None, &Vec::new(), "").await
@@ -358,7 +358,7 @@ pub(crate) async fn post(
     axum::extract::Path(what): axum::extract::Path<String>,
     Form(form): Form<FormPairs>,
 ) -> Response {
-    if let Err(r) = admin_only(&state, &v) {
+    if let Some(r) = unless_admin(&state, &v) {
         return r;
     }
     if let Err(e) = check_csrf(&v, &form).and_then(|()| check_form(&form)) {

@@ -159,8 +159,12 @@ pub(crate) struct SummonedRow {
 pub(crate) async fn summoned(state: &AppState, actor: &Actor) -> Result<Vec<SummonedRow>, ApiError> {
     let Some(unit) = actor.0.unit.clone() else { return Ok(Vec::new()) };
     let scope: Scope = actor.scope(state.desk.catalog());
-    let filter = CaseFilter { statuses: vec![Status::Accepted, Status::InProgress], ..Default::default() };
-    let recs = state.desk.store().list(&scope, &filter, Page { limit: 500, before: None }).await?;
+    let filter = CaseFilter {
+        statuses: vec![Status::Accepted, Status::InProgress],
+        summoned: Some(unit.clone()),
+        ..Default::default()
+    };
+    let recs = state.desk.store().list(&scope, &filter, Page { limit: 200, before: None }).await?;
     let tz = state.desk.config().tz;
     let now = state.now();
     let mut rows: Vec<(bool, DateTime<Utc>, SummonedRow)> = recs
