@@ -336,6 +336,28 @@ async fn multi_dispatch(url: &str) {
     a.store.close().await;
 }
 
+/// The most one post takes (200, the 派单 page's list length), all through the desk, timed.
+async fn bulk_of_200(url: &str, backend: &str) {
+    let a = TestApp::new(url, chrono::Utc::now()).await;
+    let li = session(&a, "li", Role::Dispatcher, None).await;
+    for i in 0..200 {
+        file(&a, &format!("东华门大街{i}号门前占道经营"), false).await;
+    }
+    let (_, page) = get_as(&a, &li, "/dispatch").await;
+    let t = csrf_in(&page);
+    let all: Vec<String> = ticks(&page).into_values().collect();
+    assert_eq!(all.len(), 200);
+    let mut pairs = vec![("csrf", t.as_str()), ("unit", "")];
+    pairs.extend(all.iter().map(|v| ("case", v.as_str())));
+    let started = std::time::Instant::now();
+    let (status, _, html) = post_as(&a, &li, "/dispatch/bulk", &pairs).await;
+    let took = started.elapsed();
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(html.matches("class=\"outcome-done\"").count(), 200);
+    eprintln!("bulk dispatch of 200 cases by the responsibility list on {backend}: {} ms", took.as_millis());
+    a.store.close().await;
+}
+
 /// 管理: admins only; users and keys as the CLI makes them; secrets shown once; catalog read-only.
 async fn admin(url: &str) {
     let a = TestApp::new(url, chrono::Utc::now()).await;
@@ -494,6 +516,19 @@ async fn multi_dispatch_on_sqlite() {
 async fn multi_dispatch_on_postgres() {
     let Some(db) = jiesu_store::testing::scratch_postgres("console_bulk").await else { return };
     multi_dispatch(&db.url).await;
+    db.drop().await;
+}
+
+#[tokio::test]
+async fn bulk_of_200_on_sqlite() {
+    let dir = tempfile::tempdir().unwrap();
+    bulk_of_200(&format!("sqlite://{}/jiesu.db", dir.path().display()), "SQLite").await;
+}
+
+#[tokio::test]
+async fn bulk_of_200_on_postgres() {
+    let Some(db) = jiesu_store::testing::scratch_postgres("console_bulk200").await else { return };
+    bulk_of_200(&db.url, "PostgreSQL").await;
     db.drop().await;
 }
 

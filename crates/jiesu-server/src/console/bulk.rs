@@ -5,6 +5,8 @@
 //! dispatcher sent it in between, nothing is written and the page says who did what. The answer
 //! lists every case: 已派单, 已被他人处理 (and by whom), or 未派单 with the desk's reason.
 
+use std::sync::Arc;
+
 use askama::Template;
 use askama_web::WebTemplate;
 use axum::Form;
@@ -17,10 +19,13 @@ use super::Viewer;
 use super::forms::{FormPairs, check_form, field};
 use super::pages::{Chrome, check_csrf, chrome, error_page, explain};
 use crate::AppState;
+use crate::actor::Actor;
 use crate::error::ApiError;
 
 /// Most cases one post may send (the 派单 page lists at most this many per queue).
 pub(crate) const MAX_CASES: usize = 200;
+/// Cases sent at the same time by one post.
+const PARALLEL: usize = 8;
 
 /// What happened to one ticked case.
 pub(crate) struct Outcome {
@@ -59,8 +64,8 @@ fn unit_name(state: &AppState, code: &str) -> String {
 }
 
 /// Who did what to the case after event `seen`, in words (the events the viewer may see).
-async fn since(state: &AppState, v: &Viewer, id: i64, seen: u32) -> String {
-    let scope = v.actor.scope(state.desk.catalog());
+async fn since(state: &AppState, actor: &Actor, id: i64, seen: u32) -> String {
+    let scope = actor.scope(state.desk.catalog());
     let Ok(events) = state.desk.store().events_in(&scope, id).await else { return String::new() };
     let lines: Vec<String> = events
         .iter()
@@ -74,6 +79,45 @@ async fn since(state: &AppState, v: &Viewer, id: i64, seen: u32) -> String {
         })
         .collect();
     lines.join("；")
+}
+
+/// One ticked case through the desk, as seen, and what became of it.
+async fn one(
+    state: &AppState,
+    actor: &Actor,
+    id: i64,
+    seen: u32,
+    command: Command,
+    note: Option<String>,
+    at: chrono::DateTime<chrono::Utc>,
+) -> Outcome {
+    let by_list = matches!(&command, Command::Dispatch { unit: None, .. });
+    let result = state.desk.act_as_seen(id, seen, actor.0.clone(), command, note, at).await;
+    let (kind, message, rec) = match result {
+        Ok(rec) => {
+            let to = rec.state.assignee.as_deref().map(|u| unit_name(state, u)).unwrap_or_default();
+            let due = rec.state.due.map(|d| format!("，办理时限 {}", local(state, d))).unwrap_or_default();
+            let how = if by_list { "（按权责清单）" } else { "" };
+            tracing::info!(case = id, action = "dispatch", "case action (console, bulk)");
+            ("done", format!("已派往{to}{how}{due}"), Some(rec))
+        }
+        Err(CoreError::Changed { seen, .. }) => {
+            let what = since(state, actor, id, seen).await;
+            ("changed", format!("未派单：派单页显示后已有人处理（{what}）"), None)
+        }
+        Err(e) => ("refused", format!("未派单：{}", explain(&ApiError::from(e))), None),
+    };
+    // Number and title as the viewer may see them now (a case out of scope shows only its id).
+    let rec = match rec {
+        Some(r) => Some(r),
+        None => state.desk.store().case_in(&actor.scope(state.desk.catalog()), id).await.ok(),
+    };
+    let tz = state.desk.config().tz;
+    let (number, title) = rec.map_or_else(
+        || (format!("工单 {id}"), String::new()),
+        |r| (crate::views::case_number(r.id, r.state.received_at, tz), r.case.display_title()),
+    );
+    Outcome { id, number, title, kind, message }
 }
 
 /// `POST /dispatch/bulk`: `case=ID:SEQ` (repeated), `unit` (blank: by the responsibility list),
@@ -119,36 +163,29 @@ pub(crate) async fn dispatch_many(State(state): State<AppState>, v: Viewer, Form
     let unit = field(&form, "unit").filter(|u| !u.is_empty()).map(str::to_string);
     let category = field(&form, "category").filter(|c| !c.is_empty()).map(str::to_string);
     let note = field(&form, "note").filter(|n| !n.is_empty()).map(str::to_string);
-    let tz = state.desk.config().tz;
-    let mut outcomes = Vec::with_capacity(ticks.len());
-    for (id, seen) in ticks {
+    // Cases are independent: a few at a time (each its own transaction), reported in the order
+    // they were ticked.
+    let at = state.now();
+    let permits = Arc::new(tokio::sync::Semaphore::new(PARALLEL));
+    let mut running = tokio::task::JoinSet::new();
+    for (i, (id, seen)) in ticks.into_iter().enumerate() {
+        let (state, actor, permits) = (state.clone(), v.actor.clone(), permits.clone());
         let command = Command::Dispatch { unit: unit.clone(), category: category.clone() };
-        let result = state.desk.act_as_seen(id, seen, v.actor.0.clone(), command, note.clone(), state.now()).await;
-        let (kind, message, rec) = match result {
-            Ok(rec) => {
-                let to = rec.state.assignee.as_deref().map(|u| unit_name(&state, u)).unwrap_or_default();
-                let due = rec.state.due.map(|d| format!("，办理时限 {}", local(&state, d))).unwrap_or_default();
-                let how = if unit.is_none() { "（按权责清单）" } else { "" };
-                tracing::info!(case = id, action = "dispatch", "case action (console, bulk)");
-                ("done", format!("已派往{to}{how}{due}"), Some(rec))
-            }
-            Err(CoreError::Changed { seen, .. }) => {
-                let what = since(&state, &v, id, seen).await;
-                ("changed", format!("未派单：派单页显示后已有人处理（{what}）"), None)
-            }
-            Err(e) => ("refused", format!("未派单：{}", explain(&ApiError::from(e))), None),
-        };
-        // Number and title as the viewer may see them now (a case out of scope shows only its id).
-        let rec = match rec {
-            Some(r) => Some(r),
-            None => state.desk.store().case_in(&v.actor.scope(state.desk.catalog()), id).await.ok(),
-        };
-        let (number, title) = rec.map_or_else(
-            || (format!("工单 {id}"), String::new()),
-            |r| (crate::views::case_number(r.id, r.state.received_at, tz), r.case.display_title()),
-        );
-        outcomes.push(Outcome { id, number, title, kind, message });
+        let note = note.clone();
+        running.spawn(async move {
+            let _permit = permits.acquire_owned().await.expect("the semaphore is never closed");
+            (i, one(&state, &actor, id, seen, command, note, at).await)
+        });
     }
+    let mut outcomes: Vec<(usize, Outcome)> = Vec::new();
+    while let Some(done) = running.join_next().await {
+        match done {
+            Ok(o) => outcomes.push(o),
+            Err(e) => return error_page(Some(page_chrome()), &ApiError::internal(format!("bulk dispatch: {e}"))),
+        }
+    }
+    outcomes.sort_by_key(|(i, _)| *i);
+    let outcomes: Vec<Outcome> = outcomes.into_iter().map(|(_, o)| o).collect();
     let count = |k: &str| outcomes.iter().filter(|o| o.kind == k).count();
     let (done, changed, refused) = (count("done"), count("changed"), count("refused"));
     ResultPage { chrome: page_chrome(), outcomes, error: None, done, changed, refused }.into_response()
