@@ -17,6 +17,17 @@ pub enum CoreError {
     /// No such case.
     #[error("case {0} not found")]
     NotFound(i64),
+    /// The case changed since the actor saw it (see [`crate::Desk::act_as_seen`]): nothing was
+    /// done.
+    #[error("case {id} changed since it was shown (event {seen}, now {now}): nothing was done")]
+    Changed {
+        /// Case id.
+        id: i64,
+        /// The latest event the actor saw.
+        seen: u32,
+        /// The latest event now.
+        now: u32,
+    },
     /// The case kept changing under us.
     #[error("case {0} is being changed by others; try again")]
     Busy(i64),

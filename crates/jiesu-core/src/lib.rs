@@ -260,6 +260,31 @@ impl Desk {
         Ok(self.act_recording(id, actor, command, note, at, None).await?.0)
     }
 
+    /// [`Desk::act`] only while the case is as the actor last saw it: its latest event is still
+    /// number `seen` (the case view's `events`). A person who chose cases from a list acts on
+    /// what they saw: when someone else acted on a case in between (another dispatcher sent it
+    /// first), nothing is written and the answer is [`CoreError::Changed`], instead of the
+    /// desk's usual reload and decide again (which would, say, dispatch the case a second time).
+    pub async fn act_as_seen(
+        &self,
+        id: i64,
+        seen: u32,
+        actor: Actor,
+        command: Command,
+        note: Option<String>,
+        at: DateTime<Utc>,
+    ) -> Result<CaseRecord, CoreError> {
+        let note = checked_note(&command, note)?;
+        let scope = Scope::of(&actor, &self.catalog);
+        let decide = |desk: &Desk, rec: &CaseRecord, at| {
+            if rec.state.seq != seen {
+                return Err(CoreError::Changed { id, seen, now: rec.state.seq });
+            }
+            Ok(Some(desk.steps_for(rec, &actor, &command, note.clone(), at)?))
+        };
+        self.act_with(id, &scope, at, decide).await?.ok_or(CoreError::NotFound(id))
+    }
+
     /// [`Desk::act`], storing a client's update (and its media file) in the same transaction as
     /// the events, so that both are written or neither (an Open311 client's REOPEN: a failed
     /// reopen leaves no update behind, and a retry of the update reopens). Returns the record

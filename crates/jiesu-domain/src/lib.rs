@@ -5,6 +5,7 @@
 //! with `include_str!` and parsed from strings. Everything here is tested directly.
 
 pub mod access;
+pub mod accounts;
 pub mod assessment;
 pub mod calendar;
 pub mod catalog;

@@ -168,6 +168,7 @@ impl From<CoreError> for ApiError {
                 WorkflowError::Corrupt { .. } => ApiError::internal(w.to_string()),
             },
             CoreError::NotFound(id) => ApiError::not_found(format!("case {id} not found")),
+            CoreError::Changed { .. } => ApiError::new(StatusCode::CONFLICT, "changed", e.to_string()),
             CoreError::Busy(_) => {
                 ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "busy", e.to_string()).with_retry_after(1)
             }

@@ -16,7 +16,7 @@ use std::time::Duration;
 
 use axum::body::Body;
 use axum::http::{Request, StatusCode, header};
-use common::browser::*;
+use common::console::*;
 use common::*;
 use fantoccini::Locator;
 use jiesu_core::{Config, Desk};
@@ -30,29 +30,6 @@ use serde_json::json;
 
 // ---------------------------------------------------------------------------------------------
 // Over HTTP, without a browser.
-
-/// The value of `name="csrf" value="…"` in a page.
-fn csrf_in(html: &str) -> String {
-    let at = html.find("name=\"csrf\" value=\"").expect("the page has a CSRF field") + 19;
-    html[at..].split('"').next().unwrap().to_string()
-}
-
-fn form(pairs: &[(&str, &str)]) -> String {
-    form_urlencoded::Serializer::new(String::new()).extend_pairs(pairs).finish()
-}
-
-async fn page(a: &TestApp, who: Who, path: &str) -> (StatusCode, axum::http::HeaderMap, String) {
-    let req = a.request(axum::http::Method::GET, path, who, None).await;
-    a.send_raw(req).await
-}
-
-async fn post_form(a: &TestApp, who: Who, path: &str, body: String) -> (StatusCode, axum::http::HeaderMap, String) {
-    let mut b = Request::post(path).header(header::CONTENT_TYPE, "application/x-www-form-urlencoded");
-    if let Some((name, value)) = a.credential(who).await {
-        b = b.header(name, value);
-    }
-    a.send_raw(b.body(Body::from(body)).unwrap()).await
-}
 
 async fn console_security(url: &str) {
     let a = TestApp::new(url, chrono::Utc::now()).await;

@@ -47,6 +47,20 @@ pub struct ApiKey {
     pub unit: Option<String>,
 }
 
+/// An API key as an administrator lists it: its identity and its dates (never its secret nor
+/// its hash).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ApiKeyInfo {
+    /// Name, role and unit.
+    pub key: ApiKey,
+    /// When it was made.
+    pub created_at: DateTime<Utc>,
+    /// When it was last used (to the minute), if ever.
+    pub last_used_at: Option<DateTime<Utc>>,
+    /// When it was revoked, if it was.
+    pub revoked_at: Option<DateTime<Utc>>,
+}
+
 /// SHA-256 of a secret, as lowercase hex.
 fn sha256_hex(secret: &str) -> String {
     Sha256::digest(secret.as_bytes()).iter().map(|b| format!("{b:02x}")).collect()
@@ -58,6 +72,29 @@ fn random_secret() -> String {
     let mut bytes = [0u8; 32];
     getrandom::fill(&mut bytes).expect("the operating system's random source works");
     base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes)
+}
+
+/// A new password to be read off a screen and typed once (14 characters from an alphabet without
+/// look-alikes, ≈ 80 bits): the demo's accounts and the administrator's "reset password" give one,
+/// shown only then (only its hash is stored).
+pub fn one_time_password() -> String {
+    const ALPHABET: &[u8] = b"abcdefghjkmnpqrstuvwxyzACDEFGHJKLMNPQRSTUVWXYZ23456789";
+    let mut bytes = [0u8; 14];
+    getrandom::fill(&mut bytes).expect("the operating system's random source works");
+    // 256 is not a multiple of the alphabet's 54 letters: redraw the few bytes that would bias it.
+    let limit = (256 / ALPHABET.len() * ALPHABET.len()) as u8;
+    bytes
+        .iter()
+        .map(|&b| {
+            let mut b = b;
+            while b >= limit {
+                let mut one = [0u8; 1];
+                getrandom::fill(&mut one).expect("the operating system's random source works");
+                b = one[0];
+            }
+            ALPHABET[usize::from(b) % ALPHABET.len()] as char
+        })
+        .collect()
 }
 
 fn from_ms(v: i64) -> DateTime<Utc> {
@@ -325,6 +362,40 @@ impl Store {
                 .await?;
         }
         Ok(Some(key))
+    }
+
+    /// Every user, by name (for the administrator's page; no password hashes).
+    pub async fn users(&self) -> Result<Vec<User>, StoreError> {
+        let rows = sqlx::query(sqlx::AssertSqlSafe(format!("SELECT {USER_COLUMNS} FROM users ORDER BY name")))
+            .fetch_all(&self.pool)
+            .await?;
+        rows.iter().map(decode_user).collect()
+    }
+
+    /// Every API key, revoked ones too, by name (for the administrator's page; no hashes).
+    pub async fn api_keys(&self) -> Result<Vec<ApiKeyInfo>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT id, name, role, unit, created_at, last_used_at, revoked_at FROM api_keys ORDER BY name",
+        )
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|r| {
+                let name: String = r.try_get("name")?;
+                let role: String = r.try_get("role")?;
+                Ok(ApiKeyInfo {
+                    key: ApiKey {
+                        id: r.try_get("id")?,
+                        role: role_of(&role, &format!("API key {name}"))?,
+                        name,
+                        unit: r.try_get("unit")?,
+                    },
+                    created_at: from_ms(r.try_get("created_at")?),
+                    last_used_at: r.try_get::<Option<i64>, _>("last_used_at")?.map(from_ms),
+                    revoked_at: r.try_get::<Option<i64>, _>("revoked_at")?.map(from_ms),
+                })
+            })
+            .collect()
     }
 
     /// When the key called `name` was last used, if ever (None also when there is no such key).

@@ -49,6 +49,8 @@ pub struct CaseFilter {
     pub external_id: Option<String>,
     /// Title or text contains these words (as written, `%` and `_` taken literally).
     pub text: Option<String>,
+    /// Cases this unit is summoned to by 吹哨 (`case_units`), whoever leads them.
+    pub summoned: Option<String>,
 }
 
 /// Keyset paging, newest first.
@@ -1267,6 +1269,9 @@ fn filter_clause(backend: crate::Backend, scope: &Scope, f: &CaseFilter, before:
     }
     if let Some(u) = &f.assignee {
         w.and("assignee = ?", Arg::Text(u.clone()));
+    }
+    if let Some(u) = &f.summoned {
+        w.and("id IN (SELECT case_id FROM case_units WHERE unit = ?)", Arg::Text(u.clone()));
     }
     if let Some(c) = &f.category {
         if c.len() == 2 {

@@ -35,7 +35,7 @@ mod search;
 pub mod testing;
 
 pub use access_log::ContactAccess;
-pub use accounts::{API_KEY_PREFIX, ApiKey, User};
+pub use accounts::{API_KEY_PREFIX, ApiKey, ApiKeyInfo, User, one_time_password};
 pub use cases::{AppendAlso, CachedColumns, CaseFilter, CaseRecord, Page};
 pub use changes::Change;
 pub use crypt::DataKey;

@@ -118,6 +118,34 @@ async fn accounts(url: &str) {
         store.create_api_key("s001-bot", Role::UnitHandler, Some("S001"), at(0)).await.unwrap();
     assert_eq!(store.api_key(&unit_secret).await.unwrap().unwrap().unit.as_deref(), Some("S001"));
     assert_eq!(unit_key.role, Role::UnitHandler);
+
+    // The administrator's lists: by name, disabled flags and key dates, never a hash or secret.
+    store.create_user("an", Role::UnitHandler, Some("S001"), "another horse", at(2)).await.unwrap();
+    assert!(store.set_user_disabled("an", true).await.unwrap());
+    let users = store.users().await.unwrap();
+    let listed: Vec<(&str, Role, Option<&str>, bool)> =
+        users.iter().map(|u| (u.name.as_str(), u.role, u.unit.as_deref(), u.disabled)).collect();
+    assert_eq!(
+        listed,
+        [("an", Role::UnitHandler, Some("S001"), true), ("wang", Role::Dispatcher, None, false)],
+        "{users:?}"
+    );
+    assert_eq!(users[0].created_at, at(2));
+    let keys = store.api_keys().await.unwrap();
+    assert_eq!(keys.len(), 2, "{keys:?}");
+    assert_eq!((keys[0].key.name.as_str(), keys[0].revoked_at), ("fixmystreet", Some(at(1))));
+    assert!(keys[0].last_used_at.is_some() && keys[0].created_at == at(0));
+    assert_eq!((keys[1].key.name.as_str(), keys[1].key.unit.as_deref()), ("s001-bot", Some("S001")));
+    assert!(keys[1].last_used_at.is_some() && keys[1].revoked_at.is_none());
+    assert!(!format!("{keys:?}").contains(&unit_secret[4..]));
+
+    // One-time passwords: readable, fresh each time, and they work.
+    let (p1, p2) = (jiesu_store::one_time_password(), jiesu_store::one_time_password());
+    assert!(p1.chars().count() == 14 && p1 != p2, "{p1} {p2}");
+    assert!(p1.chars().all(|c| c.is_ascii_alphanumeric() && !"0O1lIo".contains(c)), "{p1}");
+    assert!(store.set_password("an", &p1).await.unwrap());
+    assert!(store.set_user_disabled("an", false).await.unwrap());
+    assert!(store.check_password("an", &p1).await.unwrap().is_some());
     store.close().await;
 }
 
@@ -171,6 +199,13 @@ async fn scoping(url: &str) {
     let sa = act(&store, a, &sa, h.clone(), Action::Whistle { units: vec!["B02".into()], checkin_due: at(3) }, 2).await;
     assert_eq!(ids(&store, &b02, &all).await, [a]);
     assert_eq!(store.case_in(&b02, a).await.unwrap().state.joint.len(), 1);
+    // The summoned filter: the cases a unit is summoned to (its inbox's 吹哨报到), within the scope.
+    let summoned = |u: &str| CaseFilter { summoned: Some(u.into()), ..Default::default() };
+    assert_eq!(ids(&store, &Scope::All, &summoned("B02")).await, [a]);
+    assert_eq!(ids(&store, &b02, &summoned("B02")).await, [a]);
+    assert_eq!(ids(&store, &Scope::All, &summoned("S001")).await, Vec::<i64>::new(), "the lead is not summoned");
+    assert_eq!(ids(&store, &s002, &summoned("B02")).await, Vec::<i64>::new(), "never wider than the scope");
+    assert_eq!(store.count(&b02, &summoned("B02")).await.unwrap(), 1);
     let sa = act(&store, a, &sa, actor(Role::UnitHandler, "zhao", Some("B02")), Action::CheckIn, 3).await;
     let sa = act(&store, a, &sa, h.clone(), Action::Reply, 4).await;
     let cb = jiesu_domain::model::Callback {

@@ -7,17 +7,12 @@ use std::process::ExitCode;
 
 use anyhow::{Context, bail};
 use clap::Subcommand;
-use jiesu_domain::access::role_needs_unit;
+use jiesu_domain::accounts::{self, AccountError, KEY_ROLES, USER_ROLES};
 use jiesu_domain::catalog::Catalog;
 use jiesu_domain::model::Role;
 use jiesu_store::StoreError;
 
 use crate::StoreArgs;
-
-/// Shortest accepted password, in characters.
-const MIN_PASSWORD_CHARS: usize = 8;
-/// Longest user or key name, in characters.
-const MAX_NAME_CHARS: usize = 64;
 
 #[derive(Debug, Subcommand)]
 pub enum UserCmd {
@@ -74,33 +69,18 @@ pub enum KeyCmd {
     },
 }
 
+/// An account rule's refusal, naming the command-line option it is about.
+fn refused(e: AccountError) -> anyhow::Error {
+    anyhow::anyhow!("--{}: {e}", e.field())
+}
+
 fn check_name(name: &str) -> anyhow::Result<()> {
-    let n = name.chars().count();
-    if n == 0 || n > MAX_NAME_CHARS || name.chars().any(|c| c.is_whitespace() || c.is_control() || c == ':') {
-        bail!("--name must be 1 to {MAX_NAME_CHARS} characters without spaces or ':' (got '{name}')");
-    }
-    Ok(())
+    accounts::check_name(name).map_err(refused)
 }
 
 /// The role, and the unit checked against it and the catalog.
 fn role_and_unit(role: &str, unit: Option<&str>, allowed: &[Role]) -> anyhow::Result<(Role, Option<String>)> {
-    let codes = || allowed.iter().map(|r| r.code()).collect::<Vec<_>>().join(", ");
-    let role: Role = role.trim().parse().map_err(|_| anyhow::anyhow!("unknown role '{role}' (one of {})", codes()))?;
-    if !allowed.contains(&role) {
-        bail!("role {} is not for this (one of {})", role.code(), codes());
-    }
-    let unit = unit.map(str::trim).filter(|u| !u.is_empty());
-    match (role_needs_unit(role), unit) {
-        (true, None) => {
-            bail!("role {} works for a unit: give --unit CODE (e.g. S001, a code from data/units.csv)", role.code())
-        }
-        (false, Some(u)) => bail!("role {} is not bound to a unit: drop --unit {u}", role.code()),
-        (false, None) => Ok((role, None)),
-        (true, Some(u)) => match Catalog::dongcheng().unit(u) {
-            Some(found) => Ok((role, Some(found.code.clone()))),
-            None => bail!("unknown unit code '{u}' (see data/units.csv or GET /api/v1/catalog/units)"),
-        },
-    }
+    accounts::role_and_unit(&Catalog::dongcheng(), role, unit, allowed).map_err(refused)
 }
 
 fn exists(e: StoreError) -> anyhow::Error {
@@ -109,9 +89,6 @@ fn exists(e: StoreError) -> anyhow::Error {
         e => anyhow::Error::new(e),
     }
 }
-
-const USER_ROLES: &[Role] =
-    &[Role::Operator, Role::Dispatcher, Role::UnitHandler, Role::GridInspector, Role::Supervisor, Role::Admin];
 
 pub async fn user(cmd: UserCmd) -> anyhow::Result<ExitCode> {
     match cmd {
@@ -126,9 +103,7 @@ pub async fn user(cmd: UserCmd) -> anyhow::Result<ExitCode> {
                     line.trim_end_matches(['\n', '\r']).to_string()
                 }
             };
-            if password.chars().count() < MIN_PASSWORD_CHARS {
-                bail!("the password must have at least {MIN_PASSWORD_CHARS} characters");
-            }
+            accounts::check_password(&password).map_err(refused)?;
             let db = crate::config::open_store(&store.db, store.config.as_deref()).await?;
             let user =
                 db.create_user(&name, role, unit.as_deref(), &password, chrono::Utc::now()).await.map_err(exists)?;
@@ -154,9 +129,7 @@ pub async fn key(cmd: KeyCmd) -> anyhow::Result<ExitCode> {
     match cmd {
         KeyCmd::Add { store, name, role, unit } => {
             check_name(&name)?;
-            let mut roles = USER_ROLES.to_vec();
-            roles.extend([Role::Citizen, Role::System]);
-            let (role, unit) = role_and_unit(&role, unit.as_deref(), &roles)?;
+            let (role, unit) = role_and_unit(&role, unit.as_deref(), KEY_ROLES)?;
             let db = crate::config::open_store(&store.db, store.config.as_deref()).await?;
             let (key, secret) =
                 db.create_api_key(&name, role, unit.as_deref(), chrono::Utc::now()).await.map_err(exists)?;
@@ -191,7 +164,6 @@ pub async fn key(cmd: KeyCmd) -> anyhow::Result<ExitCode> {
 pub async fn demo_accounts(desk: &jiesu_core::Desk) -> anyhow::Result<()> {
     use jiesu_domain::access::Scope;
     use jiesu_domain::model::{Status, UnitKind};
-    use rand::RngExt;
 
     let store = desk.store();
     if store.user("admin").await?.is_some() {
@@ -208,9 +180,7 @@ pub async fn demo_accounts(desk: &jiesu_core::Desk) -> anyhow::Result<()> {
         }
     }
     // No look-alike characters: the password is read off a terminal.
-    const ALPHABET: &[u8] = b"abcdefghjkmnpqrstuvwxyzACDEFGHJKLMNPQRSTUVWXYZ23456789";
-    let mut rng = rand::rng();
-    let password: String = (0..14).map(|_| ALPHABET[rng.random_range(0..ALPHABET.len())] as char).collect();
+    let password = jiesu_store::one_time_password();
     let unit = busiest.0.as_str();
     let people = [
         ("admin", Role::Admin, None),
@@ -243,6 +213,7 @@ mod tests {
         assert!(role_and_unit("operator", Some("S001"), USER_ROLES).unwrap_err().to_string().contains("not bound"));
         assert!(role_and_unit("mayor", None, USER_ROLES).unwrap_err().to_string().contains("unknown role"));
         assert!(role_and_unit("citizen", None, USER_ROLES).unwrap_err().to_string().contains("not for this"));
-        assert!(check_name("key:x").is_err() && check_name("a b").is_err() && check_name("王五").is_ok());
+        assert!(check_name("key:x").unwrap_err().to_string().starts_with("--name: "));
+        assert!(check_name("a b").is_err() && check_name("王五").is_ok());
     }
 }

@@ -15,6 +15,16 @@ const BOOL_FIELDS: &[&str] = &["contacted", "reached", "responded", "solved", "p
 /// Fields that are integers.
 const INT_FIELDS: &[&str] = &["working_days", "into", "checkin_hours"];
 
+/// Refuses a form with a name or value holding a control character (NUL ...), as the JSON API
+/// refuses such a body: 400 naming the field.
+pub(crate) fn check_form(form: &FormPairs) -> Result<(), crate::error::ApiError> {
+    for (k, v) in form {
+        crate::input::check_text(k).map_err(|m| crate::error::ApiError::bad_param("parameter name", m))?;
+        crate::input::check_text(v).map_err(|m| crate::error::ApiError::bad_param(k, m))?;
+    }
+    Ok(())
+}
+
 /// The value of `name` (the last one posted), trimmed.
 pub(crate) fn field<'a>(form: &'a FormPairs, name: &str) -> Option<&'a str> {
     form.iter().rev().find(|(k, _)| k == name).map(|(_, v)| v.trim())
@@ -39,7 +49,13 @@ pub(crate) fn command_body(form: &FormPairs) -> Value {
         } else if INT_FIELDS.contains(&k) {
             v.parse::<i64>().map(Value::from).unwrap_or_else(|_| Value::String(v.into()))
         } else if k == "units" {
-            Value::Array(v.split([',', '，', ' ']).filter(|u| !u.is_empty()).map(|u| Value::String(u.into())).collect())
+            // One field of codes, or one checkbox per unit: all of them together.
+            let mut units = match map.remove("units") {
+                Some(Value::Array(given)) => given,
+                _ => Vec::new(),
+            };
+            units.extend(v.split([',', '，', ' ']).filter(|u| !u.is_empty()).map(|u| Value::String(u.into())));
+            Value::Array(units)
         } else {
             Value::String(v.into())
         };
@@ -98,6 +114,14 @@ mod tests {
     }
 
     #[test]
+    fn control_characters_are_refused_by_name() {
+        assert!(check_form(&form(&[("note", "已到场\n第二行\t")])).is_ok());
+        let e = check_form(&form(&[("action", "check_in"), ("note", "已到\0场")])).unwrap_err();
+        assert_eq!(e.fields()[0].field, "note");
+        assert!(check_form(&form(&[("no\u{1b}te", "x")])).is_err());
+    }
+
+    #[test]
     fn positions_are_numbers_and_blank_is_absent() {
         let f = form(&[("text", "井盖松动"), ("lat", "39.93"), ("lon", " ")]);
         let body = case_body(&f, true);
@@ -114,6 +138,8 @@ mod tests {
         assert_eq!(command_body(&f), json!({"action": "handle", "contacted": true, "note": "已联系"}));
         let f = form(&[("action", "request_extension"), ("working_days", "3"), ("back", "/inbox")]);
         assert_eq!(command_body(&f), json!({"action": "request_extension", "working_days": 3}));
+        let f = form(&[("action", "whistle"), ("units", "B03"), ("units", "B05,B07"), ("checkin_hours", "4")]);
+        assert_eq!(command_body(&f), json!({"action": "whistle", "units": ["B03", "B05", "B07"], "checkin_hours": 4}));
         let f = form(&[("action", "merge"), ("into", "x1")]);
         assert_eq!(command_body(&f), json!({"action": "merge", "into": "x1"}));
         let (cmd, note) = crate::cases::command_and_note(command_body(&form(&[

@@ -11,10 +11,13 @@
 //! Content-Security-Policy on every response of this router (scripts and styles from the server
 //! only, no inline script or style); askama escapes everything; pages are never cached.
 
+mod admin;
 mod assets;
+mod bulk;
 mod forms;
 mod live;
 mod pages;
+mod summon;
 
 pub(crate) use live::Live;
 
@@ -49,6 +52,7 @@ pub(crate) fn router() -> Router<AppState> {
         .route("/intake", get(pages::intake).post(pages::file_case))
         .route("/intake/suggest", post(pages::suggest))
         .route("/dispatch", get(pages::dispatch))
+        .route("/dispatch/bulk", post(bulk::dispatch_many))
         .route("/inbox", get(pages::inbox))
         .route("/callback", get(pages::callback))
         .route("/supervise", get(pages::supervise))
@@ -61,6 +65,8 @@ pub(crate) fn router() -> Router<AppState> {
         .route("/notices/count", get(pages::notices::count))
         .route("/notices/seen", post(pages::notices::seen))
         .route("/events", get(live::events))
+        .route("/admin", get(admin::admin))
+        .route("/admin/{what}", post(admin::post))
         .route("/assets/{*path}", get(assets::serve))
         .layer(axum::middleware::map_response(secure_headers))
 }

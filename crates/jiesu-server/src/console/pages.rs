@@ -38,24 +38,24 @@ const LIST_LIMIT: u32 = 200;
 
 /// One entry of the left navigation.
 pub(crate) struct NavLink {
-    href: &'static str,
-    label: &'static str,
-    active: bool,
+    pub(crate) href: &'static str,
+    pub(crate) label: &'static str,
+    pub(crate) active: bool,
 }
 
 /// The frame of a page: who is logged in, the role's pages, the CSRF token of its forms.
 pub(crate) struct Chrome {
-    user: String,
-    role_label: &'static str,
-    unit_name: Option<String>,
-    links: Vec<NavLink>,
-    csrf: String,
+    pub(crate) user: String,
+    pub(crate) role_label: &'static str,
+    pub(crate) unit_name: Option<String>,
+    pub(crate) links: Vec<NavLink>,
+    pub(crate) csrf: String,
 }
 
 /// The 通知 link every staff role has (its badge is filled in by `live.js`).
 const NOTICES: (&str, &str) = ("/notices", "通知");
 
-fn chrome(state: &AppState, v: &Viewer, active: &str) -> Chrome {
+pub(crate) fn chrome(state: &AppState, v: &Viewer, active: &str) -> Chrome {
     let a = &v.actor.0;
     let pages: &[(&str, &str)] = match a.role {
         Role::Operator => {
@@ -74,6 +74,7 @@ fn chrome(state: &AppState, v: &Viewer, active: &str) -> Chrome {
             ("/callback", "回访"),
             ("/cases", "工单"),
             NOTICES,
+            ("/admin", "管理"),
         ],
         Role::GridInspector => &[("/grid", "网格"), ("/cases", "工单"), NOTICES],
         Role::Citizen | Role::System => &[("/cases", "工单")],
@@ -88,7 +89,7 @@ fn chrome(state: &AppState, v: &Viewer, active: &str) -> Chrome {
 }
 
 /// The Chinese words for an API error's code, then its detail.
-fn explain(e: &ApiError) -> String {
+pub(crate) fn explain(e: &ApiError) -> String {
     let what = match e.code() {
         "forbidden" => "无权执行此操作",
         "csrf" => "页面已过期，请刷新后重试",
@@ -96,6 +97,7 @@ fn explain(e: &ApiError) -> String {
         "illegal_transition" => "工单当前状态不允许此操作",
         "invalid" | "invalid_fields" => "填写有误",
         "not_found" => "工单不存在或无权查看",
+        "changed" => "工单已被他人处理",
         "bad_credentials" => "用户名或密码错误",
         "too_many_requests" => "尝试过于频繁，请稍后再试",
         "busy" => "系统繁忙，请重试",
@@ -124,12 +126,12 @@ pub(crate) fn error_page(chrome: Option<Chrome>, e: &ApiError) -> Response {
     (e.status(), page).into_response()
 }
 
-fn forbidden_page(state: &AppState, v: &Viewer) -> Response {
+pub(crate) fn forbidden_page(state: &AppState, v: &Viewer) -> Response {
     error_page(Some(chrome(state, v, "")), &ApiError::forbidden("this page is not for your role"))
 }
 
 /// Refuses a form post whose CSRF token is not the session's.
-fn check_csrf(v: &Viewer, form: &FormPairs) -> Result<(), ApiError> {
+pub(crate) fn check_csrf(v: &Viewer, form: &FormPairs) -> Result<(), ApiError> {
     match field(form, "csrf") {
         Some(t) if same_token(t, &v.csrf) => Ok(()),
         _ => Err(ApiError::new(StatusCode::FORBIDDEN, "csrf", "the form's CSRF token is missing or stale")),
@@ -137,7 +139,7 @@ fn check_csrf(v: &Viewer, form: &FormPairs) -> Result<(), ApiError> {
 }
 
 /// A redirect after a post (303: the browser follows with GET).
-fn see_other(to: &str) -> Response {
+pub(crate) fn see_other(to: &str) -> Response {
     Redirect::to(to).into_response()
 }
 
@@ -209,6 +211,8 @@ pub(crate) struct CaseRow {
     extensions: u32,
     reopen_count: u32,
     supervisions: u32,
+    /// The latest event's number when the page was made (bulk actions act on the case as seen).
+    events: u32,
     /// Time left to the deadline, in words (`剩余 2 个工作日`, `超期 5 小时`).
     #[serde(skip)]
     left: String,
@@ -335,6 +339,13 @@ fn event_summary(action: &str, d: &Value) -> String {
         ),
         "reopen" if !s("due").is_empty() => format!("新时限 {}", short(&s("due"))),
         "verify" => format!("核查通过：{}", yes("passed")),
+        "whistle" => {
+            let units = d.get("units").and_then(Value::as_array).into_iter().flatten();
+            let names: Vec<&str> = units
+                .filter_map(|u| u.get("unit_name").and_then(Value::as_str).or_else(|| u["unit"].as_str()))
+                .collect();
+            format!("召集 {}，报到时限 {}", names.join("、"), short(&s("checkin_due")))
+        }
         "merge" => format!("并入工单 {}", d.get("into").and_then(Value::as_i64).unwrap_or(0)),
         "supervise" if d.get("overdue").and_then(Value::as_bool).unwrap_or(false) => "超期自动督办".into(),
         _ => String::new(),
@@ -343,15 +354,15 @@ fn event_summary(action: &str, d: &Value) -> String {
 
 /// A choice of a select.
 pub(crate) struct Opt {
-    value: String,
-    label: String,
+    pub(crate) value: String,
+    pub(crate) label: String,
 }
 
-fn unit_options(state: &AppState) -> Vec<Opt> {
+pub(crate) fn unit_options(state: &AppState) -> Vec<Opt> {
     state.desk.catalog().units().iter().map(|u| Opt { value: u.code.clone(), label: u.name.clone() }).collect()
 }
 
-fn category_options(state: &AppState) -> Vec<Opt> {
+pub(crate) fn category_options(state: &AppState) -> Vec<Opt> {
     let catalog = state.desk.catalog();
     catalog
         .leaf_categories()
@@ -669,6 +680,8 @@ struct DispatchPage {
     overdue: Vec<CaseRow>,
     units: Vec<Opt>,
     categories: Vec<Opt>,
+    /// Dispatched and not yet signed for: may be redispatched (改派).
+    unsigned: Vec<CaseRow>,
 }
 
 async fn list(state: &AppState, v: &Viewer, filter: CaseFilter) -> Result<Vec<CaseRow>, ApiError> {
@@ -696,6 +709,7 @@ pub(crate) async fn dispatch(State(state): State<AppState>, v: Viewer) -> Respon
         Err(e) => return error_page(Some(chrome(&state, &v, "/dispatch")), &e),
     };
     let (manual, received): (Vec<_>, Vec<_>) = received.into_iter().partition(CaseRow::in_manual_queue);
+    let (unsigned, held): (Vec<_>, Vec<_>) = held.into_iter().partition(|c| c.status == "dispatched");
     let extensions = held.into_iter().filter(|c| c.pending_extension.is_some()).collect();
     overdue.sort_by_key(|c| c.due_at);
     DispatchPage {
@@ -708,6 +722,7 @@ pub(crate) async fn dispatch(State(state): State<AppState>, v: Viewer) -> Respon
         overdue,
         units: unit_options(&state),
         categories: category_options(&state),
+        unsigned,
     }
     .into_response()
 }
@@ -722,6 +737,7 @@ struct InboxPage {
     rows: Vec<CaseRow>,
     late: usize,
     soon: usize,
+    summoned: Vec<super::summon::SummonedRow>,
 }
 
 /// `GET /inbox`: the unit's cases by time left, the nearest deadline first.
@@ -734,14 +750,15 @@ pub(crate) async fn inbox(State(state): State<AppState>, v: Viewer) -> Response 
         assignee: v.actor.0.unit.clone(),
         ..Default::default()
     };
-    let mut rows = match list(&state, &v, filter).await {
-        Ok(r) => r,
-        Err(e) => return error_page(Some(chrome(&state, &v, "/inbox")), &e),
-    };
+    let (mut rows, summoned) =
+        match tokio::try_join!(list(&state, &v, filter), super::summon::summoned(&state, &v.actor)) {
+            Ok(r) => r,
+            Err(e) => return error_page(Some(chrome(&state, &v, "/inbox")), &e),
+        };
     rows.sort_by_key(|c| (c.due_at.is_none(), c.due_at));
     let late = rows.iter().filter(|c| c.urgency == "late").count();
     let soon = rows.iter().filter(|c| matches!(c.urgency, "soon" | "near")).count();
-    InboxPage { chrome: chrome(&state, &v, "/inbox"), rows, late, soon }.into_response()
+    InboxPage { chrome: chrome(&state, &v, "/inbox"), rows, late, soon, summoned }.into_response()
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -1088,6 +1105,7 @@ struct CasePage {
     categories: Vec<Opt>,
     satisfactions: Vec<Opt>,
     error: Option<String>,
+    summons: super::summon::Summons,
 }
 
 async fn case_page(state: &AppState, v: &Viewer, id: i64, error: Option<(StatusCode, String)>) -> Response {
@@ -1098,6 +1116,7 @@ async fn case_page(state: &AppState, v: &Viewer, id: i64, error: Option<(StatusC
         Err(e) => return error_page(Some(chrome(state, v, "/cases")), &ApiError::from(e)),
     };
     let r = renderer(state);
+    let summons = super::summon::panel(state, &v.actor, &rec, &events);
     let events = events
         .iter()
         .map(|e| {
@@ -1122,6 +1141,7 @@ async fn case_page(state: &AppState, v: &Viewer, id: i64, error: Option<(StatusC
         categories: category_options(state),
         satisfactions: satisfactions(),
         error,
+        summons,
     };
     (status, page).into_response()
 }
@@ -1150,6 +1170,7 @@ pub(crate) async fn act(
     };
     let result = async {
         check_csrf(&v, &form)?;
+        forms::check_form(&form)?;
         let (command, note) = command_and_note(forms::command_body(&form))?;
         let code = command.code();
         let rec = state.desk.act(id, v.actor.0.clone(), command, note, state.now()).await?;

@@ -121,6 +121,7 @@ impl From<CoreError> for Open311Error {
             CoreError::NotFound(id) => Open311Error::not_found(format!("service request {id} not found")),
             CoreError::Workflow(w) => Open311Error::bad(w.to_string()),
             CoreError::Busy(_) => Open311Error::new(StatusCode::SERVICE_UNAVAILABLE, e.to_string()),
+            CoreError::Changed { .. } => Open311Error::new(StatusCode::CONFLICT, e.to_string()),
             CoreError::Calendar(c) => Open311Error::internal(format!("calendar: {c}")),
             CoreError::Store(s) => s.into(),
         }

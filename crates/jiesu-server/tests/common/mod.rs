@@ -5,6 +5,7 @@
 #![allow(dead_code)]
 
 pub mod browser;
+pub mod console;
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
