@@ -12,11 +12,12 @@
 //! only, no inline script or style); askama escapes everything; pages are never cached.
 
 mod assets;
+mod desk;
 mod forms;
 mod pages;
 
 use axum::Router;
-use axum::extract::FromRequestParts;
+use axum::extract::{DefaultBodyLimit, FromRequestParts};
 use axum::http::request::Parts;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
@@ -45,14 +46,16 @@ pub(crate) fn router() -> Router<AppState> {
         .route("/logout", post(pages::logout))
         .route("/intake", get(pages::intake).post(pages::file_case))
         .route("/intake/suggest", post(pages::suggest))
+        .route("/intake/caller", post(desk::caller))
         .route("/dispatch", get(pages::dispatch))
         .route("/inbox", get(pages::inbox))
         .route("/callback", get(pages::callback))
         .route("/supervise", get(pages::supervise))
-        .route("/grid", get(pages::grid).post(pages::grid_report))
+        .route("/grid", get(pages::grid).post(pages::grid_report).layer(DefaultBodyLimit::max(desk::UPLOAD_LIMIT)))
         .route("/cases", get(pages::cases))
         .route("/cases/{id}", get(pages::case))
-        .route("/cases/{id}/act", post(pages::act))
+        .route("/cases/{id}/act", post(pages::act).layer(DefaultBodyLimit::max(desk::UPLOAD_LIMIT)))
+        .route("/cases/{id}/attachments/{n}", get(desk::attachment))
         .route("/assessment", get(pages::assessment))
         .route("/assets/{*path}", get(assets::serve))
         .layer(axum::middleware::map_response(secure_headers))

@@ -1,0 +1,316 @@
+//! 来电弹屏 and photos in the console (issue 10), over HTTP on SQLite and PostgreSQL, and in a
+//! real browser: an operator types a repeat caller's number and sees their earlier 工单; a grid
+//! inspector reports with a photo from a phone-sized window.
+//!
+//! Probes: a lookup by a role that takes no calls, without the CSRF token, of something that is
+//! no number; photos of the wrong type (by their bytes, whatever they declare), too large, too
+//! many, on an action that takes none, without the CSRF token, in a body over the limit; another
+//! unit's photo (the same 404 as a missing one).
+
+mod common;
+
+use axum::body::Body;
+use axum::http::{Request, StatusCode, header};
+use common::*;
+use jiesu_domain::access::Scope;
+use serde_json::json;
+
+const INSPECTOR: Who = Some(("grid_inspector", Some("S001")));
+
+/// The value of `name="csrf" value="…"` in a page.
+fn csrf_in(html: &str) -> String {
+    let at = html.find("name=\"csrf\" value=\"").expect("the page has a CSRF field") + 19;
+    html[at..].split('"').next().unwrap().to_string()
+}
+
+fn form(pairs: &[(&str, &str)]) -> String {
+    form_urlencoded::Serializer::new(String::new()).extend_pairs(pairs).finish()
+}
+
+async fn page(a: &TestApp, who: Who, path: &str) -> (StatusCode, axum::http::HeaderMap, Vec<u8>) {
+    let req = a.request(axum::http::Method::GET, path, who, None).await;
+    let resp = tower::ServiceExt::oneshot(a.router.clone(), req).await.unwrap();
+    let (parts, body) = resp.into_parts();
+    (parts.status, parts.headers, axum::body::to_bytes(body, usize::MAX).await.unwrap().to_vec())
+}
+
+async fn html(a: &TestApp, who: Who, path: &str) -> (StatusCode, String) {
+    let (s, _, b) = page(a, who, path).await;
+    (s, String::from_utf8(b).unwrap())
+}
+
+async fn post(
+    a: &TestApp,
+    who: Who,
+    path: &str,
+    content_type: &str,
+    body: Vec<u8>,
+) -> (StatusCode, axum::http::HeaderMap, String) {
+    let mut b = Request::post(path).header(header::CONTENT_TYPE, content_type);
+    if let Some((name, value)) = a.credential(who).await {
+        b = b.header(name, value);
+    }
+    a.send_raw(b.body(Body::from(body)).unwrap()).await
+}
+
+async fn post_form(a: &TestApp, who: Who, path: &str, body: String) -> (StatusCode, axum::http::HeaderMap, String) {
+    post(a, who, path, "application/x-www-form-urlencoded", body.into_bytes()).await
+}
+
+const BOUNDARY: &str = "----jiesu-test-boundary";
+
+/// A multipart body of text fields and `photos` files (name, declared type, bytes).
+fn multipart(fields: &[(&str, &str)], files: &[(&str, &str, Vec<u8>)]) -> Vec<u8> {
+    let mut out = Vec::new();
+    for (k, v) in fields {
+        out.extend(format!("--{BOUNDARY}\r\nContent-Disposition: form-data; name=\"{k}\"\r\n\r\n{v}\r\n").bytes());
+    }
+    for (name, kind, bytes) in files {
+        out.extend(
+            format!(
+                "--{BOUNDARY}\r\nContent-Disposition: form-data; name=\"photos\"; filename=\"{name}\"\r\nContent-Type: {kind}\r\n\r\n"
+            )
+            .bytes(),
+        );
+        out.extend(bytes);
+        out.extend(b"\r\n");
+    }
+    out.extend(format!("--{BOUNDARY}--\r\n").bytes());
+    out
+}
+
+async fn post_multipart(
+    a: &TestApp,
+    who: Who,
+    path: &str,
+    body: Vec<u8>,
+) -> (StatusCode, axum::http::HeaderMap, String) {
+    post(a, who, path, &format!("multipart/form-data; boundary={BOUNDARY}"), body).await
+}
+
+fn jpeg(len: usize) -> Vec<u8> {
+    let mut b = vec![0xFF, 0xD8, 0xFF, 0xE0, 0x00, 0x10, b'J', b'F', b'I', b'F'];
+    b.resize(len, 0x42);
+    b
+}
+
+async fn file_case(a: &TestApp, text: &str, phone: &str) -> i64 {
+    let body = json!({
+        "channel": "hotline", "kind": "complaint", "text": text, "category": "0101",
+        "place": {"street": "110101001"}, "contact": {"name": "李四", "phone": phone}
+    });
+    let (status, v) = a.post(OPERATOR, "/api/v1/cases", body).await;
+    assert_eq!(status, StatusCode::CREATED, "{v}");
+    v["id"].as_i64().unwrap()
+}
+
+async fn caller_lookups(url: &str) {
+    let a = TestApp::new(url, chrono::Utc::now()).await;
+    let first = file_case(&a, "东华门大街占道经营，影响通行", "138-1234-5678").await;
+    a.advance(chrono::Duration::minutes(5));
+    let second = file_case(&a, "东华门大街夜间施工噪音扰民", "+86 13812345678").await;
+    let other = file_case(&a, "路灯不亮", "13900001111").await;
+
+    let (_, intake) = html(&a, OPERATOR, "/intake").await;
+    assert!(intake.contains("hx-post=\"/intake/caller\""), "the phone field looks the caller up");
+    let token = csrf_in(&intake);
+    let (status, _, found) =
+        post_form(&a, OPERATOR, "/intake/caller", form(&[("csrf", &token), ("phone", "０１３８ １２３４ ５６７８")]))
+            .await;
+    assert_eq!(status, StatusCode::OK, "{found}");
+    assert!(found.contains("<b id=\"caller-total\">2</b>"), "{found}");
+    let (at_second, at_first) =
+        (found.find(&format!("/cases/{second}\"")).unwrap(), found.find(&format!("/cases/{first}\"")).unwrap());
+    assert!(at_second < at_first, "newest first: {found}");
+    assert!(!found.contains(&format!("/cases/{other}\"")) && found.contains("李四"), "{found}");
+    // A first-time caller, and what is no number (no lookup made).
+    let (_, _, new) =
+        post_form(&a, OPERATOR, "/intake/caller", form(&[("csrf", &token), ("phone", "13700000000")])).await;
+    assert!(new.contains("首次来电"), "{new}");
+    for junk in ["1381", "abc", "138\u{0}12345678", ""] {
+        let (status, _, none) =
+            post_form(&a, OPERATOR, "/intake/caller", form(&[("csrf", &token), ("phone", junk)])).await;
+        assert!(status == StatusCode::OK || status == StatusCode::BAD_REQUEST, "{junk:?}: {status}");
+        assert!(!none.contains("caller-history"), "{junk:?}: {none}");
+    }
+    // Each lookup made is recorded, by the number's key, never the number.
+    let log = a.store.caller_lookups(10).await.unwrap();
+    assert_eq!(log.iter().map(|l| l.found).collect::<Vec<_>>(), vec![0, 2], "{log:?}");
+    assert!(log.iter().all(|l| l.actor.user == "operator-1" && !l.phone_key.contains("12345678")));
+    // Without the CSRF token, or for a role that takes no calls: refused, and not recorded.
+    let (status, _, _) = post_form(&a, OPERATOR, "/intake/caller", form(&[("phone", "13812345678")])).await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    for who in [S001, DISPATCHER, INSPECTOR] {
+        let (_, _, page) = page(&a, who, "/cases").await;
+        let token = csrf_in(&String::from_utf8(page).unwrap());
+        let (status, _, body) =
+            post_form(&a, who, "/intake/caller", form(&[("csrf", &token), ("phone", "13812345678")])).await;
+        assert_eq!(status, StatusCode::FORBIDDEN, "{who:?}: {body}");
+        assert!(!body.contains("/cases/"), "{body}");
+    }
+    assert_eq!(a.store.caller_lookups(10).await.unwrap().len(), 2);
+}
+
+async fn photos(url: &str) {
+    let a = TestApp::new(url, chrono::Utc::now()).await;
+    let id = file_case(&a, "东华门大街井盖松动", "13812345678").await;
+    let (status, v) = a.act(S001, id, json!({"action": "accept"})).await;
+    assert_eq!(status, StatusCode::OK, "{v}");
+    let path = format!("/cases/{id}");
+    let act = format!("{path}/act");
+    let (_, case_page) = html(&a, S001, &path).await;
+    assert!(case_page.contains("enctype=\"multipart/form-data\"") && case_page.contains("name=\"photos\""));
+    let token = csrf_in(&case_page);
+    let reply = |photos: Vec<(&'static str, &'static str, Vec<u8>)>, token: &str| {
+        multipart(&[("csrf", token), ("action", "reply"), ("note", "已修复井盖")], &photos)
+    };
+
+    // Probes first: nothing of them is written.
+    let (status, _, body) = post_multipart(&a, S001, &act, reply(vec![("x.jpg", "image/jpeg", jpeg(100))], "")).await;
+    assert_eq!(status, StatusCode::FORBIDDEN, "no CSRF token: {body}");
+    let pdf = b"%PDF-1.7 not a photo".to_vec();
+    let (status, _, body) = post_multipart(&a, S001, &act, reply(vec![("x.jpg", "image/jpeg", pdf)], &token)).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "a PDF declared as JPEG");
+    assert!(body.contains("photos") && body.contains("填写有误"), "{body}");
+    let html_file = b"<html><script>alert(1)</script>".to_vec();
+    let (status, _, _) = post_multipart(&a, S001, &act, reply(vec![("x.png", "image/png", html_file)], &token)).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    let big = jpeg(jiesu_domain::attachment::MAX_PHOTO_BYTES + 1);
+    let (status, _, body) = post_multipart(&a, S001, &act, reply(vec![("big.jpg", "image/jpeg", big)], &token)).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(body.contains("10 MiB"), "{body}");
+    let five = (0..5).map(|_| ("p.jpg", "image/jpeg", jpeg(50))).collect();
+    let (status, _, body) = post_multipart(&a, S001, &act, reply(five, &token)).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(body.contains("at most 4"), "{body}");
+    let handle = multipart(
+        &[("csrf", &token), ("action", "request_return"), ("note", "非本单位")],
+        &[("x.jpg", "image/jpeg", jpeg(100))],
+    );
+    let (status, _, body) = post_multipart(&a, S001, &act, handle).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
+    assert!(body.contains("takes no photos"), "{body}");
+    let huge = vec![0xFFu8; 42 * 1024 * 1024];
+    let (status, _, _) = post_multipart(&a, S001, &act, reply(vec![("huge.jpg", "image/jpeg", huge)], &token)).await;
+    assert_eq!(status, StatusCode::PAYLOAD_TOO_LARGE);
+    let (_, v) = a.get(S001, &format!("/api/v1/cases/{id}")).await;
+    assert_eq!(v["status"], "accepted", "no probe changed the case");
+    assert!(a.store.attachments_in(&Scope::All, id).await.unwrap().is_empty(), "no probe left a photo");
+
+    // The reply with two photos (and an empty file field, as a browser sends when none is chosen).
+    let png = b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR photo".to_vec();
+    let mut body = reply(
+        vec![("fix.jpg", "application/octet-stream", jpeg(2048)), ("after.png", "image/png", png.clone())],
+        &token,
+    );
+    let empty = format!(
+        "--{BOUNDARY}\r\nContent-Disposition: form-data; name=\"photos\"; filename=\"\"\r\nContent-Type: application/octet-stream\r\n\r\n\r\n"
+    );
+    body.splice(0..0, empty.into_bytes());
+    let (status, headers, body) = post_multipart(&a, S001, &act, body).await;
+    assert_eq!(
+        (status, headers.get(header::LOCATION).map(|l| l.to_str().unwrap().to_string())),
+        (StatusCode::SEE_OTHER, Some(path.clone())),
+        "{body}"
+    );
+    let (_, v) = a.get(S001, &format!("/api/v1/cases/{id}")).await;
+    assert_eq!(v["status"], "replied");
+    let stored = a.store.attachments_in(&Scope::All, id).await.unwrap();
+    assert_eq!(
+        stored.iter().map(|p| (p.n, p.seq, p.content_type.as_str())).collect::<Vec<_>>(),
+        vec![(1, 4, "image/jpeg"), (2, 4, "image/png")]
+    );
+
+    // Shown on the case page with the reply, served with its checked type to whoever sees the case.
+    let (_, case_page) = html(&a, OPERATOR, &path).await;
+    assert!(case_page.contains(&format!("<img src=\"/cases/{id}/attachments/1\"")), "{case_page}");
+    for who in [OPERATOR, S001, INSPECTOR] {
+        let (status, headers, bytes) = page(&a, who, &format!("/cases/{id}/attachments/2")).await;
+        assert_eq!(status, StatusCode::OK, "{who:?}");
+        assert_eq!(headers[header::CONTENT_TYPE], "image/png");
+        assert_eq!(headers[header::X_CONTENT_TYPE_OPTIONS], "nosniff");
+        assert_eq!(headers[header::CONTENT_DISPOSITION], format!("inline; filename=\"case-{id}-2.png\"").as_str());
+        assert!(headers[header::CACHE_CONTROL].to_str().unwrap().contains("no-store"));
+        assert_eq!(bytes, png);
+    }
+    // Another unit: the same 404 as a missing photo of a missing case.
+    let (status, _, theirs) = page(&a, S002, &format!("/cases/{id}/attachments/1")).await;
+    let (missing_status, _, missing) = page(&a, S002, &format!("/cases/{}/attachments/1", id + 1000)).await;
+    assert_eq!((status, missing_status), (StatusCode::NOT_FOUND, StatusCode::NOT_FOUND));
+    assert_eq!(
+        String::from_utf8(theirs).unwrap().replace(&format!("case {id} "), "case ID "),
+        String::from_utf8(missing).unwrap().replace(&format!("case {} ", id + 1000), "case ID ")
+    );
+    for bad in ["3", "0", "-1", "x", "99999999999999999999"] {
+        let (status, _, _) = page(&a, S001, &format!("/cases/{id}/attachments/{bad}")).await;
+        assert_eq!(status, StatusCode::NOT_FOUND, "{bad}");
+    }
+    let (status, headers, _) = page(&a, NOBODY, &format!("/cases/{id}/attachments/1")).await;
+    assert_eq!((status, headers[header::LOCATION].to_str().unwrap()), (StatusCode::SEE_OTHER, "/"), "needs a session");
+
+    // A grid report with a photo: stored with its 受理 event.
+    let (_, grid) = html(&a, INSPECTOR, "/grid").await;
+    assert!(grid.contains("enctype=\"multipart/form-data\"") && grid.contains("id=\"grid-photos\""));
+    let token = csrf_in(&grid);
+    let report = multipart(
+        &[("csrf", &token), ("text", "东华门大街 12 号门前井盖缺失"), ("address", "东华门大街 12 号")],
+        &[("well.jpg", "image/jpeg", jpeg(4096))],
+    );
+    let (status, headers, body) = post_multipart(&a, INSPECTOR, "/grid", report).await;
+    assert_eq!(status, StatusCode::SEE_OTHER, "{body}");
+    let filed: i64 = headers[header::LOCATION].to_str().unwrap().strip_prefix("/grid?filed=").unwrap().parse().unwrap();
+    let stored = a.store.attachments_in(&Scope::All, filed).await.unwrap();
+    assert_eq!(stored.iter().map(|p| (p.n, p.seq, p.size)).collect::<Vec<_>>(), vec![(1, 1, 4096)]);
+    // The unit fixes it; the inspector's 核查 carries a photo too.
+    // (Without the gazetteer here, the dispatcher sends it to the street office.)
+    let (status, v) = a.act(DISPATCHER, filed, json!({"action": "dispatch", "unit": "S001"})).await;
+    assert_eq!(status, StatusCode::OK, "{v}");
+    for body in [json!({"action": "accept"}), json!({"action": "reply", "note": "已补装井盖"})] {
+        let (status, v) = a.act(S001, filed, body).await;
+        assert_eq!(status, StatusCode::OK, "{v}");
+    }
+    let verify = multipart(
+        &[("csrf", &token), ("action", "verify"), ("passed", "true"), ("back", "/grid")],
+        &[("check.webp", "image/webp", b"RIFF\x10\0\0\0WEBPVP8 photo".to_vec())],
+    );
+    let (status, headers, body) = post_multipart(&a, INSPECTOR, &format!("/cases/{filed}/act"), verify).await;
+    assert_eq!(status, StatusCode::SEE_OTHER, "{body}");
+    assert_eq!(headers[header::LOCATION], "/grid");
+    let stored = a.store.attachments_in(&Scope::All, filed).await.unwrap();
+    assert_eq!(
+        stored.iter().map(|p| (p.n, p.seq, p.content_type.as_str())).collect::<Vec<_>>(),
+        vec![(1, 1, "image/jpeg"), (2, 5, "image/webp")]
+    );
+    // Without the token, nothing is filed.
+    let before = a.count().await;
+    let forged = multipart(&[("text", "伪造的上报")], &[("x.jpg", "image/jpeg", jpeg(100))]);
+    let (status, _, _) = post_multipart(&a, INSPECTOR, "/grid", forged).await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    assert_eq!(a.count().await, before);
+}
+
+#[tokio::test]
+async fn caller_lookups_on_sqlite() {
+    let dir = tempfile::tempdir().unwrap();
+    caller_lookups(&format!("sqlite://{}/jiesu.db", dir.path().display())).await;
+}
+
+#[tokio::test]
+async fn caller_lookups_on_postgres() {
+    let Some(db) = jiesu_store::testing::scratch_postgres("console_callers").await else { return };
+    caller_lookups(&db.url).await;
+    db.drop().await;
+}
+
+#[tokio::test]
+async fn photos_on_sqlite() {
+    let dir = tempfile::tempdir().unwrap();
+    photos(&format!("sqlite://{}/jiesu.db", dir.path().display())).await;
+}
+
+#[tokio::test]
+async fn photos_on_postgres() {
+    let Some(db) = jiesu_store::testing::scratch_postgres("console_photos").await else { return };
+    photos(&db.url).await;
+    db.drop().await;
+}
