@@ -314,3 +314,192 @@ async fn photos_on_postgres() {
     photos(&db.url).await;
     db.drop().await;
 }
+
+// ---------------------------------------------------------------------------------------------
+// In a browser.
+
+/// A real photo to upload: a 320×240 PNG (a manhole cover on a grey street), written by hand
+/// with stored deflate blocks, so the test needs no image library.
+fn street_png() -> Vec<u8> {
+    let (w, h) = (320u32, 240u32);
+    let mut raw = Vec::with_capacity((h * (1 + 3 * w)) as usize);
+    for y in 0..h {
+        raw.push(0);
+        for x in 0..w {
+            let (dx, dy) = (x as f64 - 160.0, y as f64 - 130.0);
+            let r = (dx * dx + dy * dy).sqrt();
+            let px: [u8; 3] = if r < 40.0 {
+                [92, 100, 108]
+            } else if r < 60.0 {
+                [68, 74, 80]
+            } else {
+                let g = (138 + (y * 60 / h)) as u8;
+                [g, g, (g as u32 * 9 / 10) as u8]
+            };
+            raw.extend(px);
+        }
+    }
+    fn crc32(bytes: &[u8]) -> u32 {
+        let mut c = 0xFFFF_FFFFu32;
+        for &b in bytes {
+            c ^= u32::from(b);
+            for _ in 0..8 {
+                c = if c & 1 != 0 { 0xEDB8_8320 ^ (c >> 1) } else { c >> 1 };
+            }
+        }
+        !c
+    }
+    fn chunk(out: &mut Vec<u8>, kind: &[u8; 4], data: &[u8]) {
+        out.extend((data.len() as u32).to_be_bytes());
+        let mut body = kind.to_vec();
+        body.extend(data);
+        out.extend(&body);
+        out.extend(crc32(&body).to_be_bytes());
+    }
+    // zlib: header, stored blocks, Adler-32.
+    let mut z = vec![0x78, 0x01];
+    let blocks: Vec<&[u8]> = raw.chunks(65_535).collect();
+    for (i, b) in blocks.iter().enumerate() {
+        z.push(u8::from(i + 1 == blocks.len()));
+        let n = b.len() as u16;
+        z.extend(n.to_le_bytes());
+        z.extend((!n).to_le_bytes());
+        z.extend(*b);
+    }
+    let (mut a, mut b) = (1u32, 0u32);
+    for &x in &raw {
+        a = (a + u32::from(x)) % 65_521;
+        b = (b + a) % 65_521;
+    }
+    z.extend(((b << 16) | a).to_be_bytes());
+    let mut png = b"\x89PNG\r\n\x1a\n".to_vec();
+    let mut ihdr = w.to_be_bytes().to_vec();
+    ihdr.extend(h.to_be_bytes());
+    ihdr.extend([8, 2, 0, 0, 0]);
+    chunk(&mut png, b"IHDR", &ihdr);
+    chunk(&mut png, b"IDAT", &z);
+    chunk(&mut png, b"IEND", &[]);
+    png
+}
+
+async fn browser_desk(url: &str) {
+    use common::browser::*;
+    use fantoccini::Locator;
+    use jiesu_core::{Config, Desk};
+    use jiesu_domain::calendar::Calendar;
+    use jiesu_domain::catalog::Catalog;
+    use jiesu_domain::draft::{Contact, NewCase, Place};
+    use jiesu_domain::model::{CaseKind, Channel, Role};
+    use jiesu_domain::workflow::Actor;
+    use std::sync::Arc;
+    use std::time::Duration;
+
+    let Some(driver) = chromedriver().await else { return };
+    let store = jiesu_store::testing::connect(url).await.unwrap();
+    let desk = Desk::new(store.clone(), Catalog::dongcheng(), Calendar::china(), Config::default())
+        .with_geo(Arc::new(jiesu_geo::Geo::dongcheng_without_grid()))
+        .with_classifier(Arc::new(jiesu_core::Suggester::shipped().clone()))
+        .unwrap();
+    let now = chrono::Utc::now();
+    for (name, role, unit) in [("wang", Role::Operator, None), ("zhou", Role::GridInspector, Some("S006"))] {
+        store.create_user(name, role, unit, PASSWORD, now).await.unwrap();
+    }
+    // A repeat caller: two earlier calls from the same mobile, spelled differently, and a stranger.
+    let op = Actor { user: "wang".into(), role: Role::Operator, unit: None };
+    let mut earlier = Vec::new();
+    for (days, text, phone) in [
+        (30, "东四北大街 107 号门前共享单车乱停，堵住盲道。", "+86 139-0011-2233"),
+        (3, "东四十条地铁站 B 口夜间施工噪音扰民，凌晨还在施工。", "13900112233"),
+        (1, "美术馆后街路灯不亮。", "13700000000"),
+    ] {
+        let case = NewCase {
+            channel: Channel::Hotline,
+            kind: CaseKind::Complaint,
+            title: None,
+            text: text.into(),
+            category: String::new(),
+            place: Place::default(),
+            contact: Contact { name: Some("陈女士".into()), phone: Some(phone.into()), ..Contact::default() },
+            external_id: None,
+        };
+        let rec = desk.receive(op.clone(), case, now - chrono::Duration::days(days), true).await.unwrap();
+        earlier.push(rec.id);
+    }
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let server = tokio::spawn(jiesu_server::serve(jiesu_server::AppState::new(desk), listener, async move {
+        let _ = stopped.await;
+    }));
+    let profile = tempfile::tempdir().unwrap();
+    let s = Story { c: browser(&driver, profile.path()).await, base };
+
+    // 来电弹屏: the operator types the number as the caller says it; their earlier 工单 appear.
+    s.login("wang", "/intake").await;
+    s.css("#contact-phone").await.send_keys("139 0011 2233").await.unwrap();
+    s.c.wait().at_most(Duration::from_secs(20)).for_element(Locator::Id("caller-history")).await.unwrap();
+    let shown = s.text("#caller-history").await;
+    assert!(shown.contains("2 件历史工单") && shown.contains("陈女士"), "{shown}");
+    let html = s.css("#caller-history").await.html(true).await.unwrap();
+    let (newer, older) =
+        (html.find(&format!("/cases/{}\"", earlier[1])), html.find(&format!("/cases/{}\"", earlier[0])));
+    assert!(newer.is_some() && older.is_some() && newer < older, "both, newest first");
+    assert!(!html.contains(&format!("/cases/{}\"", earlier[2])), "not the stranger's");
+    s.css("#text").await.send_keys("又来反映：东四十条地铁站 B 口夜间施工噪音，还没解决。").await.unwrap();
+    s.c.wait().at_most(Duration::from_secs(20)).for_element(Locator::Id("suggest-category")).await.unwrap();
+    shot(&s.c, "desk-01-caller").await;
+    let lookups = store.caller_lookups(10).await.unwrap();
+    assert!(!lookups.is_empty() && lookups.iter().all(|l| l.actor.user == "wang"), "{lookups:?}");
+    assert_eq!(lookups[0].found, 2);
+    s.logout().await;
+
+    // 网格: the inspector reports from a phone with a photo; the photo shows on the case.
+    let dir = tempfile::tempdir().unwrap();
+    let photo = dir.path().join("well.png");
+    std::fs::write(&photo, street_png()).unwrap();
+    s.c.set_window_size(390, 844).await.unwrap();
+    s.login("zhou", "/grid").await;
+    s.css("#grid-text").await.send_keys("东四北大街与东四十条路口东北角井盖松动，车辆经过咣当响。").await.unwrap();
+    s.css("#grid-address").await.send_keys("东四北大街").await.unwrap();
+    s.css("#grid-photos").await.send_keys(&photo.display().to_string()).await.unwrap();
+    shot_sized(&s.c, "desk-02-grid-photo", &[("phone", 390, 844)]).await;
+    s.submit("#report").await;
+    assert_eq!(s.path().await, "/grid");
+    let filed = s.text("#filed").await;
+    let reported: i64 = filed.split_whitespace().find_map(|w| w.parse().ok()).unwrap_or_else(|| panic!("{filed}"));
+    let stored = store.attachments_in(&Scope::All, reported).await.unwrap();
+    assert_eq!(stored.iter().map(|a| (a.seq, a.content_type.as_str())).collect::<Vec<_>>(), vec![(1, "image/png")]);
+    shot_sized(&s.c, "desk-03-grid-reported", &[("phone", 390, 844)]).await;
+    // The case page shows the photo with the report (here to the desk: an unrouted report may be
+    // outside the inspector's own scope until it is dispatched).
+    s.logout().await;
+    s.login("wang", "/intake").await;
+    s.goto(&format!("/cases/{reported}")).await;
+    let page = s.html().await;
+    assert!(page.contains("class=\"thumb\""), "{page}");
+    let img = s.css("#timeline img.thumb").await;
+    // The thumbnail loaded (a broken image has no natural width).
+    let width = s.c.execute("return document.querySelector('#timeline img.thumb').naturalWidth", vec![]).await.unwrap();
+    assert_eq!(width, json!(320), "{:?}", img.attr("src").await);
+    s.c.execute("document.querySelector('#timeline').scrollIntoView()", vec![]).await.unwrap();
+    let png = s.c.screenshot().await.unwrap();
+    let shots = std::path::PathBuf::from(env!("CARGO_TARGET_TMPDIR")).parent().unwrap().join("screenshots");
+    std::fs::write(shots.join("desk-04-case-photo-phone.png"), png).unwrap();
+
+    s.c.close().await.unwrap();
+    let _ = stop.send(());
+    server.await.unwrap().unwrap();
+}
+
+#[tokio::test]
+async fn browser_desk_on_sqlite() {
+    let dir = tempfile::tempdir().unwrap();
+    browser_desk(&format!("sqlite://{}/jiesu.db", dir.path().display())).await;
+}
+
+#[tokio::test]
+async fn browser_desk_on_postgres() {
+    let Some(db) = jiesu_store::testing::scratch_postgres("console_desk_browser").await else { return };
+    browser_desk(&db.url).await;
+    db.drop().await;
+}
