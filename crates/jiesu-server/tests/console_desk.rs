@@ -281,6 +281,36 @@ async fn photos(url: &str) {
         stored.iter().map(|p| (p.n, p.seq, p.content_type.as_str())).collect::<Vec<_>>(),
         vec![(1, 1, "image/jpeg"), (2, 5, "image/webp")]
     );
+    // A citizen's Open311 photo is shown with its 受理 too, through the public Open311 media URL.
+    let media = "0123456789abcdef0123456789abcdef";
+    let body = json!({
+        "channel": "open311", "kind": "report", "text": "美术馆后街井盖缺失", "category": "0101",
+        "place": {"street": "110101001"}, "contact": {}, "title": null, "external_id": null
+    });
+    let draft: jiesu_domain::draft::NewCase = serde_json::from_value(body).unwrap();
+    let op =
+        jiesu_domain::workflow::Actor { user: "key:app".into(), role: jiesu_domain::model::Role::Citizen, unit: None };
+    let receive = jiesu_domain::workflow::Action::Receive {
+        category: "0101".into(),
+        deadline_class: jiesu_domain::model::DeadlineClass::General,
+        verify: false,
+        intake: vec![],
+    };
+    let (e, st) = jiesu_domain::workflow::step(None, a.now(), op, receive, None).unwrap();
+    let open311 = jiesu_store::Open311Intake {
+        service_code: "0101".into(),
+        attributes: Default::default(),
+        media: Some(jiesu_store::NewMedia { id: media.into(), content_type: "image/png".into(), bytes: png.clone() }),
+        media_url: None,
+        client: "app".into(),
+        token: None,
+    };
+    let via_open311 = a.store.create_case_with(&draft, &[e], &st, Some(&open311)).await.unwrap();
+    let (_, case_page) = html(&a, OPERATOR, &format!("/cases/{via_open311}")).await;
+    assert!(case_page.contains(&format!("<img src=\"/open311/v2/media/{media}\"")), "{case_page}");
+    let (status, headers, bytes) = page(&a, NOBODY, &format!("/open311/v2/media/{media}")).await;
+    assert_eq!((status, headers[header::CONTENT_TYPE].to_str().unwrap(), bytes), (StatusCode::OK, "image/png", png));
+
     // Without the token, nothing is filed.
     let before = a.count().await;
     let forged = multipart(&[("text", "伪造的上报")], &[("x.jpg", "image/jpeg", jpeg(100))]);
