@@ -319,6 +319,95 @@ async fn photos(url: &str) {
     assert_eq!(a.count().await, before);
 }
 
+/// The JSON API's side: list and fetch a case's photos within the scope, and an action with
+/// photos as multipart.
+async fn api_photos(url: &str) {
+    let a = TestApp::new(url, chrono::Utc::now()).await;
+    let id = file_case(&a, "东华门大街路面塌陷", "13812345678").await;
+    let (status, v) = a.act(S001, id, json!({"action": "accept"})).await;
+    assert_eq!(status, StatusCode::OK, "{v}");
+    let url = format!("/api/v1/cases/{id}/actions/photos");
+    let with =
+        |action: &str, photos: Vec<(&'static str, &'static str, Vec<u8>)>| multipart(&[("action", action)], &photos);
+
+    // Probes: not multipart, no action JSON, an action that takes no photos, a photo that is none.
+    let (status, _, body) = post(&a, S001, &url, "application/json", br#"{"action":"handle"}"#.to_vec()).await;
+    assert_eq!(status, StatusCode::UNSUPPORTED_MEDIA_TYPE, "{body}");
+    let (status, _, body) = post_multipart(&a, S001, &url, with("handle", vec![])).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+    let (status, _, body) = post_multipart(
+        &a,
+        S001,
+        &url,
+        with(r#"{"action":"request_return","note":"x"}"#, vec![("x.jpg", "image/jpeg", jpeg(99))]),
+    )
+    .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
+    let (status, _, body) = post_multipart(
+        &a,
+        S001,
+        &url,
+        with(r#"{"action":"handle","contacted":true}"#, vec![("x.jpg", "image/jpeg", b"GIF89a".to_vec())]),
+    )
+    .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
+    let (status, _, body) = post_multipart(
+        &a,
+        S002,
+        &url,
+        with(r#"{"action":"handle","contacted":true}"#, vec![("x.jpg", "image/jpeg", jpeg(99))]),
+    )
+    .await;
+    assert_eq!(status, StatusCode::NOT_FOUND, "another unit: {body}");
+    assert!(a.store.attachments_in(&Scope::All, id).await.unwrap().is_empty());
+
+    // 1 MB: beyond the API's usual body limit, within the photo route's.
+    let (status, _, body) = post_multipart(
+        &a,
+        S001,
+        &url,
+        with(
+            r#"{"action":"handle","contacted":true,"note":"已到场围挡"}"#,
+            vec![("a.jpg", "image/jpeg", jpeg(1_000_000))],
+        ),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let v: serde_json::Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(v["status"], "in_progress");
+    let (status, list) = a.get(S001, &format!("/api/v1/cases/{id}/attachments")).await;
+    assert_eq!(status, StatusCode::OK, "{list}");
+    assert_eq!(list["attachments"].as_array().unwrap().len(), 1, "{list}");
+    assert_eq!(
+        (list["attachments"][0]["seq"].as_u64(), list["attachments"][0]["size"].as_u64()),
+        (Some(4), Some(1_000_000))
+    );
+    let photo_url = list["attachments"][0]["url"].as_str().unwrap().to_string();
+    let (status, headers, bytes) = page(&a, S001, &photo_url).await;
+    assert_eq!((status, headers[header::CONTENT_TYPE].to_str().unwrap()), (StatusCode::OK, "image/jpeg"));
+    assert_eq!(headers[header::X_CONTENT_TYPE_OPTIONS], "nosniff");
+    assert_eq!(bytes, jpeg(1_000_000));
+    let (status, v) = a.get(S002, &format!("/api/v1/cases/{id}/attachments")).await;
+    error_of(status, &v, StatusCode::NOT_FOUND, "not_found");
+    let (status, v) = a.get(S002, &photo_url).await;
+    error_of(status, &v, StatusCode::NOT_FOUND, "not_found");
+    let (status, v) = a.get(NOBODY, &photo_url).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED, "{v}");
+}
+
+#[tokio::test]
+async fn api_photos_on_sqlite() {
+    let dir = tempfile::tempdir().unwrap();
+    api_photos(&format!("sqlite://{}/jiesu.db", dir.path().display())).await;
+}
+
+#[tokio::test]
+async fn api_photos_on_postgres() {
+    let Some(db) = jiesu_store::testing::scratch_postgres("api_photos").await else { return };
+    api_photos(&db.url).await;
+    db.drop().await;
+}
+
 #[tokio::test]
 async fn caller_lookups_on_sqlite() {
     let dir = tempfile::tempdir().unwrap();
@@ -508,10 +597,18 @@ async fn browser_desk(url: &str) {
     let page = s.html().await;
     assert!(page.contains("class=\"thumb\""), "{page}");
     let img = s.css("#timeline img.thumb").await;
-    // The thumbnail loaded (a broken image has no natural width).
-    let width = s.c.execute("return document.querySelector('#timeline img.thumb').naturalWidth", vec![]).await.unwrap();
-    assert_eq!(width, json!(320), "{:?}", img.attr("src").await);
+    // The thumbnail loads (lazily, once in view; a broken image has no natural width).
     s.c.execute("document.querySelector('#timeline').scrollIntoView()", vec![]).await.unwrap();
+    let script = "const i = document.querySelector('#timeline img.thumb'); return i.complete ? i.naturalWidth : -1";
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    let width = loop {
+        let w = s.c.execute(script, vec![]).await.unwrap();
+        if w != json!(-1) || std::time::Instant::now() > deadline {
+            break w;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    assert_eq!(width, json!(320), "{:?}", img.attr("src").await);
     let png = s.c.screenshot().await.unwrap();
     let shots = std::path::PathBuf::from(env!("CARGO_TARGET_TMPDIR")).parent().unwrap().join("screenshots");
     std::fs::write(shots.join("desk-04-case-photo-phone.png"), png).unwrap();

@@ -10,11 +10,10 @@
 use askama::Template;
 use askama_web::WebTemplate;
 use axum::Form;
-use axum::extract::{FromRequest, Multipart, Path, Request, State};
-use axum::http::{HeaderValue, StatusCode, header};
+use axum::extract::{FromRequest, Path, Request, State};
+use axum::http::header;
 use axum::response::{IntoResponse, Response};
-use jiesu_domain::attachment::{self, ImageKind, Photo};
-use jiesu_domain::draft::FieldError;
+use jiesu_domain::attachment::Photo;
 use serde::Deserialize;
 
 use super::Viewer;
@@ -23,12 +22,8 @@ use crate::AppState;
 use crate::cases::renderer;
 use crate::error::ApiError;
 
-/// Largest body of a form that may carry photos: every photo at its limit, and the fields.
-pub(crate) const UPLOAD_LIMIT: usize = attachment::MAX_PHOTOS * attachment::MAX_PHOTO_BYTES + 1024 * 1024;
-/// The file field of the photo forms.
-const PHOTOS_FIELD: &str = "photos";
-/// Longest text field of a multipart form.
-const MAX_FIELD_CHARS: usize = 10_000;
+/// Largest body of a form that may carry photos.
+pub(crate) const UPLOAD_LIMIT: usize = crate::photos::UPLOAD_LIMIT;
 /// Earlier cases shown while a call is taken.
 const CALLER_CASES: u32 = 10;
 
@@ -37,26 +32,6 @@ const CALLER_CASES: u32 = 10;
 pub(crate) struct Posted {
     pub form: FormPairs,
     pub photos: Result<Vec<Photo>, ApiError>,
-}
-
-fn photos_error(message: impl Into<String>) -> ApiError {
-    ApiError::invalid_fields(vec![FieldError { field: PHOTOS_FIELD.into(), message: message.into() }])
-}
-
-fn rejected(e: ApiError) -> Response {
-    super::pages::error_page(None, &e)
-}
-
-fn read_error(status: StatusCode, text: String) -> Response {
-    if status == StatusCode::PAYLOAD_TOO_LARGE {
-        rejected(ApiError::new(
-            status,
-            "too_large",
-            format!("the form is larger than {} MiB", UPLOAD_LIMIT / (1024 * 1024)),
-        ))
-    } else {
-        rejected(ApiError::bad_request(format!("malformed form: {text}")))
-    }
 }
 
 impl FromRequest<AppState> for Posted {
@@ -69,46 +44,8 @@ impl FromRequest<AppState> for Posted {
             let Form(form) = Form::<FormPairs>::from_request(req, state).await.map_err(IntoResponse::into_response)?;
             return Ok(Posted { form, photos: Ok(Vec::new()) });
         }
-        let mut multipart =
-            Multipart::from_request(req, state).await.map_err(|e| read_error(e.status(), e.body_text()))?;
-        let mut form = FormPairs::new();
-        let mut photos: Result<Vec<Photo>, ApiError> = Ok(Vec::new());
-        loop {
-            let part = match multipart.next_field().await {
-                Ok(Some(p)) => p,
-                Ok(None) => break,
-                Err(e) => return Err(read_error(e.status(), e.body_text())),
-            };
-            let name = part.name().unwrap_or("").to_string();
-            let chosen = part.file_name().is_some_and(|f| !f.is_empty());
-            let bytes = part.bytes().await.map_err(|e| read_error(e.status(), e.body_text()))?;
-            if name == PHOTOS_FIELD {
-                // A file input left empty still sends an empty part without a file name.
-                if bytes.is_empty() && !chosen {
-                    continue;
-                }
-                if let Ok(list) = &mut photos {
-                    match Photo::new(bytes.to_vec()) {
-                        Ok(p) => list.push(p),
-                        Err(m) => photos = Err(photos_error(m)),
-                    }
-                }
-                continue;
-            }
-            let text = String::from_utf8(bytes.to_vec())
-                .map_err(|_| rejected(ApiError::bad_param(&name, "is not valid UTF-8")))?;
-            crate::input::check_text(&name).map_err(|m| rejected(ApiError::bad_param("parameter name", m)))?;
-            crate::input::check_text(&text).map_err(|m| rejected(ApiError::bad_param(&name, m)))?;
-            if text.chars().count() > MAX_FIELD_CHARS {
-                return Err(rejected(ApiError::bad_param(&name, format!("longer than {MAX_FIELD_CHARS} characters"))));
-            }
-            form.push((name, text));
-        }
-        if let Ok(list) = &photos
-            && let Err(m) = attachment::check_count(list.len())
-        {
-            photos = Err(photos_error(m));
-        }
+        let (form, photos) =
+            crate::photos::read_multipart(req).await.map_err(|e| super::pages::error_page(None, &e))?;
         Ok(Posted { form, photos })
     }
 }
@@ -247,21 +184,7 @@ pub(crate) async fn attachment(
     };
     let scope = v.actor.scope(state.desk.catalog());
     match state.desk.store().attachment_in(&scope, id, n).await {
-        Ok((meta, bytes)) => {
-            // Stored types are checked ones; anything else would be served as a download.
-            let kind = ImageKind::from_content_type(&meta.content_type);
-            let (content_type, disposition) = match kind {
-                Some(k) => (k.content_type(), format!("inline; filename=\"case-{id}-{n}.{}\"", k.extension())),
-                None => ("application/octet-stream", format!("attachment; filename=\"case-{id}-{n}.bin\"")),
-            };
-            let mut resp = bytes.into_response();
-            let h = resp.headers_mut();
-            h.insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
-            h.insert(header::CONTENT_DISPOSITION, HeaderValue::from_str(&disposition).expect("ASCII"));
-            h.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
-            h.insert(header::CACHE_CONTROL, HeaderValue::from_static("private, no-store"));
-            resp
-        }
+        Ok((meta, bytes)) => crate::photos::photo_response(id, n, &meta.content_type, bytes),
         Err(e) => super::pages::error_page(None, &ApiError::from(e)),
     }
 }
