@@ -168,6 +168,10 @@ async fn photos(url: &str) {
     // Probes first: nothing of them is written.
     let (status, _, body) = post_multipart(&a, S001, &act, reply(vec![("x.jpg", "image/jpeg", jpeg(100))], "")).await;
     assert_eq!(status, StatusCode::FORBIDDEN, "no CSRF token: {body}");
+    let nul = multipart(&[("csrf", &token), ("action", "reply"), ("note", "已修复\u{0}")], &[]);
+    let (status, _, body) = post_multipart(&a, S001, &act, nul).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "a NUL in a multipart field: {body}");
+    assert!(body.contains("U+0000"), "{body}");
     let pdf = b"%PDF-1.7 not a photo".to_vec();
     let (status, _, body) = post_multipart(&a, S001, &act, reply(vec![("x.jpg", "image/jpeg", pdf)], &token)).await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "a PDF declared as JPEG");
@@ -359,6 +363,12 @@ async fn api_photos(url: &str) {
     )
     .await;
     assert_eq!(status, StatusCode::NOT_FOUND, "another unit: {body}");
+    let nul = with(r#"{"action":"handle","contacted":true,"note":"a\u0000b"}"#, vec![]);
+    let (status, _, body) = post_multipart(&a, S001, &url, nul).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+    let raw_nul = multipart(&[("action", "{\"action\":\"handle\",\"contacted\":true}"), ("x\u{0}", "y")], &[]);
+    let (status, _, body) = post_multipart(&a, S001, &url, raw_nul).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "a NUL in a part's header is a malformed body: {body}");
     assert!(a.store.attachments_in(&Scope::All, id).await.unwrap().is_empty());
 
     // 1 MB: beyond the API's usual body limit, within the photo route's.
