@@ -132,8 +132,10 @@ pub async fn list(
     let scope = actor.scope(state.desk.catalog());
     let tz = state.desk.config().tz;
     let stored = state.desk.store().attachments_in(&scope, id).await?;
+    let shown = shown_to(&state, &actor, id).await?;
     let attachments = stored
         .into_iter()
+        .filter(|a| shown.as_ref().is_none_or(|seqs| seqs.contains(&a.seq)))
         .map(|a| AttachmentView {
             url: format!("/api/v1/cases/{id}/attachments/{}", a.n),
             n: a.n,
@@ -145,6 +147,17 @@ pub async fn list(
         })
         .collect();
     Ok(AppJson(AttachmentList { case_id: id, attachments }))
+}
+
+/// For a citizen, the events of case `id` they may see (`disclosure::visible`: a photo of the
+/// desk's internal work, such as 核查, is not theirs to see); None for staff, who see every photo
+/// of a case in their scope.
+async fn shown_to(state: &AppState, actor: &Actor, id: i64) -> Result<Option<Vec<u32>>, ApiError> {
+    if actor.role() != jiesu_domain::model::Role::Citizen {
+        return Ok(None);
+    }
+    let events = state.desk.store().events_in(&actor.scope(state.desk.catalog()), id).await?;
+    Ok(Some(events.iter().filter(|e| jiesu_domain::disclosure::visible(e)).map(|e| e.seq).collect()))
 }
 
 /// The bytes of a photo with the headers that keep a browser from reading it as anything else.
@@ -186,6 +199,9 @@ pub async fn show(
     };
     let scope = actor.scope(state.desk.catalog());
     let (meta, bytes) = state.desk.store().attachment_in(&scope, id, n).await?;
+    if shown_to(&state, &actor, id).await?.is_some_and(|seqs| !seqs.contains(&meta.seq)) {
+        return Err(ApiError::not_found("no such photo"));
+    }
     Ok(photo_response(id, n, &meta.content_type, bytes))
 }
 

@@ -403,6 +403,31 @@ async fn api_photos(url: &str) {
     error_of(status, &v, StatusCode::NOT_FOUND, "not_found");
     let (status, v) = a.get(NOBODY, &photo_url).await;
     assert_eq!(status, StatusCode::UNAUTHORIZED, "{v}");
+
+    // A citizen sees the photos of the steps shown to them on their own case (办理 is one), and
+    // another citizen's case not at all.
+    let citizen = Some(("citizen", Some("app")));
+    let body = json!({"channel": "app", "kind": "complaint", "text": "东华门大街路灯不亮", "category": "0101",
+        "place": {"street": "110101001"}});
+    let (status, v) = a.post(citizen, "/api/v1/cases", body).await;
+    assert_eq!(status, StatusCode::CREATED, "{v}");
+    let own = v["id"].as_i64().unwrap();
+    if v["assignee"] != "S001" {
+        let (status, v) = a.act(DISPATCHER, own, json!({"action": "dispatch", "unit": "S001"})).await;
+        assert_eq!(status, StatusCode::OK, "{v}");
+    }
+    let (status, v) = a.act(S001, own, json!({"action": "accept"})).await;
+    assert_eq!(status, StatusCode::OK, "{v}");
+    let url = format!("/api/v1/cases/{own}/actions/photos");
+    let handle = with(r#"{"action":"handle","contacted":true}"#, vec![("a.jpg", "image/jpeg", jpeg(500))]);
+    let (status, _, body) = post_multipart(&a, S001, &url, handle).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let (status, list) = a.get(citizen, &format!("/api/v1/cases/{own}/attachments")).await;
+    assert_eq!((status, list["attachments"].as_array().map(Vec::len)), (StatusCode::OK, Some(1)), "{list}");
+    let (status, _, bytes) = page(&a, citizen, list["attachments"][0]["url"].as_str().unwrap()).await;
+    assert_eq!((status, bytes.len()), (StatusCode::OK, 500));
+    let (status, v) = a.get(citizen, &format!("/api/v1/cases/{id}/attachments")).await;
+    error_of(status, &v, StatusCode::NOT_FOUND, "not_found");
 }
 
 #[tokio::test]
