@@ -27,15 +27,16 @@ use std::sync::Arc;
 
 use chrono::{DateTime, Duration, Utc};
 use chrono_tz::Tz;
-use jiesu_domain::access::Scope;
+use jiesu_domain::access::{self, Scope};
 use jiesu_domain::assessment::{self, CaseFacts, Period, RankRow, UnitFigures, Weights};
+use jiesu_domain::attachment::{self, Photo};
 use jiesu_domain::calendar::Calendar;
 use jiesu_domain::catalog::Catalog;
 use jiesu_domain::deadline::{self, DeadlinePolicy, Span};
 use jiesu_domain::draft::NewCase;
 use jiesu_domain::model::{Channel, DeadlineClass, UnitKind};
-use jiesu_domain::workflow::{self, Action, Actor, CaseState};
-use jiesu_store::{AppendAlso, CaseRecord, ClientUpdate, NewMedia, Open311Intake, Store, StoreError};
+use jiesu_domain::workflow::{self, Action, Actor, CaseState, WorkflowError};
+use jiesu_store::{AppendAlso, CallerCases, CaseRecord, ClientUpdate, NewMedia, Open311Intake, Store, StoreError};
 
 use crate::error::invalid;
 
@@ -177,13 +178,29 @@ impl Desk {
         auto_dispatch: bool,
         open311: Option<Open311Intake>,
     ) -> Result<CaseRecord, CoreError> {
+        self.receive_full(actor, case, at, auto_dispatch, open311, Vec::new()).await
+    }
+
+    /// [`Desk::receive_with`] with photos that came with the case (a grid inspector's report),
+    /// stored as attachments of its 受理 event in the case's own transaction. At most
+    /// [`attachment::MAX_PHOTOS`].
+    pub async fn receive_full(
+        &self,
+        actor: Actor,
+        case: NewCase,
+        at: DateTime<Utc>,
+        auto_dispatch: bool,
+        open311: Option<Open311Intake>,
+        photos: Vec<Photo>,
+    ) -> Result<CaseRecord, CoreError> {
+        attachment::check_count(photos.len()).map_err(|m| invalid("photos", m))?;
         if let Some(x) = &case.external_id
             && let Some(id) = self.store.case_filed(&actor.user, x).await?
         {
             return Err(StoreError::AlreadyFiled(id).into());
         }
         let Prepared { mut case, events, state } = self.prepare(actor, case, at, auto_dispatch)?;
-        let id = self.store.create_case_with(&case, &events, &state, open311.as_ref()).await?;
+        let id = self.store.create_case_full(&case, &events, &state, open311.as_ref(), &photos).await?;
         case.title = Some(case.display_title());
         Ok(CaseRecord { id, case, state })
     }
@@ -285,6 +302,107 @@ impl Desk {
         self.act_with(id, &scope, at, decide).await?.ok_or(CoreError::NotFound(id))
     }
 
+    /// [`Desk::act`] with photos (答复 with photos of the fix, 核查, 办理): stored as attachments
+    /// of the command's last event, in its transaction. Refused when that action takes no photos
+    /// ([`attachment::allowed_on`]) or there are more than [`attachment::MAX_PHOTOS`].
+    pub async fn act_with_photos(
+        &self,
+        id: i64,
+        actor: Actor,
+        command: Command,
+        note: Option<String>,
+        at: DateTime<Utc>,
+        photos: Vec<Photo>,
+    ) -> Result<CaseRecord, CoreError> {
+        if photos.is_empty() {
+            return self.act(id, actor, command, note, at).await;
+        }
+        attachment::check_count(photos.len()).map_err(|m| invalid("photos", m))?;
+        let note = checked_note(&command, note)?;
+        let scope = Scope::of(&actor, &self.catalog);
+        let decide = |desk: &Desk, rec: &CaseRecord, at| {
+            let steps = desk.steps_for(rec, &actor, &command, note.clone(), at)?;
+            if !steps.last().is_some_and(|(_, a, _)| attachment::allowed_on(a)) {
+                return Err(invalid("photos", format!("{} takes no photos", command.code())));
+            }
+            Ok(Some(steps))
+        };
+        let also = AppendAlso { photos: &photos, ..Default::default() };
+        Ok(self.act_also(id, &scope, at, decide, also).await?.ok_or(CoreError::NotFound(id))?.0)
+    }
+
+    /// 来电弹屏: the earlier cases of whoever calls from `phone` (as typed: any spelling, see
+    /// [`jiesu_domain::phone::normalise`]), newest first, at most `limit`, looked up by the
+    /// number's keyed hash and recorded (who, when, which hash, how many). None when `phone` is
+    /// no number. Only those who take calls may look up ([`access::may_look_up_callers`]).
+    pub async fn caller_history(
+        &self,
+        actor: &Actor,
+        phone: &str,
+        limit: u32,
+        at: DateTime<Utc>,
+    ) -> Result<Option<CallerCases>, CoreError> {
+        if !access::may_look_up_callers(actor.role) {
+            return Err(WorkflowError::Forbidden { role: actor.role.code(), action: "look_up_caller" }.into());
+        }
+        let Some(number) = jiesu_domain::phone::normalise(phone) else { return Ok(None) };
+        let scope = Scope::of(actor, &self.catalog);
+        Ok(Some(self.store.caller_cases(&scope, &number, limit, actor, at).await?))
+        actor: Actor,
+        command: Command,
+        note: Option<String>,
+        at: DateTime<Utc>,
+<<<<<<< HEAD
+    ) -> Result<CaseRecord, CoreError> {
+        let note = checked_note(&command, note)?;
+        let scope = Scope::of(&actor, &self.catalog);
+        let decide = |desk: &Desk, rec: &CaseRecord, at| {
+            if rec.state.seq != seen {
+                return Err(CoreError::Changed { id, seen, now: rec.state.seq });
+            }
+            Ok(Some(desk.steps_for(rec, &actor, &command, note.clone(), at)?))
+        };
+        self.act_with(id, &scope, at, decide).await?.ok_or(CoreError::NotFound(id))
+=======
+        photos: Vec<Photo>,
+    ) -> Result<CaseRecord, CoreError> {
+        if photos.is_empty() {
+            return self.act(id, actor, command, note, at).await;
+        }
+        attachment::check_count(photos.len()).map_err(|m| invalid("photos", m))?;
+        let note = checked_note(&command, note)?;
+        let scope = Scope::of(&actor, &self.catalog);
+        let decide = |desk: &Desk, rec: &CaseRecord, at| {
+            let steps = desk.steps_for(rec, &actor, &command, note.clone(), at)?;
+            if !steps.last().is_some_and(|(_, a, _)| attachment::allowed_on(a)) {
+                return Err(invalid("photos", format!("{} takes no photos", command.code())));
+            }
+            Ok(Some(steps))
+        };
+        let also = AppendAlso { photos: &photos, ..Default::default() };
+        Ok(self.act_also(id, &scope, at, decide, also).await?.ok_or(CoreError::NotFound(id))?.0)
+    }
+
+    /// 来电弹屏: the earlier cases of whoever calls from `phone` (as typed: any spelling, see
+    /// [`jiesu_domain::phone::normalise`]), newest first, at most `limit`, looked up by the
+    /// number's keyed hash and recorded (who, when, which hash, how many). None when `phone` is
+    /// no number. Only those who take calls may look up ([`access::may_look_up_callers`]).
+    pub async fn caller_history(
+        &self,
+        actor: &Actor,
+        phone: &str,
+        limit: u32,
+        at: DateTime<Utc>,
+    ) -> Result<Option<CallerCases>, CoreError> {
+        if !access::may_look_up_callers(actor.role) {
+            return Err(WorkflowError::Forbidden { role: actor.role.code(), action: "look_up_caller" }.into());
+        }
+        let Some(number) = jiesu_domain::phone::normalise(phone) else { return Ok(None) };
+        let scope = Scope::of(actor, &self.catalog);
+        Ok(Some(self.store.caller_cases(&scope, &number, limit, actor, at).await?))
+>>>>>>> desk
+    }
+
     /// [`Desk::act`], storing a client's update (and its media file) in the same transaction as
     /// the events, so that both are written or neither (an Open311 client's REOPEN: a failed
     /// reopen leaves no update behind, and a retry of the update reopens). Returns the record
@@ -303,7 +421,12 @@ impl Desk {
         let scope = Scope::of(&actor, &self.catalog);
         let decide =
             |desk: &Desk, rec: &CaseRecord, at| Ok(Some(desk.steps_for(rec, &actor, &command, note.clone(), at)?));
-        self.act_also(id, &scope, at, decide, update).await?.ok_or(CoreError::NotFound(id))
+        let also = AppendAlso {
+            client_update: update.map(|(u, _)| u),
+            media: update.and_then(|(_, m)| m),
+            ..Default::default()
+        };
+        self.act_also(id, &scope, at, decide, also).await?.ok_or(CoreError::NotFound(id))
     }
 
     /// The steps [`Desk::act`] takes for `command` on `rec` at `at`, in order (the note goes on
@@ -339,18 +462,19 @@ impl Desk {
     where
         F: Fn(&Desk, &CaseRecord, DateTime<Utc>) -> Result<Option<Vec<(Actor, Action, Option<String>)>>, CoreError>,
     {
-        self.act_also(id, scope, at, decide, None).await.map(|done| done.map(|(rec, _)| rec))
+        self.act_also(id, scope, at, decide, AppendAlso::default()).await.map(|done| done.map(|(rec, _)| rec))
     }
 
-    /// [`Desk::act_with`], storing a client's update (and its media) in the same transaction as
-    /// the events: both are written or neither. Returns the record and the update's id.
+    /// [`Desk::act_with`], storing `also` (a client's update and its media, photos) in the same
+    /// transaction as the events: both are written or neither. Returns the record and the
+    /// update's id.
     async fn act_also<F>(
         &self,
         id: i64,
         scope: &Scope,
         at: DateTime<Utc>,
         decide: F,
-        update: Option<(&ClientUpdate, Option<&NewMedia>)>,
+        also: AppendAlso<'_>,
     ) -> Result<Option<(CaseRecord, Option<i64>)>, CoreError>
     where
         F: Fn(&Desk, &CaseRecord, DateTime<Utc>) -> Result<Option<Vec<(Actor, Action, Option<String>)>>, CoreError>,
@@ -361,11 +485,7 @@ impl Desk {
             let Some(steps) = decide(self, &rec, at)? else { return Ok(None) };
             let mut events = Vec::with_capacity(steps.len());
             let mut next = rec.state.clone();
-            let mut also = AppendAlso {
-                client_update: update.map(|(u, _)| u),
-                media: update.and_then(|(_, m)| m),
-                ..Default::default()
-            };
+            let mut also = also;
             for (actor, action, note) in steps {
                 if let Action::Merge { into } = &action {
                     // Who may merge at all first, then the master as the actor may see it (out of

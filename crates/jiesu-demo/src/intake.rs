@@ -122,18 +122,27 @@ pub(crate) fn draft(
     let located = address.is_some();
     let contact = match channel {
         Channel::Grid | Channel::Sensor => Contact::default(),
-        Channel::Hotline | Channel::Other => Contact {
-            name: d.chance(0.85).then(|| places::person(d)),
-            phone: Some(places::phone(d)),
-            email: None,
-            confidential: false,
+        Channel::Hotline | Channel::Other => match regular_caller(d) {
+            Some((name, phone)) => Contact { name: Some(name), phone: Some(phone), email: None, confidential: false },
+            None => Contact {
+                name: d.chance(0.85).then(|| places::person(d)),
+                phone: Some(places::phone(d)),
+                email: None,
+                confidential: false,
+            },
         },
-        Channel::Web | Channel::App => Contact {
-            name: d.chance(0.6).then(|| places::person(d)),
-            phone: Some(places::phone(d)),
-            email: (channel == Channel::Web && d.chance(0.3)).then(|| email(d)),
-            confidential: false,
-        },
+        Channel::Web | Channel::App => {
+            let (name, phone) = match regular_caller(d) {
+                Some((name, phone)) => (Some(name), phone),
+                None => (d.chance(0.6).then(|| places::person(d)), places::phone(d)),
+            };
+            Contact {
+                name,
+                phone: Some(phone),
+                email: (channel == Channel::Web && d.chance(0.3)).then(|| email(d)),
+                confidential: false,
+            }
+        }
         Channel::Open311 => Contact {
             name: None,
             phone: d.chance(0.4).then(|| places::phone(d)),
@@ -168,6 +177,30 @@ pub(crate) fn draft(
 }
 
 /// A fake e-mail address on the reserved example.com domain.
+/// Share of calls (hotline, web, app) made by a regular caller.
+const REGULAR_SHARE: f64 = 0.15;
+/// How many regular callers the district has.
+const REGULARS: f64 = 2_000.0;
+
+/// About one call in seven (hotline, web, app) comes from a regular caller (高频来电人): one of
+/// [`REGULARS`] people, each with their own name and mobile (the same in every run), a few of
+/// them calling very often (the k-th regular is drawn as ⌊n·u³⌋), the number spelled as the
+/// operator happened to type it. This is what 来电弹屏 finds in the demo.
+fn regular_caller(d: &mut Dice) -> Option<(String, String)> {
+    if !d.chance(REGULAR_SHARE) {
+        return None;
+    }
+    let k = (REGULARS * d.unit().powi(3)) as u64;
+    let mut who = Dice::derive(0x1234_5CA1, 0, k);
+    let (name, phone) = (places::person(&mut who), places::phone(&mut who));
+    let spelled = match d.index(3) {
+        0 => phone,
+        1 => format!("{}-{}-{}", &phone[..3], &phone[3..7], &phone[7..]),
+        _ => format!("+86 {} {} {}", &phone[..3], &phone[3..7], &phone[7..]),
+    };
+    Some((name, spelled))
+}
+
 fn email(d: &mut Dice) -> String {
     format!("citizen{:05}@example.com", d.int(0, 99_999))
 }

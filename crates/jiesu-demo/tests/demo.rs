@@ -109,6 +109,25 @@ async fn a_small_year() {
     }
     assert!(classified > 0, "no case went through the manual queue");
 
+    // Repeat callers (来电弹屏): regulars call again, their numbers spelled in several ways, and the
+    // desk finds all their cases by the number's key.
+    let mut by_number: BTreeMap<String, (usize, Vec<String>)> = BTreeMap::new();
+    for c in &latest {
+        if let Some(p) = c.case.contact.phone.as_deref() {
+            let e = by_number.entry(jiesu_domain::phone::normalise(p).unwrap()).or_default();
+            e.0 += 1;
+            e.1.push(p.to_string());
+        }
+    }
+    let (number, (calls, spellings)) = by_number.iter().max_by_key(|(_, (n, _))| *n).unwrap();
+    let repeat = by_number.values().filter(|(n, _)| *n >= 2).count();
+    eprintln!("repeat callers: {repeat}, the most frequent called {calls} times");
+    assert!(*calls >= 2 && repeat >= 3, "too few repeat callers: {repeat}, at most {calls} calls");
+    let operator =
+        jiesu_domain::workflow::Actor { user: "op".into(), role: jiesu_domain::model::Role::Operator, unit: None };
+    let found = a.caller_history(&operator, &spellings[0], 50, end()).await.unwrap().unwrap();
+    assert_eq!(found.total as usize, *calls, "{number}: {spellings:?}");
+
     // Deterministic: the same seed gives the same store.
     let b = desk(&dir, "b").await;
     let again = generate(&b, &opts, |_, _| {}).await.unwrap();

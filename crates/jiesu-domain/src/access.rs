@@ -81,6 +81,13 @@ pub enum ContactAccess {
     Masked,
 }
 
+/// Who may look up a caller's earlier cases by the number they call from (来电弹屏): the roles
+/// that take calls (operators, and admins, who may do everything an operator does). A lookup
+/// says who called before and about what, so a unit, an inspector or a citizen may not.
+pub fn may_look_up_callers(role: Role) -> bool {
+    matches!(role, Role::Operator | Role::Admin)
+}
+
 /// Who may see the citizen of a case in `state` (`confidential`: see
 /// [`crate::draft::NewCase::contact_confidential`]):
 ///
@@ -113,6 +120,13 @@ pub fn role_needs_unit(role: Role) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn only_those_who_take_calls_look_up_callers() {
+        for &r in Role::ALL {
+            assert_eq!(may_look_up_callers(r), matches!(r, Role::Operator | Role::Admin), "{r:?}");
+        }
+    }
 
     fn actor(role: Role, unit: Option<&str>) -> Actor {
         Actor { user: "u".into(), role, unit: unit.map(str::to_string) }

@@ -7,12 +7,14 @@
 pub mod access;
 pub mod accounts;
 pub mod assessment;
+pub mod attachment;
 pub mod calendar;
 pub mod catalog;
 pub mod deadline;
 pub mod disclosure;
 pub mod draft;
 pub mod model;
+pub mod phone;
 pub mod scrub;
 pub mod suggestion;
 pub mod workflow;

@@ -68,6 +68,7 @@ mod limit;
 pub mod open311;
 mod openapi;
 mod params;
+mod photos;
 mod place;
 mod timeouts;
 mod views;
@@ -236,6 +237,9 @@ fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(cases::contact))
         .routes(routes!(cases::contact_accesses))
         .routes(routes!(cases::act))
+        .routes(routes!(photos::list))
+        .routes(routes!(photos::show))
+        .routes(photos::with_upload_limit(routes!(photos::act)))
         .routes(routes!(assessment::figures))
         .routes(routes!(assessment::rankings))
         .routes(routes!(assessment::stats));

@@ -319,6 +319,16 @@ async fn real_responses_validate_against_their_documented_schemas() {
         404
     );
     let (_, timeline) = a.call("get", "/cases/{id}/events", &format!("/cases/{id}/events"), SUPERVISOR, None).await;
+    // Photos: the list; a missing photo (the photo itself is an image, see `console_desk.rs`); an
+    // action with photos must be multipart.
+    let (s, v) = a.call("get", "/cases/{id}/attachments", &format!("/cases/{id}/attachments"), S001, None).await;
+    assert_eq!((s, v["attachments"].as_array().map(Vec::len)), (200, Some(0)), "{v}");
+    assert_eq!(a.call("get", "/cases/{id}/attachments", "/cases/999/attachments", S001, None).await.0, 404);
+    let photo = format!("/cases/{id}/attachments/1");
+    assert_eq!(a.call("get", "/cases/{id}/attachments/{n}", &photo, S001, None).await.0, 404);
+    let photos = format!("/cases/{id}/actions/photos");
+    let handle = json!({"action": "handle", "contacted": true});
+    assert_eq!(a.call("post", "/cases/{id}/actions/photos", &photos, S001, Some(handle)).await.0, 415);
     assert_eq!(timeline["events"].as_array().unwrap().len(), 7, "{timeline}");
 
     // A second case, overdue, keeps the deadline fields and the overdue flag in play.

@@ -241,7 +241,9 @@ async fn nul_is_refused_everywhere(url: &str) {
     for (path, ops) in paths {
         for (method, op) in ops.as_object().unwrap().iter().filter(|(m, _)| ["get", "post"].contains(&m.as_str())) {
             let method: Method = method.to_uppercase().parse().unwrap();
-            let takes_body = op.get("requestBody").is_some();
+            // A JSON body (a multipart route answers 415 to JSON; its NUL probes are in
+            // `console_desk.rs`).
+            let takes_body = op.get("requestBody").is_some_and(|b| b["content"].get("application/json").is_some());
             let with = |param: &str| {
                 let mut p = path.clone();
                 for name in ["id", "year"] {

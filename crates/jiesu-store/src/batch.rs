@@ -43,6 +43,8 @@ pub(crate) struct Shape {
     pub units: usize,
     pub external: bool,
     pub open311: Option<Open311Shape>,
+    /// Photos that came with it (attachments of its first event).
+    pub photos: usize,
 }
 
 /// The Open311 side of a new case: its request row always, a media file and a token if any.

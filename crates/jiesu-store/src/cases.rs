@@ -2,6 +2,7 @@
 
 use chrono::{DateTime, Utc};
 use jiesu_domain::access::{Scope, owner_identity};
+use jiesu_domain::attachment::Photo;
 use jiesu_domain::draft::{Contact, NewCase, Place};
 use jiesu_domain::model::{CaseKind, Channel, Role, Status};
 use jiesu_domain::workflow::{CaseState, Event};
@@ -158,6 +159,19 @@ impl Store {
         state: &CaseState,
         open311: Option<&crate::Open311Intake>,
     ) -> Result<i64, StoreError> {
+        self.create_case_full(case, events, state, open311, &[]).await
+    }
+
+    /// [`Store::create_case_with`] with photos that came with the case (a grid inspector's
+    /// report), stored as attachments of its first event (受理) in the case's transaction.
+    pub async fn create_case_full(
+        &self,
+        case: &NewCase,
+        events: &[Event],
+        state: &CaseState,
+        open311: Option<&crate::Open311Intake>,
+        photos: &[Photo],
+    ) -> Result<i64, StoreError> {
         // Serialised, sealed and chained here, by the caller, so that the single writer only binds.
         let NewRow { filer, event_json, chained, row } = self.new_row(case, events, open311.is_some());
         let created = match self.backend {
@@ -169,7 +183,9 @@ impl Store {
                     external: case.external_id.is_some(),
                     open311: open311
                         .map(|o| crate::batch::Open311Shape { media: o.media.is_some(), token: o.token.is_some() }),
+                    photos: photos.len(),
                 };
+                let photos = photos.to_vec();
                 let state_json = json(state);
                 let extra = open311.map(|o| (o.clone(), attributes_json(o)));
                 // Told to this process's readers after the commit.
@@ -186,6 +202,10 @@ impl Store {
                     }
                     if let Some((o, attributes)) = &extra {
                         q = bind_open311(q, o, attributes, ms(state.received_at));
+                    }
+                    let first = events.first().map_or(1, |e| e.seq);
+                    for (i, p) in photos.iter().enumerate() {
+                        q = crate::attachments::bind_attachment(q, i as i64 + 1, first, p, ms(state.received_at));
                     }
                     q
                 });
@@ -207,6 +227,8 @@ impl Store {
                     let mut tx = self.write_tx().await?;
                     let new = NewRow { filer: filer.clone(), event_json, chained, row };
                     let id = self.insert_case(&mut tx, case, events, state, &new, open311).await?;
+                    let first = events.first().map_or(1, |e| e.seq);
+                    crate::attachments::insert_photos(&mut tx, id, first, photos, state.received_at).await?;
                     let change = Change::of(id, state, case.place.street.as_deref(), Vec::new());
                     self.notify_in(&mut tx, &change).await?;
                     tx.commit().await?;
@@ -365,6 +387,7 @@ impl Store {
             owner: owner_of(events),
             filed_via: via_open311.then(|| FILED_VIA_OPEN311.to_string()),
             chain: chained.head.clone(),
+            phone_key: self.phones.column(&case.contact),
         };
         NewRow { filer: events.first().map(|e| e.actor.user.clone()).unwrap_or_default(), event_json, chained, row }
     }
@@ -511,6 +534,9 @@ impl Store {
                 crate::open311::insert_media(&mut tx, media, update.received_at).await?;
             }
             update_id = Some(crate::open311::insert_client_update(&mut tx, update).await?);
+        }
+        if let Some(last) = events.last() {
+            crate::attachments::insert_photos(&mut tx, id, last.seq, also.photos, last.at).await?;
         }
         tx.commit().await?;
         self.published(change);
@@ -797,6 +823,8 @@ pub struct AppendAlso<'a> {
     pub client_update: Option<&'a crate::ClientUpdate>,
     /// The update's media file.
     pub media: Option<&'a crate::NewMedia>,
+    /// Photos that come with the last of the events (stored as its attachments).
+    pub photos: &'a [Photo],
 }
 
 /// The columns of a case row that cache its state for queries.
@@ -846,6 +874,8 @@ struct CaseRow {
     filed_via: Option<String>,
     /// The head of its event chain.
     chain: Option<String>,
+    /// The keyed hash of the caller's normalised number ('' when none; see `callers`).
+    phone_key: String,
 }
 
 /// What [`Store::new_row`] prepares for a new case.
@@ -923,6 +953,10 @@ pub(crate) fn sqlite_create_sql(shape: crate::batch::Shape) -> String {
     if let Some(o) = shape.open311 {
         sql.push_str("; ");
         sql.push_str(&open311_inserts(o, NEW_ID, &mut anonymous));
+    }
+    for _ in 0..shape.photos {
+        sql.push_str("; ");
+        sql.push_str(&crate::attachments::attachment_insert(NEW_ID, &mut anonymous));
     }
     sql
 }
@@ -1009,7 +1043,7 @@ fn case_insert(mark: &mut impl FnMut() -> String) -> String {
 /// The columns of a case row written at its creation (all but the id), in [`bind_case`]'s order.
 const CASE_WRITE_COLUMNS: &str = "channel, kind, title, body, category, address, lat, lon, street, community, grid, \
     contact, external_id, status, assignee, due, overdue_noticed, received_at, updated_at, closed_at, seq, state, \
-    owner, filed_via, chain";
+    owner, filed_via, chain, phone_key";
 
 /// Rows per statement of [`Store::create_cases`], within SQLite's 32,766 and PostgreSQL's 65,535
 /// values per statement.
@@ -1018,7 +1052,7 @@ const BULK_EVENT_ROWS: usize = 2_500;
 const BULK_PAIR_ROWS: usize = 8_000;
 
 /// Number of placeholders in [`case_insert`].
-const CASE_INSERT_ARGS: usize = 25;
+const CASE_INSERT_ARGS: usize = 26;
 
 pub(crate) type AnyQuery<'q> = sqlx::query::Query<'q, Any, sqlx::any::AnyArguments>;
 
@@ -1049,6 +1083,7 @@ fn bind_case<'q>(q: AnyQuery<'q>, case: &NewCase, state: &CaseState, state_json:
         .bind(row.owner.clone())
         .bind(row.filed_via.clone())
         .bind(row.chain.clone())
+        .bind(row.phone_key.clone())
 }
 
 /// An optional `f64` that binds correctly on PostgreSQL through the `Any` driver.

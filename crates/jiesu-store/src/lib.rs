@@ -20,9 +20,11 @@
 
 mod access_log;
 mod accounts;
+mod attachments;
 pub mod backup;
 mod batch;
 pub mod bench;
+mod callers;
 mod cases;
 mod chain;
 mod changes;
@@ -36,6 +38,8 @@ pub mod testing;
 
 pub use access_log::ContactAccess;
 pub use accounts::{API_KEY_PREFIX, ApiKey, ApiKeyInfo, User, one_time_password};
+pub use attachments::Attachment;
+pub use callers::{CallerCases, CallerLookup};
 pub use cases::{AppendAlso, CachedColumns, CaseFilter, CaseRecord, Page};
 pub use changes::Change;
 pub use crypt::DataKey;
@@ -97,6 +101,8 @@ pub struct Store {
     sealer: std::sync::Arc<crypt::Sealer>,
     /// Hashes events into each case's chain (the tamper-evident record).
     chainer: std::sync::Arc<chain::Chainer>,
+    /// Keys callers' numbers (来电弹屏).
+    phones: std::sync::Arc<callers::PhoneKeyer>,
     /// The data key, for backups (written beside the copy).
     key: std::sync::Arc<DataKey>,
     /// The change feed (see [`Store::changes`]).
@@ -171,15 +177,17 @@ impl Store {
         let key = resolve_key(&writer, backend, file, opts.data_key).await?;
         let sealer = std::sync::Arc::new(crypt::Sealer::new(&key));
         let chainer = std::sync::Arc::new(chain::Chainer::new(&key));
+        let phones = std::sync::Arc::new(callers::PhoneKeyer::new(&key));
         let intake = (backend == Backend::Sqlite).then(|| batch::spawn(writer.clone()));
         if backend == Backend::Postgres {
             search::index_missing_postgres(&writer).await?;
         }
         let key = std::sync::Arc::new(key);
         let feed = std::sync::Arc::new(changes::Feed::new(backend, &url));
-        let store = Store { pool, writer, intake, backend, sealer, chainer, key, feed };
+        let store = Store { pool, writer, intake, backend, sealer, chainer, phones, key, feed };
         store.seal_plain_contacts().await?;
         store.chain_unchained().await?;
+        store.fill_phone_keys().await?;
         Ok(store)
     }
 

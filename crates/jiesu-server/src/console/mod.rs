@@ -14,6 +14,7 @@
 mod admin;
 mod assets;
 mod bulk;
+mod desk;
 mod forms;
 mod live;
 mod pages;
@@ -22,7 +23,7 @@ mod summon;
 pub(crate) use live::Live;
 
 use axum::Router;
-use axum::extract::FromRequestParts;
+use axum::extract::{DefaultBodyLimit, FromRequestParts};
 use axum::http::request::Parts;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
@@ -51,15 +52,17 @@ pub(crate) fn router() -> Router<AppState> {
         .route("/logout", post(pages::logout))
         .route("/intake", get(pages::intake).post(pages::file_case))
         .route("/intake/suggest", post(pages::suggest))
+        .route("/intake/caller", post(desk::caller))
         .route("/dispatch", get(pages::dispatch))
         .route("/dispatch/bulk", post(bulk::dispatch_many))
         .route("/inbox", get(pages::inbox))
         .route("/callback", get(pages::callback))
         .route("/supervise", get(pages::supervise))
-        .route("/grid", get(pages::grid).post(pages::grid_report))
+        .route("/grid", get(pages::grid).post(pages::grid_report).layer(DefaultBodyLimit::max(desk::UPLOAD_LIMIT)))
         .route("/cases", get(pages::cases))
         .route("/cases/{id}", get(pages::case))
-        .route("/cases/{id}/act", post(pages::act))
+        .route("/cases/{id}/act", post(pages::act).layer(DefaultBodyLimit::max(desk::UPLOAD_LIMIT)))
+        .route("/cases/{id}/attachments/{n}", get(desk::attachment))
         .route("/assessment", get(pages::assessment))
         .route("/notices", get(pages::notices::page))
         .route("/notices/count", get(pages::notices::count))

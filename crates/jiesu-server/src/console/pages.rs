@@ -303,6 +303,7 @@ fn time_left_by(calendar: &Calendar, tz: Tz, now: DateTime<Utc>, due: DateTime<U
 /// One event of a timeline as the pages show it.
 #[derive(Debug, Deserialize)]
 struct EventRow {
+    seq: u32,
     at: String,
     action: String,
     action_label: String,
@@ -312,6 +313,9 @@ struct EventRow {
     detail: Value,
     #[serde(skip)]
     summary: String,
+    /// Photos that came with it.
+    #[serde(skip)]
+    photos: Vec<super::desk::PhotoLink>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -894,17 +898,22 @@ pub(crate) struct GridQuery {
 
 /// `POST /grid`: 受理 a grid report through the desk (channel 网格巡查, dispatched by the
 /// responsibility list), as `POST /api/v1/cases` does; then back to `/grid`, which says so.
-pub(crate) async fn grid_report(State(state): State<AppState>, v: Viewer, Form(form): Form<FormPairs>) -> Response {
+pub(crate) async fn grid_report(
+    State(state): State<AppState>,
+    v: Viewer,
+    super::desk::Posted { form, photos }: super::desk::Posted,
+) -> Response {
     if let Err(e) = check_csrf(&v, &form) {
         return error_page(Some(chrome(&state, &v, "/grid")), &e);
     }
     let result = async {
+        let photos = photos?;
         let mut body = forms::case_body(&form, true);
         body["channel"] = Value::from(Channel::Grid.code());
         body["kind"] = Value::from(CaseKind::Report.code());
         let body: CreateCase = serde_json::from_value(body).map_err(|e| ApiError::bad_request(e.to_string()))?;
         let (draft, auto_dispatch) = body.into_draft(&state)?;
-        let rec = state.desk.receive(v.actor.0.clone(), draft, state.now(), auto_dispatch).await?;
+        let rec = state.desk.receive_full(v.actor.0.clone(), draft, state.now(), auto_dispatch, None, photos).await?;
         tracing::info!(case = rec.id, status = rec.state.status.code(), "grid report received (console)");
         Ok::<i64, ApiError>(rec.id)
     }
@@ -1115,6 +1124,10 @@ async fn case_page(state: &AppState, v: &Viewer, id: i64, error: Option<(StatusC
         Ok(r) => r,
         Err(e) => return error_page(Some(chrome(state, v, "/cases")), &ApiError::from(e)),
     };
+    let mut photos = match super::desk::photo_links(state, v, id).await {
+        Ok(p) => p,
+        Err(e) => return error_page(Some(chrome(state, v, "/cases")), &e),
+    };
     let r = renderer(state);
     let summons = super::summon::panel(state, &v.actor, &rec, &events);
     let events = events
@@ -1124,6 +1137,7 @@ async fn case_page(state: &AppState, v: &Viewer, id: i64, error: Option<(StatusC
             let mut row: EventRow = serde_json::from_value(json).expect("the console reads the event view");
             row.summary = event_summary(&row.action, &row.detail);
             row.at = short(&row.at);
+            row.photos = photos.remove(&row.seq).unwrap_or_default();
             row
         })
         .collect();
@@ -1162,7 +1176,7 @@ pub(crate) async fn act(
     State(state): State<AppState>,
     v: Viewer,
     id: Result<CaseId, ApiError>,
-    Form(form): Form<FormPairs>,
+    super::desk::Posted { form, photos }: super::desk::Posted,
 ) -> Response {
     let id = match id {
         Ok(CaseId(id)) => id,
@@ -1171,9 +1185,10 @@ pub(crate) async fn act(
     let result = async {
         check_csrf(&v, &form)?;
         forms::check_form(&form)?;
+        let photos = photos?;
         let (command, note) = command_and_note(forms::command_body(&form))?;
         let code = command.code();
-        let rec = state.desk.act(id, v.actor.0.clone(), command, note, state.now()).await?;
+        let rec = state.desk.act_with_photos(id, v.actor.0.clone(), command, note, state.now(), photos).await?;
         tracing::info!(case = id, action = code, status = rec.state.status.code(), "case action (console)");
         let next = match field(&form, "then") {
             Some("close") if code == "callback" => Some(Command::Close),

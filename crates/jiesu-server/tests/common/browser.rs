@@ -1,5 +1,5 @@
-//! Browser test helpers (headless Chromium through chromedriver and WebDriver), shared by the
-//! console's browser tests.
+//! Browser tests' helpers: chromedriver, a headless Chromium session, screenshots, and a
+//! [`Story`] that drives pages like a person (shared by the console's browser tests).
 
 #![allow(dead_code)]
 
