@@ -27,6 +27,7 @@ mod cases;
 mod chain;
 pub mod crypt;
 mod error;
+mod map;
 mod nearby;
 mod open311;
 mod search;
@@ -38,6 +39,7 @@ pub use cases::{AppendAlso, CachedColumns, CaseFilter, CaseRecord, Page};
 pub use crypt::DataKey;
 pub use error::StoreError;
 pub use jiesu_domain::access::Scope;
+pub use map::PlaceCount;
 pub use nearby::NearbyQuery;
 pub use open311::{ClientUpdate, Media, NewMedia, Open311Intake, Open311Request, UpdateOutcome};
 
