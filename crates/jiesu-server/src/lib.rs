@@ -155,6 +155,8 @@ pub struct AppState {
     pub timeouts: Timeouts,
     /// Where the points of new cases may lie (the district's box and a margin); None: anywhere.
     pub bounds: Option<Bounds>,
+    /// The console map's geometry (outline and grid cells as GeoJSON), made on first use.
+    pub(crate) map_geometry: console::GeometryCache,
 }
 
 impl std::fmt::Debug for AppState {
@@ -180,6 +182,7 @@ impl AppState {
             anonymous_reads: AnonymousReads::default(),
             timeouts: Timeouts::default(),
             bounds: Bounds::of_desk(&desk, DEFAULT_MARGIN_DEG),
+            map_geometry: console::GeometryCache::default(),
             desk,
         }
     }

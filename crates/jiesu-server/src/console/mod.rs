@@ -13,7 +13,10 @@
 
 mod assets;
 mod forms;
+mod map;
 mod pages;
+
+pub(crate) use map::GeometryCache;
 
 use axum::Router;
 use axum::extract::FromRequestParts;
@@ -54,6 +57,9 @@ pub(crate) fn router() -> Router<AppState> {
         .route("/cases/{id}", get(pages::case))
         .route("/cases/{id}/act", post(pages::act))
         .route("/assessment", get(pages::assessment))
+        .route("/map", get(map::page))
+        .route("/map/data", get(map::data))
+        .route("/map/geometry.json", get(map::geometry))
         .route("/assets/{*path}", get(assets::serve))
         .layer(axum::middleware::map_response(secure_headers))
 }
