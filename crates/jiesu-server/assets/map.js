@@ -108,7 +108,7 @@ document.addEventListener("DOMContentLoaded", function () {
     }
     // Bands of the colour scale: one per count up to 5, else five growing geometrically (a few
     // hot cells and many with one or two cases is the usual shape).
-    var COLORS = ["#fdd98b", "#fdae61", "#f46d43", "#d73027", "#8e0c0c"];
+    var COLORS = ["#fecc5c", "#fd8d3c", "#f03b20", "#bd0026", "#800026"];
     function pieces() {
       var max = Math.max(mode === "grid" ? d.max_cell : maxStreet, 1);
       var edges = [];

@@ -291,7 +291,7 @@ async fn fills(s: &Story) -> (u64, u64) {
         document.body.appendChild(probe);
         function norm(c) { probe.style.color = ''; probe.style.color = c; return getComputedStyle(probe).color; }
         var grey = norm('#e9eef4');
-        var scale = ['#fdd98b', '#fdae61', '#f46d43', '#d73027', '#8e0c0c'].map(norm);
+        var scale = ['#fecc5c', '#fd8d3c', '#f03b20', '#bd0026', '#800026'].map(norm);
         var zero = 0, hot = 0;
         document.querySelectorAll('#map svg path').forEach(function (p) {
             var f = p.getAttribute('fill');
