@@ -348,59 +348,6 @@ impl Desk {
         let Some(number) = jiesu_domain::phone::normalise(phone) else { return Ok(None) };
         let scope = Scope::of(actor, &self.catalog);
         Ok(Some(self.store.caller_cases(&scope, &number, limit, actor, at).await?))
-        actor: Actor,
-        command: Command,
-        note: Option<String>,
-        at: DateTime<Utc>,
-<<<<<<< HEAD
-    ) -> Result<CaseRecord, CoreError> {
-        let note = checked_note(&command, note)?;
-        let scope = Scope::of(&actor, &self.catalog);
-        let decide = |desk: &Desk, rec: &CaseRecord, at| {
-            if rec.state.seq != seen {
-                return Err(CoreError::Changed { id, seen, now: rec.state.seq });
-            }
-            Ok(Some(desk.steps_for(rec, &actor, &command, note.clone(), at)?))
-        };
-        self.act_with(id, &scope, at, decide).await?.ok_or(CoreError::NotFound(id))
-=======
-        photos: Vec<Photo>,
-    ) -> Result<CaseRecord, CoreError> {
-        if photos.is_empty() {
-            return self.act(id, actor, command, note, at).await;
-        }
-        attachment::check_count(photos.len()).map_err(|m| invalid("photos", m))?;
-        let note = checked_note(&command, note)?;
-        let scope = Scope::of(&actor, &self.catalog);
-        let decide = |desk: &Desk, rec: &CaseRecord, at| {
-            let steps = desk.steps_for(rec, &actor, &command, note.clone(), at)?;
-            if !steps.last().is_some_and(|(_, a, _)| attachment::allowed_on(a)) {
-                return Err(invalid("photos", format!("{} takes no photos", command.code())));
-            }
-            Ok(Some(steps))
-        };
-        let also = AppendAlso { photos: &photos, ..Default::default() };
-        Ok(self.act_also(id, &scope, at, decide, also).await?.ok_or(CoreError::NotFound(id))?.0)
-    }
-
-    /// 来电弹屏: the earlier cases of whoever calls from `phone` (as typed: any spelling, see
-    /// [`jiesu_domain::phone::normalise`]), newest first, at most `limit`, looked up by the
-    /// number's keyed hash and recorded (who, when, which hash, how many). None when `phone` is
-    /// no number. Only those who take calls may look up ([`access::may_look_up_callers`]).
-    pub async fn caller_history(
-        &self,
-        actor: &Actor,
-        phone: &str,
-        limit: u32,
-        at: DateTime<Utc>,
-    ) -> Result<Option<CallerCases>, CoreError> {
-        if !access::may_look_up_callers(actor.role) {
-            return Err(WorkflowError::Forbidden { role: actor.role.code(), action: "look_up_caller" }.into());
-        }
-        let Some(number) = jiesu_domain::phone::normalise(phone) else { return Ok(None) };
-        let scope = Scope::of(actor, &self.catalog);
-        Ok(Some(self.store.caller_cases(&scope, &number, limit, actor, at).await?))
->>>>>>> desk
     }
 
     /// [`Desk::act`], storing a client's update (and its media file) in the same transaction as

@@ -284,6 +284,9 @@ pub struct ListQuery {
     /// A street code.
     #[param(example = "110101001")]
     street: Option<String>,
+    /// A unit grid cell code (14 characters).
+    #[param(example = "11010100101503")]
+    grid: Option<String>,
     /// Received at or after: RFC 3339, or a local date (from its start).
     #[param(example = "2026-11-01")]
     from: Option<String>,
@@ -350,6 +353,9 @@ pub async fn list(
     }
     if let Some(v) = blank(&q.street) {
         filter.street = Some(params::street("street", &v, catalog)?);
+    }
+    if let Some(v) = blank(&q.grid) {
+        filter.grid = Some(params::grid("grid", &v)?);
     }
     if let Some(v) = blank(&q.from) {
         filter.received_from = Some(params::instant("from", &v, tz, DayEnd::Start)?);

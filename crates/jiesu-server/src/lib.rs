@@ -158,6 +158,8 @@ pub struct AppState {
     pub bounds: Option<Bounds>,
     /// The console's live update streams (ended at shutdown).
     pub(crate) live: console::Live,
+    /// The console map's geometry (outline and grid cells as GeoJSON), made on first use.
+    pub(crate) map_geometry: console::GeometryCache,
 }
 
 impl std::fmt::Debug for AppState {
@@ -184,6 +186,7 @@ impl AppState {
             timeouts: Timeouts::default(),
             bounds: Bounds::of_desk(&desk, DEFAULT_MARGIN_DEG),
             live: console::Live::default(),
+            map_geometry: console::GeometryCache::default(),
             desk,
         }
     }

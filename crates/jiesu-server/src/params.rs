@@ -104,6 +104,19 @@ pub fn street(name: &str, value: &str, catalog: &Catalog) -> Result<String, ApiE
         .ok_or_else(|| ApiError::bad_param(name, format!("unknown street code '{v}'")))
 }
 
+/// A unit grid cell code: 14 characters, digits and capital letters (`11010100101503`).
+pub fn grid(name: &str, value: &str) -> Result<String, ApiError> {
+    let v = value.trim();
+    if v.len() == 14 && v.bytes().all(|b| b.is_ascii_digit() || b.is_ascii_uppercase()) {
+        Ok(v.to_string())
+    } else {
+        Err(ApiError::bad_param(
+            name,
+            format!("expected a 14-character grid cell code (e.g. 11010100101503), got '{v}'"),
+        ))
+    }
+}
+
 /// A category code (top level or leaf) that exists in the catalog.
 pub fn category(name: &str, value: &str, catalog: &Catalog) -> Result<String, ApiError> {
     let v = value.trim();

@@ -40,6 +40,8 @@ pub struct CaseFilter {
     pub categories: Vec<String>,
     /// In this street.
     pub street: Option<String>,
+    /// In this unit grid cell (14-character code).
+    pub grid: Option<String>,
     /// Received at or after.
     pub received_from: Option<DateTime<Utc>>,
     /// Received before.
@@ -1296,7 +1298,7 @@ fn like_literal(text: &str) -> String {
     out
 }
 
-fn filter_clause(backend: crate::Backend, scope: &Scope, f: &CaseFilter, before: Option<i64>) -> Where {
+pub(crate) fn filter_clause(backend: crate::Backend, scope: &Scope, f: &CaseFilter, before: Option<i64>) -> Where {
     let mut w = Where::default();
     scope_clause(&mut w, scope);
     if !f.statuses.is_empty() {
@@ -1322,6 +1324,9 @@ fn filter_clause(backend: crate::Backend, scope: &Scope, f: &CaseFilter, before:
     }
     if let Some(s) = &f.street {
         w.and("street = ?", Arg::Text(s.clone()));
+    }
+    if let Some(g) = &f.grid {
+        w.and("grid = ?", Arg::Text(g.clone()));
     }
     if let Some(t) = f.received_from {
         w.and("received_at >= ?", Arg::Int(ms(t)));

@@ -16,6 +16,7 @@ async fn every_list_filter_uses_an_index_on_sqlite() {
         ("category", CaseFilter { category: Some("0101".into()), ..Default::default() }),
         ("top-level category", CaseFilter { category: Some("01".into()), ..Default::default() }),
         ("street", CaseFilter { street: Some("110101001".into()), ..Default::default() }),
+        ("grid", CaseFilter { grid: Some("11010100100101".into()), ..Default::default() }),
         ("date range", CaseFilter { received_from: Some(t), received_to: Some(t), ..Default::default() }),
         ("overdue", CaseFilter { overdue_at: Some(t), ..Default::default() }),
         ("external id", CaseFilter { external_id: Some("x".into()), ..Default::default() }),

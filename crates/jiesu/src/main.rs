@@ -214,7 +214,10 @@ async fn open_desk(args: &StoreArgs) -> anyhow::Result<Desk> {
     Ok(Desk::new(store, Catalog::dongcheng(), calendar, config))
 }
 
-async fn load_demo(desk: &Desk, cases: usize, seed: u64) -> anyhow::Result<()> {
+/// Loads demo cases through `desk` with the district's unit grid (over `outline`, else the
+/// embedded one), so that every located case gets its grid cell as a real filing would.
+async fn load_demo(desk: &Desk, cases: usize, seed: u64, outline: Option<&std::path::Path>) -> anyhow::Result<()> {
+    let desk = &desk.clone().with_geo(std::sync::Arc::new(cmd_geo::load_geo(outline)?));
     let opts = jiesu_demo::DemoOptions { cases, seed, end: chrono::Utc::now() };
     let mut last = 0;
     let report = jiesu_demo::generate(desk, &opts, |done, total| {
@@ -257,7 +260,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                     tracing::info!(
                         "the store is empty: loading a year of demo data ({demo_cases} cases; --no-demo to skip)"
                     );
-                    load_demo(&desk, demo_cases, 2026).await?;
+                    load_demo(&desk, demo_cases, 2026, outline.as_deref()).await?;
                     cmd_accounts::demo_accounts(&desk).await?;
                 } else {
                     tracing::info!("the store is empty; `jiesu demo --db URL` loads demo data");
@@ -290,7 +293,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         }
         Cmd::Demo { store, cases, seed } => {
             let desk = open_desk(&store).await?;
-            load_demo(&desk, cases, seed).await?;
+            load_demo(&desk, cases, seed, None).await?;
             desk.store().close().await;
             Ok(ExitCode::SUCCESS)
         }
@@ -348,7 +351,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             let limits = config::load_limits(store.config.as_deref())?;
             let desk = open_desk(&store).await?;
             if desk.store().max_case_id().await?.is_none() {
-                load_demo(&desk, demo_cases, 2026).await?;
+                load_demo(&desk, demo_cases, 2026, None).await?;
             }
             bench_reads::reads(&desk, anonymous, seconds, limits.anonymous_reads).await?;
             desk.store().close().await;

@@ -17,10 +17,13 @@ mod bulk;
 mod desk;
 mod forms;
 mod live;
+mod map;
 mod pages;
 mod summon;
 
 pub(crate) use live::Live;
+
+pub(crate) use map::GeometryCache;
 
 use axum::Router;
 use axum::extract::{DefaultBodyLimit, FromRequestParts};
@@ -70,6 +73,9 @@ pub(crate) fn router() -> Router<AppState> {
         .route("/events", get(live::events))
         .route("/admin", get(admin::admin))
         .route("/admin/{what}", post(admin::post))
+        .route("/map", get(map::page))
+        .route("/map/data", get(map::data))
+        .route("/map/geometry.json", get(map::geometry))
         .route("/assets/{*path}", get(assets::serve))
         .layer(axum::middleware::map_response(secure_headers))
 }

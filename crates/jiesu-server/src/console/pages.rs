@@ -83,7 +83,11 @@ pub(crate) fn chrome(state: &AppState, v: &Viewer, active: &str) -> Chrome {
         user: a.user.clone(),
         role_label: a.role.label(),
         unit_name: a.unit.as_deref().and_then(|u| state.desk.catalog().unit(u)).map(|u| u.name.clone()),
-        links: pages.iter().map(|&(href, label)| NavLink { href, label, active: href == active }).collect(),
+        links: pages
+            .iter()
+            .chain(super::map::nav(a.role))
+            .map(|&(href, label)| NavLink { href, label, active: href == active })
+            .collect(),
         csrf: v.csrf.clone(),
     }
 }
@@ -940,6 +944,10 @@ struct CasesPage {
     status: String,
     category: String,
     street: String,
+    /// A unit grid cell (from the map), kept as a hidden filter.
+    grid: String,
+    /// Only cases open past their deadline (from the map), kept as a hidden filter.
+    overdue: String,
     unit: String,
     from: String,
     to: String,
@@ -952,7 +960,7 @@ struct CasesPage {
 }
 
 /// The filters of `GET /cases`, named as the API's `GET /api/v1/cases` names them.
-const LIST_FILTERS: &[&str] = &["q", "status", "category", "street", "unit", "from", "to", "overdue", "before"];
+const LIST_FILTERS: &[&str] = &["q", "status", "category", "street", "grid", "unit", "from", "to", "overdue", "before"];
 
 /// `GET /cases?q=&status=&category=&street=&unit=&from=&to=&before=`: the cases the viewer may
 /// see, newest first, 50 a page: the API's own list handler with the same query.
@@ -1003,10 +1011,14 @@ pub(crate) async fn cases(
         status: get("status"),
         category: get("category"),
         street: get("street"),
+        grid: get("grid"),
+        overdue: get("overdue"),
         unit: get("unit"),
         from: get("from"),
         to: get("to"),
-        statuses: Status::ALL.iter().map(|s| Opt { value: s.code().into(), label: s.label().into() }).collect(),
+        statuses: std::iter::once(Opt { value: super::map::open_statuses(), label: "未办结".into() })
+            .chain(Status::ALL.iter().map(|s| Opt { value: s.code().into(), label: s.label().into() }))
+            .collect(),
         categories: catalog
             .categories()
             .iter()
