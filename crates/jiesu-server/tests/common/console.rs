@@ -4,6 +4,7 @@
 use axum::body::Body;
 use axum::http::{Request, StatusCode, header};
 
+#[allow(unused_imports)]
 pub use super::browser::*;
 use super::{TestApp, Who};
 
@@ -29,4 +30,3 @@ pub async fn post_form(a: &TestApp, who: Who, path: &str, body: String) -> (Stat
     }
     a.send_raw(b.body(Body::from(body)).unwrap()).await
 }
-
