@@ -182,12 +182,16 @@ fn notices(
     }
 }
 
+/// A bulk write's task, answering the new ids.
+type Writing = tokio::task::JoinHandle<Result<Vec<i64>, jiesu_store::StoreError>>;
+
 /// The transaction in flight: the next chunk is decided while the last one is written (the
 /// store's writer and the deciding share the machine's cores). At most one is in flight, so
 /// transactions commit in order of receipt and ids follow it.
 #[derive(Default)]
 struct Writer {
-    inflight: Option<(Vec<usize>, tokio::task::JoinHandle<Result<Vec<i64>, jiesu_store::StoreError>>)>,
+    /// The plans being written and the task writing them (it answers their ids).
+    inflight: Option<(Vec<usize>, Writing)>,
     /// Ids of a finished transaction not yet recorded.
     done: Vec<(usize, i64)>,
 }

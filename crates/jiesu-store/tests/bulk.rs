@@ -25,7 +25,7 @@ fn case(i: usize) -> (NewCase, Vec<Event>, CaseState) {
         category: "0101".into(),
         place: Place::default(),
         contact: Default::default(),
-        external_id: (i % 3 == 0).then(|| format!("X-{i}")),
+        external_id: i.is_multiple_of(3).then(|| format!("X-{i}")),
     };
     let op = Actor { user: "op".into(), role: Role::Operator, unit: None };
     let receive = Action::Receive {
@@ -36,13 +36,13 @@ fn case(i: usize) -> (NewCase, Vec<Event>, CaseState) {
     };
     let (e, mut state) = workflow::step(None, at(i), op, receive, None).unwrap();
     let mut events = vec![e];
-    if i % 2 == 0 {
+    if i.is_multiple_of(2) {
         let dispatcher = Actor { user: "d".into(), role: Role::Dispatcher, unit: None };
         let dispatch = Action::Dispatch { unit: "S001".into(), due: at(i) + Duration::days(5), rule: None };
         let (e, next) = workflow::step(Some(&state), at(i), dispatcher, dispatch, None).unwrap();
         events.push(e);
         state = next;
-        if i % 5 == 0 {
+        if i.is_multiple_of(5) {
             let unit = Actor { user: "h".into(), role: Role::UnitHandler, unit: Some("S001".into()) };
             let (e, next) = workflow::step(Some(&state), at(i), unit.clone(), Action::Accept, None).unwrap();
             events.push(e);
