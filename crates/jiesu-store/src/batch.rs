@@ -43,6 +43,8 @@ pub(crate) struct Shape {
     pub units: usize,
     pub external: bool,
     pub open311: Option<Open311Shape>,
+    /// It has a unit, so it counts in an assessment tally (one upsert).
+    pub tally: bool,
 }
 
 /// The Open311 side of a new case: its request row always, a media file and a token if any.

@@ -166,7 +166,9 @@ impl Store {
                     external: case.external_id.is_some(),
                     open311: open311
                         .map(|o| crate::batch::Open311Shape { media: o.media.is_some(), token: o.token.is_some() }),
+                    tally: state.assignee.is_some(),
                 };
+                let tally = crate::assessment::Deltas::entry(state, self.assessment_tz);
                 let state_json = json(state);
                 let extra = open311.map(|o| (o.clone(), attributes_json(o)));
                 let (case, events, state, filer) = (case.clone(), events.to_vec(), state.clone(), filer.clone());
@@ -181,6 +183,9 @@ impl Store {
                     }
                     if let Some((o, attributes)) = &extra {
                         q = bind_open311(q, o, attributes, ms(state.received_at));
+                    }
+                    if let Some((key, t, latest)) = &tally {
+                        q = crate::assessment::bind_upsert(q, key, t, *latest);
                     }
                     q
                 });
@@ -197,6 +202,9 @@ impl Store {
                     let mut tx = self.write_tx().await?;
                     let new = NewRow { filer: filer.clone(), event_json, chained, row };
                     let id = self.insert_case(&mut tx, case, events, state, &new, open311).await?;
+                    let mut tallies = crate::assessment::Deltas::default();
+                    tallies.add(state, self.assessment_tz);
+                    crate::assessment::apply(&mut tx, self.backend, &tallies).await?;
                     tx.commit().await?;
                     Ok(id)
                 }
@@ -226,10 +234,13 @@ impl Store {
     pub async fn create_cases(&self, cases: &[(NewCase, Vec<Event>, CaseState)]) -> Result<Vec<i64>, StoreError> {
         let mut tx = self.write_tx().await?;
         let mut ids = Vec::with_capacity(cases.len());
+        let mut tallies = crate::assessment::Deltas::default();
         for (case, events, state) in cases {
             let new = self.new_row(case, events, false);
             ids.push(self.insert_case(&mut tx, case, events, state, &new, None).await?);
+            tallies.add(state, self.assessment_tz);
         }
+        crate::assessment::apply(&mut tx, self.backend, &tallies).await?;
         tx.commit().await?;
         Ok(ids)
     }
@@ -322,6 +333,13 @@ impl Store {
                 .bind(i64::from(expected_seq))
                 .fetch_optional(&mut *tx)
                 .await?;
+        // The state being replaced, for the assessment tallies (read before the UPDATE: if the
+        // case moved on meanwhile, the UPDATE finds no row and nothing is written).
+        let old: Option<String> = sqlx::query_scalar("SELECT state FROM cases WHERE id = $1 AND seq = $2")
+            .bind(id)
+            .bind(i64::from(expected_seq))
+            .fetch_optional(&mut *tx)
+            .await?;
         let event_json: Vec<String> = events.iter().map(json).collect();
         let chained = self.chain(prev.flatten().as_deref(), events, &event_json);
         let done = sqlx::query(
@@ -360,6 +378,14 @@ impl Store {
             }
         }
         insert_events(&mut tx, id, events, &event_json, &chained.hashes).await?;
+        let mut tallies = crate::assessment::Deltas::default();
+        if let Some(old) = old {
+            let old: CaseState =
+                serde_json::from_str(&old).map_err(|e| StoreError::Corrupt(format!("case {id} state: {e}")))?;
+            tallies.remove(&old, self.assessment_tz);
+        }
+        tallies.add(state, self.assessment_tz);
+        crate::assessment::apply(&mut tx, self.backend, &tallies).await?;
         // Summoned units follow the state (吹哨 adds, 重办 clears).
         sqlx::query("DELETE FROM case_units WHERE case_id = $1").bind(id).execute(&mut *tx).await?;
         insert_units(&mut tx, id, state).await?;
@@ -734,7 +760,7 @@ fn joint_units(state: &CaseState) -> Vec<String> {
 }
 
 /// Placeholders `$first`, `$first+1`, … (the syntax both backends accept).
-fn numbered(first: usize) -> impl FnMut() -> String {
+pub(crate) fn numbered(first: usize) -> impl FnMut() -> String {
     let mut next = first;
     move || {
         next += 1;
@@ -770,6 +796,10 @@ pub(crate) fn sqlite_create_sql(shape: crate::batch::Shape) -> String {
     if let Some(o) = shape.open311 {
         sql.push_str("; ");
         sql.push_str(&open311_inserts(o, NEW_ID, &mut anonymous));
+    }
+    if shape.tally {
+        sql.push_str("; ");
+        sql.push_str(&crate::assessment::upsert_sql(crate::Backend::Sqlite, &mut anonymous));
     }
     sql
 }

@@ -20,6 +20,7 @@
 
 mod access_log;
 mod accounts;
+mod assessment;
 pub mod backup;
 mod batch;
 pub mod bench;
@@ -34,6 +35,7 @@ pub mod testing;
 
 pub use access_log::ContactAccess;
 pub use accounts::{API_KEY_PREFIX, ApiKey, User};
+pub use assessment::{DEFAULT_ASSESSMENT_TZ, TallyRow};
 pub use cases::{AppendAlso, CachedColumns, CaseFilter, CaseRecord, Page};
 pub use crypt::DataKey;
 pub use error::StoreError;
@@ -95,6 +97,8 @@ pub struct Store {
     chainer: std::sync::Arc<chain::Chainer>,
     /// The data key, for backups (written beside the copy).
     key: std::sync::Arc<DataKey>,
+    /// The time zone the assessment tallies' months are cut in (`meta.assessment_tz`).
+    assessment_tz: chrono_tz::Tz,
 }
 
 static SQLITE_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
@@ -170,9 +174,11 @@ impl Store {
             search::index_missing_postgres(&writer).await?;
         }
         let key = std::sync::Arc::new(key);
-        let store = Store { pool, writer, intake, backend, sealer, chainer, key };
+        let assessment_tz = DEFAULT_ASSESSMENT_TZ;
+        let mut store = Store { pool, writer, intake, backend, sealer, chainer, key, assessment_tz };
         store.seal_plain_contacts().await?;
         store.chain_unchained().await?;
+        store.load_tallies().await?;
         Ok(store)
     }
 
