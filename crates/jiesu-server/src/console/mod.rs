@@ -11,6 +11,7 @@
 //! Content-Security-Policy on every response of this router (scripts and styles from the server
 //! only, no inline script or style); askama escapes everything; pages are never cached.
 
+mod assessment;
 mod assets;
 mod forms;
 mod pages;
@@ -53,7 +54,8 @@ pub(crate) fn router() -> Router<AppState> {
         .route("/cases", get(pages::cases))
         .route("/cases/{id}", get(pages::case))
         .route("/cases/{id}/act", post(pages::act))
-        .route("/assessment", get(pages::assessment))
+        .route("/assessment", get(assessment::page))
+        .route("/assessment.xlsx", get(assessment::xlsx))
         .route("/assets/{*path}", get(assets::serve))
         .layer(axum::middleware::map_response(secure_headers))
 }
