@@ -111,12 +111,9 @@ async fn tallies_follow_every_write(url: &str) {
     // The same figures as the fold at every time asked about: during October (before replies,
     // so the tallies cannot say and the desk folds), after everything, and months later when
     // the open case is overdue.
-    for now in [
-        t("2026-10-12T12:00:00Z"),
-        t("2026-10-14T00:00:00Z"),
-        t("2026-11-05T00:00:00Z"),
-        t("2027-01-01T00:00:00Z"),
-    ] {
+    for now in
+        [t("2026-10-12T12:00:00Z"), t("2026-10-14T00:00:00Z"), t("2026-11-05T00:00:00Z"), t("2027-01-01T00:00:00Z")]
+    {
         for p in [oct, nov] {
             same_as_fold(&desk, p, now).await;
         }
@@ -135,7 +132,8 @@ async fn tallies_follow_every_write(url: &str) {
     let weights = desk.config().weights;
     for p in &trend[1..] {
         let (from, to) = p.period.bounds(desk.config().tz);
-        let states: Vec<_> = desk.store().states_received(from, to).await.unwrap().into_iter().map(|(_, s)| s).collect();
+        let states: Vec<_> =
+            desk.store().states_received(from, to).await.unwrap().into_iter().map(|(_, s)| s).collect();
         let sum = |unit: Option<&str>| {
             states
                 .iter()

@@ -60,7 +60,10 @@ async fn figures(state: &AppState, v: &Viewer, q: &AssessmentQuery, now: DateTim
         "" => None,
         code => {
             let u = state.desk.catalog().unit(code).ok_or_else(|| {
-                ApiError::bad_param("unit", format!("unknown unit code '{}'", code.chars().take(40).collect::<String>()))
+                ApiError::bad_param(
+                    "unit",
+                    format!("unknown unit code '{}'", code.chars().take(40).collect::<String>()),
+                )
             })?;
             Some((u.code.clone(), u.name.clone()))
         }
@@ -235,7 +238,10 @@ pub(crate) async fn xlsx(State(state): State<AppState>, v: Viewer, Query(q): Que
         Ok(b) => b,
         Err(e) => {
             tracing::error!(error = %e, "assessment workbook");
-            return error_page(Some(chrome(&state, &v, "/assessment")), &ApiError::internal("could not write the workbook"));
+            return error_page(
+                Some(chrome(&state, &v, "/assessment")),
+                &ApiError::internal("could not write the workbook"),
+            );
         }
     };
     let name = format!("assessment-{}.xlsx", f.period);
