@@ -44,6 +44,9 @@ impl CheckReport {
 
 const BATCH: i64 = 2_000;
 
+/// Tallies rebuilt from the replay, by (month, unit), with the latest reply or close counted.
+type Rebuilt = BTreeMap<(Period, String), (Tally, Option<DateTime<Utc>>)>;
+
 impl Desk {
     /// Replays every case's events and compares the result with the stored state and the
     /// cached columns.
@@ -52,7 +55,7 @@ impl Desk {
             CheckReport { open311_orphans: self.store().open311_orphans().await?, ..CheckReport::default() };
         let Some(max) = self.store().max_case_id().await? else { return Ok(report) };
         let mut merged = HashMap::new();
-        let mut tallies: BTreeMap<(Period, String), (Tally, Option<DateTime<Utc>>)> = BTreeMap::new();
+        let mut tallies = Rebuilt::new();
         let mut first = 1;
         while first <= max {
             let last = first + BATCH - 1;
@@ -113,10 +116,7 @@ impl Desk {
     }
 
     /// The differences between the stored assessment tallies and `rebuilt` (from the replay).
-    async fn compare_tallies(
-        &self,
-        mut rebuilt: BTreeMap<(Period, String), (Tally, Option<DateTime<Utc>>)>,
-    ) -> Result<Vec<String>, CoreError> {
+    async fn compare_tallies(&self, mut rebuilt: Rebuilt) -> Result<Vec<String>, CoreError> {
         let mut out = Vec::new();
         for row in self.store().all_tallies().await? {
             let (expected, expected_latest) = rebuilt.remove(&(row.period, row.unit.clone())).unwrap_or_default();
