@@ -1,6 +1,7 @@
 //! Times what the 考核 page asks of the desk on a store, from the tallies and by the fold the
 //! page used before them (every case of the month and the month before, from its JSON state):
-//! `cargo run --release -p jiesu-core --example assessment_speed -- URL [YYYY-MM] [ROUNDS]`.
+//! `cargo run --release -p jiesu-core --example assessment_speed -- URL [YYYY-MM] [ROUNDS]`
+//! (JIESU_DATA_KEY for PostgreSQL).
 
 use std::time::Instant;
 
@@ -20,7 +21,11 @@ fn p99(mut ms: Vec<f64>) -> (f64, f64) {
 async fn main() {
     let args: Vec<String> = std::env::args().collect();
     let url = args.get(1).expect("a store URL");
-    let store = jiesu_store::Store::open(url, Default::default()).await.expect("open the store");
+    // PostgreSQL stores need the data key (JIESU_DATA_KEY), as `jiesu` does.
+    let data_key =
+        std::env::var("JIESU_DATA_KEY").ok().map(|k| jiesu_store::DataKey::parse(&k).expect("JIESU_DATA_KEY"));
+    let opts = jiesu_store::StoreOptions { data_key, ..Default::default() };
+    let store = jiesu_store::Store::open(url, opts).await.expect("open the store");
     let desk = Desk::new(store, Catalog::dongcheng(), Calendar::china(), Config::default());
     let now = chrono::Utc::now();
     let period: Period = match args.get(2) {
