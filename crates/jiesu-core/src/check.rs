@@ -2,7 +2,10 @@
 //! are the ones written (their hash chain verifies); no cases are merged into each other round a
 //! loop; no Open311 request is half-written.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
+
+use chrono::{DateTime, Utc};
+use jiesu_domain::assessment::{self, Period, Tally};
 
 use jiesu_domain::model::Status;
 use jiesu_domain::workflow::{self, CaseState};
@@ -24,16 +27,25 @@ pub struct CheckReport {
     /// Half-written Open311 requests, described: an Open311 row without its case, a case filed
     /// through the Open311 endpoint without its row, a media file attached to nothing.
     pub open311_orphans: Vec<String>,
+    /// Assessment tallies that differ from the ones rebuilt from the replay of every case,
+    /// described (month, unit, stored and replayed counts).
+    pub tallies: Vec<String>,
 }
 
 impl CheckReport {
     /// True when nothing differs.
     pub fn ok(&self) -> bool {
-        self.mismatches.is_empty() && self.merge_cycles.is_empty() && self.open311_orphans.is_empty()
+        self.mismatches.is_empty()
+            && self.merge_cycles.is_empty()
+            && self.open311_orphans.is_empty()
+            && self.tallies.is_empty()
     }
 }
 
 const BATCH: i64 = 2_000;
+
+/// Tallies rebuilt from the replay, by (month, unit), with the latest reply or close counted.
+type Rebuilt = BTreeMap<(Period, String), (Tally, Option<DateTime<Utc>>)>;
 
 impl Desk {
     /// Replays every case's events and compares the result with the stored state and the
@@ -43,6 +55,7 @@ impl Desk {
             CheckReport { open311_orphans: self.store().open311_orphans().await?, ..CheckReport::default() };
         let Some(max) = self.store().max_case_id().await? else { return Ok(report) };
         let mut merged = HashMap::new();
+        let mut tallies = Rebuilt::new();
         let mut first = 1;
         while first <= max {
             let last = first + BATCH - 1;
@@ -68,7 +81,15 @@ impl Desk {
                     ev.next();
                 }
                 report.events += mine.len() as u64;
-                match workflow::replay(mine.iter().copied()) {
+                let replay = workflow::replay(mine.iter().copied());
+                // The tallies are rebuilt from the replay (the stored state if it does not replay).
+                let counted = replay.as_ref().unwrap_or(&rec.state);
+                if let Some((period, unit, t)) = self.store().tally_entry(counted) {
+                    let (sum, latest) = tallies.entry((period, unit)).or_default();
+                    *sum = sum.plus(t);
+                    *latest = (*latest).max(assessment::latest(counted));
+                }
+                match replay {
                     Err(e) => report.mismatches.push((rec.id, e.to_string())),
                     Ok(replayed) if replayed != rec.state => {
                         let fields = differing_fields(&rec.state, &replayed).join(", ");
@@ -90,7 +111,35 @@ impl Desk {
             first = last + 1;
         }
         report.merge_cycles = merge_cycles(&merged);
+        report.tallies = self.compare_tallies(tallies).await?;
         Ok(report)
+    }
+
+    /// The differences between the stored assessment tallies and `rebuilt` (from the replay).
+    async fn compare_tallies(&self, mut rebuilt: Rebuilt) -> Result<Vec<String>, CoreError> {
+        let mut out = Vec::new();
+        for row in self.store().all_tallies().await? {
+            let (expected, expected_latest) = rebuilt.remove(&(row.period, row.unit.clone())).unwrap_or_default();
+            if row.tally != expected {
+                out.push(format!(
+                    "assessment tally {} {}: stored {:?}, replayed {:?}",
+                    row.period, row.unit, row.tally, expected
+                ));
+            } else if expected_latest > row.latest {
+                // An instant counted after the one stored would let the desk trust the tally
+                // for a time before that reply or close.
+                out.push(format!(
+                    "assessment tally {} {}: latest {:?} is before a reply or close counted ({:?})",
+                    row.period, row.unit, row.latest, expected_latest
+                ));
+            }
+        }
+        for ((period, unit), (t, _)) in rebuilt {
+            if !t.is_zero() {
+                out.push(format!("assessment tally {period} {unit}: missing, replayed {t:?}"));
+            }
+        }
+        Ok(out)
     }
 }
 

@@ -28,7 +28,7 @@ use std::sync::Arc;
 use chrono::{DateTime, Duration, Utc};
 use chrono_tz::Tz;
 use jiesu_domain::access::{self, Scope};
-use jiesu_domain::assessment::{self, CaseFacts, Period, RankRow, UnitFigures, Weights};
+use jiesu_domain::assessment::{self, CaseFacts, Period, RankRow, Tally, UnitFigures, Weights};
 use jiesu_domain::attachment::{self, Photo};
 use jiesu_domain::calendar::Calendar;
 use jiesu_domain::catalog::Catalog;
@@ -624,28 +624,93 @@ impl Desk {
         }
     }
 
-    /// The assessment figures of every unit for `period`, as known at `now`.
+    /// The assessment figures of every unit for `period`, as known at `now`: from the store's
+    /// monthly tallies (kept in step with every write) and a count of the month's cases open
+    /// past their deadline at `now`. When the tallies cannot say (`now` before a reply or close
+    /// they count, or cut in another time zone than the desk's), folded from the cases.
     pub async fn assessment(&self, period: Period, now: DateTime<Utc>) -> Result<Vec<UnitFigures>, CoreError> {
+        if self.store.assessment_tz() != self.config.tz {
+            return self.assessment_by_fold(period, now).await;
+        }
+        let rows = self.store.tallies(period, period).await?;
+        if rows.iter().any(|r| r.latest.is_some_and(|l| l > now)) {
+            return self.assessment_by_fold(period, now).await;
+        }
+        let (from, to) = period.bounds(self.config.tz);
+        let overdue: std::collections::HashMap<String, u32> =
+            self.store.unclosed_overdue_by_unit(from, to, now).await?.into_iter().collect();
+        Ok(rows
+            .into_iter()
+            .filter_map(|r| {
+                let unit = self.catalog.unit(&r.unit)?;
+                let overdue = overdue.get(&r.unit).copied().unwrap_or(0);
+                Some(r.tally.figures(unit.code.clone(), unit.kind, period, &self.config.weights, overdue))
+            })
+            .collect())
+    }
+
+    /// The assessment figures of every unit for `period` at `now`, folded from the states of
+    /// the month's cases (what the tallies must agree with; slow on a large store).
+    pub async fn assessment_by_fold(&self, period: Period, now: DateTime<Utc>) -> Result<Vec<UnitFigures>, CoreError> {
         let (from, to) = period.bounds(self.config.tz);
         let states = self.store.states_received(from, to).await?;
         let facts: Vec<CaseFacts> = states
             .into_iter()
             .filter_map(|(_, s)| {
                 let unit = self.catalog.unit(s.assignee.as_deref()?)?;
-                Some(CaseFacts {
-                    unit: unit.code.clone(),
-                    unit_kind: unit.kind,
-                    received_at: s.received_at,
-                    dispatched_at: s.dispatched_at,
-                    replied_at: s.replied_at,
-                    closed_at: s.closed_at,
-                    due: s.due,
-                    callback: s.callback,
-                    reopen_count: s.reopen_count,
-                })
+                CaseFacts::of_state(&s, unit.kind)
             })
             .collect();
         Ok(assessment::assess(&facts, period, self.config.tz, now, &self.config.weights))
+    }
+
+    /// The composite score per month from `last - months + 1` to `last`, for the whole district
+    /// (every unit's cases together) and for `unit` when given. Composites depend on callbacks
+    /// only, not on the time asked about, so they come from the tallies as they stand.
+    pub async fn trend(&self, last: Period, months: usize, unit: Option<&str>) -> Result<Vec<TrendPoint>, CoreError> {
+        let mut periods = vec![last];
+        for _ in 1..months.max(1) {
+            let p = periods.last().expect("at least one").previous();
+            periods.push(p);
+        }
+        periods.reverse();
+        let first = periods[0];
+        let weights = &self.config.weights;
+        let mut by_period: std::collections::BTreeMap<Period, (Tally, Tally)> =
+            periods.iter().map(|p| (*p, (Tally::default(), Tally::default()))).collect();
+        let known = |u: &str| self.catalog.unit(u).is_some();
+        if self.store.assessment_tz() == self.config.tz {
+            for r in self.store.tallies(first, last).await? {
+                if let Some((district, mine)) = by_period.get_mut(&r.period).filter(|_| known(&r.unit)) {
+                    *district = district.plus(r.tally);
+                    if unit == Some(r.unit.as_str()) {
+                        *mine = mine.plus(r.tally);
+                    }
+                }
+            }
+        } else {
+            for p in &periods {
+                let (from, to) = p.bounds(self.config.tz);
+                let (district, mine) = by_period.get_mut(p).expect("every period");
+                for (_, s) in self.store.states_received(from, to).await? {
+                    let Some(a) = s.assignee.as_deref().filter(|a| known(a)) else { continue };
+                    let t = Tally::settled(&s);
+                    *district = district.plus(t);
+                    if unit == Some(a) {
+                        *mine = mine.plus(t);
+                    }
+                }
+            }
+        }
+        Ok(by_period
+            .into_iter()
+            .map(|(period, (district, mine))| TrendPoint {
+                period,
+                district: district.composite(weights),
+                unit: unit.and_then(|_| mine.composite(weights)),
+                callbacks: district.callbacks,
+            })
+            .collect())
     }
 
     /// The ranking of units of `kind` for `period`, with the change from the previous month.
@@ -654,6 +719,19 @@ impl Desk {
         let previous = self.assessment(period.previous(), now).await?;
         Ok(assessment::rank(&current, &previous, kind))
     }
+}
+
+/// One month of [`Desk::trend`].
+#[derive(Debug, Clone, PartialEq)]
+pub struct TrendPoint {
+    /// The month.
+    pub period: Period,
+    /// The district's composite (every unit's cases together), None without callbacks.
+    pub district: Option<f64>,
+    /// The chosen unit's composite, None without one or without its callbacks.
+    pub unit: Option<f64>,
+    /// The district's reached callbacks that month.
+    pub callbacks: i64,
 }
 
 /// A case decided by [`Desk::prepare`]: what [`Desk::receive`] writes.

@@ -36,6 +36,7 @@ use chrono_tz::Tz;
 use serde::{Deserialize, Serialize};
 
 use crate::model::{Callback, Satisfaction, UnitKind};
+use crate::workflow::CaseState;
 
 /// The time zone assessment periods are cut in by default (Beijing time).
 pub const DEFAULT_TZ: Tz = chrono_tz::Asia::Shanghai;
@@ -293,8 +294,13 @@ pub struct UnitFigures {
 }
 
 /// `num / den`, or None when `den` is 0.
-fn ratio(num: u32, den: u32) -> Option<f64> {
-    (den > 0).then(|| f64::from(num) / f64::from(den))
+fn ratio(num: i64, den: i64) -> Option<f64> {
+    (den > 0).then(|| num as f64 / den as f64)
+}
+
+/// A count as shown (never negative; saturating).
+fn count(x: i64) -> u32 {
+    u32::try_from(x.max(0)).unwrap_or(u32::MAX)
 }
 
 /// True if `at` is before the exclusive deadline `due` (always true without a deadline).
@@ -302,77 +308,245 @@ fn in_time(at: DateTime<Utc>, due: Option<DateTime<Utc>>) -> bool {
     due.is_none_or(|d| at < d)
 }
 
-#[derive(Default)]
-struct Tally {
-    cases: u32,
-    callbacks: u32,
-    responded: u32,
-    solved: u32,
-    satisfied: u32,
-    closed: u32,
-    closed_on_time: u32,
-    replied: u32,
-    replied_on_time: u32,
-    reworked: u32,
-    handled: u32,
-    handling_ms: i128,
-    overdue_open: u32,
+/// The counts behind a unit's figures for a month, summed over its cases: everything but
+/// overdue_open, the one figure that changes with the clock alone.
+///
+/// A case's own tally depends on `now` only through "closed at `now`" and "replied at `now`"
+/// (`closed_at ≤ now`, `replied_at ≤ now`). [`Tally::settled`] is the tally at any `now` at or
+/// after the case's [`latest`] instant: what a store keeps per unit and month, in step with
+/// every write (add the new state's tally, take away the old one's). Its callback counts, and so
+/// the composite, do not depend on `now` at all.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct Tally {
+    /// Cases.
+    pub cases: i64,
+    /// Reached callbacks.
+    pub callbacks: i64,
+    /// Reached callbacks that say the unit responded.
+    pub responded: i64,
+    /// Reached callbacks that say the problem is solved.
+    pub solved: i64,
+    /// Reached callbacks 满意 or 基本满意.
+    pub satisfied: i64,
+    /// Closed cases.
+    pub closed: i64,
+    /// Closed before the deadline in force (or without one).
+    pub closed_on_time: i64,
+    /// Replied cases.
+    pub replied: i64,
+    /// Replied before the deadline in force (or without one).
+    pub replied_on_time: i64,
+    /// Cases reopened at least once.
+    pub reworked: i64,
+    /// Replied cases with a dispatch time (the handling-time denominator).
+    pub handled: i64,
+    /// Sum of reply − dispatch over those, in milliseconds.
+    pub handling_ms: i64,
 }
 
 impl Tally {
-    fn add(&mut self, f: &CaseFacts, now: DateTime<Utc>) {
-        self.cases += 1;
+    /// The tally of one case as seen at `now`, or, with `now` None, at any time at or after its
+    /// [`latest`] instant.
+    fn of_parts(f: FactParts, now: Option<DateTime<Utc>>) -> Tally {
+        let seen = |t: Option<DateTime<Utc>>| t.filter(|&t| now.is_none_or(|n| t <= n));
+        let mut t = Tally { cases: 1, ..Tally::default() };
         if let Some(cb) = f.callback.filter(|cb| cb.reached) {
-            self.callbacks += 1;
-            self.responded += u32::from(cb.responded);
-            self.solved += u32::from(cb.solved);
-            self.satisfied += u32::from(matches!(cb.satisfaction, Satisfaction::Satisfied | Satisfaction::Basic));
+            t.callbacks = 1;
+            t.responded = i64::from(cb.responded);
+            t.solved = i64::from(cb.solved);
+            t.satisfied = i64::from(matches!(cb.satisfaction, Satisfaction::Satisfied | Satisfaction::Basic));
         }
-        let closed_at = f.closed_at.filter(|&c| c <= now);
-        if let Some(c) = closed_at {
-            self.closed += 1;
-            self.closed_on_time += u32::from(in_time(c, f.due));
-        } else if f.due.is_some_and(|d| d < now) {
-            self.overdue_open += 1;
+        if let Some(c) = seen(f.closed_at) {
+            t.closed = 1;
+            t.closed_on_time = i64::from(in_time(c, f.due));
         }
-        if let Some(r) = f.replied_at.filter(|&r| r <= now) {
-            self.replied += 1;
-            self.replied_on_time += u32::from(in_time(r, f.due));
+        if let Some(r) = seen(f.replied_at) {
+            t.replied = 1;
+            t.replied_on_time = i64::from(in_time(r, f.due));
             if let Some(d) = f.dispatched_at {
-                self.handled += 1;
-                self.handling_ms += i128::from((r - d).num_milliseconds());
+                t.handled = 1;
+                t.handling_ms = (r - d).num_milliseconds();
             }
         }
-        self.reworked += u32::from(f.reopen_count > 0);
+        t.reworked = i64::from(f.reopen_count > 0);
+        t
     }
 
-    fn figures(&self, unit: String, unit_kind: UnitKind, period: Period, weights: &Weights) -> UnitFigures {
+    /// The tally of the case `f` as seen at `now`.
+    pub fn of_case(f: &CaseFacts, now: DateTime<Utc>) -> Tally {
+        Tally::of_parts(FactParts::of(f), Some(now))
+    }
+
+    /// The tally of a case in `state` at any `now` at or after [`latest`]`(state)`: what is kept
+    /// per unit (its assignee) and month (of its `received_at`).
+    pub fn settled(state: &CaseState) -> Tally {
+        Tally::of_parts(FactParts::of_state(state), None)
+    }
+
+    /// The sum of two tallies.
+    pub fn plus(self, o: Tally) -> Tally {
+        self.zip(o, |a, b| a + b)
+    }
+
+    /// This tally less `o`.
+    pub fn minus(self, o: Tally) -> Tally {
+        self.zip(o, |a, b| a - b)
+    }
+
+    /// True when every count is zero.
+    pub fn is_zero(&self) -> bool {
+        *self == Tally::default()
+    }
+
+    /// The counts in a fixed order (the order of the fields), for storage.
+    pub fn to_array(&self) -> [i64; 12] {
+        [
+            self.cases,
+            self.callbacks,
+            self.responded,
+            self.solved,
+            self.satisfied,
+            self.closed,
+            self.closed_on_time,
+            self.replied,
+            self.replied_on_time,
+            self.reworked,
+            self.handled,
+            self.handling_ms,
+        ]
+    }
+
+    /// The tally of counts in the order of [`Tally::to_array`].
+    pub fn from_array(a: [i64; 12]) -> Tally {
+        Tally {
+            cases: a[0],
+            callbacks: a[1],
+            responded: a[2],
+            solved: a[3],
+            satisfied: a[4],
+            closed: a[5],
+            closed_on_time: a[6],
+            replied: a[7],
+            replied_on_time: a[8],
+            reworked: a[9],
+            handled: a[10],
+            handling_ms: a[11],
+        }
+    }
+
+    fn zip(self, o: Tally, f: impl Fn(i64, i64) -> i64) -> Tally {
+        let (a, b) = (self.to_array(), o.to_array());
+        Tally::from_array(std::array::from_fn(|i| f(a[i], b[i])))
+    }
+
+    /// The figures of `unit` for `period` from this tally and the count of its cases open past
+    /// their deadline at the time asked about.
+    pub fn figures(
+        &self,
+        unit: String,
+        unit_kind: UnitKind,
+        period: Period,
+        weights: &Weights,
+        overdue_open: u32,
+    ) -> UnitFigures {
         let response_rate = ratio(self.responded, self.callbacks);
         let resolution_rate = ratio(self.solved, self.callbacks);
         let satisfaction_rate = ratio(self.satisfied, self.callbacks);
-        let composite = match (response_rate, resolution_rate, satisfaction_rate) {
-            (Some(r), Some(s), Some(m)) => weights.composite(r, s, m),
-            _ => None,
-        };
         UnitFigures {
             unit,
             unit_kind,
             period,
-            cases: self.cases,
-            callbacks: self.callbacks,
+            cases: count(self.cases),
+            callbacks: count(self.callbacks),
             response_rate,
             resolution_rate,
             satisfaction_rate,
-            composite,
-            closed: self.closed,
+            composite: self.composite(weights),
+            closed: count(self.closed),
             closure_rate: ratio(self.closed, self.cases),
             on_time_closure_rate: ratio(self.closed_on_time, self.closed),
             on_time_handling_rate: ratio(self.replied_on_time, self.replied),
             rework_rate: ratio(self.reworked, self.cases),
-            avg_handling_hours: (self.handled > 0)
-                .then(|| self.handling_ms as f64 / f64::from(self.handled) / 3_600_000.0),
-            overdue_open: self.overdue_open,
+            avg_handling_hours: (self.handled > 0).then(|| self.handling_ms as f64 / self.handled as f64 / 3_600_000.0),
+            overdue_open,
         }
+    }
+
+    /// The composite score of this tally (None without reached callbacks or with invalid weights).
+    pub fn composite(&self, weights: &Weights) -> Option<f64> {
+        match (
+            ratio(self.responded, self.callbacks),
+            ratio(self.solved, self.callbacks),
+            ratio(self.satisfied, self.callbacks),
+        ) {
+            (Some(r), Some(s), Some(m)) => weights.composite(r, s, m),
+            _ => None,
+        }
+    }
+}
+
+/// The latest instant a case's [`Tally::settled`] depends on (its reply or its close): at any
+/// `now` before it, the tally seen at `now` may differ.
+pub fn latest(state: &CaseState) -> Option<DateTime<Utc>> {
+    state.replied_at.max(state.closed_at)
+}
+
+/// True if the case `f` is open at `now` past its deadline (超期未结): not closed at `now`
+/// and `due < now`.
+pub fn overdue_open(f: &CaseFacts, now: DateTime<Utc>) -> bool {
+    f.closed_at.is_none_or(|c| c > now) && f.due.is_some_and(|d| d < now)
+}
+
+/// The parts of a case a tally reads, from [`CaseFacts`] or a [`CaseState`].
+#[derive(Clone, Copy)]
+struct FactParts {
+    dispatched_at: Option<DateTime<Utc>>,
+    replied_at: Option<DateTime<Utc>>,
+    closed_at: Option<DateTime<Utc>>,
+    due: Option<DateTime<Utc>>,
+    callback: Option<Callback>,
+    reopen_count: u32,
+}
+
+impl FactParts {
+    fn of(f: &CaseFacts) -> FactParts {
+        FactParts {
+            dispatched_at: f.dispatched_at,
+            replied_at: f.replied_at,
+            closed_at: f.closed_at,
+            due: f.due,
+            callback: f.callback,
+            reopen_count: f.reopen_count,
+        }
+    }
+
+    fn of_state(s: &CaseState) -> FactParts {
+        FactParts {
+            dispatched_at: s.dispatched_at,
+            replied_at: s.replied_at,
+            closed_at: s.closed_at,
+            due: s.due,
+            callback: s.callback,
+            reopen_count: s.reopen_count,
+        }
+    }
+}
+
+impl CaseFacts {
+    /// The facts of a case in `state` assessed against its assignee, of kind `unit_kind`; None
+    /// when no unit holds it.
+    pub fn of_state(state: &CaseState, unit_kind: UnitKind) -> Option<CaseFacts> {
+        Some(CaseFacts {
+            unit: state.assignee.clone()?,
+            unit_kind,
+            received_at: state.received_at,
+            dispatched_at: state.dispatched_at,
+            replied_at: state.replied_at,
+            closed_at: state.closed_at,
+            due: state.due,
+            callback: state.callback,
+            reopen_count: state.reopen_count,
+        })
     }
 }
 
@@ -381,11 +555,16 @@ impl Tally {
 /// replied and overdue. With invalid `weights` every composite is None (validate weights when
 /// loading them).
 pub fn assess(facts: &[CaseFacts], period: Period, tz: Tz, now: DateTime<Utc>, weights: &Weights) -> Vec<UnitFigures> {
-    let mut units: BTreeMap<&str, (UnitKind, Tally)> = BTreeMap::new();
+    let mut units: BTreeMap<&str, (UnitKind, Tally, u32)> = BTreeMap::new();
     for f in facts.iter().filter(|f| period.contains(f.received_at, tz)) {
-        units.entry(f.unit.as_str()).or_insert_with(|| (f.unit_kind, Tally::default())).1.add(f, now);
+        let (_, tally, overdue) = units.entry(f.unit.as_str()).or_insert_with(|| (f.unit_kind, Tally::default(), 0));
+        *tally = tally.plus(Tally::of_case(f, now));
+        *overdue += u32::from(overdue_open(f, now));
     }
-    units.into_iter().map(|(unit, (kind, tally))| tally.figures(unit.to_string(), kind, period, weights)).collect()
+    units
+        .into_iter()
+        .map(|(unit, (kind, tally, overdue))| tally.figures(unit.to_string(), kind, period, weights, overdue))
+        .collect()
 }
 
 /// One line of a ranking (排名).

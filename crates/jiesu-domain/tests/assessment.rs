@@ -401,3 +401,37 @@ proptest! {
         }
     }
 }
+
+/// A case's tally counts a reply or a close only once `now` has reached it; the composite does
+/// not depend on `now`; tallies add and take away exactly (what a store does at every write).
+#[test]
+fn tallies_by_now_and_their_arithmetic() {
+    use jiesu_domain::assessment::{Tally, overdue_open};
+    let f = CaseFacts {
+        dispatched_at: Some(t("2026-11-10T03:00:00Z")),
+        replied_at: Some(t("2026-11-12T03:00:00Z")),
+        closed_at: Some(t("2026-11-13T03:00:00Z")),
+        due: Some(t("2026-11-12T16:00:00Z")),
+        ..with_cb("A", cb(true, true, false, Satisfaction::Basic))
+    };
+    let before = Tally::of_case(&f, t("2026-11-11T00:00:00Z"));
+    let between = Tally::of_case(&f, t("2026-11-12T12:00:00Z"));
+    let after = Tally::of_case(&f, t("2026-11-20T00:00:00Z"));
+    assert_eq!((before.replied, before.closed), (0, 0));
+    assert_eq!((between.replied, between.replied_on_time, between.handled, between.closed), (1, 1, 1, 0));
+    assert_eq!(between.handling_ms, 48 * 3_600_000);
+    assert_eq!((after.closed, after.closed_on_time), (1, 0), "closed after the deadline");
+    let w = Weights::default();
+    assert_eq!(before.composite(&w), after.composite(&w));
+    assert!(!overdue_open(&f, t("2026-11-12T12:00:00Z")));
+    assert!(overdue_open(&f, t("2026-11-12T20:00:00Z")), "open past due until the close");
+    assert!(!overdue_open(&f, t("2026-11-13T03:00:00Z")));
+    let sum = after.plus(between).plus(before);
+    assert_eq!(sum.minus(between).minus(before), after);
+    assert_eq!(Tally::from_array(sum.to_array()), sum);
+    assert!(sum.minus(sum).is_zero());
+    // The figures of a tally are the fold's.
+    let folded = assess(std::slice::from_ref(&f), NOV, DEFAULT_TZ, now(), &w).remove(0);
+    let from_tally = Tally::of_case(&f, now()).figures("A".into(), UnitKind::Street, NOV, &w, 0);
+    assert_eq!(folded, from_tally);
+}

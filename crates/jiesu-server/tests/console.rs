@@ -350,6 +350,11 @@ async fn browser_story(url: &str) {
     assert_eq!(composite, "100.00");
     s.c.wait().at_most(Duration::from_secs(10)).for_element(Locator::Css("#chart svg")).await.unwrap();
     shot(&s.c, "11-assessment").await;
+    // The 12-month trend, with the street office's line beside the district's.
+    s.goto("/assessment?unit=S006").await;
+    s.c.wait().at_most(Duration::from_secs(10)).for_element(Locator::Css("#trend svg")).await.unwrap();
+    assert!(s.text("#trend").await.contains("东四街道办事处"), "the trend's legend names the unit");
+    shot(&s.c, "11-assessment-trend").await;
 
     s.logout().await;
 

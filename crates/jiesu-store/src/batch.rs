@@ -45,6 +45,8 @@ pub(crate) struct Shape {
     pub open311: Option<Open311Shape>,
     /// Photos that came with it (attachments of its first event).
     pub photos: usize,
+    /// It has a unit, so it counts in an assessment tally (one upsert).
+    pub tally: bool,
 }
 
 /// The Open311 side of a new case: its request row always, a media file and a token if any.

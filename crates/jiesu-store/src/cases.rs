@@ -186,8 +186,10 @@ impl Store {
                     open311: open311
                         .map(|o| crate::batch::Open311Shape { media: o.media.is_some(), token: o.token.is_some() }),
                     photos: photos.len(),
+                    tally: state.assignee.is_some(),
                 };
                 let photos = photos.to_vec();
+                let tally = crate::assessment::Deltas::entry(state, self.assessment_tz);
                 let state_json = json(state);
                 let extra = open311.map(|o| (o.clone(), attributes_json(o)));
                 // Told to this process's readers after the commit.
@@ -209,6 +211,9 @@ impl Store {
                     for (i, p) in photos.iter().enumerate() {
                         q = crate::attachments::bind_attachment(q, i as i64 + 1, first, p, ms(state.received_at));
                     }
+                    if let Some((key, t, latest)) = &tally {
+                        q = crate::assessment::bind_upsert(q, key, t, *latest);
+                    }
                     q
                 });
                 let (reply, answer) = tokio::sync::oneshot::channel();
@@ -229,6 +234,9 @@ impl Store {
                     let mut tx = self.write_tx().await?;
                     let new = NewRow { filer: filer.clone(), event_json, chained, row };
                     let id = self.insert_case(&mut tx, case, events, state, &new, open311).await?;
+                    let mut tallies = crate::assessment::Deltas::default();
+                    tallies.add(state, self.assessment_tz);
+                    crate::assessment::apply(&mut tx, self.backend, &tallies).await?;
                     let first = events.first().map_or(1, |e| e.seq);
                     crate::attachments::insert_photos(&mut tx, id, first, photos, state.received_at).await?;
                     let change = Change::of(id, state, case.place.street.as_deref(), Vec::new());
@@ -277,6 +285,10 @@ impl Store {
             .collect();
         let postgres = self.backend == crate::Backend::Postgres;
         let mut tx = self.write_tx().await?;
+        let mut tallies = crate::assessment::Deltas::default();
+        for (_, _, state) in cases {
+            tallies.add(state, self.assessment_tz);
+        }
         if postgres {
             sqlx::query("LOCK TABLE cases IN SHARE ROW EXCLUSIVE MODE").execute(&mut *tx).await?;
         }
@@ -372,6 +384,7 @@ impl Store {
         if !ids.is_empty() {
             self.notify_in(&mut tx, &Change::many()).await?;
         }
+        crate::assessment::apply(&mut tx, self.backend, &tallies).await?;
         tx.commit().await?;
         if !ids.is_empty() {
             self.published(Change::many());
@@ -486,6 +499,13 @@ impl Store {
                 .bind(i64::from(expected_seq))
                 .fetch_optional(&mut *tx)
                 .await?;
+        // The state being replaced, for the assessment tallies (read before the UPDATE: if the
+        // case moved on meanwhile, the UPDATE finds no row and nothing is written).
+        let old: Option<String> = sqlx::query_scalar("SELECT state FROM cases WHERE id = $1 AND seq = $2")
+            .bind(id)
+            .bind(i64::from(expected_seq))
+            .fetch_optional(&mut *tx)
+            .await?;
         let event_json: Vec<String> = events.iter().map(json).collect();
         let chained = self.chain(prev.flatten().as_deref(), events, &event_json);
         let done = sqlx::query(
@@ -527,6 +547,14 @@ impl Store {
         let change = Change::of(id, state, street.as_deref(), units_before);
         self.notify_in(&mut tx, &change).await?;
         insert_events(&mut tx, id, events, &event_json, &chained.hashes).await?;
+        let mut tallies = crate::assessment::Deltas::default();
+        if let Some(old) = old {
+            let old: CaseState =
+                serde_json::from_str(&old).map_err(|e| StoreError::Corrupt(format!("case {id} state: {e}")))?;
+            tallies.remove(&old, self.assessment_tz);
+        }
+        tallies.add(state, self.assessment_tz);
+        crate::assessment::apply(&mut tx, self.backend, &tallies).await?;
         // Summoned units follow the state (吹哨 adds, 重办 clears).
         sqlx::query("DELETE FROM case_units WHERE case_id = $1").bind(id).execute(&mut *tx).await?;
         insert_units(&mut tx, id, state).await?;
@@ -909,7 +937,7 @@ fn joint_units(state: &CaseState) -> Vec<String> {
 }
 
 /// Placeholders `$first`, `$first+1`, … (the syntax both backends accept).
-fn numbered(first: usize) -> impl FnMut() -> String {
+pub(crate) fn numbered(first: usize) -> impl FnMut() -> String {
     let mut next = first;
     move || {
         next += 1;
@@ -959,6 +987,10 @@ pub(crate) fn sqlite_create_sql(shape: crate::batch::Shape) -> String {
     for _ in 0..shape.photos {
         sql.push_str("; ");
         sql.push_str(&crate::attachments::attachment_insert(NEW_ID, &mut anonymous));
+    }
+    if shape.tally {
+        sql.push_str("; ");
+        sql.push_str(&crate::assessment::upsert_sql(crate::Backend::Sqlite, &mut anonymous));
     }
     sql
 }

@@ -20,6 +20,7 @@
 
 mod access_log;
 mod accounts;
+mod assessment;
 mod attachments;
 pub mod backup;
 mod batch;
@@ -39,6 +40,7 @@ pub mod testing;
 
 pub use access_log::ContactAccess;
 pub use accounts::{API_KEY_PREFIX, ApiKey, ApiKeyInfo, User, one_time_password};
+pub use assessment::{DEFAULT_ASSESSMENT_TZ, TallyRow};
 pub use attachments::Attachment;
 pub use callers::{CallerCases, CallerLookup};
 pub use cases::{AppendAlso, CachedColumns, CaseFilter, CaseRecord, Page};
@@ -109,6 +111,8 @@ pub struct Store {
     key: std::sync::Arc<DataKey>,
     /// The change feed (see [`Store::changes`]).
     feed: std::sync::Arc<changes::Feed>,
+    /// The time zone the assessment tallies' months are cut in (`meta.assessment_tz`).
+    assessment_tz: chrono_tz::Tz,
 }
 
 static SQLITE_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
@@ -186,10 +190,12 @@ impl Store {
         }
         let key = std::sync::Arc::new(key);
         let feed = std::sync::Arc::new(changes::Feed::new(backend, &url));
-        let store = Store { pool, writer, intake, backend, sealer, chainer, phones, key, feed };
+        let assessment_tz = DEFAULT_ASSESSMENT_TZ;
+        let mut store = Store { pool, writer, intake, backend, sealer, chainer, phones, key, feed, assessment_tz };
         store.seal_plain_contacts().await?;
         store.chain_unchained().await?;
         store.fill_phone_keys().await?;
+        store.load_tallies().await?;
         Ok(store)
     }
 

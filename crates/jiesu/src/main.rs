@@ -1,7 +1,7 @@
 //! The `jiesu` binary: parses the command line and hands over to the library crates.
 //! Exit status: 0 success, 1 failure (message on stderr), 2 usage error (from clap),
-//! 3 `check` found cases that differ from their replay, merge cycles or half-written Open311
-//! requests.
+//! 3 `check` found cases that differ from their replay, assessment tallies that differ from the
+//! replay's, merge cycles or half-written Open311 requests.
 
 mod bench;
 mod bench_pages;
@@ -211,6 +211,8 @@ async fn open_desk(args: &StoreArgs) -> anyhow::Result<Desk> {
     }
     let calendar = calendar.provisional_after_data();
     let store = config::open_store(&args.db, args.config.as_deref()).await?;
+    // The assessment tallies are cut in the desk's time zone (rebuilt once when it changes).
+    let store = store.retally(config.tz).await?;
     Ok(Desk::new(store, Catalog::dongcheng(), calendar, config))
 }
 
@@ -310,12 +312,16 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             for why in &report.open311_orphans {
                 println!("open311: {why}");
             }
+            for why in &report.tallies {
+                println!("{why}");
+            }
             println!("checked {} cases, {} events: {} differ", report.cases, report.events, report.mismatches.len());
-            if !report.merge_cycles.is_empty() || !report.open311_orphans.is_empty() {
+            if !report.merge_cycles.is_empty() || !report.open311_orphans.is_empty() || !report.tallies.is_empty() {
                 println!(
-                    "{} merge cycles, {} half-written Open311 requests",
+                    "{} merge cycles, {} half-written Open311 requests, {} assessment tallies differ",
                     report.merge_cycles.len(),
-                    report.open311_orphans.len()
+                    report.open311_orphans.len(),
+                    report.tallies.len()
                 );
             }
             Ok(if report.ok() { ExitCode::SUCCESS } else { ExitCode::from(3) })

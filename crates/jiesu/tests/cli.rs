@@ -67,6 +67,39 @@ fn check_passes_on_demo_data_and_fails_on_a_tampered_case() {
     assert!(out.contains("case 6:") && out.contains("summoned units"), "{out}");
 }
 
+/// The monthly assessment tallies are checked against the replay of every case: a tally edited
+/// by hand (a solved callback added), or one removed, is reported and `check` exits with 3.
+#[test]
+fn check_finds_tampered_assessment_tallies() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = format!("sqlite://{}/demo.db", dir.path().display());
+    let (code, out, err) = run(&["demo", "--db", &db, "--cases", "200", "--seed", "3"]);
+    assert_eq!(code, 0, "{out}{err}");
+    let (code, out, _) = run(&["check", "--db", &db]);
+    assert_eq!(code, 0, "{out}");
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let (period, unit) = rt.block_on(async {
+        let store = jiesu_store::Store::connect(&db).await.unwrap();
+        let first =
+            "SELECT period || ' ' || unit FROM assessment_tallies WHERE callbacks > 0 ORDER BY cases DESC LIMIT 1";
+        let key = jiesu_store::testing::strings(&store, first).await.unwrap().remove(0);
+        let (period, unit) = key.split_once(' ').unwrap();
+        let sql =
+            format!("UPDATE assessment_tallies SET solved = solved + 1 WHERE period = '{period}' AND unit = '{unit}'");
+        assert_eq!(jiesu_store::testing::execute(&store, &sql).await.unwrap(), 1);
+        store.close().await;
+        (period.to_string(), unit.to_string())
+    });
+    let (code, out, _) = run(&["check", "--db", &db]);
+    assert_eq!(code, 3, "{out}");
+    assert!(out.contains(&format!("assessment tally {period} {unit}: stored")), "{out}");
+    assert!(out.contains("1 assessment tallies differ"), "{out}");
+    tamper(&db, &[format!("DELETE FROM assessment_tallies WHERE period = '{period}' AND unit = '{unit}'")]);
+    let (code, out, _) = run(&["check", "--db", &db]);
+    assert_eq!(code, 3, "{out}");
+    assert!(out.contains(&format!("assessment tally {period} {unit}: missing")), "{out}");
+}
+
 /// Two cases merged into each other (written by hand through the store, past the desk that
 /// refuses it), and half-written Open311 requests: `jiesu check` reports them, exit status 3.
 #[test]

@@ -12,6 +12,7 @@
 //! only, no inline script or style); askama escapes everything; pages are never cached.
 
 mod admin;
+mod assessment;
 mod assets;
 mod bulk;
 mod desk;
@@ -66,7 +67,8 @@ pub(crate) fn router() -> Router<AppState> {
         .route("/cases/{id}", get(pages::case))
         .route("/cases/{id}/act", post(pages::act).layer(DefaultBodyLimit::max(desk::UPLOAD_LIMIT)))
         .route("/cases/{id}/attachments/{n}", get(desk::attachment))
-        .route("/assessment", get(pages::assessment))
+        .route("/assessment", get(assessment::page))
+        .route("/assessment.xlsx", get(assessment::xlsx))
         .route("/notices", get(pages::notices::page))
         .route("/notices/count", get(pages::notices::count))
         .route("/notices/seen", post(pages::notices::seen))

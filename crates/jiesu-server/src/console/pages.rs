@@ -10,9 +10,8 @@ use axum::response::{IntoResponse, Redirect, Response};
 use chrono::{DateTime, Utc};
 use chrono_tz::Tz;
 use jiesu_core::Command;
-use jiesu_domain::assessment::{Period, RankRow};
 use jiesu_domain::calendar::Calendar;
-use jiesu_domain::model::{CaseKind, Channel, Role, Satisfaction, Status, UnitKind};
+use jiesu_domain::model::{CaseKind, Channel, Role, Satisfaction, Status};
 use jiesu_store::{CaseFilter, CaseRecord, Page};
 use rand::RngExt;
 use serde::Deserialize;
@@ -26,7 +25,7 @@ use crate::cases::{CreateCase, command_and_note, renderer};
 use crate::error::ApiError;
 use crate::extract::{AppJson, AppQuery, CaseId};
 use crate::limit::ClientIp;
-use crate::{auth, intake, params};
+use crate::{auth, intake};
 
 pub(crate) mod notices;
 
@@ -1218,132 +1217,6 @@ pub(crate) async fn act(
         Err(e) if e.status() == StatusCode::NOT_FOUND => error_page(Some(chrome(&state, &v, "/cases")), &e),
         Err(e) => case_page(&state, &v, id, Some((e.status(), explain(&e)))).await,
     }
-}
-
-// ---------------------------------------------------------------------------------------------
-// 考核
-
-/// One ranking line as shown.
-struct RankLine {
-    rank: u32,
-    unit_name: String,
-    cases: u32,
-    callbacks: u32,
-    response: String,
-    resolution: String,
-    satisfaction: String,
-    composite: String,
-    change: String,
-    change_class: &'static str,
-    overdue_open: u32,
-}
-
-fn rate(x: Option<f64>) -> String {
-    x.map_or_else(|| "—".into(), |x| format!("{:.1}%", x * 100.0))
-}
-
-fn rank_lines(state: &AppState, rows: Vec<RankRow>) -> Vec<RankLine> {
-    rows.into_iter()
-        .map(|r| {
-            let f = &r.figures;
-            let (change, change_class) = match r.change {
-                Some(c) if c > 0 => (format!("↑{c}"), "up"),
-                Some(c) if c < 0 => (format!("↓{}", -c), "down"),
-                Some(_) => ("—".into(), "same"),
-                None => ("新".into(), "same"),
-            };
-            RankLine {
-                rank: r.rank,
-                unit_name: state.desk.catalog().unit(&r.unit).map_or_else(|| r.unit.clone(), |u| u.name.clone()),
-                cases: f.cases,
-                callbacks: f.callbacks,
-                response: rate(f.response_rate),
-                resolution: rate(f.resolution_rate),
-                satisfaction: rate(f.satisfaction_rate),
-                composite: format!("{:.2}", r.composite),
-                change,
-                change_class,
-                overdue_open: f.overdue_open,
-            }
-        })
-        .collect()
-}
-
-#[derive(Template, WebTemplate)]
-#[template(path = "assessment.html")]
-struct AssessmentPage {
-    chrome: Chrome,
-    period: String,
-    previous: String,
-    next: String,
-    streets: Vec<RankLine>,
-    departments: Vec<RankLine>,
-    /// The composite per street for the chart, as JSON (read by `console.js`).
-    chart: String,
-    /// How the composite is weighted, in words.
-    weights: String,
-}
-
-/// Query of `GET /assessment`.
-#[derive(Debug, Default, Deserialize)]
-pub(crate) struct PeriodQuery {
-    #[serde(default)]
-    period: String,
-}
-
-fn period_code(p: Period) -> String {
-    format!("{:04}-{:02}", p.year, p.month)
-}
-
-/// `GET /assessment?period=YYYY-MM`: the three rates and the composite per street and per
-/// department, the ranking and its change (the desk's `ranking`, as `GET /api/v1/rankings`).
-pub(crate) async fn assessment(State(state): State<AppState>, v: Viewer, Query(q): Query<PeriodQuery>) -> Response {
-    let page_chrome = || chrome(&state, &v, "/assessment");
-    if let Err(e) = v.actor.check_staff() {
-        return error_page(Some(page_chrome()), &e);
-    }
-    let now = state.now();
-    let period = match q.period.trim() {
-        "" => Ok(Period::of(now, state.desk.config().tz)),
-        p => params::period("period", p),
-    };
-    let period = match period {
-        Ok(p) => p,
-        Err(e) => return error_page(Some(page_chrome()), &e),
-    };
-    let desk = &state.desk;
-    let ranked =
-        tokio::try_join!(desk.ranking(period, UnitKind::Street, now), desk.ranking(period, UnitKind::Department, now));
-    let (streets, departments) = match ranked {
-        Ok((s, d)) => (rank_lines(&state, s), rank_lines(&state, d)),
-        Err(e) => return error_page(Some(page_chrome()), &ApiError::from(e)),
-    };
-    let chart = serde_json::json!({
-        "names": streets.iter().map(|r| r.unit_name.trim_end_matches("街道办事处")).collect::<Vec<_>>(),
-        "values": streets.iter().map(|r| r.composite.parse::<f64>().unwrap_or(0.0)).collect::<Vec<_>>(),
-    })
-    .to_string();
-    AssessmentPage {
-        chrome: page_chrome(),
-        period: period_code(period),
-        previous: period_code(period.previous()),
-        next: period_code(period.next()),
-        streets,
-        departments,
-        chart,
-        weights: {
-            let w = state.desk.config().weights;
-            let sum = w.response + w.resolution + w.satisfaction;
-            let p = |x: f64| format!("{:.0}%", 100.0 * x / sum);
-            format!(
-                "综合 = 响应率 × {} + 解决率 × {} + 满意率 × {}（按回访计，满分 100）",
-                p(w.response),
-                p(w.resolution),
-                p(w.satisfaction)
-            )
-        },
-    }
-    .into_response()
 }
 
 /// Every satisfaction choice, for the callback form.
