@@ -149,13 +149,15 @@ async fn last_month(desk: &Desk) -> anyhow::Result<String> {
     Ok(format!("{y:04}-{m:02}"))
 }
 
-/// One request of a page: a GET, or a form POST when `form` is given.
+/// One request of a page: a GET, or a form POST when `form` is given; the answer must be a
+/// success and, when `expect` is given, contain it (a page that renders an error is an error).
 async fn request(
     http: &reqwest::Client,
     base: &str,
     s: &Session,
     path: &str,
     form: Option<Vec<(&str, String)>>,
+    expect: Option<&str>,
     t: &mut Timings,
 ) -> anyhow::Result<()> {
     let started = std::time::Instant::now();
@@ -169,10 +171,16 @@ async fn request(
     let r = req.header("cookie", &s.cookie).send().await?;
     let status = r.status();
     let server = server_time(&r);
-    r.bytes().await?;
+    let body = r.bytes().await?;
     let client = started.elapsed();
     if !status.is_success() {
         t.errors.push(format!("{path}: {status}"));
+        return Ok(());
+    }
+    if let Some(want) = expect
+        && !String::from_utf8_lossy(&body).contains(want)
+    {
+        t.errors.push(format!("{path}: the answer lacks {want:?}"));
         return Ok(());
     }
     t.server.push(server.ok_or_else(|| anyhow::anyhow!("{path}: no Server-Timing header"))?);
@@ -211,12 +219,15 @@ pub async fn pages(desk: &Desk, requests: usize, messages_path: &Path) -> anyhow
             match name {
                 "intake" => {
                     let text = texts[rng.random_range(0..texts.len())].clone();
-                    request(&http, &base, &operator, "/intake/suggest", Some(vec![("text", text)]), &mut one).await?
+                    let form = Some(vec![("text", text)]);
+                    // Suggestions, not an error.
+                    let want = Some("id=\"suggestions\"");
+                    request(&http, &base, &operator, "/intake/suggest", form, want, &mut one).await?
                 }
-                "inbox" => request(&http, &base, &handler, "/inbox", None, &mut one).await?,
+                "inbox" => request(&http, &base, &handler, "/inbox", None, None, &mut one).await?,
                 "case" => {
                     let id = rng.random_range(1..=max_id);
-                    request(&http, &base, &leader, &format!("/cases/{id}"), None, &mut one).await?
+                    request(&http, &base, &leader, &format!("/cases/{id}"), None, None, &mut one).await?
                 }
                 "search" => {
                     let word = if i % 2 == 0 {
@@ -224,7 +235,7 @@ pub async fn pages(desk: &Desk, requests: usize, messages_path: &Path) -> anyhow
                     } else {
                         WORDS_4[rng.random_range(0..WORDS_4.len())]
                     };
-                    request(&http, &base, &operator, &format!("/cases?q={word}"), None, &mut one).await?;
+                    request(&http, &base, &operator, &format!("/cases?q={word}"), None, None, &mut one).await?;
                     if i >= warmup {
                         search_by_len.entry(word.chars().count()).or_default().extend(one.server.iter().copied());
                     }
@@ -232,10 +243,11 @@ pub async fn pages(desk: &Desk, requests: usize, messages_path: &Path) -> anyhow
                 "map" => {
                     let path =
                         if i % 4 == 3 { "/map".to_string() } else { format!("/map/data?period={month}&measure=all") };
-                    request(&http, &base, &leader, &path, None, &mut one).await?
+                    request(&http, &base, &leader, &path, None, None, &mut one).await?
                 }
                 "assessment" => {
-                    request(&http, &base, &leader, &format!("/assessment?period={month}"), None, &mut one).await?
+                    let path = format!("/assessment?period={month}");
+                    request(&http, &base, &leader, &path, None, None, &mut one).await?
                 }
                 _ => unreachable!(),
             }
