@@ -72,9 +72,13 @@ pub(crate) fn joined(terms: &[String]) -> String {
 /// candidates on `backend`; `LIKE` then checks each candidate.
 pub(crate) fn candidates_condition(backend: Backend) -> &'static str {
     match backend {
+        // One IN list (the index's hits, then the cases above its mark), not an OR of the two:
+        // with the OR, SQLite scans every case in id order for the newest page, all of them
+        // when a word is rare (0.5 s on a million cases); the list is walked in id order instead.
         Backend::Sqlite => {
-            "(id IN (SELECT rowid FROM case_fts WHERE case_fts MATCH ?) \
-              OR id > (SELECT CAST(value AS BIGINT) FROM meta WHERE name = 'search_indexed_to'))"
+            "id IN (SELECT rowid FROM case_fts WHERE case_fts MATCH ? \
+              UNION ALL SELECT id FROM cases WHERE id > \
+              (SELECT CAST(value AS BIGINT) FROM meta WHERE name = 'search_indexed_to'))"
         }
         Backend::Postgres => "id IN (SELECT case_id FROM case_terms WHERE terms @> string_to_array(?, ' '))",
     }
