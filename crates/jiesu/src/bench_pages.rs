@@ -2,7 +2,8 @@
 //!
 //! Serves the store with the real router on a loopback port (the desk as `jiesu serve` builds
 //! it: gazetteer, grid and classifier), logs in through the API as the people who use each page
-//! (an operator; a handler of the unit holding the most open cases; a leader, i.e. an admin),
+//! (an operator; a handler of the unit holding the most open cases; a leader, i.e. an admin; a
+//! dispatcher),
 //! warms each page up, then requests each page `requests` times with realistic inputs:
 //!
 //! - intake: the live suggestions (`POST /intake/suggest`) for real citizen messages
@@ -11,7 +12,9 @@
 //! - case: random case pages;
 //! - search: full-text searches of 2- and 4-character words, alternately;
 //! - map: the map page's counts (`/map/data`) and the page itself, for the last full month;
-//! - assessment: the assessment page of the last full month.
+//! - assessment: the assessment page of the last full month;
+//! - and the other daily pages: the dispatch queue, notices (the badge's count and the page),
+//!   the callback list and the supervisor's list.
 //!
 //! The time of a request is the server's own (`Server-Timing: app;dur=…`, from the request
 //! reaching the router to the response's head), so the client and the loopback do not count.
@@ -204,11 +207,14 @@ pub async fn pages(desk: &Desk, requests: usize, messages_path: &Path) -> anyhow
     let http = reqwest::Client::new();
     let operator = login(desk, &http, &base, "bench-operator", Role::Operator, None).await?;
     let leader = login(desk, &http, &base, "bench-leader", Role::Admin, None).await?;
+    let dispatcher = login(desk, &http, &base, "bench-dispatcher", Role::Dispatcher, None).await?;
     let handler =
         login(desk, &http, &base, &format!("bench-handler-{unit}"), Role::UnitHandler, Some(unit.as_str())).await?;
 
     let mut rng = Xoshiro256PlusPlus::seed_from_u64(2026);
-    let names = ["intake", "inbox", "case", "search", "map", "assessment"];
+    // The contract's six pages, then the other daily pages.
+    let names =
+        ["intake", "inbox", "case", "search", "map", "assessment", "dispatch", "notices", "callback", "supervise"];
     let mut results: HashMap<&str, Timings> = HashMap::new();
     let mut search_by_len: HashMap<usize, Vec<Duration>> = HashMap::new();
     let warmup = (requests / 10).clamp(3, 20);
@@ -249,6 +255,14 @@ pub async fn pages(desk: &Desk, requests: usize, messages_path: &Path) -> anyhow
                     let path = format!("/assessment?period={month}");
                     request(&http, &base, &leader, &path, None, None, &mut one).await?
                 }
+                "dispatch" => request(&http, &base, &dispatcher, "/dispatch", None, None, &mut one).await?,
+                "notices" => {
+                    // The badge's count (every page asks it) and the page, alternately.
+                    let path = if i % 2 == 0 { "/notices/count" } else { "/notices" };
+                    request(&http, &base, &handler, path, None, None, &mut one).await?
+                }
+                "callback" => request(&http, &base, &operator, "/callback", None, None, &mut one).await?,
+                "supervise" => request(&http, &base, &leader, "/supervise", None, None, &mut one).await?,
                 _ => unreachable!(),
             }
             if i >= warmup {

@@ -168,8 +168,9 @@ enum BenchCmd {
         seconds: u64,
     },
     /// Server-side time (p50/p99) of each console page on a filled store: intake suggestions,
-    /// the busiest inbox, case pages, searches, the map and the assessment. Adds three users
-    /// (bench-operator, bench-leader, bench-handler-UNIT) with fresh random passwords.
+    /// the busiest inbox, case pages, searches, the map and the assessment. Adds four users
+    /// (bench-operator, bench-leader, bench-dispatcher, bench-handler-UNIT) with fresh random
+    /// passwords.
     Pages {
         #[command(flatten)]
         store: StoreArgs,
