@@ -948,7 +948,7 @@ pub(crate) fn numbered(first: usize) -> impl FnMut() -> String {
 /// Placeholders of a bulk statement with many values: anonymous on SQLite, whose lookup of a
 /// numbered one by its name takes time in the number of placeholders (so binding a statement's
 /// values would take the square), numbered on PostgreSQL.
-fn bulk_marks(backend: crate::Backend) -> Box<dyn FnMut() -> String + Send> {
+pub(crate) fn bulk_marks(backend: crate::Backend) -> Box<dyn FnMut() -> String + Send> {
     match backend {
         crate::Backend::Sqlite => Box::new(anonymous),
         crate::Backend::Postgres => Box::new(numbered(1)),

@@ -157,7 +157,8 @@ pub(crate) async fn insert_terms_bulk(
     terms: &[String],
 ) -> Result<(), StoreError> {
     let (Some(&first), Some(&last)) = (ids.first(), ids.last()) else { return Ok(()) };
-    let sql_row = match backend {
+    // The statement's head, and the function that turns the joined terms into the column's value.
+    let (head, terms_of) = match backend {
         Backend::Sqlite => {
             let mark: i64 =
                 sqlx::query_scalar("SELECT CAST(value AS BIGINT) FROM meta WHERE name = 'search_indexed_to'")
@@ -170,25 +171,21 @@ pub(crate) async fn insert_terms_bulk(
                 .bind(last.to_string())
                 .execute(&mut **tx)
                 .await?;
-            ("INSERT INTO case_fts (rowid, terms) VALUES ", "(?, ?)")
+            ("INSERT INTO case_fts (rowid, terms) VALUES ", None)
         }
-        Backend::Postgres => ("INSERT INTO case_terms (case_id, terms) VALUES ", "(?, string_to_array(?, ' '))"),
+        Backend::Postgres => ("INSERT INTO case_terms (case_id, terms) VALUES ", Some("string_to_array")),
     };
     for (ids, terms) in ids.chunks(BULK_ROWS).zip(terms.chunks(BULK_ROWS)) {
-        // Anonymous placeholders on SQLite (a numbered one is looked up by name, in time linear
-        // in their number), numbered on PostgreSQL.
-        let mut n = 0;
+        // The placeholders of the case store's other bulk statements.
+        let mut mark = crate::cases::bulk_marks(backend);
         let rows: Vec<String> = ids
             .iter()
-            .map(|_| match backend {
-                Backend::Sqlite => sql_row.1.to_string(),
-                Backend::Postgres => {
-                    n += 2;
-                    sql_row.1.replacen('?', &format!("${}", n - 1), 1).replacen('?', &format!("${n}"), 1)
-                }
+            .map(|_| match terms_of {
+                None => format!("({}, {})", mark(), mark()),
+                Some(f) => format!("({}, {f}({}, ' '))", mark(), mark()),
             })
             .collect();
-        let mut q = sqlx::query(AssertSqlSafe(format!("{}{}", sql_row.0, rows.join(", "))));
+        let mut q = sqlx::query(AssertSqlSafe(format!("{head}{}", rows.join(", "))));
         for (id, t) in ids.iter().zip(terms) {
             q = q.bind(*id).bind(t.clone());
         }
