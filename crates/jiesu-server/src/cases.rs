@@ -318,9 +318,16 @@ pub struct CaseList {
     cases: Vec<CaseView>,
     /// Pass as `before` for the next page; null on the last page.
     next_before: Option<i64>,
-    /// How many cases match the filters in all.
+    /// How many cases match the filters in all; for a text search (`q`), counted up to
+    /// [`SEARCH_COUNT_CAP`] only (see `total_capped`).
     total: u64,
+    /// True when a text search matched more than [`SEARCH_COUNT_CAP`] cases: `total` is then the cap,
+    /// a lower bound.
+    total_capped: bool,
 }
+
+/// A text search counts its matches up to this many (`CaseList::total_capped`).
+pub const SEARCH_COUNT_CAP: u64 = 10_000;
 
 /// `GET /api/v1/cases`: newest first, `next_before` pages on, `total` counts all that match.
 /// Only the cases within the actor's scope are searched (see `jiesu_domain::access`).
@@ -387,12 +394,19 @@ pub async fn list(
 
     let store = state.desk.store();
     let scope = actor.scope(catalog);
-    let (page, total) =
-        tokio::try_join!(store.list(&scope, &filter, Page { limit, before }), store.count(&scope, &filter))?;
+    let count = async {
+        match filter.text {
+            Some(_) => store.count_up_to(&scope, &filter, SEARCH_COUNT_CAP).await,
+            None => store.count(&scope, &filter).await,
+        }
+    };
+    let (page, total) = tokio::try_join!(store.list(&scope, &filter, Page { limit, before }), count)?;
+    let total_capped = total > SEARCH_COUNT_CAP;
+    let total = if total_capped { SEARCH_COUNT_CAP } else { total };
     let next_before = (page.len() == limit as usize).then(|| page.last().map(|c| c.id)).flatten();
     let r = renderer(&state);
     let cases: Vec<_> = page.into_iter().map(|rec| r.case(rec, &actor)).collect();
-    Ok(AppJson(CaseList { cases, next_before, total }))
+    Ok(AppJson(CaseList { cases, next_before, total, total_capped }))
 }
 
 /// `GET /api/v1/cases/{id}`.

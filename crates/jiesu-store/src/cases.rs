@@ -743,6 +743,19 @@ impl Store {
         Ok(n as u64)
     }
 
+    /// How many cases within `scope` match `filter`, counting no further than `cap + 1`: a
+    /// result above `cap` means "more than `cap`". A full-text search for a common word has tens of
+    /// thousands of candidates that only `LIKE` can decide; counting them all is what made a search
+    /// page slow, and nobody pages through more than `cap` of them.
+    pub async fn count_up_to(&self, scope: &Scope, filter: &CaseFilter, cap: u64) -> Result<u64, StoreError> {
+        let w = filter_clause(self.backend, scope, filter, None);
+        let limit = i64::try_from(cap.saturating_add(1)).unwrap_or(i64::MAX);
+        let sql =
+            format!("SELECT COUNT(*) AS n FROM (SELECT 1 FROM cases{} LIMIT {}) capped", w.sql, w.next_placeholder());
+        let n: i64 = w.bind(sqlx::query(AssertSqlSafe(sql))).bind(limit).fetch_one(&self.pool).await?.try_get("n")?;
+        Ok(n as u64)
+    }
+
     /// Counts of the cases within `scope`, by status code.
     pub async fn count_by_status(&self, scope: &Scope) -> Result<Vec<(String, u64)>, StoreError> {
         let mut w = Where::default();

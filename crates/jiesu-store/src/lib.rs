@@ -80,6 +80,14 @@ pub enum Durability {
     Full,
 }
 
+/// `meta` marks of the one-time upgrades run when a store opens (see [`Store::open`]):
+/// contacts stored in plain text before migration 0002 sealed, …
+pub const UPGRADE_CONTACTS: &str = "upgraded_contacts_sealed";
+/// … the search terms of PostgreSQL cases from before search indexed, …
+pub const UPGRADE_TERMS: &str = "upgraded_search_terms";
+/// … and the caller keys (来电弹屏) of cases from before migration 0014 filled.
+pub const UPGRADE_PHONE_KEYS: &str = "upgraded_phone_keys";
+
 /// How to open a store.
 #[derive(Debug, Clone, Default)]
 pub struct StoreOptions {
@@ -185,18 +193,46 @@ impl Store {
         let chainer = std::sync::Arc::new(chain::Chainer::new(&key));
         let phones = std::sync::Arc::new(callers::PhoneKeyer::new(&key));
         let intake = (backend == Backend::Sqlite).then(|| batch::spawn(writer.clone()));
-        if backend == Backend::Postgres {
-            search::index_missing_postgres(&writer).await?;
-        }
         let key = std::sync::Arc::new(key);
         let feed = std::sync::Arc::new(changes::Feed::new(backend, &url));
         let assessment_tz = DEFAULT_ASSESSMENT_TZ;
         let mut store = Store { pool, writer, intake, backend, sealer, chainer, phones, key, feed, assessment_tz };
-        store.seal_plain_contacts().await?;
+        // Upgrades of stores written by earlier versions. Each scans every case, so each leaves a
+        // mark in `meta` when done and later opens skip it (at a million cases the scans took
+        // seconds); every write since fills what they fill.
+        if !store.upgraded(UPGRADE_CONTACTS).await? {
+            store.seal_plain_contacts().await?;
+            store.mark_upgraded(UPGRADE_CONTACTS).await?;
+        }
+        if backend == Backend::Postgres && !store.upgraded(UPGRADE_TERMS).await? {
+            search::index_missing_postgres(&store.writer).await?;
+            store.mark_upgraded(UPGRADE_TERMS).await?;
+        }
         store.chain_unchained().await?;
-        store.fill_phone_keys().await?;
+        if !store.upgraded(UPGRADE_PHONE_KEYS).await? {
+            store.fill_phone_keys().await?;
+            store.mark_upgraded(UPGRADE_PHONE_KEYS).await?;
+        }
         store.load_tallies().await?;
         Ok(store)
+    }
+
+    /// Whether the one-time upgrade `name` has run on this store (its mark is in `meta`).
+    async fn upgraded(&self, name: &str) -> Result<bool, StoreError> {
+        let mark: Option<String> = sqlx::query_scalar("SELECT value FROM meta WHERE name = $1")
+            .bind(name)
+            .fetch_optional(&self.writer)
+            .await?;
+        Ok(mark.is_some())
+    }
+
+    /// Records that the one-time upgrade `name` has run.
+    async fn mark_upgraded(&self, name: &str) -> Result<(), StoreError> {
+        sqlx::query("INSERT INTO meta (name, value) VALUES ($1, 'done') ON CONFLICT (name) DO NOTHING")
+            .bind(name)
+            .execute(&self.writer)
+            .await?;
+        Ok(())
     }
 
     /// The backend this store runs on.

@@ -305,6 +305,9 @@ async fn plain_contacts_from_before_are_sealed_on_open() {
     )
     .await
     .unwrap();
+    // A store from before encryption at rest has no upgrade mark.
+    let unmark = format!("DELETE FROM meta WHERE name = '{}'", jiesu_store::UPGRADE_CONTACTS);
+    testing::execute(&store, &unmark).await.unwrap();
     store.close().await;
     let store = Store::connect(&url).await.unwrap();
     let raw = one(&store, "SELECT contact FROM cases").await;

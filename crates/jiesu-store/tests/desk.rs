@@ -119,8 +119,14 @@ async fn callers(url: &str) {
     .unwrap();
     assert!(dump.iter().all(|row| !row.contains("13812345678") && !row.contains("13700000000")), "{dump:?}");
 
-    // A store written before 0014: its keys are filled when it opens again.
+    // Once a store is upgraded, opening it does not scan for missing keys again.
     execute(&store, "UPDATE cases SET phone_key = NULL").await.unwrap();
+    store.close().await;
+    let store = connect(url).await.unwrap();
+    let unfilled = strings(&store, "SELECT COALESCE(phone_key, 'null') FROM cases").await.unwrap();
+    assert!(unfilled.iter().all(|k| k == "null"), "{unfilled:?}");
+    // A store written before 0014 (no upgrade mark): its keys are filled when it opens again.
+    execute(&store, &format!("DELETE FROM meta WHERE name = '{}'", jiesu_store::UPGRADE_PHONE_KEYS)).await.unwrap();
     store.close().await;
     let store = connect(url).await.unwrap();
     assert_eq!(strings(&store, "SELECT phone_key FROM cases ORDER BY id").await.unwrap(), keys);

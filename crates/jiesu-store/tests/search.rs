@@ -47,6 +47,11 @@ async fn search(store: &Store, q: &str) -> Vec<i64> {
         store.list(&Scope::All, &f, Page { limit: 100, before: None }).await.unwrap().iter().map(|r| r.id).collect();
     ids.sort();
     assert_eq!(store.count(&Scope::All, &f).await.unwrap(), ids.len() as u64, "{q}");
+    // The capped count agrees below its cap and stops one above it.
+    for cap in [0, 1, 2, 100] {
+        let n = store.count_up_to(&Scope::All, &f, cap).await.unwrap();
+        assert_eq!(n, (ids.len() as u64).min(cap + 1), "{q}, cap {cap}");
+    }
     ids
 }
 
@@ -124,6 +129,8 @@ async fn cases_from_before_the_index_are_found() {
     let store = connect(&db.url).await.unwrap();
     let id = file(&store, "胡同里私搭乱建", 0).await;
     testing::execute(&store, "DELETE FROM case_terms").await.unwrap();
+    let unmark = format!("DELETE FROM meta WHERE name = '{}'", jiesu_store::UPGRADE_TERMS);
+    testing::execute(&store, &unmark).await.unwrap();
     store.close().await;
     let store = connect(&db.url).await.unwrap();
     assert_eq!(search(&store, "搭乱").await, vec![id]);

@@ -938,6 +938,8 @@ struct CasesPage {
     chrome: Chrome,
     rows: Vec<CaseRow>,
     total: u64,
+    /// A text search matched more than `total` (the API's cap): shown as "超过 N 件".
+    total_capped: bool,
     /// The filters as given (blank when absent), to keep them in the form.
     q: String,
     status: String,
@@ -1006,6 +1008,7 @@ pub(crate) async fn cases(
         chrome: chrome(&state, &v, "/cases"),
         rows,
         total: list["total"].as_u64().unwrap_or(0),
+        total_capped: list["total_capped"].as_bool().unwrap_or(false),
         q: get("q"),
         status: get("status"),
         category: get("category"),
