@@ -24,9 +24,10 @@ use std::collections::HashMap;
 use std::path::Path;
 use std::time::Duration;
 
-use chrono::{Datelike, TimeZone, Utc};
+use anyhow::Context;
+use chrono::{Datelike, Utc};
 use jiesu_core::Desk;
-use jiesu_domain::model::{Role, Status};
+use jiesu_domain::model::Role;
 use jiesu_server::AppState;
 use jiesu_store::{CaseFilter, Page, Scope};
 use rand::rngs::Xoshiro256PlusPlus;
@@ -113,21 +114,6 @@ async fn login(
     Ok(Session { cookie, csrf })
 }
 
-/// The unit holding the most open cases (the busiest inbox) and how many.
-async fn busiest_unit(desk: &Desk) -> anyhow::Result<(String, u64)> {
-    let open: Vec<Status> = Status::ALL.iter().copied().filter(|s| s.is_open()).collect();
-    let mut best = (String::new(), 0);
-    for unit in desk.catalog().units() {
-        let filter = CaseFilter { statuses: open.clone(), assignee: Some(unit.code.clone()), ..Default::default() };
-        let n = desk.store().count(&Scope::All, &filter).await?;
-        if n > best.1 {
-            best = (unit.code.clone(), n);
-        }
-    }
-    anyhow::ensure!(best.1 > 0, "no unit holds an open case: fill the store first (jiesu demo)");
-    Ok(best)
-}
-
 /// Real citizen messages for the intake suggestions: the Teddy Cup sample if at hand, else the
 /// texts of the store's newest cases.
 async fn messages(desk: &Desk, path: &Path) -> anyhow::Result<Vec<String>> {
@@ -148,7 +134,6 @@ async fn last_month(desk: &Desk) -> anyhow::Result<String> {
     let at = newest.first().map(|c| c.state.received_at).unwrap_or_else(Utc::now);
     let local = at.with_timezone(&desk.config().tz);
     let (y, m) = if local.month() == 1 { (local.year() - 1, 12) } else { (local.year(), local.month() - 1) };
-    debug_assert!(desk.config().tz.with_ymd_and_hms(y, m, 1, 0, 0, 0).single().is_some());
     Ok(format!("{y:04}-{m:02}"))
 }
 
@@ -194,7 +179,9 @@ async fn request(
 /// Runs the benchmark on `desk` (a filled store), `requests` requests per page.
 pub async fn pages(desk: &Desk, requests: usize, messages_path: &Path) -> anyhow::Result<bool> {
     let max_id = desk.store().max_case_id().await?.ok_or_else(|| anyhow::anyhow!("the store has no cases"))?;
-    let (unit, open) = busiest_unit(desk).await?;
+    let (unit, open) = crate::cmd_accounts::busiest_unit(desk, |_| true)
+        .await?
+        .context("no unit holds an open case: fill the store first (jiesu demo)")?;
     let month = last_month(desk).await?;
     let texts = messages(desk, messages_path).await?;
     println!(

@@ -162,23 +162,13 @@ pub async fn key(cmd: KeyCmd) -> anyhow::Result<ExitCode> {
 /// open cases. They share one random password, printed once (the store keeps only its hash).
 /// Does nothing when `admin` already exists.
 pub async fn demo_accounts(desk: &jiesu_core::Desk) -> anyhow::Result<()> {
-    use jiesu_domain::access::Scope;
-    use jiesu_domain::model::{Status, UnitKind};
+    use jiesu_domain::model::UnitKind;
 
     let store = desk.store();
     if store.user("admin").await?.is_some() {
         return Ok(());
     }
-    let open: Vec<Status> = Status::ALL.iter().copied().filter(|s| s.is_open()).collect();
-    let mut busiest = ("S001".to_string(), 0);
-    for unit in desk.catalog().units().iter().filter(|u| u.kind == UnitKind::Street) {
-        let filter =
-            jiesu_store::CaseFilter { assignee: Some(unit.code.clone()), statuses: open.clone(), ..Default::default() };
-        let n = store.count(&Scope::All, &filter).await?;
-        if n > busiest.1 {
-            busiest = (unit.code.clone(), n);
-        }
-    }
+    let busiest = busiest_unit(desk, |u| u.kind == UnitKind::Street).await?.unwrap_or(("S001".to_string(), 0));
     // No look-alike characters: the password is read off a terminal.
     let password = jiesu_store::one_time_password();
     let unit = busiest.0.as_str();
@@ -198,6 +188,27 @@ pub async fn demo_accounts(desk: &jiesu_core::Desk) -> anyhow::Result<()> {
         println!("  {name:<11} {}{unit_name}", role.label());
     }
     Ok(())
+}
+
+/// Of the units `which` picks, the one holding the most open cases (the busiest inbox) and how
+/// many; None when none holds one.
+pub(crate) async fn busiest_unit(
+    desk: &jiesu_core::Desk,
+    which: impl Fn(&jiesu_domain::catalog::Unit) -> bool,
+) -> anyhow::Result<Option<(String, u64)>> {
+    use jiesu_domain::model::Status;
+
+    let open: Vec<Status> = Status::ALL.iter().copied().filter(|s| s.is_open()).collect();
+    let mut best = None;
+    for unit in desk.catalog().units().iter().filter(|u| which(u)) {
+        let filter =
+            jiesu_store::CaseFilter { assignee: Some(unit.code.clone()), statuses: open.clone(), ..Default::default() };
+        let n = desk.store().count(&jiesu_domain::access::Scope::All, &filter).await?;
+        if n > best.as_ref().map_or(0, |(_, most)| *most) {
+            best = Some((unit.code.clone(), n));
+        }
+    }
+    Ok(best)
 }
 
 #[cfg(test)]
