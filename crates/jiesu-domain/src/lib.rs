@@ -10,6 +10,7 @@ pub mod assessment;
 pub mod attachment;
 pub mod calendar;
 pub mod catalog;
+pub mod credit_code;
 pub mod deadline;
 pub mod disclosure;
 pub mod draft;

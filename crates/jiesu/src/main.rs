@@ -9,6 +9,7 @@ mod bench_reads;
 mod cmd_accounts;
 mod cmd_backup;
 mod cmd_dups;
+mod cmd_enterprise;
 mod cmd_geo;
 mod cmd_model;
 mod cmd_openapi;
@@ -133,6 +134,9 @@ enum Cmd {
     /// Console users (password login).
     #[command(subcommand)]
     User(cmd_accounts::UserCmd),
+    /// Key enterprises (紫金服务): check a unified social credit code.
+    #[command(subcommand)]
+    Enterprise(cmd_enterprise::EnterpriseCmd),
     /// API keys (Open311 and machine clients).
     #[command(subcommand)]
     Key(cmd_accounts::KeyCmd),
@@ -337,6 +341,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Cmd::User(cmd) => cmd_accounts::user(cmd).await,
+        Cmd::Enterprise(cmd) => Ok(cmd_enterprise::run(cmd)),
         Cmd::Key(cmd) => cmd_accounts::key(cmd).await,
         Cmd::Model(cmd) => {
             cmd_model::run(cmd)?;

@@ -34,6 +34,21 @@ fn calendar_prints_one_line_per_exception_and_refuses_unknown_years() {
 }
 
 #[test]
+fn enterprise_check_code_exits_by_validity_and_says_why() {
+    let (code, out, _) = run(&["enterprise", "check-code", "91350100M000100Y43"]);
+    assert_eq!((code, out.contains("valid")), (0, true), "{out}");
+    let (code, out, _) = run(&["enterprise", "check-code", "91350100M000100Y44"]);
+    assert_eq!(code, 1, "{out}");
+    assert!(out.contains("position 18") && out.contains("invalid"), "{out}");
+    let (code, out, _) = run(&["enterprise", "check-code", "91350100M000100Y53"]);
+    assert_eq!(code, 1, "{out}");
+    assert!(out.contains("GB 11714"), "{out}");
+    let (code, out, _) = run(&["enterprise", "check-code", "9135"]);
+    assert_eq!(code, 1, "{out}");
+    assert!(out.contains("18 characters"), "{out}");
+}
+
+#[test]
 fn check_passes_on_demo_data_and_fails_on_a_tampered_case() {
     let dir = tempfile::tempdir().unwrap();
     let db = format!("sqlite://{}/demo.db", dir.path().display());
