@@ -2,7 +2,7 @@
 //! [`Action`] (computing deadlines, routing, checking unit codes).
 
 use chrono::{DateTime, Utc};
-use jiesu_domain::model::{Callback, Satisfaction};
+use jiesu_domain::model::{AppealReason, Callback, Satisfaction};
 use jiesu_domain::workflow::Action;
 use serde::{Deserialize, Serialize};
 
@@ -97,6 +97,18 @@ pub enum Command {
         /// Master case id.
         into: i64,
     },
+    /// 考核申诉: the unit holding the case asks that it leave the unit's assessment (the note
+    /// gives the grounds).
+    Appeal {
+        /// 不合理诉求 / 重复诉求 / 非本单位职责.
+        reason: AppealReason,
+    },
+    /// 申诉裁定 (supervisor): `excluded` true is 核减, false refuses the pending appeal or takes
+    /// back an earlier 核减.
+    RuleAppeal {
+        /// The case leaves the unit's assessment.
+        excluded: bool,
+    },
 }
 
 fn yes() -> bool {
@@ -126,12 +138,17 @@ impl Command {
             Command::Reopen => "reopen",
             Command::Merge { .. } => "merge",
             Command::Reclassify { .. } => "reclassify",
+            Command::Appeal { .. } => "appeal",
+            Command::RuleAppeal { .. } => "rule_appeal",
         }
     }
 
     /// Whether the command needs a note (the reason or the reply text).
     pub fn needs_note(&self) -> bool {
-        matches!(self, Command::RequestReturn | Command::Reply | Command::RequestExtension { .. })
+        matches!(
+            self,
+            Command::RequestReturn | Command::Reply | Command::RequestExtension { .. } | Command::Appeal { .. }
+        )
     }
 
     /// The domain action for commands that need nothing computed.
@@ -156,6 +173,8 @@ impl Command {
             }),
             Command::Close => Action::Close,
             Command::Merge { into } => Action::Merge { into: *into },
+            Command::Appeal { reason } => Action::Appeal { reason: *reason },
+            Command::RuleAppeal { excluded } => Action::RuleAppeal { excluded: *excluded },
             Command::Dispatch { .. }
             | Command::Reclassify { .. }
             | Command::RequestExtension { .. }

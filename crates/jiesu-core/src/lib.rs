@@ -637,16 +637,18 @@ impl Desk {
             return self.assessment_by_fold(period, now).await;
         }
         let (from, to) = period.bounds(self.config.tz);
-        let overdue: std::collections::HashMap<String, u32> =
-            self.store.unclosed_overdue_by_unit(from, to, now).await?.into_iter().collect();
-        Ok(rows
+        let overdue = self.store.unclosed_overdue_by_unit(from, to, now).await?;
+        let excluded = self.store.excluded_by_unit(from, to).await?;
+        let overdue: std::collections::HashMap<String, u32> = overdue.into_iter().collect();
+        let figures = rows
             .into_iter()
             .filter_map(|r| {
                 let unit = self.catalog.unit(&r.unit)?;
                 let overdue = overdue.get(&r.unit).copied().unwrap_or(0);
                 Some(r.tally.figures(unit.code.clone(), unit.kind, period, &self.config.weights, overdue))
             })
-            .collect())
+            .collect();
+        Ok(with_excluded(figures, excluded))
     }
 
     /// The assessment figures of every unit for `period` at `now`, folded from the states of
@@ -654,6 +656,10 @@ impl Desk {
     pub async fn assessment_by_fold(&self, period: Period, now: DateTime<Utc>) -> Result<Vec<UnitFigures>, CoreError> {
         let (from, to) = period.bounds(self.config.tz);
         let states = self.store.states_received(from, to).await?;
+        let mut excluded: std::collections::BTreeMap<String, u32> = Default::default();
+        for (_, s) in states.iter().filter(|(_, s)| s.excluded()) {
+            *excluded.entry(s.assignee.clone().unwrap_or_default()).or_default() += 1;
+        }
         let facts: Vec<CaseFacts> = states
             .into_iter()
             .filter_map(|(_, s)| {
@@ -661,7 +667,8 @@ impl Desk {
                 CaseFacts::of_state(&s, unit.kind)
             })
             .collect();
-        Ok(assessment::assess(&facts, period, self.config.tz, now, &self.config.weights))
+        let figures = assessment::assess(&facts, period, self.config.tz, now, &self.config.weights);
+        Ok(with_excluded(figures, excluded.into_iter().collect()))
     }
 
     /// The composite score per month from `last - months + 1` to `last`, for the whole district
@@ -693,7 +700,7 @@ impl Desk {
                 let (from, to) = p.bounds(self.config.tz);
                 let (district, mine) = by_period.get_mut(p).expect("every period");
                 for (_, s) in self.store.states_received(from, to).await? {
-                    let Some(a) = s.assignee.as_deref().filter(|a| known(a)) else { continue };
+                    let Some(a) = assessment::assessed_unit(&s).filter(|a| known(a)) else { continue };
                     let t = Tally::settled(&s);
                     *district = district.plus(t);
                     if unit == Some(a) {
@@ -743,6 +750,16 @@ pub struct Prepared {
     pub events: Vec<workflow::Event>,
     /// The fold of those events.
     pub state: CaseState,
+}
+
+/// `figures` with each unit's count of cases excluded (核减) from them filled in.
+fn with_excluded(mut figures: Vec<UnitFigures>, excluded: Vec<(String, u32)>) -> Vec<UnitFigures> {
+    for (unit, n) in excluded {
+        if let Some(f) = figures.iter_mut().find(|f| f.unit == unit) {
+            f.excluded = n;
+        }
+    }
+    figures
 }
 
 /// The deadline timer's decision for a case in `state` at `now`: a 督办 notice when the case is

@@ -357,6 +357,7 @@ mod tests {
             joint: Vec::new(),
             callback: None,
             merged_into: None,
+            appeal: None,
             updated_at: at("2026-12-01T09:05:00+08:00"),
             seq: 2,
         }

@@ -149,6 +149,8 @@ async fn tallies_follow_every_write(url: &str) {
     let ranks = desk.ranking(nov, UnitKind::Street, t("2026-12-01T00:00:00Z")).await.unwrap();
     assert_eq!(ranks.iter().map(|r| r.unit.as_str()).collect::<Vec<_>>(), ["S002"]);
 
+    appeals_exclude_cases_from_the_unit_only_while_excluded(&desk, b).await;
+
     let report = desk.check().await.unwrap();
     assert!(report.ok(), "{report:?}");
 
@@ -164,6 +166,70 @@ async fn tallies_follow_every_write(url: &str) {
     assert_eq!(report.tallies.len(), 1, "{:?}", report.tallies);
     assert!(report.tallies[0].contains("2026-10 S001"), "{:?}", report.tallies);
     store.close().await;
+}
+
+/// 考核申诉 and 核减: S001 appeals October's reopened case `b`; only S001's handler may, only a
+/// supervisor rules; a 核减 takes it out of S001's figures (and the tallies agree with the fold),
+/// counted as excluded; taking it back puts it in again; a refused appeal cannot be 核减'd.
+async fn appeals_exclude_cases_from_the_unit_only_while_excluded(desk: &Desk, b: i64) {
+    use jiesu_domain::model::AppealReason;
+    let oct = Period::new(2026, 10).unwrap();
+    let now = t("2027-01-01T00:00:00Z");
+    let at = t("2026-11-20T02:00:00Z");
+    let s001 = actor(Role::UnitHandler, Some("S001"));
+    let s002 = actor(Role::UnitHandler, Some("S002"));
+    let sup = actor(Role::Supervisor, None);
+    let appeal = Command::Appeal { reason: AppealReason::Unreasonable };
+    let s001_oct =
+        |figs: Vec<jiesu_domain::assessment::UnitFigures>| figs.into_iter().find(|f| f.unit == "S001").unwrap();
+
+    assert!(desk.act(b, s002.clone(), appeal.clone(), Some("不是我们的".into()), at).await.is_err(), "another unit");
+    assert!(desk.act(b, s001.clone(), appeal.clone(), None, at).await.is_err(), "an appeal gives its grounds");
+    desk.act(b, s001.clone(), appeal.clone(), Some("诉求人要求拆除合法建筑".into()), at).await.unwrap();
+    let exclude = Command::RuleAppeal { excluded: true };
+    assert!(desk.act(b, s001.clone(), exclude.clone(), None, at).await.is_err(), "the unit cannot rule");
+    assert_eq!(s001_oct(desk.assessment(oct, now).await.unwrap()).cases, 2, "a pending appeal changes nothing");
+    let rec =
+        desk.act(b, sup.clone(), exclude.clone(), Some("属实，核减".into()), at + Duration::hours(1)).await.unwrap();
+    assert!(rec.state.excluded(), "{:?}", rec.state.appeal);
+    let figs = s001_oct(desk.assessment(oct, now).await.unwrap());
+    assert_eq!((figs.cases, figs.callbacks, figs.excluded), (1, 1, 1), "{figs:?}");
+    assert_eq!((figs.response_rate, figs.resolution_rate, figs.rework_rate), (Some(1.0), Some(1.0), Some(0.0)));
+    same_as_fold(desk, oct, now).await;
+    assert!(desk.check().await.unwrap().ok());
+
+    // 撤销核减: back in the figures; a second appeal refused cannot then be 核减'd.
+    let take_back = Command::RuleAppeal { excluded: false };
+    desk.act(b, sup.clone(), take_back.clone(), Some("复核不属实".into()), at + Duration::hours(2)).await.unwrap();
+    let figs = s001_oct(desk.assessment(oct, now).await.unwrap());
+    assert_eq!((figs.cases, figs.excluded), (2, 0));
+    same_as_fold(desk, oct, now).await;
+    desk.act(b, s001.clone(), appeal, Some("补充材料".into()), at + Duration::hours(3)).await.unwrap();
+    desk.act(b, sup.clone(), take_back, Some("驳回".into()), at + Duration::hours(4)).await.unwrap();
+    assert!(desk.act(b, sup.clone(), exclude, None, at + Duration::hours(5)).await.is_err(), "refused stays refused");
+    assert_eq!(s001_oct(desk.assessment(oct, now).await.unwrap()).cases, 2);
+
+    // An excluded case open past its deadline is not 超期未结 either: November's open case.
+    let nov = Period::new(2026, 11).unwrap();
+    let open = desk
+        .store()
+        .list(
+            &jiesu_domain::access::Scope::All,
+            &jiesu_store::CaseFilter { assignee: Some("S001".into()), ..Default::default() },
+            jiesu_store::Page { limit: 10, before: None },
+        )
+        .await
+        .unwrap()
+        .into_iter()
+        .find(|c| c.state.closed_at.is_none() && c.state.received_at >= t("2026-11-01T00:00:00Z"))
+        .unwrap()
+        .id;
+    let appeal = Command::Appeal { reason: AppealReason::NotOurs };
+    desk.act(open, s001.clone(), appeal, Some("属园林部门".into()), at).await.unwrap();
+    desk.act(open, sup.clone(), Command::RuleAppeal { excluded: true }, Some("核减".into()), at).await.unwrap();
+    let figs = desk.assessment(nov, now).await.unwrap();
+    assert_eq!(figs.iter().find(|f| f.unit == "S001").map_or(0, |f| f.overdue_open), 0, "{figs:?}");
+    same_as_fold(desk, nov, now).await;
 }
 
 #[tokio::test]

@@ -291,6 +291,10 @@ pub struct UnitFigures {
     pub avg_handling_hours: Option<f64>,
     /// Cases still open at `now` past their deadline (超期未结).
     pub overdue_open: u32,
+    /// Cases received in the period that a supervisor excluded (核减) from these figures on the
+    /// unit's appeal (考核申诉): counted in none of the above.
+    #[serde(default)]
+    pub excluded: u32,
 }
 
 /// `num / den`, or None when `den` is 0.
@@ -469,6 +473,7 @@ impl Tally {
             rework_rate: ratio(self.reworked, self.cases),
             avg_handling_hours: (self.handled > 0).then(|| self.handling_ms as f64 / self.handled as f64 / 3_600_000.0),
             overdue_open,
+            excluded: 0,
         }
     }
 
@@ -483,6 +488,12 @@ impl Tally {
             _ => None,
         }
     }
+}
+
+/// The unit whose assessment a case in `state` counts for: its assignee, unless a supervisor
+/// excluded the case from that unit's assessment on its appeal (核减, [`CaseState::excluded`]).
+pub fn assessed_unit(state: &CaseState) -> Option<&str> {
+    state.assignee.as_deref().filter(|_| !state.excluded())
 }
 
 /// The latest instant a case's [`Tally::settled`] depends on (its reply or its close): at any
@@ -534,10 +545,10 @@ impl FactParts {
 
 impl CaseFacts {
     /// The facts of a case in `state` assessed against its assignee, of kind `unit_kind`; None
-    /// when no unit holds it.
+    /// when no unit holds it or it is excluded (核减) from its unit's assessment.
     pub fn of_state(state: &CaseState, unit_kind: UnitKind) -> Option<CaseFacts> {
         Some(CaseFacts {
-            unit: state.assignee.clone()?,
+            unit: assessed_unit(state)?.to_string(),
             unit_kind,
             received_at: state.received_at,
             dispatched_at: state.dispatched_at,

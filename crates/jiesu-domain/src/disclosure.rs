@@ -3,7 +3,7 @@
 //!
 //! - **Which events:** the steps of the loop the citizen lives through — 受理, 派单, 签收, 办理,
 //!   吹哨, 答复, 回访, 结案, 重办, 合并. The desk's internal work is not shown: 督办, 改分类, 报到,
-//!   退单 and 延期 requests and decisions, 核查 (the case's status, shown elsewhere, still says
+//!   退单 and 延期 requests and decisions, 核查, 考核申诉 and its ruling (the case's status, shown elsewhere, still says
 //!   where it stands).
 //! - **Who:** never a member of staff's name: a role label — 承办单位 for units, 12345 for the
 //!   desk (operators, dispatchers, supervisors, the system), 市民 for the citizen.
@@ -52,7 +52,9 @@ pub fn visible(e: &Event) -> bool {
         | Action::Supervise { .. }
         | Action::CheckIn
         | Action::Verify { .. }
-        | Action::Reclassify { .. } => false,
+        | Action::Reclassify { .. }
+        | Action::Appeal { .. }
+        | Action::RuleAppeal { .. } => false,
     }
 }
 

@@ -162,6 +162,31 @@ coded_enum! {
     }
 }
 
+coded_enum! {
+    /// Why a unit asks that a case leave its assessment (考核申诉, 核减).
+    AppealReason {
+        /// 不合理诉求: the request itself is unreasonable (e.g. asks for what the law forbids).
+        Unreasonable = ("unreasonable", "不合理诉求"),
+        /// 重复诉求: the same person asked the same again while it was being handled.
+        Repeated = ("repeated", "重复诉求"),
+        /// 非本单位职责: not within the unit's duties, yet dispatched to it.
+        NotOurs = ("not_ours", "非本单位职责"),
+    }
+}
+
+/// A unit's appeal against a case counting in its assessment, and the supervisor's ruling.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Appeal {
+    /// The unit that appealed (the case's assignee then).
+    pub unit: String,
+    /// Why.
+    pub reason: AppealReason,
+    /// Waiting for a supervisor's ruling.
+    pub pending: bool,
+    /// The case is excluded (核减) from `unit`'s assessment.
+    pub excluded: bool,
+}
+
 /// What the citizen said when called back (回访). The three rates of the assessment come from here.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Callback {

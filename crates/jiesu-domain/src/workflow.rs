@@ -17,7 +17,7 @@
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
-use crate::model::{Callback, DeadlineClass, Role, Status};
+use crate::model::{Appeal, AppealReason, Callback, DeadlineClass, Role, Status};
 use crate::suggestion::Suggestion;
 
 /// Who acts: a person or system, with the role and unit they act in.
@@ -146,6 +146,19 @@ pub enum Action {
         /// Deadline class of the new category.
         deadline_class: DeadlineClass,
     },
+    /// 考核申诉: the unit holding the case asks that it leave the unit's assessment, for `reason`
+    /// (the event's note says more). Any status; one appeal at a time; the status does not change.
+    Appeal {
+        /// Why.
+        reason: AppealReason,
+    },
+    /// 申诉裁定: a supervisor rules on the pending appeal: `excluded` true is 核减 (the case leaves
+    /// the unit's three rates), false refuses it. A 核减 is reversible: the same action with
+    /// `excluded` false later puts the case back (撤销核减).
+    RuleAppeal {
+        /// The case is excluded from the unit's assessment.
+        excluded: bool,
+    },
 }
 
 impl Action {
@@ -172,6 +185,8 @@ impl Action {
             Action::Reopen { .. } => "reopen",
             Action::Merge { .. } => "merge",
             Action::Reclassify { .. } => "reclassify",
+            Action::Appeal { .. } => "appeal",
+            Action::RuleAppeal { .. } => "rule_appeal",
         }
     }
 
@@ -198,6 +213,9 @@ impl Action {
             Action::Reopen { .. } => "重办",
             Action::Merge { .. } => "合并",
             Action::Reclassify { .. } => "改分类",
+            Action::Appeal { .. } => "考核申诉",
+            Action::RuleAppeal { excluded: true } => "核减",
+            Action::RuleAppeal { excluded: false } => "申诉裁定",
         }
     }
 }
@@ -268,6 +286,9 @@ pub struct CaseState {
     pub callback: Option<Callback>,
     /// Master case, when merged.
     pub merged_into: Option<i64>,
+    /// The latest 考核申诉 and its ruling.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub appeal: Option<Appeal>,
     /// Time of the latest event.
     pub updated_at: DateTime<Utc>,
     /// Number of events so far.
@@ -367,6 +388,8 @@ pub fn authorize(state: Option<&CaseState>, actor: &Actor, action: &Action) -> R
         // client's REOPEN: the problem is not solved.
         Action::Reopen { .. } => &[Operator, Dispatcher, Supervisor, Citizen, System],
         Action::Merge { .. } | Action::Reclassify { .. } => &[Operator, Dispatcher],
+        Action::Appeal { .. } => &[UnitHandler],
+        Action::RuleAppeal { .. } => &[Supervisor],
     };
     if !allowed.contains(&role) {
         return Err(WorkflowError::Forbidden { role: role.code(), action: action.code() });
@@ -426,6 +449,7 @@ pub fn transition(
                 joint: Vec::new(),
                 callback: None,
                 merged_into: None,
+                appeal: None,
                 updated_at: at,
                 seq: 1,
             }),
@@ -686,8 +710,59 @@ pub fn transition(
             n.category = category.clone();
             n.deadline_class = *deadline_class;
         }
+        Action::Appeal { reason } => {
+            if s.status == Merged {
+                return bad();
+            }
+            let Some(unit) = s.assignee.clone() else {
+                return Err(WorkflowError::Invalid(
+                    "only a case dispatched to a unit can be appealed (考核申诉)".into(),
+                ));
+            };
+            match &s.appeal {
+                Some(a) if a.pending => {
+                    return Err(WorkflowError::Invalid("an appeal (考核申诉) is already waiting for a ruling".into()));
+                }
+                Some(a) if a.excluded && a.unit == unit => {
+                    return Err(WorkflowError::Invalid(
+                        "the case is already excluded (核减) from this unit's assessment".into(),
+                    ));
+                }
+                _ => {}
+            }
+            n.appeal = Some(Appeal { unit, reason: *reason, pending: true, excluded: false });
+        }
+        Action::RuleAppeal { excluded } => {
+            if s.status == Merged {
+                return bad();
+            }
+            let Some(a) = &s.appeal else {
+                return Err(WorkflowError::Invalid("the case has no appeal (考核申诉) to rule on".into()));
+            };
+            match (a.pending, a.excluded, *excluded) {
+                // A pending appeal: 核减 or refused.
+                (true, _, _) => {}
+                // 撤销核减: an exclusion taken back.
+                (false, true, false) => {}
+                _ => {
+                    return Err(WorkflowError::Invalid(if *excluded {
+                        "the appeal was refused: the unit must appeal again before a 核减".into()
+                    } else {
+                        "the case is not excluded (核减): nothing to take back".into()
+                    }));
+                }
+            }
+            n.appeal = Some(Appeal { pending: false, excluded: *excluded, ..a.clone() });
+        }
     }
     Ok(n)
+}
+
+impl CaseState {
+    /// True when a supervisor excluded the case (核减) from its assignee's assessment.
+    pub fn excluded(&self) -> bool {
+        self.appeal.as_ref().is_some_and(|a| a.excluded && Some(&a.unit) == self.assignee.as_ref())
+    }
 }
 
 /// Takes an action: checks the actor, applies the transition, returns the new event and state.

@@ -11,7 +11,8 @@
 //! - **Properties**: random sequences of (actor, action, time increment), mostly plausible so
 //!   that long paths are explored, are applied with [`step`]; after every accepted step the
 //!   state equals the replay of the events, the history is a well-formed chain, deadlines are
-//!   never earlier than the case's creation, closed cases take nothing but `reopen`, merged cases
+//!   never earlier than the case's creation, closed cases take nothing but `reopen` (and the
+//!   assessment appeal, which leaves them closed), merged cases
 //!   take nothing, and so on (see [`check_invariants`]). Corrupted histories fail to replay.
 //! - **Serde**: every action round-trips through JSON with its code as the `type` tag; events
 //!   and states round-trip too.
@@ -19,7 +20,7 @@
 use std::collections::BTreeMap;
 
 use chrono::{DateTime, Duration, TimeZone, Utc};
-use jiesu_domain::model::{Callback, DeadlineClass, Role, Satisfaction, Status};
+use jiesu_domain::model::{AppealReason, Callback, DeadlineClass, Role, Satisfaction, Status};
 use jiesu_domain::workflow::{Action, Actor, CaseState, Event, WorkflowError, authorize, replay, step, transition};
 use proptest::prelude::*;
 use proptest::sample::Index;
@@ -85,6 +86,9 @@ const SAMPLES: &[&str] = &[
     "reopen",
     "merge",
     "reclassify",
+    "appeal",
+    "rule_appeal_exclude",
+    "rule_appeal_refuse",
 ];
 
 fn sample(name: &str, at: DateTime<Utc>) -> Action {
@@ -124,6 +128,9 @@ fn sample(name: &str, at: DateTime<Utc>) -> Action {
             category: "0102".into(),
             deadline_class: DeadlineClass::Emergency,
         },
+        "appeal" => Action::Appeal { reason: AppealReason::NotOurs },
+        "rule_appeal_exclude" => Action::RuleAppeal { excluded: true },
+        "rule_appeal_refuse" => Action::RuleAppeal { excluded: false },
         other => panic!("no sample action named {other}"),
     }
 }
@@ -152,9 +159,11 @@ fn variant_index(action: &Action) -> usize {
         Action::Reopen { .. } => 17,
         Action::Merge { .. } => 18,
         Action::Reclassify { .. } => 19,
+        Action::Appeal { .. } => 20,
+        Action::RuleAppeal { .. } => 21,
     }
 }
-const VARIANTS: usize = 20;
+const VARIANTS: usize = 22;
 
 /// A case built through `step`, with its events.
 #[derive(Debug, Clone)]
@@ -268,33 +277,47 @@ fn assert_illegal(err: &WorkflowError, action: &Action, status: Status, context:
 /// Every sample not listed must be refused as an illegal transition.
 const TRANSITIONS: &str = "
 received              [received]:         dispatch->dispatched reply->replied merge->merged reclassify->received
+                                          appeal=invalid rule_appeal_exclude=invalid rule_appeal_refuse=invalid
 received_grid         [received]:         dispatch->dispatched merge->merged reclassify->received
+                                          appeal=invalid rule_appeal_exclude=invalid rule_appeal_refuse=invalid
 dispatched            [dispatched]:       dispatch->dispatched accept->accepted request_return->return_requested reclassify->dispatched
                                           supervise->dispatched merge->merged
+                                          appeal->dispatched rule_appeal_exclude=invalid rule_appeal_refuse=invalid
 accepted              [accepted]:         handle->in_progress request_return->return_requested reclassify->accepted
                                           request_extension->accepted approve_extension=invalid
                                           refuse_extension=invalid supervise->accepted whistle->in_progress
                                           check_in=invalid reply->replied merge->merged
+                                          appeal->accepted rule_appeal_exclude=invalid rule_appeal_refuse=invalid
 accepted_ext          [accepted]:         handle->in_progress request_return->return_requested reclassify->accepted
                                           request_extension=invalid approve_extension->accepted
                                           refuse_extension->accepted supervise->accepted whistle->in_progress
                                           check_in=invalid reply->replied merge->merged
+                                          appeal->accepted rule_appeal_exclude=invalid rule_appeal_refuse=invalid
 in_progress           [in_progress]:      handle->in_progress request_return->return_requested reclassify->in_progress
                                           request_extension->in_progress approve_extension=invalid
                                           refuse_extension=invalid supervise->in_progress whistle->in_progress
                                           check_in=invalid reply->replied merge->merged
+                                          appeal->in_progress rule_appeal_exclude=invalid rule_appeal_refuse=invalid
 in_progress_joint     [in_progress]:      handle->in_progress request_return=invalid reclassify->in_progress
                                           request_extension->in_progress approve_extension=invalid
                                           refuse_extension=invalid supervise->in_progress whistle->in_progress
                                           check_in->in_progress reply->replied merge->merged
+                                          appeal->in_progress rule_appeal_exclude=invalid rule_appeal_refuse=invalid
 return_requested      [return_requested]: approve_return->received refuse_return->in_progress reclassify->return_requested
                                           supervise->return_requested
+                                          appeal->return_requested rule_appeal_exclude=invalid rule_appeal_refuse=invalid
 replied               [replied]:          callback->called_back close->closed reclassify->replied
+                                          appeal->replied rule_appeal_exclude=invalid rule_appeal_refuse=invalid
 verifying             [verifying]:        verify_pass->closed verify_fail->in_progress reclassify->verifying
+                                          appeal->verifying rule_appeal_exclude=invalid rule_appeal_refuse=invalid
 called_back           [called_back]:      close->closed reopen->dispatched reclassify->called_back
+                                          appeal->called_back rule_appeal_exclude=invalid rule_appeal_refuse=invalid
 called_back_satisfied [called_back]:      close->closed reopen=invalid reclassify->called_back
+                                          appeal->called_back rule_appeal_exclude=invalid rule_appeal_refuse=invalid
 closed                [closed]:           reopen->dispatched
+                                          appeal->closed rule_appeal_exclude=invalid rule_appeal_refuse=invalid
 closed_unassigned     [closed]:           reopen->received
+                                          appeal=invalid rule_appeal_exclude=invalid rule_appeal_refuse=invalid
 merged                [merged]:
 ";
 
@@ -651,6 +674,9 @@ reopen:                        operator dispatcher supervisor citizen system adm
 merge:                         operator dispatcher admin
 reclassify        [@received]: operator dispatcher admin
 reclassify:                    operator dispatcher admin
+appeal:                        unit_handler admin
+rule_appeal_exclude:           supervisor admin
+rule_appeal_refuse:            supervisor admin
 ";
 
 /// An actor in `role` from the unit that is entitled to act on the `in_progress_joint` fixture.
@@ -948,7 +974,8 @@ fn check_invariants(events: &[Event], state: &CaseState, prev: Option<&CaseState
         prop_assert!(state.assignee.is_none() && state.due.is_none());
     }
 
-    // Closed cases take nothing but reopen; merged cases take nothing; neither is overdue.
+    // Closed cases take nothing but reopen and the assessment appeal (考核申诉, which leaves them
+    // closed); merged cases take nothing; neither is overdue.
     if !state.status.is_open() {
         let probe = state.updated_at + hours(1);
         for &name in SAMPLES {
@@ -956,6 +983,12 @@ fn check_invariants(events: &[Event], state: &CaseState, prev: Option<&CaseState
             let result = transition(Some(state), probe, &admin(), &action);
             if state.status == Status::Closed && name == "reopen" {
                 prop_assert!(result.is_ok(), "a closed case refuses reopen: {:?}", result);
+                continue;
+            }
+            if state.status == Status::Closed && matches!(action, Action::Appeal { .. } | Action::RuleAppeal { .. }) {
+                if let Ok(next) = result {
+                    prop_assert_eq!(next.status, Status::Closed);
+                }
                 continue;
             }
             match result {

@@ -625,7 +625,7 @@ pub(crate) fn command_and_note(body: Value) -> Result<(Command, Option<String>),
 pub struct ActionRequest {
     #[serde(flatten)]
     command: Command,
-    /// A note: required for `request_return`, `request_extension` and `reply`.
+    /// A note: required for `request_return`, `request_extension`, `reply` and `appeal` (its grounds).
     note: Option<String>,
 }
 

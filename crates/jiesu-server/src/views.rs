@@ -381,6 +381,8 @@ impl Renderer<'_> {
                 "deadline_class": deadline_class.code(),
                 "deadline_class_label": deadline_class.label(),
             }),
+            Action::Appeal { reason } => json!({ "reason": reason.code(), "reason_label": reason.label() }),
+            Action::RuleAppeal { excluded } => json!({ "excluded": excluded }),
             Action::Accept
             | Action::RequestReturn
             | Action::ApproveReturn

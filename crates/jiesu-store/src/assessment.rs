@@ -63,9 +63,9 @@ pub(crate) struct Deltas(BTreeMap<Key, (Tally, i64)>);
 
 impl Deltas {
     /// The key, tally and latest instant of a case in `state`, cut in `tz`; None when no unit
-    /// holds it.
+    /// holds it or it is excluded from its unit's assessment (核减).
     pub(crate) fn entry(state: &CaseState, tz: Tz) -> Option<(Key, Tally, i64)> {
-        let unit = state.assignee.clone()?;
+        let unit = assessment::assessed_unit(state)?.to_string();
         let period = Period::of(state.received_at, tz).to_string();
         let latest = assessment::latest(state).map_or(0, ms);
         Some(((period, unit), Tally::settled(state), latest))
@@ -193,18 +193,30 @@ impl Store {
         to: DateTime<Utc>,
         now: DateTime<Utc>,
     ) -> Result<Vec<(String, u32)>, StoreError> {
-        let rows = sqlx::query(
+        let sql = format!(
             "SELECT assignee, COUNT(*) AS n FROM cases WHERE closed_at IS NULL AND received_at >= $1 \
-             AND received_at < $2 AND due < $3 AND assignee IS NOT NULL GROUP BY assignee",
-        )
-        .bind(ms(from))
-        .bind(ms(to))
-        .bind(ms(now))
-        .fetch_all(&self.pool)
-        .await?;
-        rows.iter()
-            .map(|r| Ok((r.try_get("assignee")?, u32::try_from(r.try_get::<i64, _>("n")?).unwrap_or(u32::MAX))))
-            .collect()
+             AND received_at < $2 AND due < $3 AND assignee IS NOT NULL AND NOT ({}) GROUP BY assignee",
+            excluded_sql(self.backend)
+        );
+        let rows =
+            sqlx::query(AssertSqlSafe(sql)).bind(ms(from)).bind(ms(to)).bind(ms(now)).fetch_all(&self.pool).await?;
+        unit_counts(&rows)
+    }
+
+    /// Per unit, the cases received in `[from, to)` that a supervisor excluded (核减) from its
+    /// assessment on its appeal.
+    pub async fn excluded_by_unit(
+        &self,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+    ) -> Result<Vec<(String, u32)>, StoreError> {
+        let sql = format!(
+            "SELECT assignee, COUNT(*) AS n FROM cases WHERE received_at >= $1 AND received_at < $2 \
+             AND assignee IS NOT NULL AND ({}) GROUP BY assignee",
+            excluded_sql(self.backend)
+        );
+        let rows = sqlx::query(AssertSqlSafe(sql)).bind(ms(from)).bind(ms(to)).fetch_all(&self.pool).await?;
+        unit_counts(&rows)
     }
 
     /// Cuts the tallies in `tz` from now on: when it is not the store's assessment time zone
@@ -279,4 +291,26 @@ impl Store {
         let ((period, unit), tally, _) = Deltas::entry(state, self.assessment_tz)?;
         Some((period.parse().ok()?, unit, tally))
     }
+}
+
+/// The SQL condition on a case row that is true when the case is excluded (核减) from its
+/// assignee's assessment, false otherwise (never NULL: it is negated):
+/// [`jiesu_domain::workflow::CaseState::excluded`] read from the state column (rare, so not a
+/// column of its own; the queries using it are narrowed by month first).
+fn excluded_sql(backend: Backend) -> &'static str {
+    match backend {
+        Backend::Sqlite => {
+            "COALESCE(json_extract(state, '$.appeal.excluded') = 1 AND json_extract(state, '$.appeal.unit') = assignee, 0)"
+        }
+        Backend::Postgres => {
+            "COALESCE((state::jsonb #>> '{appeal,excluded}') = 'true' AND (state::jsonb #>> '{appeal,unit}') = assignee, false)"
+        }
+    }
+}
+
+/// (unit, count) rows of `SELECT assignee, COUNT(*) AS n … GROUP BY assignee`.
+fn unit_counts(rows: &[sqlx::any::AnyRow]) -> Result<Vec<(String, u32)>, StoreError> {
+    rows.iter()
+        .map(|r| Ok((r.try_get("assignee")?, u32::try_from(r.try_get::<i64, _>("n")?).unwrap_or(u32::MAX))))
+        .collect()
 }
