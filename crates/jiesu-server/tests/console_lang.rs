@@ -222,6 +222,125 @@ async fn english_pages(url: &str) {
     assert_eq!(chinese_left(&html, &[]), None);
 }
 
+/// A form posted by `who` with the `lang` cookie.
+async fn post_in(
+    a: &TestApp,
+    who: Who,
+    path: &str,
+    pairs: &[(&str, &str)],
+    lang: &str,
+) -> (StatusCode, HeaderMap, String) {
+    let (_, value) = a.credential(who).await.unwrap();
+    let req = Request::post(path)
+        .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+        .header(header::COOKIE, format!("{value}; lang={lang}"))
+        .body(Body::from(form(pairs)))
+        .unwrap();
+    a.send_raw(req).await
+}
+
+/// The answers to posts in English: the live suggestions and the caller's history (htmx
+/// fragments), a refused action, the bulk dispatch's result, the admin's banners, a grid report.
+async fn english_answers(url: &str) {
+    let a = TestApp::new(url, t("2026-11-04T09:00:00+08:00")).await;
+    let ids = cases(&a).await;
+    let check = |who: Who, what: &str, html: &str, data: &[String]| {
+        if let Some(left) = chinese_left(html, data) {
+            panic!("{who:?} {what} in English still shows Chinese: …{left}…");
+        }
+    };
+    let csrf = |html: &str| common::console::csrf_in(html);
+
+    // 受理: suggestions as the call is typed (one the classifier places, one it cannot), and the
+    // caller's earlier cases.
+    let (_, _, intake) = page_in(&a, OPERATOR, "/intake", Some("en")).await;
+    let token = csrf(&intake);
+    let mut data = data_of(&a, OPERATOR, &ids).await;
+    for text in ["东四北大街107号门口有商贩占道经营，晚上一直摆摊，影响行人通行。", "啊啊啊"]
+    {
+        let (_, s) = a.post(OPERATOR, "/api/v1/intake/suggest", json!({"text": text})).await;
+        data.extend(s.pointer("/place/matched").and_then(Value::as_str).map(str::to_string));
+        data.push(text.to_string());
+        data.sort_by_key(|s| std::cmp::Reverse(s.chars().count()));
+        let (status, _, html) =
+            post_in(&a, OPERATOR, "/intake/suggest", &[("csrf", &token), ("text", text)], "en").await;
+        assert_eq!(status, StatusCode::OK, "{html}");
+        assert!(html.contains("id=\"suggestions\"") && html.contains("confidence"), "{html}");
+        check(OPERATOR, "/intake/suggest", &html, &data);
+    }
+    let (status, _, html) =
+        post_in(&a, OPERATOR, "/intake/caller", &[("csrf", &token), ("phone", "13812345678")], "en").await;
+    assert_eq!(status, StatusCode::OK, "{html}");
+    assert!(html.contains("earlier cases") && html.contains("Closed"), "{html}");
+    check(OPERATOR, "/intake/caller", &html, &data);
+
+    // A refused action says why in English, on the case page.
+    let (_, _, page) = page_in(&a, OPERATOR, &format!("/cases/{}", ids[1]), Some("en")).await;
+    let act = format!("/cases/{}/act", ids[1]);
+    let (status, _, html) = post_in(&a, OPERATOR, &act, &[("csrf", &csrf(&page)), ("action", "accept")], "en").await;
+    assert_eq!(status, StatusCode::FORBIDDEN, "{html}");
+    assert!(html.contains("Not allowed ("), "{html}");
+    check(OPERATOR, &act, &html, &data);
+
+    // 批量派单: one case sent, one already dispatched by someone else.
+    let (_, _, dispatch) = page_in(&a, DISPATCHER, "/dispatch", Some("en")).await;
+    let held = format!("{}:{}", ids[4], 1);
+    let taken = format!("{}:{}", ids[2], 1);
+    let pairs = [("csrf", csrf(&dispatch)), ("case", held), ("case", taken), ("unit", "S001".to_string())];
+    let pairs: Vec<(&str, &str)> = pairs.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let (status, _, html) = post_in(&a, DISPATCHER, "/dispatch/bulk", &pairs, "en").await;
+    assert_eq!(status, StatusCode::OK, "{html}");
+    assert!(html.contains("Sent to ") && html.contains("someone acted after the page was shown"), "{html}");
+    check(DISPATCHER, "/dispatch/bulk", &html, &data_of(&a, DISPATCHER, &ids).await);
+
+    // 管理: a user made (the password shown once), a name refused.
+    let (_, _, admin) = page_in(&a, ADMIN, "/admin", Some("en")).await;
+    let token = csrf(&admin);
+    let data = data_of(&a, ADMIN, &ids).await;
+    let (status, _, html) = post_in(
+        &a,
+        ADMIN,
+        "/admin/users",
+        &[("csrf", &token), ("name", "amy"), ("role", "operator"), ("unit", "")],
+        "en",
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{html}");
+    assert!(html.contains("User amy (Operator) created. First password"), "{html}");
+    check(ADMIN, "/admin/users", &html, &data);
+    let (status, _, html) =
+        post_in(&a, ADMIN, "/admin/users", &[("csrf", &token), ("name", "a b"), ("role", "operator")], "en").await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{html}");
+    assert!(html.contains("A name has 1 to"), "{html}");
+    check(ADMIN, "/admin/users", &html, &data);
+
+    // 网格: a report, and the page that says it was received.
+    let (_, _, grid) = page_in(&a, INSPECTOR, "/grid", Some("en")).await;
+    let text = "交道口南大街井盖松动，车辆经过咣当响";
+    let (status, headers, _) =
+        post_in(&a, INSPECTOR, "/grid", &[("csrf", &csrf(&grid)), ("text", text), ("address", "")], "en").await;
+    assert_eq!(status, StatusCode::SEE_OTHER);
+    let back = headers.get(header::LOCATION).unwrap().to_str().unwrap().to_string();
+    let (_, _, html) = page_in(&a, INSPECTOR, &back, Some("en")).await;
+    assert!(html.contains("Reported: case "), "{html}");
+    let mut data = data_of(&a, INSPECTOR, &ids).await;
+    data.push(text.to_string());
+    check(INSPECTOR, &back, &html, &data);
+}
+
+#[tokio::test]
+async fn english_answers_on_sqlite() {
+    let dir = tempfile::tempdir().unwrap();
+    english_answers(&format!("sqlite://{}/jiesu.db", dir.path().display())).await;
+}
+
+#[tokio::test]
+async fn english_answers_on_postgres() {
+    let Some(db) = jiesu_store::testing::scratch_postgres("console_lang_answers").await else { return };
+    english_answers(&db.url).await;
+    db.drop().await;
+}
+
 #[tokio::test]
 async fn english_pages_on_sqlite() {
     let dir = tempfile::tempdir().unwrap();

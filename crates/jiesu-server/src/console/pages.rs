@@ -776,6 +776,15 @@ pub(crate) async fn suggest(State(state): State<AppState>, v: Viewer, Form(form)
             for d in &mut s.duplicates {
                 d.distance_text = d.distance(v.lang);
             }
+            // The classifier explains itself in Chinese; in English, why in general words.
+            if let Some(c) = s.category.as_mut().filter(|c| v.lang.en() && c.reason.is_some()) {
+                let why = if c.category.is_none() {
+                    "未能归入本区诉求分类，需人工分类"
+                } else {
+                    "置信度不足，需人工确认分类"
+                };
+                c.reason = Some(v.lang.t(why).into());
+            }
             let leaf = chosen.or_else(|| s.category.as_ref().and_then(|c| c.category.clone()));
             s.deadline_class =
                 leaf.and_then(|c| state.desk.catalog().category(&c).map(|c| v.lang.t(c.deadline_class.label())));
