@@ -133,7 +133,7 @@ pub(crate) fn local_path(back: Option<&str>) -> &str {
     }
 }
 
-/// `GET /lang/{zh|en}?back=/path`: remembers the language for a year and goes back to `back`
+/// `GET /lang/{zh|en}?back=/path`: remembers the language for a year (scripts read `<html lang>`, not the cookie) and goes back to `back`
 /// (a local path only, else the home page). Needs no session, so the login page has it too.
 pub(crate) async fn switch(Path(code): Path<String>, Query(q): Query<Switch>) -> Response {
     let lang = match code.as_str() {
@@ -142,7 +142,7 @@ pub(crate) async fn switch(Path(code): Path<String>, Query(q): Query<Switch>) ->
         _ => return (StatusCode::NOT_FOUND, "unknown language: use /lang/zh or /lang/en").into_response(),
     };
     let value = if lang.en() { "en" } else { "zh" };
-    let cookie = format!("{LANG_COOKIE}={value}; Path=/; SameSite=Lax; Max-Age=31536000");
+    let cookie = format!("{LANG_COOKIE}={value}; Path=/; HttpOnly; SameSite=Lax; Max-Age=31536000");
     // Non-ASCII (a search word) percent-encoded, so the Location header is plain ASCII.
     let back = percent_encoding::utf8_percent_encode(local_path(q.back.as_deref()), percent_encoding::CONTROLS);
     let mut resp = Redirect::to(&back.to_string()).into_response();
