@@ -133,8 +133,9 @@ pub(crate) fn local_path(back: Option<&str>) -> &str {
     }
 }
 
-/// `GET /lang/{zh|en}?back=/path`: remembers the language for a year (scripts read `<html lang>`, not the cookie) and goes back to `back`
-/// (a local path only, else the home page). Needs no session, so the login page has it too.
+/// `GET /lang/{zh|en}?back=/path`: remembers the language for a year (an HttpOnly cookie: scripts
+/// read `<html lang>`) and goes back to `back` (a local path only, else the home page). Needs no
+/// session, so the login page has it too.
 pub(crate) async fn switch(Path(code): Path<String>, Query(q): Query<Switch>) -> Response {
     let lang = match code.as_str() {
         "zh" => Lang::Zh,
