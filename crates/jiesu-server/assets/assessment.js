@@ -9,7 +9,7 @@ document.addEventListener("DOMContentLoaded", function () {
   }
   var data = JSON.parse(el.getAttribute("data-trend"));
   var series = [{
-    name: "全区", type: "line", data: data.district, connectNulls: false, symbolSize: 6,
+    name: data.district_name || "全区", type: "line", data: data.district, connectNulls: false, symbolSize: 6,
     itemStyle: { color: "#1f4e9c" }, lineStyle: { width: 2 }
   }];
   if (data.unit) {
@@ -25,7 +25,7 @@ document.addEventListener("DOMContentLoaded", function () {
     legend: { top: 0, data: series.map(function (s) { return s.name; }) },
     tooltip: { trigger: "axis" },
     xAxis: { type: "category", data: data.months, axisLabel: { rotate: 45, fontSize: 11 } },
-    yAxis: { type: "value", min: 0, max: 100, name: "综合" },
+    yAxis: { type: "value", min: 0, max: 100, name: data.axis_name || "综合" },
     series: series
   });
   window.addEventListener("resize", function () { chart.resize(); });

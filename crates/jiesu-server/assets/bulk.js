@@ -13,7 +13,7 @@ document.addEventListener("DOMContentLoaded", function () {
     var boxes = picks();
     var n = 0;
     boxes.forEach(function (b) { if (b.checked) { n += 1; } });
-    count.textContent = "已选 " + n + " 件";
+    count.textContent = document.documentElement.lang === "en" ? n + " selected" : "已选 " + n + " 件";
     all.checked = boxes.length > 0 && n === boxes.length;
     all.indeterminate = n > 0 && n < boxes.length;
     send.disabled = n === 0;

@@ -22,14 +22,15 @@ document.addEventListener("DOMContentLoaded", function () {
   if (locate && navigator.geolocation) {
     locate.addEventListener("click", function () {
       var out = document.getElementById("position");
-      out.textContent = "定位中…";
+      var en = document.documentElement.lang === "en";
+      out.textContent = en ? "Locating…" : "定位中…";
       navigator.geolocation.getCurrentPosition(function (p) {
         document.getElementById("lat").value = p.coords.latitude.toFixed(6);
         document.getElementById("lon").value = p.coords.longitude.toFixed(6);
-        out.textContent = "已定位 " + p.coords.latitude.toFixed(5) + ", " + p.coords.longitude.toFixed(5) +
-          "（±" + Math.round(p.coords.accuracy) + " 米）";
+        out.textContent = (en ? "Located " : "已定位 ") + p.coords.latitude.toFixed(5) + ", " +
+          p.coords.longitude.toFixed(5) + (en ? " (±" + Math.round(p.coords.accuracy) + " m)" : "（±" + Math.round(p.coords.accuracy) + " 米）");
       }, function (e) {
-        out.textContent = "无法定位：" + e.message;
+        out.textContent = (en ? "Cannot locate: " : "无法定位：") + e.message;
       }, { enableHighAccuracy: true, timeout: 10000 });
     });
   }

@@ -17,7 +17,7 @@
       b = document.createElement("span");
       b.className = "badge";
       b.hidden = true;
-      b.setAttribute("aria-label", "未读通知");
+      b.setAttribute("aria-label", document.documentElement.lang === "en" ? "Unread notices" : "未读通知");
       link.appendChild(b);
     }
     return b;

@@ -9,14 +9,18 @@ document.addEventListener("DOMContentLoaded", function () {
   var summary = document.getElementById("map-summary");
   var panel = document.getElementById("cell-panel");
   var geometryUrl = el.getAttribute("data-geometry");
+  // The page's language (`<html lang>`, from the console's switch): Chinese unless English.
+  var en = document.documentElement.lang === "en";
+  function L(zh, english) { return en ? english : zh; }
+  function cases(n) { return en ? " " + n + " cases" : " " + n + " 件"; }
 
   function getJson(url) {
     return fetch(url, { credentials: "same-origin", headers: { Accept: "application/json" } }).then(function (r) {
-      return r.json().catch(function () { throw new Error("登录已过期，请刷新页面"); }).then(function (body) {
+      return r.json().catch(function () { throw new Error(L("登录已过期，请刷新页面", "Session expired: reload the page")); }).then(function (body) {
         if (!r.ok) {
           var e = body && body.error;
-          var fields = e && e.fields ? e.fields.map(function (f) { return f.field + "：" + f.message; }) : [];
-          throw new Error(fields.length ? fields.join("；") : (e ? e.message : r.status));
+          var fields = e && e.fields ? e.fields.map(function (f) { return f.field + L("：", ": ") + f.message; }) : [];
+          throw new Error(fields.length ? fields.join(L("；", "; ")) : (e ? e.message : r.status));
         }
         return body;
       });
@@ -36,7 +40,8 @@ document.addEventListener("DOMContentLoaded", function () {
     var b = text("b", String(d.total));
     b.id = "map-total";
     summary.appendChild(b);
-    summary.appendChild(document.createTextNode(" 件" + (d.without_cell ? "（其中 " + d.without_cell + " 件未定位到网格）" : "")));
+    var unplaced = en ? " (" + d.without_cell + " without a grid cell)" : "（其中 " + d.without_cell + " 件未定位到网格）";
+    summary.appendChild(document.createTextNode(L(" 件", " cases") + (d.without_cell ? unplaced : "")));
   }
 
   function show(title, info, href) {
@@ -70,7 +75,7 @@ document.addEventListener("DOMContentLoaded", function () {
   var counts = getJson(el.getAttribute("data-counts"));
   if (!geometryUrl || !window.echarts) {
     counts.then(function (d) { setSummary(d); streetTable(d, null); })
-      .catch(function (e) { summary.textContent = "加载失败：" + e.message; });
+      .catch(function (e) { summary.textContent = L("加载失败：", "Could not load: ") + e.message; });
     return;
   }
 
@@ -137,8 +142,8 @@ document.addEventListener("DOMContentLoaded", function () {
           if (p.seriesType !== "map") { return ""; }
           var street = cellStreet[p.name];
           var n = mode === "grid" ? (cellCount[p.name] || 0) : (streetTotal[street] || 0);
-          var where = mode === "grid" ? "网格 " + esc(p.name) + "<br>" + esc(streetName[street] || "") : esc(streetName[street] || "");
-          return where + "<br>" + esc(d.measure_label) + " " + n + " 件";
+          var where = mode === "grid" ? L("网格 ", "Grid ") + esc(p.name) + "<br>" + esc(streetName[street] || "") : esc(streetName[street] || "");
+          return where + "<br>" + esc(d.measure_label) + cases(n);
         }
       },
       visualMap: {
@@ -167,7 +172,7 @@ document.addEventListener("DOMContentLoaded", function () {
     function pickStreet(code, row) {
       document.querySelectorAll("#street-table tr.picked").forEach(function (r) { r.classList.remove("picked"); });
       if (row) { row.classList.add("picked"); }
-      show(streetName[code] || code, d.measure_label + " " + (streetTotal[code] || 0) + " 件",
+      show(streetName[code] || code, d.measure_label + cases(streetTotal[code] || 0),
         "/cases?" + d.list + "&street=" + encodeURIComponent(code));
     }
     streetTable(d, pickStreet);
@@ -178,9 +183,9 @@ document.addEventListener("DOMContentLoaded", function () {
         return;
       }
       var title = document.getElementById("cell-title");
-      show("", (streetName[street] || "") + " · " + d.measure_label + " " + (cellCount[p.name] || 0) + " 件",
+      show("", (streetName[street] || "") + " · " + d.measure_label + cases(cellCount[p.name] || 0),
         "/cases?" + d.list + "&grid=" + encodeURIComponent(p.name));
-      title.textContent = "网格 ";
+      title.textContent = L("网格 ", "Grid ");
       var code = text("code", p.name);
       code.id = "cell-code";
       title.appendChild(code);
@@ -198,6 +203,6 @@ document.addEventListener("DOMContentLoaded", function () {
     document.getElementById("mode-street").addEventListener("click", function () { setMode("street"); });
     window.addEventListener("resize", function () { chart.resize(); });
   }).catch(function (e) {
-    summary.textContent = "加载失败：" + e.message;
+    summary.textContent = L("加载失败：", "Could not load: ") + e.message;
   });
 });

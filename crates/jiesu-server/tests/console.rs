@@ -265,7 +265,24 @@ async fn browser_story(url: &str) {
     // 登录 → 受理: the operator types the call; suggestions appear as the text is typed.
     s.goto("/").await;
     shot(&s.c, "01-login").await;
+    // The language switch, on the login page and in every page's header (issue 10): English
+    // pages at desktop size, then back to Chinese for the rest of the story.
+    s.submit("#lang-en").await;
+    assert_eq!(s.path().await, "/");
+    assert_eq!(s.text("#login").await, "Log in");
+    shot_sized(&s.c, "01-login-en", EN).await;
+    s.submit("#lang-zh").await;
     s.login("wang", "/intake").await;
+    s.submit("#lang-en").await;
+    assert_eq!(s.path().await, "/intake", "the switch comes back to the page");
+    assert!(s.html().await.contains("<html lang=\"en\">"));
+    s.css("#text").await.send_keys("东四北大街107号门口有商贩占道经营，晚上一直摆摊，影响行人通行。").await.unwrap();
+    s.c.wait().at_most(Duration::from_secs(20)).for_element(Locator::Id("suggest-category")).await.unwrap();
+    assert!(s.text("#suggestions").await.contains("confidence"), "the suggestions in English");
+    s.css("#contact-name").await.send_keys("张三").await.unwrap();
+    shot_sized(&s.c, "02-intake-en", EN).await;
+    s.submit("#lang-zh").await;
+    assert_eq!(s.text("h1").await.split_whitespace().next(), Some("受理"));
     s.css("#text")
         .await
         .send_keys("东四北大街107号门口有商贩占道经营，晚上一直摆摊，影响行人通行，希望管一管。")
@@ -290,6 +307,9 @@ async fn browser_story(url: &str) {
     // 派单: the dispatcher sends it to the 东四 street office.
     s.login("li", "/dispatch").await;
     shot(&s.c, "04-dispatch").await;
+    s.submit("#lang-en").await;
+    shot_sized(&s.c, "04-dispatch-en", EN).await;
+    s.submit("#lang-zh").await;
     let form = format!("#to-dispatch form[action='/cases/{id}/act']");
     s.css(&format!("{form} select[name=unit]")).await.select_by_value("S006").await.unwrap();
     s.submit(&format!("{form} button.dispatch-button")).await;
@@ -304,6 +324,16 @@ async fn browser_story(url: &str) {
     // 承办: the unit signs, handles and replies; it sees the contact masked.
     s.login("zhao", "/inbox").await;
     shot(&s.c, "06-inbox").await;
+    s.submit("#lang-en").await;
+    assert_eq!(s.path().await, "/inbox");
+    assert!(s.text("#inbox").await.contains("Dispatched"), "statuses in English");
+    shot(&s.c, "06-inbox-en").await;
+    s.goto(&case_path).await;
+    assert_eq!(s.text("#case-status").await, "Dispatched");
+    shot_sized(&s.c, "06-case-en", EN).await;
+    s.submit("#lang-zh").await;
+    assert_eq!(s.text("#case-status").await, "已派单");
+    s.goto("/inbox").await;
     s.submit(&format!("#inbox form[action='/cases/{id}/act'] button[value=accept]")).await;
     assert_eq!(s.path().await, "/inbox");
     s.goto(&case_path).await;
@@ -350,6 +380,14 @@ async fn browser_story(url: &str) {
     assert_eq!(composite, "100.00");
     s.c.wait().at_most(Duration::from_secs(10)).for_element(Locator::Css("#chart svg")).await.unwrap();
     shot(&s.c, "11-assessment").await;
+    s.submit("#lang-en").await;
+    s.c.wait().at_most(Duration::from_secs(10)).for_element(Locator::Css("#trend svg")).await.unwrap();
+    assert!(s.text("#trend").await.contains("District"), "the trend's legend in English");
+    shot_sized(&s.c, "11-assessment-en", EN).await;
+    s.goto("/notices").await;
+    shot_sized(&s.c, "11-notices-en", EN).await;
+    s.submit("#lang-zh").await;
+    s.goto("/assessment").await;
     // The 12-month trend, with the street office's line beside the district's.
     s.goto("/assessment?unit=S006").await;
     s.c.wait().at_most(Duration::from_secs(10)).for_element(Locator::Css("#trend svg")).await.unwrap();
@@ -393,6 +431,9 @@ async fn browser_story_on_postgres() {
     browser_story(&db.url).await;
     db.drop().await;
 }
+
+/// The size of the English screenshots.
+const EN: &[(&str, u32, u32)] = &[("desktop", 1366, 768)];
 
 /// The size of the README's screenshots.
 const DOCS: &[(&str, u32, u32)] = &[("desktop", 1366, 900)];

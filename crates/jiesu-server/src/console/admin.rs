@@ -17,9 +17,9 @@ use jiesu_domain::catalog::{AreaScope, CategoryScope, Target};
 use jiesu_domain::model::Role;
 use jiesu_store::StoreError;
 
-use super::Viewer;
 use super::forms::{FormPairs, check_form, field};
 use super::pages::{Chrome, Opt, check_csrf, chrome, error_page, explain, forbidden_page};
+use super::{Lang, Viewer};
 use crate::AppState;
 use crate::error::ApiError;
 
@@ -108,35 +108,35 @@ fn unit_name(state: &AppState, code: Option<&str>) -> String {
         .unwrap_or_default()
 }
 
-fn role_options(roles: &[Role]) -> Vec<Opt> {
-    roles.iter().map(|r| Opt { value: r.code().into(), label: r.label().into() }).collect()
+fn role_options(lang: Lang, roles: &[Role]) -> Vec<Opt> {
+    roles.iter().map(|r| Opt { value: r.code().into(), label: lang.t(r.label()).into() }).collect()
 }
 
 /// The account rules' refusals in the page's words.
-fn in_words(e: &AccountError) -> String {
+fn in_words(lang: Lang, e: &AccountError) -> String {
     match e {
         AccountError::Name(_) => {
-            format!("名称须为 1 至 {} 个字符，不含空格、控制字符和冒号", accounts::MAX_NAME_CHARS)
+            lang.f("名称须为 1 至 {} 个字符，不含空格、控制字符和冒号", &[&accounts::MAX_NAME_CHARS])
         }
-        AccountError::UnknownRole { .. } | AccountError::RoleNotAllowed { .. } => "请选择有效的角色".into(),
-        AccountError::UnitRequired(_) => "承办人和网格员须选择所属单位".into(),
-        AccountError::UnitNotBound { .. } => "该角色不隶属于单位，请将单位留空".into(),
-        AccountError::UnknownUnit(u) => format!("单位代码 {u} 不在单位目录中"),
+        AccountError::UnknownRole { .. } | AccountError::RoleNotAllowed { .. } => lang.t("请选择有效的角色").into(),
+        AccountError::UnitRequired(_) => lang.t("承办人和网格员须选择所属单位").into(),
+        AccountError::UnitNotBound { .. } => lang.t("该角色不隶属于单位，请将单位留空").into(),
+        AccountError::UnknownUnit(u) => lang.f("单位代码 {} 不在单位目录中", &[u]),
         AccountError::Password => {
-            format!("密码须为 {} 至 {} 个字符", accounts::MIN_PASSWORD_CHARS, accounts::MAX_PASSWORD_CHARS)
+            lang.f("密码须为 {} 至 {} 个字符", &[&accounts::MIN_PASSWORD_CHARS, &accounts::MAX_PASSWORD_CHARS])
         }
     }
 }
 
-fn store_words(e: StoreError) -> String {
+fn store_words(lang: Lang, e: StoreError) -> String {
     match e {
-        StoreError::Exists(_) => "名称已被使用，请换一个".into(),
-        e => explain(&ApiError::from(e)),
+        StoreError::Exists(_) => lang.t("名称已被使用，请换一个").into(),
+        e => explain(lang, &ApiError::from(e)),
     }
 }
 
 /// The catalog as shown: read once per page from the desk's catalog.
-fn catalog_lines(state: &AppState) -> (Vec<UnitLine>, Vec<CategoryNode>, Vec<RuleLine>) {
+fn catalog_lines(state: &AppState, lang: Lang) -> (Vec<UnitLine>, Vec<CategoryNode>, Vec<RuleLine>) {
     let catalog = state.desk.catalog();
     let units = catalog
         .units()
@@ -144,7 +144,7 @@ fn catalog_lines(state: &AppState) -> (Vec<UnitLine>, Vec<CategoryNode>, Vec<Rul
         .map(|u| UnitLine {
             code: u.code.clone(),
             name: u.name.clone(),
-            kind_label: u.kind.label(),
+            kind_label: lang.t(u.kind.label()),
             street_name: u
                 .street_code
                 .as_deref()
@@ -166,10 +166,10 @@ fn catalog_lines(state: &AppState) -> (Vec<UnitLine>, Vec<CategoryNode>, Vec<Rul
                 .map(|c| CategoryLeaf {
                     code: c.code.clone(),
                     name: c.name.clone(),
-                    deadline_class_label: c.deadline_class.label(),
+                    deadline_class_label: lang.t(c.deadline_class.label()),
                     handler: match &c.unit {
                         Some(u) => unit_name(state, Some(u)),
-                        None => c.unit_kind.label().to_string(),
+                        None => lang.t(c.unit_kind.label()).to_string(),
                     },
                 })
                 .collect(),
@@ -184,17 +184,17 @@ fn catalog_lines(state: &AppState) -> (Vec<UnitLine>, Vec<CategoryNode>, Vec<Rul
         .map(|r| RuleLine {
             line: r.line,
             category: match &r.category {
-                CategoryScope::Any => "全部分类".into(),
+                CategoryScope::Any => lang.t("全部分类").into(),
                 CategoryScope::Top(c) | CategoryScope::Leaf(c) => category_name(c),
             },
             area: match &r.area {
-                AreaScope::Any => "全区".into(),
+                AreaScope::Any => lang.t("全区").into(),
                 AreaScope::Street(s) => catalog.street(s).map_or_else(|| s.clone(), |s| s.name.clone()),
                 AreaScope::Community(c) => catalog.community(c).map_or_else(|| c.clone(), |c| c.name.clone()),
             },
             target: match &r.target {
                 Target::Unit(u) => unit_name(state, Some(u)),
-                Target::Street => "直派属地街道".into(),
+                Target::Street => lang.t("直派属地街道").into(),
             },
             note: r.note.clone(),
         })
@@ -219,7 +219,7 @@ async fn admin_page(
         .into_iter()
         .map(|u| UserLine {
             is_self: u.name == me,
-            role_label: u.role.label(),
+            role_label: v.lang.t(u.role.label()),
             unit_name: unit_name(state, u.unit.as_deref()),
             created_at: local(state, u.created_at),
             disabled: u.disabled,
@@ -229,15 +229,15 @@ async fn admin_page(
     let keys = keys
         .into_iter()
         .map(|k| KeyLine {
-            role_label: k.key.role.label(),
+            role_label: v.lang.t(k.key.role.label()),
             unit_name: unit_name(state, k.key.unit.as_deref()),
             created_at: local(state, k.created_at),
-            last_used_at: k.last_used_at.map_or_else(|| "从未使用".into(), |t| local(state, t)),
+            last_used_at: k.last_used_at.map_or_else(|| v.lang.t("从未使用").into(), |t| local(state, t)),
             revoked_at: k.revoked_at.map(|t| local(state, t)),
             name: k.key.name,
         })
         .collect();
-    let (units, categories, rules) = catalog_lines(state);
+    let (units, categories, rules) = catalog_lines(state, v.lang);
     let status = match &flash {
         Some(Flash::Error(_)) => StatusCode::UNPROCESSABLE_ENTITY,
         _ => StatusCode::OK,
@@ -249,8 +249,8 @@ async fn admin_page(
         flash,
         users,
         keys,
-        user_roles: role_options(USER_ROLES),
-        key_roles: role_options(KEY_ROLES),
+        user_roles: role_options(v.lang, USER_ROLES),
+        key_roles: role_options(v.lang, KEY_ROLES),
         unit_options: state
             .desk
             .catalog()
@@ -289,9 +289,10 @@ async fn change(state: &AppState, v: &Viewer, form: &FormPairs, what: &str) -> R
     let unit = field(form, "unit");
     let now = state.now();
     let store = state.desk.store();
-    let rule = |e: AccountError| Flash::Error(in_words(&e));
-    let stored = |e: StoreError| Flash::Error(store_words(e));
-    let missing = || Flash::Error(format!("没有名为 {name} 的账号"));
+    let lang = v.lang;
+    let rule = |e: AccountError| Flash::Error(in_words(lang, &e));
+    let stored = |e: StoreError| Flash::Error(store_words(lang, e));
+    let missing = || Flash::Error(lang.f("没有名为 {} 的账号", &[&name]));
     match what {
         "user" => {
             accounts::check_name(name).map_err(rule)?;
@@ -300,7 +301,7 @@ async fn change(state: &AppState, v: &Viewer, form: &FormPairs, what: &str) -> R
             let user = store.create_user(name, role, unit.as_deref(), &password, now).await.map_err(stored)?;
             tracing::info!(admin = %v.actor.0.user, user = %user.name, role = user.role.code(), "user created (console)");
             Ok(Flash::Secret {
-                what: format!("已创建用户 {}（{}）。初始密码", user.name, user.role.label()),
+                what: lang.f("已创建用户 {}（{}）。初始密码", &[&user.name, &lang.t(user.role.label())]),
                 secret: password,
             })
         }
@@ -311,23 +312,23 @@ async fn change(state: &AppState, v: &Viewer, form: &FormPairs, what: &str) -> R
             }
             tracing::info!(admin = %v.actor.0.user, user = %name, "password reset (console)");
             Ok(Flash::Secret {
-                what: format!("已重置 {name} 的密码，其已登录的会话均已退出。新密码"),
+                what: lang.f("已重置 {} 的密码，其已登录的会话均已退出。新密码", &[&name]),
                 secret: password,
             })
         }
         "disable" | "enable" => {
             let disable = what == "disable";
             if disable && name == v.actor.0.user {
-                return Err(Flash::Error("不能停用自己正在使用的账号".into()));
+                return Err(Flash::Error(lang.t("不能停用自己正在使用的账号").into()));
             }
             if !store.set_user_disabled(name, disable).await.map_err(stored)? {
                 return Err(missing());
             }
             tracing::info!(admin = %v.actor.0.user, user = %name, disabled = disable, "user disabled or enabled (console)");
             Ok(Flash::Ok(if disable {
-                format!("已停用 {name}，其会话均已退出")
+                lang.f("已停用 {}，其会话均已退出", &[&name])
             } else {
-                format!("已启用 {name}")
+                lang.f("已启用 {}", &[&name])
             }))
         }
         "key" => {
@@ -336,17 +337,18 @@ async fn change(state: &AppState, v: &Viewer, form: &FormPairs, what: &str) -> R
             let (key, secret) = store.create_api_key(name, role, unit.as_deref(), now).await.map_err(stored)?;
             tracing::info!(admin = %v.actor.0.user, key = %key.name, role = key.role.code(), "API key created (console)");
             Ok(Flash::Secret {
-                what: format!("已创建 API 密钥 {}（{}）。密钥", key.name, key.role.label()), secret
+                what: lang.f("已创建 API 密钥 {}（{}）。密钥", &[&key.name, &lang.t(key.role.label())]),
+                secret,
             })
         }
         "revoke" => {
             if !store.revoke_api_key(name, now).await.map_err(stored)? {
-                return Err(Flash::Error(format!("没有名为 {name} 的有效 API 密钥")));
+                return Err(Flash::Error(lang.f("没有名为 {} 的有效 API 密钥", &[&name])));
             }
             tracing::info!(admin = %v.actor.0.user, key = %name, "API key revoked (console)");
-            Ok(Flash::Ok(format!("已吊销 API 密钥 {name}")))
+            Ok(Flash::Ok(lang.f("已吊销 API 密钥 {}", &[&name])))
         }
-        _ => Err(Flash::Error("未知操作".into())),
+        _ => Err(Flash::Error(lang.t("未知操作").into())),
     }
 }
 

@@ -15,8 +15,8 @@ use jiesu_domain::model::UnitKind;
 use rust_xlsxwriter::{Format, Workbook, Worksheet, XlsxError};
 use serde::Deserialize;
 
-use super::Viewer;
 use super::pages::{Chrome, chrome, error_page};
+use super::{Lang, Viewer};
 use crate::AppState;
 use crate::error::ApiError;
 use crate::params;
@@ -97,20 +97,20 @@ fn rate(x: Option<f64>) -> String {
 }
 
 /// The change of rank in words and its class (`up`, `down`, `same`).
-fn change_of(r: &RankRow) -> (String, &'static str) {
+fn change_of(lang: Lang, r: &RankRow) -> (String, &'static str) {
     match r.change {
         Some(c) if c > 0 => (format!("↑{c}"), "up"),
         Some(c) if c < 0 => (format!("↓{}", -c), "down"),
         Some(_) => ("—".into(), "same"),
-        None => ("新".into(), "same"),
+        None => (lang.t("新").into(), "same"),
     }
 }
 
-fn rank_lines(state: &AppState, rows: &[RankRow]) -> Vec<RankLine> {
+fn rank_lines(state: &AppState, lang: Lang, rows: &[RankRow]) -> Vec<RankLine> {
     rows.iter()
         .map(|r| {
             let f = &r.figures;
-            let (change, change_class) = change_of(r);
+            let (change, change_class) = change_of(lang, r);
             RankLine {
                 rank: r.rank,
                 unit_name: unit_name(state, &r.unit),
@@ -185,8 +185,8 @@ pub(crate) async fn page(State(state): State<AppState>, v: Viewer, Query(q): Que
         Ok(f) => f,
         Err(e) => return error_page(Some(page_chrome()), &e),
     };
-    let streets = rank_lines(&state, &f.streets);
-    let departments = rank_lines(&state, &f.departments);
+    let streets = rank_lines(&state, v.lang, &f.streets);
+    let departments = rank_lines(&state, v.lang, &f.departments);
     let chart = serde_json::json!({
         "names": streets.iter().map(|r| r.unit_name.trim_end_matches("街道办事处")).collect::<Vec<_>>(),
         "values": f.streets.iter().map(|r| round2(Some(r.composite))).collect::<Vec<_>>(),
@@ -197,6 +197,8 @@ pub(crate) async fn page(State(state): State<AppState>, v: Viewer, Query(q): Que
         "district": f.trend.iter().map(|p| round2(p.district)).collect::<Vec<_>>(),
         "unit": f.unit.as_ref().map(|_| f.trend.iter().map(|p| round2(p.unit)).collect::<Vec<_>>()),
         "unit_name": f.unit.as_ref().map(|(_, n)| n.clone()),
+        "district_name": v.lang.t("全区"),
+        "axis_name": v.lang.t("综合"),
     })
     .to_string();
     let chosen = f.unit.as_ref().map(|(c, _)| c.as_str());
@@ -216,11 +218,9 @@ pub(crate) async fn page(State(state): State<AppState>, v: Viewer, Query(q): Que
             let w = state.desk.config().weights;
             let sum = w.response + w.resolution + w.satisfaction;
             let p = |x: f64| format!("{:.0}%", 100.0 * x / sum);
-            format!(
+            v.lang.f(
                 "综合 = 响应率 × {} + 解决率 × {} + 满意率 × {}（按回访计，满分 100）",
-                p(w.response),
-                p(w.resolution),
-                p(w.satisfaction)
+                &[&p(w.response), &p(w.resolution), &p(w.satisfaction)],
             )
         },
     }

@@ -15,9 +15,9 @@ use axum::response::{IntoResponse, Response};
 use jiesu_core::{Command, CoreError};
 use jiesu_domain::workflow::Action;
 
-use super::Viewer;
 use super::forms::{FormPairs, check_form, field};
 use super::pages::{Chrome, check_csrf, chrome, error_page, explain};
+use super::{Lang, Viewer};
 use crate::AppState;
 use crate::actor::Actor;
 use crate::error::ApiError;
@@ -64,7 +64,7 @@ fn unit_name(state: &AppState, code: &str) -> String {
 }
 
 /// Who did what to the case after event `seen`, in words (the events the viewer may see).
-async fn since(state: &AppState, actor: &Actor, id: i64, seen: u32) -> String {
+async fn since(state: &AppState, lang: Lang, actor: &Actor, id: i64, seen: u32) -> String {
     let scope = actor.scope(state.desk.catalog());
     let Ok(events) = state.desk.store().events_in(&scope, id).await else { return String::new() };
     let lines: Vec<String> = events
@@ -72,18 +72,20 @@ async fn since(state: &AppState, actor: &Actor, id: i64, seen: u32) -> String {
         .filter(|e| e.seq > seen)
         .map(|e| {
             let what = match &e.action {
-                Action::Dispatch { unit, .. } => format!("派单至{}", unit_name(state, unit)),
-                other => other.label().to_string(),
+                Action::Dispatch { unit, .. } => lang.f("派单至{}", &[&unit_name(state, unit)]),
+                other => lang.t(other.label()).to_string(),
             };
-            format!("{} 于 {} {what}", e.actor.user, local(state, e.at))
+            lang.f("{} 于 {} {}", &[&e.actor.user, &local(state, e.at), &what])
         })
         .collect();
-    lines.join("；")
+    lines.join(lang.t("；"))
 }
 
 /// One ticked case through the desk, as seen, and what became of it.
+#[allow(clippy::too_many_arguments)]
 async fn one(
     state: &AppState,
+    lang: Lang,
     actor: &Actor,
     id: i64,
     seen: u32,
@@ -96,16 +98,16 @@ async fn one(
     let (kind, message, rec) = match result {
         Ok(rec) => {
             let to = rec.state.assignee.as_deref().map(|u| unit_name(state, u)).unwrap_or_default();
-            let due = rec.state.due.map(|d| format!("，办理时限 {}", local(state, d))).unwrap_or_default();
-            let how = if by_list { "（按权责清单）" } else { "" };
+            let due = rec.state.due.map(|d| lang.f("，办理时限 {}", &[&local(state, d)])).unwrap_or_default();
+            let how = if by_list { lang.t("（按权责清单）") } else { "" };
             tracing::info!(case = id, action = "dispatch", "case action (console, bulk)");
-            ("done", format!("已派往{to}{how}{due}"), Some(rec))
+            ("done", lang.f("已派往{}{}{}", &[&to, &how, &due]), Some(rec))
         }
         Err(CoreError::Changed { seen, .. }) => {
-            let what = since(state, actor, id, seen).await;
-            ("changed", format!("未派单：派单页显示后已有人处理（{what}）"), None)
+            let what = since(state, lang, actor, id, seen).await;
+            ("changed", lang.f("未派单：派单页显示后已有人处理（{}）", &[&what]), None)
         }
-        Err(e) => ("refused", format!("未派单：{}", explain(&ApiError::from(e))), None),
+        Err(e) => ("refused", lang.f("未派单：{}", &[&explain(lang, &ApiError::from(e))]), None),
     };
     // Number and title as the viewer may see them now (a case out of scope shows only its id).
     let rec = match rec {
@@ -114,7 +116,7 @@ async fn one(
     };
     let tz = state.desk.config().tz;
     let (number, title) = rec.map_or_else(
-        || (format!("工单 {id}"), String::new()),
+        || (lang.f("工单 {}", &[&id]), String::new()),
         |r| (crate::views::case_number(r.id, r.state.received_at, tz), r.case.display_title()),
     );
     Outcome { id, number, title, kind, message }
@@ -152,13 +154,13 @@ pub(crate) async fn dispatch_many(State(state): State<AppState>, v: Viewer, Form
         (axum::http::StatusCode::BAD_REQUEST, page).into_response()
     };
     if bad > 0 {
-        return refuse("所选工单有误，请刷新派单页后重新选择");
+        return refuse(v.lang.t("所选工单有误，请刷新派单页后重新选择"));
     }
     if ticks.is_empty() {
-        return refuse("未选择工单：请先勾选要派单的工单");
+        return refuse(v.lang.t("未选择工单：请先勾选要派单的工单"));
     }
     if ticks.len() > MAX_CASES {
-        return refuse(&format!("一次最多派 {MAX_CASES} 件工单"));
+        return refuse(&v.lang.f("一次最多派 {} 件工单", &[&MAX_CASES]));
     }
     let unit = field(&form, "unit").filter(|u| !u.is_empty()).map(str::to_string);
     let category = field(&form, "category").filter(|c| !c.is_empty()).map(str::to_string);
@@ -169,12 +171,12 @@ pub(crate) async fn dispatch_many(State(state): State<AppState>, v: Viewer, Form
     let permits = Arc::new(tokio::sync::Semaphore::new(PARALLEL));
     let mut running = tokio::task::JoinSet::new();
     for (i, (id, seen)) in ticks.into_iter().enumerate() {
-        let (state, actor, permits) = (state.clone(), v.actor.clone(), permits.clone());
+        let (state, actor, permits, lang) = (state.clone(), v.actor.clone(), permits.clone(), v.lang);
         let command = Command::Dispatch { unit: unit.clone(), category: category.clone() };
         let note = note.clone();
         running.spawn(async move {
             let _permit = permits.acquire_owned().await.expect("the semaphore is never closed");
-            (i, one(&state, &actor, id, seen, command, note, at).await)
+            (i, one(&state, lang, &actor, id, seen, command, note, at).await)
         });
     }
     let mut outcomes: Vec<(usize, Outcome)> = Vec::new();

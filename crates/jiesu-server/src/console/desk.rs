@@ -38,14 +38,16 @@ impl FromRequest<AppState> for Posted {
     type Rejection = Response;
 
     async fn from_request(req: Request, state: &AppState) -> Result<Self, Response> {
+        let parts_headers = req.headers().clone();
         let content_type =
             req.headers().get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("").to_ascii_lowercase();
         if !content_type.starts_with("multipart/form-data") {
             let Form(form) = Form::<FormPairs>::from_request(req, state).await.map_err(IntoResponse::into_response)?;
             return Ok(Posted { form, photos: Ok(Vec::new()) });
         }
-        let (form, photos) =
-            crate::photos::read_multipart(req).await.map_err(|e| super::pages::error_page(None, &e))?;
+        let (form, photos) = crate::photos::read_multipart(req)
+            .await
+            .map_err(|e| super::pages::error_page_in(super::Lang::of(&parts_headers), None, &e))?;
         Ok(Posted { form, photos })
     }
 }
@@ -78,6 +80,7 @@ struct CallerView {
 #[derive(Template, WebTemplate)]
 #[template(path = "caller.html")]
 struct CallerFragment {
+    lang: super::Lang,
     /// Nothing typed yet, or not a number: nothing shown.
     looked_up: bool,
     rows: Vec<CallerRow>,
@@ -88,8 +91,16 @@ struct CallerFragment {
 }
 
 impl CallerFragment {
-    fn empty() -> CallerFragment {
-        CallerFragment { looked_up: false, rows: Vec::new(), total: 0, name: None, error: None }
+    fn empty(lang: super::Lang) -> CallerFragment {
+        CallerFragment { lang, looked_up: false, rows: Vec::new(), total: 0, name: None, error: None }
+    }
+
+    fn t<'a>(&self, zh: &'a str) -> &'a str {
+        self.lang.t(zh)
+    }
+
+    fn f(&self, zh: &str, a: impl std::fmt::Display) -> String {
+        self.lang.f(zh, &[&a])
     }
 }
 
@@ -97,15 +108,18 @@ impl CallerFragment {
 /// looked up through the desk (who may, by the number's keyed hash, recorded).
 pub(crate) async fn caller(State(state): State<AppState>, v: Viewer, Form(form): Form<FormPairs>) -> Response {
     if let Err(e) = super::pages::check_csrf(&v, &form) {
-        return (e.status(), CallerFragment { error: Some(super::pages::explain(&e)), ..CallerFragment::empty() })
+        return (
+            e.status(),
+            CallerFragment { error: Some(super::pages::explain(v.lang, &e)), ..CallerFragment::empty(v.lang) },
+        )
             .into_response();
     }
     let phone = field(&form, "phone").unwrap_or("");
     if phone.is_empty() {
-        return CallerFragment::empty().into_response();
+        return CallerFragment::empty(v.lang).into_response();
     }
     match state.desk.caller_history(&v.actor.0, phone, CALLER_CASES, state.now()).await {
-        Ok(None) => CallerFragment::empty().into_response(),
+        Ok(None) => CallerFragment::empty(v.lang).into_response(),
         Ok(Some(found)) => {
             let r = renderer(&state);
             let mut name = None;
@@ -119,14 +133,19 @@ pub(crate) async fn caller(State(state): State<AppState>, v: Viewer, Form(form):
                     }
                     let mut row: CallerRow = serde_json::from_value(json).expect("the case view has these fields");
                     row.received_at = row.received_at.replacen('T', " ", 1).chars().take(16).collect();
+                    row.status_label = v.lang.t(&row.status_label).to_string();
                     row
                 })
                 .collect();
-            CallerFragment { looked_up: true, rows, total: found.total, name, error: None }.into_response()
+            CallerFragment { lang: v.lang, looked_up: true, rows, total: found.total, name, error: None }
+                .into_response()
         }
         Err(e) => {
             let e = ApiError::from(e);
-            (e.status(), CallerFragment { error: Some(super::pages::explain(&e)), ..CallerFragment::empty() })
+            (
+                e.status(),
+                CallerFragment { error: Some(super::pages::explain(v.lang, &e)), ..CallerFragment::empty(v.lang) },
+            )
                 .into_response()
         }
     }
@@ -157,7 +176,7 @@ pub(crate) async fn photo_links(
     for a in store.attachments_in(&scope, id).await? {
         by_seq.entry(a.seq).or_default().push(PhotoLink {
             href: format!("/cases/{id}/attachments/{}", a.n),
-            label: format!("照片 {}（{} KB）", a.n, a.size.div_ceil(1024)),
+            label: v.lang.f("照片 {}（{} KB）", &[&a.n, &a.size.div_ceil(1024)]),
         });
     }
     if let Some(media) = store.open311_requests(&[id]).await?.remove(&id).and_then(|r| r.media_id)
@@ -166,7 +185,9 @@ pub(crate) async fn photo_links(
         by_seq
             .entry(1)
             .or_default()
-            .push(PhotoLink { href: format!("{mount}/media/{media}"), label: "市民上传的照片".into() });
+            .push(PhotoLink {
+                href: format!("{mount}/media/{media}"), label: v.lang.t("市民上传的照片").into()
+            });
     }
     Ok(by_seq)
 }
@@ -180,11 +201,11 @@ pub(crate) async fn attachment(
     Path((id, n)): Path<(String, String)>,
 ) -> Response {
     let (Ok(id), Ok(n)) = (id.parse::<i64>(), n.parse::<i64>()) else {
-        return super::pages::error_page(None, &ApiError::not_found("no such attachment"));
+        return super::pages::error_page_in(v.lang, None, &ApiError::not_found("no such attachment"));
     };
     let scope = v.actor.scope(state.desk.catalog());
     match state.desk.store().attachment_in(&scope, id, n).await {
         Ok((meta, bytes)) => crate::photos::photo_response(id, n, &meta.content_type, bytes),
-        Err(e) => super::pages::error_page(None, &ApiError::from(e)),
+        Err(e) => super::pages::error_page_in(v.lang, None, &ApiError::from(e)),
     }
 }

@@ -30,8 +30,8 @@ use serde::Serialize;
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 
-use super::Viewer;
 use super::pages::{Chrome, chrome, error_page};
+use super::{Lang, Viewer};
 use crate::AppState;
 use crate::error::ApiError;
 use crate::params::{self, DayEnd};
@@ -291,12 +291,12 @@ impl MapQuery {
         }
     }
 
-    fn period_label(&self, state: &AppState) -> String {
+    fn period_label(&self, state: &AppState, lang: Lang) -> String {
         match self.span {
-            Span::Month(p) => format!("{}年{}月", p.year, p.month),
+            Span::Month(p) => lang.f("{}年{}月", &[&p.year, &p.month]),
             Span::Last30 => {
                 let (from, to) = self.days(state);
-                format!("近30天（{} 至 {}）", from.format("%m-%d"), to.format("%m-%d"))
+                lang.f("近30天（{} 至 {}）", &[&from.format("%m-%d"), &to.format("%m-%d")])
             }
         }
     }
@@ -422,18 +422,18 @@ async fn counts(state: &AppState, v: &Viewer, q: &MapQuery) -> Result<MapData, A
         .collect();
     // Streets the catalog does not know (none in practice) and cases without a street.
     for (code, n) in by_street {
-        let name = code.clone().unwrap_or_else(|| "未定位街道".into());
+        let name = code.clone().unwrap_or_else(|| v.lang.t("未定位街道").into());
         streets.push(StreetCount { code, name, cases: n });
     }
     streets.sort_by(|a, b| b.cases.cmp(&a.cases).then_with(|| a.code.cmp(&b.code)));
     let (first, last) = q.days(state);
     Ok(MapData {
         period: q.period_code(),
-        period_label: q.period_label(state),
+        period_label: q.period_label(state, v.lang),
         from: first.to_string(),
         to: last.to_string(),
         measure: q.measure.code(),
-        measure_label: q.measure.label(),
+        measure_label: v.lang.t(q.measure.label()),
         category: q.category.clone(),
         total,
         without_cell,
@@ -505,35 +505,40 @@ pub(crate) async fn page(State(state): State<AppState>, v: Viewer, RawQuery(raw)
     {
         months.push(p);
     }
-    let periods =
-        std::iter::once(Choice { value: "30d".into(), label: "近30天".into(), selected: q.span == Span::Last30 })
-            .chain(months.into_iter().map(|p| Choice {
-                value: period_code(p),
-                label: format!("{}年{}月", p.year, p.month),
-                selected: q.span == Span::Month(p),
-            }))
-            .collect();
+    let periods = std::iter::once(Choice {
+        value: "30d".into(),
+        label: v.lang.t("近30天").into(),
+        selected: q.span == Span::Last30,
+    })
+    .chain(months.into_iter().map(|p| Choice {
+        value: period_code(p),
+        label: v.lang.f("{}年{}月", &[&p.year, &p.month]),
+        selected: q.span == Span::Month(p),
+    }))
+    .collect();
     let measures = Measure::ALL
         .iter()
-        .map(|m| Choice { value: m.code().into(), label: m.label().into(), selected: *m == q.measure })
+        .map(|m| Choice { value: m.code().into(), label: v.lang.t(m.label()).into(), selected: *m == q.measure })
         .collect();
     let chosen = q.category.as_deref().unwrap_or("");
     let categories = catalog
         .categories()
         .iter()
         .map(|c| {
-            let label = if c.parent.is_none() { c.name.clone() } else { format!("　{} {}", c.code, c.name) };
+            // Leaves indented under their top category (an ideographic space, an em space in English).
+            let indent = if v.lang.en() { '\u{2003}' } else { '\u{3000}' };
+            let label = if c.parent.is_none() { c.name.clone() } else { format!("{indent}{} {}", c.code, c.name) };
             Choice { value: c.code.clone(), label, selected: c.code == chosen }
         })
         .collect();
     let scope_note = match v.actor.role() {
-        Role::UnitHandler => "仅统计本单位承办或被“吹哨”的工单".into(),
-        Role::GridInspector => "统计本单位工单及本街道内的工单".into(),
-        _ => "全区工单".into(),
+        Role::UnitHandler => v.lang.t("仅统计本单位承办或被“吹哨”的工单").into(),
+        Role::GridInspector => v.lang.t("统计本单位工单及本街道内的工单").into(),
+        _ => v.lang.t("全区工单").into(),
     };
     MapPage {
         chrome: chrome(&state, &v, "/map"),
-        period_label: q.period_label(&state),
+        period_label: q.period_label(&state, v.lang),
         periods,
         measures,
         categories,

@@ -17,11 +17,13 @@ mod assets;
 mod bulk;
 mod desk;
 mod forms;
+mod i18n;
 mod live;
 mod map;
 mod pages;
 mod summon;
 
+pub(crate) use i18n::Lang;
 pub(crate) use live::Live;
 
 pub(crate) use map::GeometryCache;
@@ -54,6 +56,7 @@ pub(crate) fn router() -> Router<AppState> {
         .route("/", get(pages::home))
         .route("/login", post(pages::login))
         .route("/logout", post(pages::logout))
+        .route("/lang/{code}", get(i18n::switch))
         .route("/intake", get(pages::intake).post(pages::file_case))
         .route("/intake/suggest", post(pages::suggest))
         .route("/intake/caller", post(desk::caller))
@@ -131,6 +134,10 @@ pub(crate) fn home_of(role: Role) -> &'static str {
 pub(crate) struct Viewer {
     pub actor: Actor,
     pub csrf: String,
+    /// The language of the pages (the `lang` cookie).
+    pub lang: Lang,
+    /// Where the language switch comes back to: this page (a GET), else the home page.
+    pub back: String,
 }
 
 impl FromRequestParts<AppState> for Viewer {
@@ -150,11 +157,18 @@ impl FromRequestParts<AppState> for Viewer {
         // Sessions only: an API key belongs to a machine and a page form could not prove intent.
         let Some(token) = cookie(&parts.headers, SESSION_COOKIE) else { return Err(to_login()) };
         let csrf = csrf_of(token);
+        let lang = Lang::of(&parts.headers);
+        let back = match parts.method {
+            axum::http::Method::GET => parts.uri.path_and_query().map_or("/", |p| p.as_str()).to_string(),
+            _ => "/".to_string(),
+        };
         match principal(&parts.headers, state).await {
-            Ok(Some((actor, Via::Session { .. }))) if actor.role() != Role::Citizen => Ok(Viewer { actor, csrf }),
+            Ok(Some((actor, Via::Session { .. }))) if actor.role() != Role::Citizen => {
+                Ok(Viewer { actor, csrf, lang, back })
+            }
             Ok(_) => Err(to_login()),
             Err(e) if e.status() == StatusCode::UNAUTHORIZED => Err(to_login()),
-            Err(e) => Err(pages::error_page(None, &e)),
+            Err(e) => Err(pages::error_page_in(lang, None, &e)),
         }
     }
 }

@@ -18,7 +18,7 @@ use serde::Deserialize;
 use serde_json::Value;
 
 use super::forms::{self, FormPairs, field};
-use super::{LOGIN_CSRF_COOKIE, Viewer, home_of, same_token};
+use super::{LOGIN_CSRF_COOKIE, Lang, Viewer, home_of, same_token};
 use crate::AppState;
 use crate::actor::{Actor, SESSION_COOKIE, Via, cookie, principal};
 use crate::cases::{CreateCase, command_and_note, renderer};
@@ -49,6 +49,54 @@ pub(crate) struct Chrome {
     pub(crate) unit_name: Option<String>,
     pub(crate) links: Vec<NavLink>,
     pub(crate) csrf: String,
+    /// The language of the page, and the path its language switch comes back to.
+    pub(crate) lang: Lang,
+    pub(crate) back: String,
+}
+
+impl Chrome {
+    /// `zh` in the page's language (templates: `{{ chrome.t("承办") }}`).
+    pub(crate) fn t<'a>(&self, zh: &'a str) -> &'a str {
+        self.lang.t(zh)
+    }
+
+    /// `zh` in the page's language with its `{}` filled (`{{ chrome.f("共 {} 件", total) }}`).
+    pub(crate) fn f(&self, zh: &str, a: impl std::fmt::Display) -> String {
+        self.lang.f(zh, &[&a])
+    }
+
+    /// The same with four values.
+    pub(crate) fn f4(
+        &self,
+        zh: &str,
+        a: impl std::fmt::Display,
+        b: impl std::fmt::Display,
+        c: impl std::fmt::Display,
+        d: impl std::fmt::Display,
+    ) -> String {
+        self.lang.f(zh, &[&a, &b, &c, &d])
+    }
+
+    /// 是 or 否.
+    pub(crate) fn yes(&self, b: impl std::borrow::Borrow<bool>) -> &'static str {
+        self.lang.t(if *b.borrow() { "是" } else { "否" })
+    }
+
+    /// The same with two values.
+    pub(crate) fn f2(&self, zh: &str, a: impl std::fmt::Display, b: impl std::fmt::Display) -> String {
+        self.lang.f(zh, &[&a, &b])
+    }
+
+    /// The language switch's link to `code` (`zh` or `en`), back to this page.
+    pub(crate) fn switch(&self, code: &str) -> String {
+        switch_href(code, &self.back)
+    }
+}
+
+/// `/lang/{code}?back=…` (the query encoded).
+pub(crate) fn switch_href(code: &str, back: &str) -> String {
+    let back: String = form_urlencoded::byte_serialize(back.as_bytes()).collect();
+    format!("/lang/{code}?back={back}")
 }
 
 /// The 通知 link every staff role has (its badge is filled in by `live.js`).
@@ -80,19 +128,21 @@ pub(crate) fn chrome(state: &AppState, v: &Viewer, active: &str) -> Chrome {
     };
     Chrome {
         user: a.user.clone(),
-        role_label: a.role.label(),
+        role_label: v.lang.t(a.role.label()),
         unit_name: a.unit.as_deref().and_then(|u| state.desk.catalog().unit(u)).map(|u| u.name.clone()),
         links: pages
             .iter()
             .chain(super::map::nav(a.role))
-            .map(|&(href, label)| NavLink { href, label, active: href == active })
+            .map(|&(href, label)| NavLink { href, label: v.lang.t(label), active: href == active })
             .collect(),
         csrf: v.csrf.clone(),
+        lang: v.lang,
+        back: v.back.clone(),
     }
 }
 
-/// The Chinese words for an API error's code, then its detail.
-pub(crate) fn explain(e: &ApiError) -> String {
+/// The words for an API error's code (in the page's language), then its detail.
+pub(crate) fn explain(lang: Lang, e: &ApiError) -> String {
     let what = match e.code() {
         "forbidden" => "无权执行此操作",
         "csrf" => "页面已过期，请刷新后重试",
@@ -107,25 +157,42 @@ pub(crate) fn explain(e: &ApiError) -> String {
         "bad_request" => "请求有误",
         _ => "操作失败",
     };
-    let fields: Vec<String> = e.fields().iter().map(|f| format!("{}：{}", f.field, f.message)).collect();
-    if fields.is_empty() {
-        format!("{what}（{}）", e.message())
-    } else {
-        format!("{what}（{}）", fields.join("；"))
-    }
+    let what = lang.t(what);
+    let fields: Vec<String> = e.fields().iter().map(|f| lang.f("{}：{}", &[&f.field, &f.message])).collect();
+    let detail = if fields.is_empty() { e.message().to_string() } else { fields.join(lang.t("；")) };
+    lang.f("{}（{}）", &[&what, &detail])
 }
 
 #[derive(Template, WebTemplate)]
 #[template(path = "error.html")]
 struct ErrorPage {
+    lang: Lang,
     chrome: Option<Chrome>,
     status: u16,
     message: String,
+    back: String,
 }
 
-/// An error as a page, with the status of the API's answer.
+impl ErrorPage {
+    fn t<'a>(&self, zh: &'a str) -> &'a str {
+        self.lang.t(zh)
+    }
+
+    fn switch(&self, code: &str) -> String {
+        switch_href(code, &self.back)
+    }
+}
+
+/// An error as a page, with the status of the API's answer (in the frame's language).
 pub(crate) fn error_page(chrome: Option<Chrome>, e: &ApiError) -> Response {
-    let page = ErrorPage { chrome, status: e.status().as_u16(), message: explain(e) };
+    let lang = chrome.as_ref().map_or(Lang::Zh, |c| c.lang);
+    error_page_in(lang, chrome, e)
+}
+
+/// An error as a page in `lang`.
+pub(crate) fn error_page_in(lang: Lang, chrome: Option<Chrome>, e: &ApiError) -> Response {
+    let back = chrome.as_ref().map_or_else(|| "/".to_string(), |c| c.back.clone());
+    let page = ErrorPage { lang, chrome, status: e.status().as_u16(), message: explain(lang, e), back };
     (e.status(), page).into_response()
 }
 
@@ -251,22 +318,28 @@ impl CaseRow {
     }
 }
 
-fn rows(state: &AppState, actor: &Actor, recs: Vec<CaseRecord>) -> Vec<CaseRow> {
-    recs.into_iter().map(|r| row(state, actor, r)).collect()
+fn rows(state: &AppState, v: &Viewer, recs: Vec<CaseRecord>) -> Vec<CaseRow> {
+    recs.into_iter().map(|r| row(state, v, r)).collect()
 }
 
-fn row(state: &AppState, actor: &Actor, rec: CaseRecord) -> CaseRow {
-    let view = renderer(state).case(rec, actor);
-    row_from_view(state, serde_json::to_value(view).expect("a case view serialises"))
+fn row(state: &AppState, v: &Viewer, rec: CaseRecord) -> CaseRow {
+    let view = renderer(state).case(rec, &v.actor);
+    row_from_view(state, v.lang, serde_json::to_value(view).expect("a case view serialises"))
 }
 
-/// A row from the API's case view (as JSON).
-fn row_from_view(state: &AppState, json: Value) -> CaseRow {
+/// A row from the API's case view (as JSON), its labels in `lang`.
+fn row_from_view(state: &AppState, lang: Lang, json: Value) -> CaseRow {
     let now = state.now();
     let mut r: CaseRow = serde_json::from_value(json).expect("the case view has the console's fields");
+    for label in [&mut r.status_label, &mut r.kind_label, &mut r.channel_label, &mut r.deadline_class_label] {
+        *label = lang.t(label).to_string();
+    }
+    if let Some(cb) = r.callback.as_mut() {
+        cb.satisfaction_label = lang.t(&cb.satisfaction_label).to_string();
+    }
     r.due_at = r.due.as_deref().and_then(|d| DateTime::parse_from_rfc3339(d).ok()).map(|d| d.with_timezone(&Utc));
     if let Some(due) = r.due_at.filter(|_| r.open() && r.replied_at.is_none()) {
-        let (left, urgency) = time_left(state, now, due);
+        let (left, urgency) = time_left(state, lang, now, due);
         r.left = left;
         r.urgency = urgency;
     } else {
@@ -280,14 +353,20 @@ fn row_from_view(state: &AppState, json: Value) -> CaseRow {
 }
 
 /// Time left to `due`, in working days of the district's calendar (hours on the last day).
-fn time_left(state: &AppState, now: DateTime<Utc>, due: DateTime<Utc>) -> (String, &'static str) {
-    time_left_by(state.desk.calendar(), state.desk.config().tz, now, due)
+fn time_left(state: &AppState, lang: Lang, now: DateTime<Utc>, due: DateTime<Utc>) -> (String, &'static str) {
+    time_left_by(state.desk.calendar(), state.desk.config().tz, lang, now, due)
 }
 
-fn time_left_by(calendar: &Calendar, tz: Tz, now: DateTime<Utc>, due: DateTime<Utc>) -> (String, &'static str) {
+fn time_left_by(
+    calendar: &Calendar,
+    tz: Tz,
+    lang: Lang,
+    now: DateTime<Utc>,
+    due: DateTime<Utc>,
+) -> (String, &'static str) {
     let hours = (due - now).num_minutes() as f64 / 60.0;
     if hours <= 0.0 {
-        return (format!("超期 {:.0} 小时", -hours), "late");
+        return (lang.f("超期 {} 小时", &[&format!("{:.0}", -hours)]), "late");
     }
     // A deadline at 00:00 ends the day before.
     let last = due - chrono::Duration::milliseconds(1);
@@ -296,10 +375,11 @@ fn time_left_by(calendar: &Calendar, tz: Tz, now: DateTime<Utc>, due: DateTime<U
     let days = calendar
         .working_days_between(today, due_day)
         .unwrap_or_else(|_| u32::try_from((due_day - today).num_days()).unwrap_or(0));
+    let hours = format!("{hours:.0}");
     match days {
-        0 => (format!("剩余 {hours:.0} 小时"), "soon"),
-        1 => (format!("剩余 1 个工作日（{hours:.0} 小时）"), "near"),
-        n => (format!("剩余 {n} 个工作日"), "ok"),
+        0 => (lang.f("剩余 {} 小时", &[&hours]), "soon"),
+        1 => (lang.f("剩余 1 个工作日（{} 小时）", &[&hours]), "near"),
+        n => (lang.f("剩余 {} 个工作日", &[&n]), "ok"),
     }
 }
 
@@ -328,33 +408,32 @@ struct EventActor {
     unit_name: Option<String>,
 }
 
-fn event_summary(action: &str, d: &Value) -> String {
+fn event_summary(lang: Lang, action: &str, d: &Value) -> String {
     let s = |k: &str| d.get(k).and_then(Value::as_str).unwrap_or("").to_string();
-    let yes = |k: &str| if d.get(k).and_then(Value::as_bool).unwrap_or(false) { "是" } else { "否" };
+    let yes = |k: &str| lang.t(if d.get(k).and_then(Value::as_bool).unwrap_or(false) { "是" } else { "否" });
     match action {
-        "receive" => format!("分类 {} {}，{}", s("category"), s("category_name"), s("deadline_class_label")),
-        "dispatch" => format!("派往 {}，办理时限 {}", s("unit_name"), short(&s("due"))),
+        "receive" => {
+            lang.f("分类 {} {}，{}", &[&s("category"), &s("category_name"), &lang.t(&s("deadline_class_label"))])
+        }
+        "dispatch" => lang.f("派往 {}，办理时限 {}", &[&s("unit_name"), &short(&s("due"))]),
         "reclassify" => format!("{} → {} {}", s("from_name"), s("category"), s("category_name")),
-        "request_extension" => format!("申请延至 {}", short(&s("until"))),
-        "handle" => format!("已联系诉求人：{}", yes("contacted")),
-        "callback" => format!(
+        "request_extension" => lang.f("申请延至 {}", &[&short(&s("until"))]),
+        "handle" => lang.f("已联系诉求人：{}", &[&yes("contacted")]),
+        "callback" => lang.f(
             "联系上：{}，响应：{}，解决：{}，{}",
-            yes("reached"),
-            yes("responded"),
-            yes("solved"),
-            s("satisfaction_label")
+            &[&yes("reached"), &yes("responded"), &yes("solved"), &lang.t(&s("satisfaction_label"))],
         ),
-        "reopen" if !s("due").is_empty() => format!("新时限 {}", short(&s("due"))),
-        "verify" => format!("核查通过：{}", yes("passed")),
+        "reopen" if !s("due").is_empty() => lang.f("新时限 {}", &[&short(&s("due"))]),
+        "verify" => lang.f("核查通过：{}", &[&yes("passed")]),
         "whistle" => {
             let units = d.get("units").and_then(Value::as_array).into_iter().flatten();
             let names: Vec<&str> = units
                 .filter_map(|u| u.get("unit_name").and_then(Value::as_str).or_else(|| u["unit"].as_str()))
                 .collect();
-            format!("召集 {}，报到时限 {}", names.join("、"), short(&s("checkin_due")))
+            lang.f("召集 {}，报到时限 {}", &[&names.join(lang.t("、")), &short(&s("checkin_due"))])
         }
-        "merge" => format!("并入工单 {}", d.get("into").and_then(Value::as_i64).unwrap_or(0)),
-        "supervise" if d.get("overdue").and_then(Value::as_bool).unwrap_or(false) => "超期自动督办".into(),
+        "merge" => lang.f("并入工单 {}", &[&d.get("into").and_then(Value::as_i64).unwrap_or(0)]),
+        "supervise" if d.get("overdue").and_then(Value::as_bool).unwrap_or(false) => lang.t("超期自动督办").into(),
         _ => String::new(),
     }
 }
@@ -387,24 +466,35 @@ pub(crate) fn category_options(state: &AppState) -> Vec<Opt> {
 #[derive(Template, WebTemplate)]
 #[template(path = "login.html")]
 struct LoginPage {
+    lang: Lang,
     csrf: String,
     name: String,
     error: Option<String>,
 }
 
-fn login_page(status: StatusCode, name: String, error: Option<String>) -> Response {
+impl LoginPage {
+    fn t<'a>(&self, zh: &'a str) -> &'a str {
+        self.lang.t(zh)
+    }
+
+    fn switch(&self, code: &str) -> String {
+        switch_href(code, "/")
+    }
+}
+
+fn login_page(lang: Lang, status: StatusCode, name: String, error: Option<String>) -> Response {
     let bytes: [u8; 16] = rand::rng().random();
     let csrf: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
     let cookie = format!("{LOGIN_CSRF_COOKIE}={csrf}; Path=/; HttpOnly; SameSite=Strict; Max-Age=3600");
     let cookie = HeaderValue::from_str(&cookie).expect("hex");
-    (status, [(header::SET_COOKIE, cookie)], LoginPage { csrf, name, error }).into_response()
+    (status, [(header::SET_COOKIE, cookie)], LoginPage { lang, csrf, name, error }).into_response()
 }
 
 /// `GET /`: the login page, or the role's home when logged in.
 pub(crate) async fn home(State(state): State<AppState>, headers: HeaderMap) -> Response {
     match principal(&headers, &state).await {
         Ok(Some((actor, Via::Session { .. }))) if actor.role() != Role::Citizen => see_other(home_of(actor.role())),
-        _ => login_page(StatusCode::OK, String::new(), None),
+        _ => login_page(Lang::of(&headers), StatusCode::OK, String::new(), None),
     }
 }
 
@@ -417,20 +507,22 @@ pub(crate) async fn login(
 ) -> Response {
     let name = field(&form, "name").unwrap_or("").to_string();
     let posted = field(&form, "csrf").unwrap_or("");
+    let lang = Lang::of(&headers);
     if !cookie(&headers, LOGIN_CSRF_COOKIE).is_some_and(|c| same_token(c, posted)) {
-        return login_page(StatusCode::FORBIDDEN, name, Some("页面已过期，请重新登录".into()));
+        return login_page(lang, StatusCode::FORBIDDEN, name, Some(lang.t("页面已过期，请重新登录").into()));
     }
     let password = form.iter().rev().find(|(k, _)| k == "password").map_or("", |(_, v)| v.as_str());
     match auth::start_session(&state, &ip, &name, password).await {
         Ok((actor, _, _)) if actor.role() == Role::Citizen => {
-            login_page(StatusCode::FORBIDDEN, name, Some("市民请通过 12345 热线、网站或 App 反映诉求".into()))
+            let msg = lang.t("市民请通过 12345 热线、网站或 App 反映诉求");
+            login_page(lang, StatusCode::FORBIDDEN, name, Some(msg.into()))
         }
         Ok((actor, _, cookie)) => {
             let mut resp = see_other(home_of(actor.role()));
             resp.headers_mut().append(header::SET_COOKIE, cookie);
             resp
         }
-        Err(e) => login_page(e.status(), name, Some(explain(&e))),
+        Err(e) => login_page(lang, e.status(), name, Some(explain(lang, &e))),
     }
 }
 
@@ -442,12 +534,12 @@ pub(crate) async fn logout(
     Form(form): Form<FormPairs>,
 ) -> Response {
     if let Err(e) = check_csrf(&v, &form) {
-        return error_page(None, &e);
+        return error_page_in(v.lang, None, &e);
     }
     if let Some(token) = cookie(&headers, SESSION_COOKIE)
         && let Err(e) = state.desk.store().end_session(token).await
     {
-        return error_page(None, &ApiError::from(e));
+        return error_page_in(v.lang, None, &ApiError::from(e));
     }
     let mut resp = see_other("/");
     resp.headers_mut().append(header::SET_COOKIE, auth::session_cookie(&state, "", 0));
@@ -490,12 +582,18 @@ async fn intake_page(state: &AppState, v: &Viewer, form: &FormPairs, error: Opti
         .store()
         .list(&v.actor.scope(state.desk.catalog()), &CaseFilter::default(), Page { limit: 8, before: None })
         .await
-        .map(|recs| rows(state, &v.actor, recs))
+        .map(|recs| rows(state, v, recs))
         .unwrap_or_default();
     let page = IntakePage {
         chrome: chrome(state, v, "/intake"),
-        channels: Channel::ALL.iter().map(|c| Opt { value: c.code().into(), label: c.label().into() }).collect(),
-        kinds: CaseKind::ALL.iter().map(|c| Opt { value: c.code().into(), label: c.label().into() }).collect(),
+        channels: Channel::ALL
+            .iter()
+            .map(|c| Opt { value: c.code().into(), label: v.lang.t(c.label()).into() })
+            .collect(),
+        kinds: CaseKind::ALL
+            .iter()
+            .map(|c| Opt { value: c.code().into(), label: v.lang.t(c.label()).into() })
+            .collect(),
         categories: category_options(state),
         channel: field(form, "channel").unwrap_or("hotline").to_string(),
         kind: field(form, "kind").unwrap_or("complaint").to_string(),
@@ -547,15 +645,22 @@ pub(crate) async fn file_case(State(state): State<AppState>, v: Viewer, Form(for
     .await;
     match result {
         Ok(id) => see_other(&format!("/cases/{id}")),
-        Err(e) => intake_page(&state, &v, &form, Some(explain(&e))).await,
+        Err(e) => intake_page(&state, &v, &form, Some(explain(v.lang, &e))).await,
     }
 }
 
 #[derive(Template, WebTemplate)]
 #[template(path = "suggest.html")]
 struct SuggestFragment {
+    lang: Lang,
     s: Option<SuggestView>,
     error: Option<String>,
+}
+
+impl SuggestFragment {
+    fn t<'a>(&self, zh: &'a str) -> &'a str {
+        self.lang.t(zh)
+    }
 }
 
 #[derive(Debug, Deserialize)]
@@ -596,6 +701,9 @@ struct SuggestDup {
     confidence: f64,
     likely: bool,
     distance_m: Option<f64>,
+    /// How far, in words.
+    #[serde(skip)]
+    distance_text: String,
 }
 
 #[derive(Debug, Deserialize)]
@@ -630,8 +738,8 @@ impl SuggestDup {
         pct(self.confidence)
     }
 
-    fn distance(&self) -> String {
-        self.distance_m.map_or_else(String::new, |m| format!("相距 {m:.0} 米"))
+    fn distance(&self, lang: Lang) -> String {
+        self.distance_m.map_or_else(String::new, |m| lang.f("相距 {} 米", &[&format!("{m:.0}")]))
     }
 }
 
@@ -639,14 +747,15 @@ impl SuggestDup {
 /// handler itself, rendered as a fragment.
 pub(crate) async fn suggest(State(state): State<AppState>, v: Viewer, Form(form): Form<FormPairs>) -> Response {
     if let Err(e) = check_csrf(&v, &form) {
-        return (e.status(), SuggestFragment { s: None, error: Some(explain(&e)) }).into_response();
+        return (e.status(), SuggestFragment { lang: v.lang, s: None, error: Some(explain(v.lang, &e)) })
+            .into_response();
     }
     if field(&form, "text").unwrap_or("").is_empty() {
-        return SuggestFragment { s: None, error: None }.into_response();
+        return SuggestFragment { lang: v.lang, s: None, error: None }.into_response();
     }
     let body = match serde_json::from_value(forms::suggest_body(&form)) {
         Ok(b) => b,
-        Err(e) => return SuggestFragment { s: None, error: Some(e.to_string()) }.into_response(),
+        Err(e) => return SuggestFragment { lang: v.lang, s: None, error: Some(e.to_string()) }.into_response(),
     };
     let chosen = field(&form, "category").filter(|c| !c.is_empty()).map(str::to_string);
     match intake::suggest(State(state.clone()), v.actor, AppJson(body)).await {
@@ -664,11 +773,25 @@ pub(crate) async fn suggest(State(state): State<AppState>, v: Viewer, Form(form)
             // Only candidates worth a look: the likely ones, and others from 30 % up; five at most.
             s.duplicates.retain(|d| d.likely || d.confidence >= DUPLICATE_SHOWN);
             s.duplicates.truncate(5);
+            for d in &mut s.duplicates {
+                d.distance_text = d.distance(v.lang);
+            }
+            // The classifier explains itself in Chinese; in English, why in general words.
+            if let Some(c) = s.category.as_mut().filter(|c| v.lang.en() && c.reason.is_some()) {
+                let why = if c.category.is_none() {
+                    "未能归入本区诉求分类，需人工分类"
+                } else {
+                    "置信度不足，需人工确认分类"
+                };
+                c.reason = Some(v.lang.t(why).into());
+            }
             let leaf = chosen.or_else(|| s.category.as_ref().and_then(|c| c.category.clone()));
-            s.deadline_class = leaf.and_then(|c| state.desk.catalog().category(&c).map(|c| c.deadline_class.label()));
-            SuggestFragment { s: Some(s), error: None }.into_response()
+            s.deadline_class =
+                leaf.and_then(|c| state.desk.catalog().category(&c).map(|c| v.lang.t(c.deadline_class.label())));
+            SuggestFragment { lang: v.lang, s: Some(s), error: None }.into_response()
         }
-        Err(e) => (StatusCode::OK, SuggestFragment { s: None, error: Some(explain(&e)) }).into_response(),
+        Err(e) => (StatusCode::OK, SuggestFragment { lang: v.lang, s: None, error: Some(explain(v.lang, &e)) })
+            .into_response(),
     }
 }
 
@@ -694,7 +817,7 @@ struct DispatchPage {
 async fn list(state: &AppState, v: &Viewer, filter: CaseFilter) -> Result<Vec<CaseRow>, ApiError> {
     let scope = v.actor.scope(state.desk.catalog());
     let recs = state.desk.store().list(&scope, &filter, Page { limit: LIST_LIMIT, before: None }).await?;
-    Ok(rows(state, &v.actor, recs))
+    Ok(rows(state, v, recs))
 }
 
 /// `GET /dispatch`: the manual queue (2299), other cases waiting for 派单, returns and extension
@@ -758,7 +881,7 @@ pub(crate) async fn inbox(State(state): State<AppState>, v: Viewer) -> Response 
         ..Default::default()
     };
     let (mut rows, summoned) =
-        match tokio::try_join!(list(&state, &v, filter), super::summon::summoned(&state, &v.actor)) {
+        match tokio::try_join!(list(&state, &v, filter), super::summon::summoned(&state, v.lang, &v.actor)) {
             Ok(r) => r,
             Err(e) => return error_page(Some(chrome(&state, &v, "/inbox")), &e),
         };
@@ -788,10 +911,13 @@ pub(crate) async fn callback(State(state): State<AppState>, v: Viewer) -> Respon
     }
     let status = |s: Status| CaseFilter { statuses: vec![s], ..Default::default() };
     match tokio::try_join!(list(&state, &v, status(Status::Replied)), list(&state, &v, status(Status::CalledBack))) {
-        Ok((replied, called)) => {
-            CallbackPage { chrome: chrome(&state, &v, "/callback"), replied, called, satisfactions: satisfactions() }
-                .into_response()
+        Ok((replied, called)) => CallbackPage {
+            chrome: chrome(&state, &v, "/callback"),
+            replied,
+            called,
+            satisfactions: satisfactions(v.lang),
         }
+        .into_response(),
         Err(e) => error_page(Some(chrome(&state, &v, "/callback")), &e),
     }
 }
@@ -869,7 +995,7 @@ async fn grid_page(
     };
     // Open cases of the area that came from grid patrols, newest first.
     let reported: Vec<CaseRow> =
-        open.into_iter().filter(|c| c.channel_label == Channel::Grid.label()).take(20).collect();
+        open.into_iter().filter(|c| c.channel_label == v.lang.t(Channel::Grid.label())).take(20).collect();
     let page = GridPage {
         chrome: chrome(state, v, "/grid"),
         text: field(form, "text").unwrap_or("").to_string(),
@@ -925,7 +1051,7 @@ pub(crate) async fn grid_report(
     // waits unrouted in the manual queue).
     match result {
         Ok(id) => see_other(&format!("/grid?filed={id}")),
-        Err(e) => grid_page(&state, &v, &form, None, Some(explain(&e))).await,
+        Err(e) => grid_page(&state, &v, &form, None, Some(explain(v.lang, &e))).await,
     }
 }
 
@@ -994,7 +1120,7 @@ pub(crate) async fn cases(
     };
     let rows: Vec<CaseRow> = list["cases"]
         .as_array()
-        .map(|cases| cases.iter().map(|c| row_from_view(&state, c.clone())).collect())
+        .map(|cases| cases.iter().map(|c| row_from_view(&state, v.lang, c.clone())).collect())
         .unwrap_or_default();
     let next = list["next_before"].as_i64().map(|before| {
         let mut url = form_urlencoded::Serializer::new(String::new());
@@ -1018,8 +1144,8 @@ pub(crate) async fn cases(
         unit: get("unit"),
         from: get("from"),
         to: get("to"),
-        statuses: std::iter::once(Opt { value: super::map::open_statuses(), label: "未办结".into() })
-            .chain(Status::ALL.iter().map(|s| Opt { value: s.code().into(), label: s.label().into() }))
+        statuses: std::iter::once(Opt { value: super::map::open_statuses(), label: v.lang.t("未办结").into() })
+            .chain(Status::ALL.iter().map(|s| Opt { value: s.code().into(), label: v.lang.t(s.label()).into() }))
             .collect(),
         categories: catalog
             .categories()
@@ -1143,19 +1269,22 @@ async fn case_page(state: &AppState, v: &Viewer, id: i64, error: Option<(StatusC
         Err(e) => return error_page(Some(chrome(state, v, "/cases")), &e),
     };
     let r = renderer(state);
-    let summons = super::summon::panel(state, &v.actor, &rec, &events);
+    let summons = super::summon::panel(state, v.lang, &v.actor, &rec, &events);
     let events = events
         .iter()
         .map(|e| {
             let json = serde_json::to_value(r.event(e)).expect("an event view serialises");
             let mut row: EventRow = serde_json::from_value(json).expect("the console reads the event view");
-            row.summary = event_summary(&row.action, &row.detail);
+            row.summary = event_summary(v.lang, &row.action, &row.detail);
+            row.action_label = v.lang.t(&row.action_label).to_string();
+            row.to_label = v.lang.t(&row.to_label).to_string();
+            row.actor.role_label = v.lang.t(&row.actor.role_label).to_string();
             row.at = short(&row.at);
             row.photos = photos.remove(&row.seq).unwrap_or_default();
             row
         })
         .collect();
-    let c = row(state, &v.actor, rec);
+    let c = row(state, v, rec);
     let (status, error) = match error {
         Some((s, m)) => (s, Some(m)),
         None => (StatusCode::OK, None),
@@ -1167,7 +1296,7 @@ async fn case_page(state: &AppState, v: &Viewer, id: i64, error: Option<(StatusC
         events,
         units: unit_options(state),
         categories: category_options(state),
-        satisfactions: satisfactions(),
+        satisfactions: satisfactions(v.lang),
         error,
         summons,
     };
@@ -1218,13 +1347,13 @@ pub(crate) async fn act(
     match result {
         Ok(()) => see_other(&back_to(&form, format!("/cases/{id}"))),
         Err(e) if e.status() == StatusCode::NOT_FOUND => error_page(Some(chrome(&state, &v, "/cases")), &e),
-        Err(e) => case_page(&state, &v, id, Some((e.status(), explain(&e)))).await,
+        Err(e) => case_page(&state, &v, id, Some((e.status(), explain(v.lang, &e)))).await,
     }
 }
 
 /// Every satisfaction choice, for the callback form.
-fn satisfactions() -> Vec<Opt> {
-    Satisfaction::ALL.iter().map(|s| Opt { value: s.code().into(), label: s.label().into() }).collect()
+fn satisfactions(lang: Lang) -> Vec<Opt> {
+    Satisfaction::ALL.iter().map(|s| Opt { value: s.code().into(), label: lang.t(s.label()).into() }).collect()
 }
 
 #[cfg(test)]
@@ -1240,11 +1369,23 @@ mod tests {
         let (cal, tz) = (Calendar::china(), chrono_tz::Asia::Shanghai);
         let friday = at("2026-12-04T10:00:00+08:00");
         // Due Monday 00:00: the work must be done today (Friday), the weekend does not count.
-        assert_eq!(time_left_by(&cal, tz, friday, at("2026-12-07T00:00:00+08:00")).1, "soon");
+        assert_eq!(time_left_by(&cal, tz, Lang::Zh, friday, at("2026-12-07T00:00:00+08:00")).1, "soon");
         // Due Tuesday 00:00: one working day (Monday) after today.
-        let (text, class) = time_left_by(&cal, tz, friday, at("2026-12-08T00:00:00+08:00"));
+        let (text, class) = time_left_by(&cal, tz, Lang::Zh, friday, at("2026-12-08T00:00:00+08:00"));
         assert_eq!(class, "near", "{text}");
-        assert_eq!(time_left_by(&cal, tz, friday, at("2026-12-11T18:00:00+08:00")), ("剩余 5 个工作日".into(), "ok"));
-        assert_eq!(time_left_by(&cal, tz, friday, at("2026-12-04T07:00:00+08:00")), ("超期 3 小时".into(), "late"));
+        assert_eq!(
+            time_left_by(&cal, tz, Lang::Zh, friday, at("2026-12-11T18:00:00+08:00")),
+            ("剩余 5 个工作日".into(), "ok")
+        );
+        assert_eq!(
+            time_left_by(&cal, tz, Lang::Zh, friday, at("2026-12-04T07:00:00+08:00")),
+            ("超期 3 小时".into(), "late")
+        );
+        // In English.
+        let en = |due| time_left_by(&cal, tz, Lang::En, friday, at(due)).0;
+        assert_eq!(en("2026-12-04T07:00:00+08:00"), "3 h overdue");
+        assert_eq!(en("2026-12-04T18:00:00+08:00"), "8 h left");
+        assert_eq!(en("2026-12-08T00:00:00+08:00"), "1 working day left (86 h)");
+        assert_eq!(en("2026-12-11T18:00:00+08:00"), "5 working days left");
     }
 }

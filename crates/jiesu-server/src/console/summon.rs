@@ -11,6 +11,7 @@ use jiesu_domain::model::{Role, Status, UnitKind};
 use jiesu_domain::workflow::{Action, CaseState, Event};
 use jiesu_store::{CaseFilter, CaseRecord, Page};
 
+use super::Lang;
 use super::pages::Opt;
 use crate::AppState;
 use crate::actor::Actor;
@@ -77,11 +78,11 @@ fn joint_status(status: Status) -> bool {
 /// The panel of case `rec` with its `events`, for `actor`. What it offers follows the desk's
 /// rules (`workflow::authorize`: only the lead unit's handler summons, only a summoned unit checks
 /// in, once); the desk decides again when the form is posted.
-pub(crate) fn panel(state: &AppState, actor: &Actor, rec: &CaseRecord, events: &[Event]) -> Summons {
+pub(crate) fn panel(state: &AppState, lang: Lang, actor: &Actor, rec: &CaseRecord, events: &[Event]) -> Summons {
     let s: &CaseState = &rec.state;
     let who = |e: &Event| {
         let unit = e.actor.unit.as_deref().map(|u| format!(" · {}", unit_name(state, u))).unwrap_or_default();
-        format!("{}（{}{unit}）", e.actor.user, e.actor.role.label())
+        lang.f("{}（{}）", &[&e.actor.user, &format!("{}{unit}", lang.t(e.actor.role.label()))])
     };
     let now = state.now();
     let joint = s
@@ -134,9 +135,9 @@ pub(crate) fn panel(state: &AppState, actor: &Actor, rec: &CaseRecord, events: &
         Vec::new()
     };
     let default_checkin = match state.desk.config().checkin {
-        Span::Hours(h) => format!("{h} 小时"),
-        Span::WorkingDays(d) => format!("{d} 个工作日"),
-        Span::Days(d) => format!("{d} 天"),
+        Span::Hours(h) => lang.f("{} 小时", &[&h]),
+        Span::WorkingDays(d) => lang.f("{} 个工作日", &[&d]),
+        Span::Days(d) => lang.f("{} 天", &[&d]),
     };
     Summons { joint, can_whistle, candidates, default_checkin, can_check_in }
 }
@@ -156,7 +157,7 @@ pub(crate) struct SummonedRow {
 /// The open cases `actor`'s unit is summoned to (吹哨) and does not lead, the ones still to check
 /// in first, then by check-in deadline: read within the actor's scope, which holds exactly the
 /// unit's cases and those it is summoned to.
-pub(crate) async fn summoned(state: &AppState, actor: &Actor) -> Result<Vec<SummonedRow>, ApiError> {
+pub(crate) async fn summoned(state: &AppState, lang: Lang, actor: &Actor) -> Result<Vec<SummonedRow>, ApiError> {
     let Some(unit) = actor.0.unit.clone() else { return Ok(Vec::new()) };
     let scope: Scope = actor.scope(state.desk.catalog());
     let filter = CaseFilter {
@@ -176,7 +177,7 @@ pub(crate) async fn summoned(state: &AppState, actor: &Actor) -> Result<Vec<Summ
                 id: r.id,
                 number: crate::views::case_number(r.id, r.state.received_at, tz),
                 title: r.case.display_title(),
-                status_label: r.state.status.label(),
+                status_label: lang.t(r.state.status.label()),
                 lead: r.state.assignee.as_deref().map(|u| unit_name(state, u)).unwrap_or_default(),
                 checkin_due: local(state, j.checkin_due),
                 checked_in_at: j.checked_in_at.map(|t| local(state, t)),

@@ -58,16 +58,18 @@ pub(crate) async fn page(State(state): State<AppState>, v: Viewer) -> Response {
         Err(e) => return error_page(Some(chrome(&state, &v, "/notices")), &ApiError::from(e)),
     };
     let (unread, total) = (items.iter().filter(|i| i.unread).count(), items.len());
-    let mut sections: Vec<NoticeSection> =
-        GROUPS.iter().map(|&(_, id, title)| NoticeSection { id, title, lines: Vec::new(), unread: 0 }).collect();
+    let mut sections: Vec<NoticeSection> = GROUPS
+        .iter()
+        .map(|&(_, id, title)| NoticeSection { id, title: v.lang.t(title), lines: Vec::new(), unread: 0 })
+        .collect();
     for NoticeItem { case, notice, unread } in items {
         let Some(i) = GROUPS.iter().position(|(g, _, _)| *g == notice.kind.group()) else { continue };
         sections[i].unread += usize::from(unread);
         sections[i].lines.push(NoticeLine {
             kind: notice.kind.code(),
-            kind_label: notice.kind.label(),
+            kind_label: v.lang.t(notice.kind.label()),
             unread,
-            c: row(&state, &v.actor, case),
+            c: row(&state, &v, case),
         });
     }
     NoticesPage { chrome: chrome(&state, &v, "/notices"), sections, unread, total }.into_response()
