@@ -8,7 +8,7 @@ use jiesu_domain::access::{ContactAccess, contact_access};
 use jiesu_domain::catalog::Catalog;
 use jiesu_domain::disclosure::{self, Audience};
 use jiesu_domain::draft::Contact;
-use jiesu_domain::model::{Callback, CaseKind, Channel, DeadlineClass, Role, Satisfaction, Status};
+use jiesu_domain::model::{AppealReason, Callback, CaseKind, Channel, DeadlineClass, Role, Satisfaction, Status};
 use jiesu_domain::workflow::{Action, Event, JointUnit};
 use jiesu_store::CaseRecord;
 use serde::Serialize;
@@ -89,6 +89,25 @@ pub struct CallbackView {
     satisfaction: &'static str,
     /// Its Chinese label.
     satisfaction_label: &'static str,
+}
+
+/// The latest 考核申诉 and its ruling.
+#[derive(Debug, Serialize, ToSchema)]
+#[schema(as = Appeal)]
+pub struct AppealView {
+    /// The unit that appealed.
+    unit: String,
+    /// Its name.
+    unit_name: Option<String>,
+    /// Why.
+    #[schema(value_type = AppealReason)]
+    reason: &'static str,
+    /// Its Chinese label.
+    reason_label: &'static str,
+    /// Waiting for a supervisor's ruling.
+    pending: bool,
+    /// The case is excluded (核减) from the unit's assessment.
+    excluded: bool,
 }
 
 impl From<Callback> for CallbackView {
@@ -201,6 +220,8 @@ pub struct CaseView {
     callback: Option<CallbackView>,
     /// The master case, when merged.
     merged_into: Option<i64>,
+    /// The latest 考核申诉 (assessment appeal) and its ruling.
+    appeal: Option<AppealView>,
     /// Number of events.
     events: u32,
 }
@@ -289,6 +310,14 @@ impl Renderer<'_> {
             joint: state.joint.iter().map(|j| self.joint(j)).collect(),
             callback: state.callback.map(CallbackView::from),
             merged_into: state.merged_into,
+            appeal: state.appeal.as_ref().map(|a| AppealView {
+                unit: a.unit.clone(),
+                unit_name: self.unit_name(&a.unit),
+                reason: a.reason.code(),
+                reason_label: a.reason.label(),
+                pending: a.pending,
+                excluded: a.excluded,
+            }),
             events: state.seq,
             text: case.text,
         }

@@ -493,6 +493,69 @@ fn secret_in(html: &str) -> String {
     html[at..].split('<').next().unwrap().trim().to_string()
 }
 
+/// 考核申诉 and 核减 from the case page: the holding unit appeals with its grounds (none: refused
+/// on the page), cannot rule itself; the supervisor rules 核减, the case shows it to both, and the
+/// supervisor can take it back, after which the unit may appeal again.
+async fn appeals(url: &str) {
+    let a = TestApp::new(url, chrono::Utc::now()).await;
+    let unit = session(&a, "s001-zhang", Role::UnitHandler, Some("S001")).await;
+    let sup = session(&a, "sup-liu", Role::Supervisor, None).await;
+    let id = file(&a, "东华门大街老旧小区楼道私搭乱建，堆放杂物，存在消防隐患", true).await;
+    let path = format!("/cases/{id}");
+    let act = format!("{path}/act");
+
+    let (_, html) = get_as(&a, &unit, &path).await;
+    assert!(html.contains("id=\"appeal-form\"") && !html.contains("id=\"rule-appeal-form\""), "{html}");
+    let t = csrf_in(&html);
+    let appeal = |note: &'static str| {
+        vec![("csrf", t.clone()), ("action", "appeal".into()), ("reason", "not_ours".into()), ("note", note.into())]
+    };
+    let (status, _, html) = post_as(&a, &unit, &act, &pairs(&own(appeal("")))).await;
+    assert_ne!(status, StatusCode::SEE_OTHER, "an appeal without grounds: {html}");
+    let (status, location, _) = post_as(&a, &unit, &act, &pairs(&own(appeal("属园林部门职责")))).await;
+    assert_eq!((status, location.as_str()), (StatusCode::SEE_OTHER, path.as_str()));
+    let (_, html) = get_as(&a, &unit, &path).await;
+    assert!(html.contains("非本单位职责") && html.contains("待裁定") && !html.contains("id=\"appeal-form\""), "{html}");
+    let rule = |t: &str, excluded: &str| {
+        own(vec![("csrf", t.to_string()), ("action", "rule_appeal".into()), ("excluded", excluded.into())])
+    };
+    let (status, _, _) = post_as(&a, &unit, &act, &pairs(&rule(&csrf_in(&html), "true"))).await;
+    assert_eq!(status, StatusCode::FORBIDDEN, "a unit does not rule on its own appeal");
+
+    let (_, html) = get_as(&a, &sup, &path).await;
+    assert!(html.contains("id=\"rule-appeal-form\""), "{html}");
+    let t = csrf_in(&html);
+    let (status, _, _) = post_as(&a, &sup, &act, &pairs(&rule(&t, "true"))).await;
+    assert_eq!(status, StatusCode::SEE_OTHER);
+    for who in [&unit, &sup] {
+        let (_, html) = get_as(&a, who, &path).await;
+        assert!(html.contains("已核减") && !html.contains("id=\"appeal-form\""), "{html}");
+    }
+    let (_, html) = get_as(&a, &sup, &path).await;
+    assert!(html.contains("撤销核减"), "{html}");
+    let (status, _, _) = post_as(&a, &sup, &act, &pairs(&rule(&t, "false"))).await;
+    assert_eq!(status, StatusCode::SEE_OTHER);
+    let (_, html) = get_as(&a, &unit, &path).await;
+    assert!(html.contains("未核减") && html.contains("id=\"appeal-form\""), "{html}");
+}
+
+fn own(v: Vec<(&str, String)>) -> Vec<(String, String)> {
+    v.into_iter().map(|(k, v)| (k.to_string(), v)).collect()
+}
+
+#[tokio::test]
+async fn appeals_on_sqlite() {
+    let dir = tempfile::tempdir().unwrap();
+    appeals(&format!("sqlite://{}/jiesu.db", dir.path().display())).await;
+}
+
+#[tokio::test]
+async fn appeals_on_postgres() {
+    let Some(db) = jiesu_store::testing::scratch_postgres("console_appeals").await else { return };
+    appeals(&db.url).await;
+    db.drop().await;
+}
+
 #[tokio::test]
 async fn summons_on_sqlite() {
     let dir = tempfile::tempdir().unwrap();

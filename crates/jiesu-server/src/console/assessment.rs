@@ -90,6 +90,8 @@ struct RankLine {
     change: String,
     change_class: &'static str,
     overdue_open: u32,
+    /// Cases excluded (核减) on the unit's appeal.
+    excluded: u32,
 }
 
 fn rate(x: Option<f64>) -> String {
@@ -123,6 +125,7 @@ fn rank_lines(state: &AppState, lang: Lang, rows: &[RankRow]) -> Vec<RankLine> {
                 change,
                 change_class,
                 overdue_open: f.overdue_open,
+                excluded: f.excluded,
             }
         })
         .collect()
@@ -259,7 +262,7 @@ pub(crate) async fn xlsx(State(state): State<AppState>, v: Viewer, Query(q): Que
 }
 
 /// Headers of the 街道 and 部门 sheets.
-const RANK_HEADERS: [&str; 14] = [
+const RANK_HEADERS: [&str; 15] = [
     "排名",
     "单位编码",
     "单位",
@@ -274,6 +277,7 @@ const RANK_HEADERS: [&str; 14] = [
     "按期结案率",
     "按期处置率",
     "超期未结",
+    "核减",
 ];
 
 fn workbook(state: &AppState, f: &Figures) -> Result<Vec<u8>, XlsxError> {
@@ -349,6 +353,7 @@ fn rank_sheet(
             None => sheet.write_string(row, 9, "新")?,
         };
         sheet.write_number(row, 13, f64::from(fig.overdue_open))?;
+        sheet.write_number(row, 14, f64::from(fig.excluded))?;
     }
     sheet.set_column_width(2, 26)?;
     Ok(())

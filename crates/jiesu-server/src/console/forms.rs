@@ -11,7 +11,7 @@ pub(crate) type FormPairs = Vec<(String, String)>;
 /// Fields of a form that are the page's, not the command's.
 const PAGE_FIELDS: &[&str] = &["csrf", "back", "then"];
 /// Fields that are booleans (`on`, `true`, `1`, `yes` are true).
-const BOOL_FIELDS: &[&str] = &["contacted", "reached", "responded", "solved", "passed"];
+const BOOL_FIELDS: &[&str] = &["contacted", "reached", "responded", "solved", "passed", "excluded"];
 /// Fields that are integers.
 const INT_FIELDS: &[&str] = &["working_days", "into", "checkin_hours"];
 

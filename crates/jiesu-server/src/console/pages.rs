@@ -11,7 +11,7 @@ use chrono::{DateTime, Utc};
 use chrono_tz::Tz;
 use jiesu_core::Command;
 use jiesu_domain::calendar::Calendar;
-use jiesu_domain::model::{CaseKind, Channel, Role, Satisfaction, Status};
+use jiesu_domain::model::{AppealReason, CaseKind, Channel, Role, Satisfaction, Status};
 use jiesu_store::{CaseFilter, CaseRecord, Page};
 use rand::RngExt;
 use serde::Deserialize;
@@ -247,6 +247,16 @@ struct CallbackRow {
     satisfaction_label: String,
 }
 
+/// The case's 考核申诉, as the API shows it.
+#[derive(Debug, Deserialize)]
+struct AppealRow {
+    unit: String,
+    unit_name: Option<String>,
+    reason_label: String,
+    pending: bool,
+    excluded: bool,
+}
+
 /// One case as the pages show it: read from the API's `CaseView` (so masked exactly as the API
 /// masks it), times shortened to local minutes.
 #[derive(Debug, Deserialize)]
@@ -277,6 +287,7 @@ pub(crate) struct CaseRow {
     pending_extension: Option<String>,
     callback: Option<CallbackRow>,
     merged_into: Option<i64>,
+    appeal: Option<AppealRow>,
     returns: u32,
     extensions: u32,
     reopen_count: u32,
@@ -1178,6 +1189,12 @@ struct Offers {
     reopen: bool,
     supervise: bool,
     verify: bool,
+    /// 考核申诉 (the holding unit, no appeal pending, not excluded already).
+    appeal: bool,
+    /// 核减 or refuse a pending appeal (supervisor).
+    rule_appeal: bool,
+    /// 撤销核减 (supervisor).
+    take_back_exclusion: bool,
 }
 
 impl Offers {
@@ -1197,6 +1214,9 @@ impl Offers {
             reopen,
             supervise,
             verify,
+            appeal,
+            rule_appeal,
+            take_back_exclusion,
         } = *self;
         dispatch
             || accept
@@ -1212,6 +1232,9 @@ impl Offers {
             || reopen
             || supervise
             || verify
+            || appeal
+            || rule_appeal
+            || take_back_exclusion
     }
 }
 
@@ -1240,6 +1263,11 @@ fn offers(actor: &Actor, c: &CaseRow) -> Offers {
         reopen: (operator || dispatcher || supervisor) && matches!(st, "closed" | "called_back"),
         supervise: supervisor && c.open() && st != "received",
         verify: (role == Role::GridInspector || supervisor) && st == "verifying",
+        appeal: (handler || (admin && c.assignee.is_some()))
+            && st != "merged"
+            && c.appeal.as_ref().is_none_or(|a| !a.pending && !(a.excluded && c.assignee.as_ref() == Some(&a.unit))),
+        rule_appeal: supervisor && c.appeal.as_ref().is_some_and(|a| a.pending),
+        take_back_exclusion: supervisor && c.appeal.as_ref().is_some_and(|a| !a.pending && a.excluded),
     }
 }
 
@@ -1253,6 +1281,7 @@ struct CasePage {
     units: Vec<Opt>,
     categories: Vec<Opt>,
     satisfactions: Vec<Opt>,
+    appeal_reasons: Vec<Opt>,
     error: Option<String>,
     summons: super::summon::Summons,
 }
@@ -1297,6 +1326,10 @@ async fn case_page(state: &AppState, v: &Viewer, id: i64, error: Option<(StatusC
         units: unit_options(state),
         categories: category_options(state),
         satisfactions: satisfactions(v.lang),
+        appeal_reasons: AppealReason::ALL
+            .iter()
+            .map(|r| Opt { value: r.code().into(), label: v.lang.t(r.label()).into() })
+            .collect(),
         error,
         summons,
     };
