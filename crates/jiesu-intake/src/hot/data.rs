@@ -16,12 +16,12 @@ use super::Message;
 pub enum DataError {
     /// The file could not be opened or read.
     #[cfg(feature = "tools")]
-    #[error("{path}: {source}")]
+    #[error("{path}: {cause}")]
     Io {
         /// The file.
         path: String,
-        /// The cause.
-        source: std::io::Error,
+        /// The cause (shown in the message, not chained again).
+        cause: std::io::Error,
     },
     /// A required column is missing.
     #[error("{name}: no column {missing} (columns found: {found}); needed: id, time, detail or text")]

@@ -7,6 +7,6 @@ use super::data::{DataError, read_messages};
 pub fn load(path: impl AsRef<std::path::Path>) -> Result<Vec<Message>, DataError> {
     let path = path.as_ref();
     let shown = path.display().to_string();
-    let file = std::fs::File::open(path).map_err(|source| DataError::Io { path: shown.clone(), source })?;
+    let file = std::fs::File::open(path).map_err(|cause| DataError::Io { path: shown.clone(), cause })?;
     read_messages(std::io::BufReader::new(file), &shown)
 }
