@@ -107,6 +107,7 @@ pub fn read_messages(reader: impl std::io::Read, name: &str) -> Result<Vec<Messa
             user: field(user).to_string(),
             likes: count(likes, "likes")?,
             dislikes: count(dislikes, "dislikes")?,
+            places: Vec::new(),
         });
     }
     if out.is_empty() {

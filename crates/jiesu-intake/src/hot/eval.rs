@@ -169,6 +169,7 @@ mod tests {
             user: String::new(),
             likes: 0,
             dislikes: 0,
+            places: Vec::new(),
         }
     }
 

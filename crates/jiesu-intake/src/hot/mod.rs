@@ -87,6 +87,9 @@ pub struct Message {
     pub likes: u32,
     /// Dislikes (反对), 0 where there are none.
     pub dislikes: u32,
+    /// Places the caller already knows the message is about (for a case: the gazetteer's match,
+    /// its community); they count as named in the subject, beside those read from the text.
+    pub places: Vec<String>,
 }
 
 /// Thresholds and windows of the grouping (see the module docs).
@@ -281,7 +284,8 @@ impl Profiles {
             let all = finder.places(f);
             let subject_text = places::normalise(&m.subject);
             let subject = all.iter().filter(|p| subject_text.contains(p.as_str())).cloned().collect();
-            let p = Named { subject, all };
+            let mut p = Named { subject, all };
+            p.absorb(Named { subject: m.places.clone(), all: m.places.clone() });
             subjects.push(Fingerprint::of(&blank(&m.subject, &p.all)));
             texts.push(Fingerprint::of(&blank(f, &p.all)));
             subjects_raw.push(Fingerprint::of(&places::normalise(&m.subject)));

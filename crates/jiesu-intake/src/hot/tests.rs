@@ -11,6 +11,7 @@ fn msg(id: &str, day: u32, subject: &str, text: &str, user: &str, likes: u32) ->
         user: user.to_string(),
         likes,
         dislikes: 0,
+        places: Vec::new(),
     }
 }
 
@@ -83,4 +84,21 @@ fn nothing_in_nothing_out() {
     assert!(hot_issues(&[], &Options::default()).is_empty());
     let one = [msg("a", 0, "路灯不亮", "路灯不亮", "u", 0)];
     assert!(hot_issues(&one, &Options::default()).is_empty());
+}
+
+#[test]
+fn known_places_keep_apart_what_the_text_does_not_name() {
+    // Two identical complaints that name no place: one issue, unless the caller knows they are at
+    // two different communities.
+    let mut m = corpus();
+    m.push(msg("p1", 30, "路灯坏了很多天没人修", "晚上路灯坏了很多天没人修，出行危险", "u10", 0));
+    m.push(msg("p2", 31, "路灯坏了很多天没人修", "晚上路灯坏了很多天没人修，出行危险", "u11", 0));
+    let together = hot_issues(&m, &Options::default());
+    let has_pair = |issues: &[HotIssue], m: &[Message]| issues.iter().any(|i| ids(i, m) == ["p1", "p2"]);
+    assert!(has_pair(&together, &m));
+    let n = m.len();
+    m[n - 2].places = vec!["东四社区".to_string()];
+    m[n - 1].places = vec!["交道口社区".to_string()];
+    let apart = hot_issues(&m, &Options::default());
+    assert!(!apart.iter().flat_map(|i| &i.members).any(|&k| k >= n - 2), "different places never link");
 }
