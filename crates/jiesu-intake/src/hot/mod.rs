@@ -181,7 +181,7 @@ pub struct HotIssue {
     pub first: DateTime<Utc>,
     /// The last message's time.
     pub last: DateTime<Utc>,
-    /// The place most named, if any.
+    /// The place its subjects name most, when enough of them do.
     pub place: Option<String>,
     /// Index of the representative message (most similar to the others).
     pub representative: usize,
@@ -229,7 +229,11 @@ pub fn hot_issues_with_progress(
             profiles.issue(messages, members)
         })
         .collect();
-    issues.sort_by(|a, b| b.heat.value.total_cmp(&a.heat.value).then(a.first.cmp(&b.first)));
+    // Ties (equal heat and start) go by the first member's position, so ranks never depend on
+    // hash order.
+    issues.sort_by(|a, b| {
+        b.heat.value.total_cmp(&a.heat.value).then(a.first.cmp(&b.first)).then(a.members[0].cmp(&b.members[0]))
+    });
     for (k, issue) in issues.iter_mut().enumerate() {
         issue.rank = k + 1;
     }
