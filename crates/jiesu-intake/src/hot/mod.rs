@@ -363,6 +363,12 @@ impl Profiles {
         pairs.sort_unstable();
         pairs.dedup();
         let total = pairs.len();
+        // The estates, companies and schools each subject names.
+        let specific: Vec<Vec<String>> = self
+            .places
+            .iter()
+            .map(|n| n.subject.iter().filter(|p| places::is_specific(p)).cloned().collect())
+            .collect();
         let mut links = Vec::new();
         for (k, &(a, b)) in pairs.iter().enumerate() {
             if k % 20_000 == 0 {
@@ -374,9 +380,8 @@ impl Profiles {
                 continue;
             }
             let shared = pa.share(pb);
-            let specific = |n: &Named| n.subject.iter().filter(|p| places::is_specific(p)).cloned().collect::<Vec<_>>();
             let problem = self.similarity(i, j);
-            let (similarity, needed) = if places::share(&specific(pa), &specific(pb)) {
+            let (similarity, needed) = if places::share(&specific[i], &specific[j]) {
                 (self.similarity_raw(i, j), opts.subject_place_threshold)
             } else if shared {
                 (problem, opts.place_threshold)
