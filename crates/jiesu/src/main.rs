@@ -11,6 +11,7 @@ mod cmd_backup;
 mod cmd_dups;
 mod cmd_enterprise;
 mod cmd_geo;
+mod cmd_hot;
 mod cmd_model;
 mod cmd_openapi;
 mod config;
@@ -131,6 +132,9 @@ enum Cmd {
     /// Unit grids and place finding (street, community, grid cell).
     #[command(subcommand)]
     Geo(cmd_geo::GeoCmd),
+    /// 热点 hot issues in a message file: clusters of messages about one problem at one place,
+    /// hottest first.
+    Hot(cmd_hot::HotArgs),
     /// Console users (password login).
     #[command(subcommand)]
     User(cmd_accounts::UserCmd),
@@ -349,6 +353,10 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         }
         Cmd::Openapi(args) => {
             cmd_openapi::run(args)?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Cmd::Hot(args) => {
+            cmd_hot::run(&args)?;
             Ok(ExitCode::SUCCESS)
         }
         Cmd::Geo(cmd) => {

@@ -131,6 +131,25 @@ impl Fingerprint {
         Fingerprint { grams }
     }
 
+    /// The profile's grams: (hash, weight), sorted by hash, weights of unit length.
+    pub fn grams(&self) -> &[(u32, f32)] {
+        &self.grams
+    }
+
+    /// The same grams with each weight multiplied by `factor(hash)` (an IDF, say), normalised
+    /// again; grams whose factor is 0 are dropped.
+    pub fn reweighted(&self, factor: impl Fn(u32) -> f32) -> Fingerprint {
+        let mut grams: Vec<(u32, f32)> =
+            self.grams.iter().map(|&(h, w)| (h, w * factor(h))).filter(|&(_, w)| w > 0.0).collect();
+        let norm = grams.iter().map(|(_, w)| w * w).sum::<f32>().sqrt();
+        if norm > 0.0 {
+            for (_, w) in &mut grams {
+                *w /= norm;
+            }
+        }
+        Fingerprint { grams }
+    }
+
     /// True when the text had no letters, digits or Chinese characters.
     pub fn is_empty(&self) -> bool {
         self.grams.is_empty()
