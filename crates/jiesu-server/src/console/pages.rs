@@ -1265,7 +1265,7 @@ fn offers(actor: &Actor, c: &CaseRow) -> Offers {
         verify: (role == Role::GridInspector || supervisor) && st == "verifying",
         appeal: (handler || (admin && c.assignee.is_some()))
             && st != "merged"
-            && c.appeal.as_ref().is_none_or(|a| !a.pending && !(a.excluded && c.assignee.as_ref() == Some(&a.unit))),
+            && c.appeal.as_ref().is_none_or(|a| !(a.pending || (a.excluded && c.assignee.as_ref() == Some(&a.unit)))),
         rule_appeal: supervisor && c.appeal.as_ref().is_some_and(|a| a.pending),
         take_back_exclusion: supervisor && c.appeal.as_ref().is_some_and(|a| !a.pending && a.excluded),
     }
