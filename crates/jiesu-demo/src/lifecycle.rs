@@ -19,7 +19,7 @@ use jiesu_domain::calendar::Calendar;
 use jiesu_domain::catalog::Catalog;
 use jiesu_domain::deadline::{self, DeadlinePolicy, Span};
 use jiesu_domain::draft::NewCase;
-use jiesu_domain::model::{CaseKind, Channel, DeadlineClass, Role, Satisfaction, Status, UnitKind};
+use jiesu_domain::model::{AppealReason, CaseKind, Channel, DeadlineClass, Role, Satisfaction, Status, UnitKind};
 use jiesu_domain::workflow::Actor;
 
 use crate::dice::Dice;
@@ -193,6 +193,7 @@ pub(crate) fn plan(
         inspector,
         receiver: actor.clone(),
         queued,
+        unhappy: false,
     };
     sim.run(direct, auto);
     let steps = sim.steps;
@@ -256,6 +257,8 @@ struct Sim<'a, 'w> {
     receiver: Actor,
     /// Received under 2299 for the manual queue: the first 派单 also sets the category.
     queued: bool,
+    /// The latest callback found the citizen unsolved or unsatisfied.
+    unhappy: bool,
 }
 
 fn actor(prefix: &str, role: Role, d: &mut Dice, n: i64) -> Actor {
@@ -554,6 +557,34 @@ impl Sim<'_, '_> {
         let at = self.t + self.d.minutes(1.0, 20.0);
         let op = actor("cb", Role::Operator, self.d, 20);
         self.cmd(at, op, Command::Close, None, Status::Closed);
+        if self.unhappy && self.d.chance(0.12) {
+            self.appeal();
+        }
+    }
+
+    /// 考核申诉 after an unhappy callback: the unit asks that the case leave its assessment; a
+    /// supervisor rules within days, excluding (核减) a little under half.
+    fn appeal(&mut self) {
+        let Some(unit) = self.assignee.clone() else { return };
+        let (reason, grounds) = *self.d.pick(&[
+            (AppealReason::Unreasonable, "诉求人要求超出政策规定范围，已依法解释"),
+            (AppealReason::Repeated, "同一诉求人就同一事项重复来电，前案已办结"),
+            (AppealReason::NotOurs, "该事项属产权单位职责，非本单位职责范围"),
+        ]);
+        let later = self.t + self.d.minutes(120.0, 4320.0);
+        let at = self.unit_time(later);
+        let h = self.handler(&unit);
+        self.cmd(at, h, Command::Appeal { reason }, Some(grounds.into()), Status::Closed);
+        let later = self.t + self.d.minutes(600.0, 7200.0);
+        let at = self.w.within(self.d, later, 9, 18);
+        let sup = actor("sup", Role::Supervisor, self.d, 4);
+        let excluded = self.d.chance(0.45);
+        let note = if excluded {
+            "经核实，申诉理由成立，予以核减"
+        } else {
+            "经核实，申诉理由不成立，不予核减"
+        };
+        self.cmd(at, sup, Command::RuleAppeal { excluded }, Some(note.into()), Status::Closed);
     }
 
     /// 核查 by the inspector; one in eight fails first and the unit works again.
@@ -609,6 +640,7 @@ impl Sim<'_, '_> {
         let command = Command::Callback { reached, responded, solved, satisfaction };
         self.cmd(at, who, command, None, Status::CalledBack);
         let unhappy = reached && (!solved || satisfaction == Satisfaction::Unsatisfied);
+        self.unhappy = unhappy;
         may_reopen && unhappy && self.assignee.is_some() && self.d.chance(0.35)
     }
 }

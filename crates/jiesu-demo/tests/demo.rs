@@ -74,6 +74,7 @@ async fn a_small_year() {
     assert!(share(&|s| s.supervisions > 0) * 100 > 500 * 3, "too few supervised cases");
     assert!(share(&|s| s.returns > 0) > 0 && share(&|s| s.reopen_count > 0) > 0 && share(&|s| s.extensions > 0) > 0);
     assert!(share(&|s| !s.joint.is_empty()) > 0, "no joint handling (吹哨)");
+    assert!(share(&|s| s.appeal.is_some()) > 0, "no 考核申诉");
 
     // Seasons: more heating cases in winter months than in summer months.
     let cases = snapshot(&a).await;
