@@ -68,13 +68,12 @@ impl Report {
         self.imported as f64 / self.elapsed.as_secs_f64().max(1e-9)
     }
 
-    /// Rejected rows by reason (the reason's text up to its first digit or quote, so that one
-    /// rule's rejections count together), most first.
+    /// Rejected rows by reason (the reason's text up to its first colon: the rule), most first.
     pub fn reasons(&self) -> Vec<(String, usize)> {
         let mut by: HashMap<String, usize> = HashMap::new();
         for r in &self.rejected {
-            let head: String = r.reason.chars().take_while(|c| !c.is_ascii_digit() && *c != '"').collect();
-            *by.entry(head.trim().to_string()).or_default() += 1;
+            let rule = r.reason.split(':').next().unwrap_or_default();
+            *by.entry(rule.trim().to_string()).or_default() += 1;
         }
         let mut v: Vec<_> = by.into_iter().collect();
         v.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
@@ -168,7 +167,7 @@ pub async fn import(
             continue;
         }
         if let Some(first) = first_line.insert(p.source_id.clone(), p.line) {
-            let reason = format!("id {:?} repeated (first on line {first})", p.source_id);
+            let reason = format!("repeated id: {:?} (first on line {first})", p.source_id);
             report.rejected.push(Rejected { line: p.line, reason, fields: fields(&table.rows[by_line[&p.line]].1) });
             continue;
         }
@@ -262,15 +261,13 @@ fn decide(desk: &Desk, names: &Names, mapping: &Mapping, p: &Parsed) -> Result<B
     let leaf = names
         .leaves
         .get(&(p.group.clone(), p.category.clone()))
-        .ok_or_else(|| format!("category {:?} / {:?} is not in the store's catalog", p.group, p.category))?;
+        .ok_or_else(|| format!("not in the catalog: category {:?} / {:?}", p.group, p.category))?;
     let unit = match &p.unit {
-        Some(u) => Some(names.units.get(u).ok_or_else(|| format!("unit {u:?} is not in the store's catalog"))?.clone()),
+        Some(u) => Some(names.units.get(u).ok_or_else(|| format!("not in the catalog: unit {u:?}"))?.clone()),
         None => None,
     };
     let street = match &p.area {
-        Some(a) => {
-            Some(names.streets.get(a).ok_or_else(|| format!("area {a:?} is not in the store's catalog"))?.clone())
-        }
+        Some(a) => Some(names.streets.get(a).ok_or_else(|| format!("not in the catalog: area {a:?}"))?.clone()),
         None => None,
     };
     let community = match (&street, &p.subarea) {
@@ -295,7 +292,7 @@ fn decide(desk: &Desk, names: &Names, mapping: &Mapping, p: &Parsed) -> Result<B
         external_id: None,
     };
     let system = Actor::system(&format!("import:{source}"));
-    let fail = |e: CoreError| e.to_string();
+    let fail = |e: CoreError| format!("refused by the rules: 受理: {e}");
     let prepared = desk.prepare(system.clone(), case, p.opened, false).map_err(fail)?;
     let mut rec = CaseRecord { id: 0, case: prepared.case, state: prepared.state };
     let mut events = prepared.events;
@@ -321,8 +318,8 @@ fn decide(desk: &Desk, names: &Names, mapping: &Mapping, p: &Parsed) -> Result<B
         Some(due) => {
             let rule = Some(format!("导入 {source}: the source's unit and deadline"));
             let action = Action::Dispatch { unit: unit.clone(), due, rule };
-            let (e, s) =
-                workflow::step(Some(&rec.state), p.opened, system.clone(), action, None).map_err(|e| e.to_string())?;
+            let (e, s) = workflow::step(Some(&rec.state), p.opened, system.clone(), action, None)
+                .map_err(|e| format!("refused by the rules: 派单: {e}"))?;
             events.push(e);
             rec.state = s;
         }
@@ -366,11 +363,27 @@ fn act(
     at: DateTime<Utc>,
 ) -> Result<(), String> {
     let code = command.code();
-    let steps = desk.steps_for(rec, actor, &command, note, at).map_err(|e| format!("{code}: {e}"))?;
+    let steps =
+        desk.steps_for(rec, actor, &command, note, at).map_err(|e| format!("refused by the rules: {code}: {e}"))?;
     for (actor, action, note) in steps {
-        let (e, s) = workflow::step(Some(&rec.state), at, actor, action, note).map_err(|e| format!("{code}: {e}"))?;
+        let (e, s) = workflow::step(Some(&rec.state), at, actor, action, note)
+            .map_err(|e| format!("refused by the rules: {code}: {e}"))?;
         events.push(e);
         rec.state = s;
     }
     Ok(())
+}
+
+/// A desk over `store` with the store's own catalog, calendar and time zone (the embedded
+/// Dongcheng catalog when it has none), as every command opens it.
+pub async fn desk(store: Store, config: Config) -> Result<Desk, ImportError> {
+    let files = store.catalog_files().await?;
+    if files.is_empty() {
+        let calendar = jiesu_domain::calendar::Calendar::china();
+        let store = store.retally(config.tz).await?;
+        return Ok(Desk::new(store, Catalog::dongcheng(), calendar, config));
+    }
+    let own = StoredCatalog::from_files(&files).map_err(|e| ImportError::Catalog(e.to_string()))?;
+    let store = store.retally(own.tz).await?;
+    Ok(Desk::new(store, own.catalog, own.calendar, Config { tz: own.tz, ..config }))
 }

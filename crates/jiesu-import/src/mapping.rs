@@ -129,7 +129,7 @@ pub struct Columns {
 
 /// `[defaults]`.
 #[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[serde(deny_unknown_fields, default)]
 pub struct Defaults {
     /// Channel of an empty or unlisted value.
     pub channel: Channel,
@@ -175,7 +175,7 @@ pub enum Repair {
 
 /// `[repairs]`.
 #[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[serde(deny_unknown_fields, default)]
 pub struct Repairs {
     /// A dispatched row without a deadline: `policy` or `reject`.
     pub no_deadline: Repair,

@@ -118,11 +118,11 @@ pub fn parse(
             None => Ok(None),
             Some(v) => parse_time(v, &mapping.source.date_formats, tz)
                 .map(Some)
-                .map_err(|e| format!("{} ({field}): {e}", column.as_deref().unwrap_or(field))),
+                .map_err(|e| format!("bad date: {} ({field}) {e}", column.as_deref().unwrap_or(field))),
         }
     };
-    let source_id = f.get("source.id").ok_or_else(|| format!("no id ({} is empty)", mapping.source.id))?.to_string();
-    let opened = time("opened", &Some(c.opened.clone()))?.ok_or_else(|| format!("no date ({} is empty)", c.opened))?;
+    let source_id = f.get("source.id").ok_or_else(|| format!("no id: {} is empty", mapping.source.id))?.to_string();
+    let opened = time("opened", &Some(c.opened.clone()))?.ok_or_else(|| format!("no date: {} is empty", c.opened))?;
     let mut deadline = time("deadline", &c.deadline)?;
     let mut replied = time("replied", &c.replied)?;
     let mut closed = time("closed", &c.closed)?;
@@ -133,21 +133,21 @@ pub fn parse(
         {
             match r.closed_before_opened {
                 Repair::Opened => *t = Some(opened),
-                _ => return Err(format!("{what} {at} before opened {opened}")),
+                _ => return Err(format!("{what} before opened: {what} {at}, opened {opened}")),
             }
         }
     }
     if let (Some(rep), Some(cl)) = (replied, closed)
         && cl < rep
     {
-        return Err(format!("closed {cl} before replied {rep}"));
+        return Err(format!("closed before replied: closed {cl}, replied {rep}"));
     }
     if let Some(d) = deadline
         && d <= opened
     {
         match r.deadline_before_opened {
             Repair::Policy => deadline = None,
-            _ => return Err(format!("deadline {d} not after opened {opened}")),
+            _ => return Err(format!("deadline not after opened: deadline {d}, opened {opened}")),
         }
     }
     let unit = f.get("unit").map(str::to_string);
@@ -168,7 +168,7 @@ pub fn parse(
             Some(s) => parse_status(s)?,
             None => match mapping.defaults.status.as_str() {
                 "infer" => inferred(),
-                "reject" => return Err(format!("unknown status {v:?} (not in [status])")),
+                "reject" => return Err(format!("unknown status: {v:?} is not in [status]")),
                 s => parse_status(s)?,
             },
         },
@@ -176,22 +176,22 @@ pub fn parse(
     if status == Status::Closed && closed.is_none() {
         match r.no_close_time {
             Repair::Drop => status = if replied.is_some() { Status::Replied } else { Status::Dispatched },
-            _ => return Err(format!("closed without a close time ({} is empty)", name(&c.closed))),
+            _ => return Err(format!("no close time: closed, but {} is empty", name(&c.closed))),
         }
     }
     if status == Status::Replied && replied.is_none() && closed.is_none() {
-        return Err(format!("replied without a reply time ({} is empty)", name(&c.replied)));
+        return Err(format!("no reply time: replied, but {} is empty", name(&c.replied)));
     }
     if deadline.is_none() && f.get("deadline").is_none() && c.deadline.is_some() && r.no_deadline == Repair::Reject {
         // (A deadline dropped as before the receipt was repaired by the policy on purpose.)
         if status != Status::Received {
-            return Err(format!("no deadline ({} is empty)", name(&c.deadline)));
+            return Err(format!("no deadline: {} is empty", name(&c.deadline)));
         }
     }
     let number = |field: &str| -> Result<Option<f64>, String> {
         match f.get(field) {
             None => Ok(None),
-            Some(v) => v.parse::<f64>().map(Some).map_err(|_| format!("{field} {v:?} is not a number")),
+            Some(v) => v.parse::<f64>().map(Some).map_err(|_| format!("bad number: {field} {v:?}")),
         }
     };
     let point = match (number("lat")?, number("lon")?) {
