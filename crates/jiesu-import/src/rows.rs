@@ -91,7 +91,11 @@ impl Fields<'_> {
 /// Parses a time in the mapping's formats and zone.
 pub fn parse_time(value: &str, formats: &[String], tz: Tz) -> Result<DateTime<Utc>, String> {
     for f in formats {
-        if let Ok(t) = NaiveDateTime::parse_from_str(value, f) {
+        // A format without a time of day reads a date: its midnight.
+        let t = NaiveDateTime::parse_from_str(value, f).or_else(|e| {
+            chrono::NaiveDate::parse_from_str(value, f).map(|d| d.and_time(chrono::NaiveTime::MIN)).map_err(|_| e)
+        });
+        if let Ok(t) = t {
             return match tz.from_local_datetime(&t) {
                 chrono::LocalResult::Single(t) => Ok(t.with_timezone(&Utc)),
                 // The hour repeated when the clocks go back: the earlier one.
@@ -256,6 +260,9 @@ mod tests {
         let t = parse_time("07/04/2015 01:30:00 PM", &f, chrono_tz::America::New_York).unwrap();
         assert_eq!(t.to_rfc3339(), "2015-07-04T17:30:00+00:00");
         assert!(parse_time("2015-07-04", &f, chrono_tz::UTC).unwrap_err().contains("matches none"));
+        let dates = vec!["%Y/%m/%d %H:%M:%S".to_string(), "%Y/%m/%d".to_string()];
+        let t = parse_time("2018/4/24", &dates, chrono_tz::Asia::Shanghai).unwrap();
+        assert_eq!(t.to_rfc3339(), "2018-04-23T16:00:00+00:00");
         assert_eq!(truncate("abcdef", 4), "abc…");
         assert_eq!(truncate("abc", 4), "abc");
     }
