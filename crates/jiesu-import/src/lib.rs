@@ -60,6 +60,8 @@ pub struct Report {
     pub elapsed: Duration,
     /// The cases written, when [`Options::keep`].
     pub kept: Vec<BulkCase>,
+    /// The file's header (for [`write_rejects`]).
+    pub header: Vec<String>,
 }
 
 impl Report {
@@ -125,7 +127,7 @@ pub async fn import(
     let tz = mapping.time_zone().map_err(|m| mapping::MappingError::Invalid { name: "mapping".into(), message: m })?;
     let table = read::read_file(path, mapping)?;
     let layout = rows::Layout::new(mapping, &table.positions);
-    let mut report = Report::default();
+    let mut report = Report { header: fields(&table.header), ..Report::default() };
     let mut parsed = Vec::with_capacity(table.rows.len());
     for (line, record) in &table.rows {
         match rows::parse(mapping, tz, &layout, *line, record) {
@@ -218,12 +220,6 @@ pub fn write_rejects(path: &Path, header: &[String], rejected: &[Rejected]) -> s
         w.write_record(&row)?;
     }
     w.flush()
-}
-
-/// The header of the file at `path` (for the rejects file).
-pub fn header(path: &Path, mapping: &Mapping) -> Result<Vec<String>, ImportError> {
-    let t = read::read_file(path, mapping)?;
-    Ok(t.header.iter().map(str::to_string).collect())
 }
 
 /// The catalog's codes by the names the source uses.

@@ -177,3 +177,36 @@ async fn another_city_into_a_dongcheng_store_is_refused() {
     let e = jiesu_import::import(store, Config::default(), &mapping, &bad, &Options::default()).await.unwrap_err();
     assert!(e.to_string().contains("embedded Dongcheng catalog"), "{e}");
 }
+
+const TEDDY_REPLIES: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../../shared/data/teddy2020c/replies.csv");
+
+#[tokio::test]
+async fn teddy_messages_are_answered_at_the_desk() {
+    // The first 300 messages with their official replies (A市, Asia/Shanghai, China's holidays).
+    let dir = tempfile::tempdir().unwrap();
+    let text = std::fs::read_to_string(TEDDY_REPLIES)
+        .unwrap_or_else(|e| panic!("{TEDDY_REPLIES}: {e} (the shared test data, see ../shared/data/README.md)"));
+    let mut reader = csv::Reader::from_reader(text.as_bytes());
+    let path = dir.path().join("replies.csv");
+    let mut w = csv::Writer::from_path(&path).unwrap();
+    w.write_record(reader.headers().unwrap()).unwrap();
+    for r in reader.records().take(300) {
+        w.write_record(&r.unwrap()).unwrap();
+    }
+    w.flush().unwrap();
+    let store = testing::connect(&format!("sqlite://{}", dir.path().join("t.db").display())).await.unwrap();
+    let mapping = Mapping::load("teddy2020c").unwrap();
+    let report =
+        jiesu_import::import(store.clone(), Config::default(), &mapping, &path, &Options::default()).await.unwrap();
+    assert_eq!(report.imported + report.rejected.len(), 300);
+    assert!(report.imported >= 295, "{:?}", report.rejected.first());
+    let desk = jiesu_import::desk(store.clone(), Config::default()).await.unwrap();
+    assert_eq!(desk.catalog().district_name(), "A市");
+    let counts: HashMap<String, u64> = desk.store().count_by_status(&Scope::All).await.unwrap().into_iter().collect();
+    assert_eq!(counts.get("replied").copied(), Some(report.imported as u64), "{counts:?}");
+    let events = store.events(1).await.unwrap();
+    let actions: Vec<&str> = events.iter().map(|e| e.action.code()).collect();
+    assert_eq!(actions, ["receive", "reply"]);
+    assert!(events[1].note.as_deref().is_some_and(|n| !n.is_empty()), "the official reply is the 答复's text");
+    assert!(desk.check().await.unwrap().ok());
+}

@@ -43,8 +43,7 @@ async fn run_import(args: &ImportArgs, opts: &Options) -> anyhow::Result<(Report
     let store = crate::config::open_store(&args.store.db, args.store.config.as_deref()).await?;
     let report = jiesu_import::import(store.clone(), config, &mapping, &args.file, opts).await?;
     if let Some(path) = &args.rejects {
-        let header = jiesu_import::header(&args.file, &mapping)?;
-        jiesu_import::write_rejects(path, &header, &report.rejected)
+        jiesu_import::write_rejects(path, &report.header, &report.rejected)
             .with_context(|| format!("writing {}", path.display()))?;
     }
     Ok((report, store))
