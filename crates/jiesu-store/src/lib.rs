@@ -150,7 +150,12 @@ impl Store {
                     "PRAGMA journal_mode=WAL; PRAGMA synchronous={sync}; PRAGMA busy_timeout=10000; PRAGMA foreign_keys=ON; PRAGMA wal_autocheckpoint=4000;"
                 );
                 let sqlite_pool = |max: u32| {
-                    let pragmas = pragmas.clone();
+                    // The single writer keeps a larger page cache (64 MiB at most): bulk loads
+                    // (demo, import) write large transactions that would otherwise spill pages.
+                    let pragmas = match max {
+                        1 => format!("{pragmas} PRAGMA cache_size=-65536;"),
+                        _ => pragmas.clone(),
+                    };
                     AnyPoolOptions::new()
                         .max_connections(max)
                         // A local file does not drop connections: no ping before each use.
