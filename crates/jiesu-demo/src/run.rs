@@ -6,7 +6,8 @@
 //! is simulated too: it sweeps at 09:00 local every day (`Desk::sweep_overdue` in a server), and
 //! [`jiesu_core::overdue_notice`] decides at each sweep whether the case gets its 督办, the sweep's
 //! own rule. A case's events therefore are those the live path would write: `jiesu check` replays
-//! them. Cases are written in order of receipt, many per transaction ([`Store::create_cases`]), so
+//! them. Cases are written in order of receipt, many per transaction (the store's shared
+//! [`BulkWriter`], [`jiesu_store::Store::create_cases`]), so
 //! ids are the same on every run; a duplicate is written after its master has its id.
 
 use chrono::{DateTime, Duration, NaiveTime, TimeZone, Utc};
@@ -15,7 +16,7 @@ use jiesu_core::{Command, Desk, Prepared};
 use jiesu_domain::draft::NewCase;
 use jiesu_domain::model::Status;
 use jiesu_domain::workflow::{self, CaseState, Event};
-use jiesu_store::CaseRecord;
+use jiesu_store::{BulkWriter, CaseRecord};
 
 use crate::DemoError;
 use crate::lifecycle::{Do, Plan};
@@ -56,9 +57,6 @@ impl Sweeps {
     }
 }
 
-/// A case with its whole life, as [`jiesu_store::Store::create_cases`] writes it.
-type Bulk = (NewCase, Vec<Event>, CaseState);
-
 /// A case decided in memory, waiting for its transaction.
 struct Decided {
     plan: usize,
@@ -91,7 +89,7 @@ pub(crate) async fn run(
     let mut timelines: std::collections::HashMap<usize, Vec<(DateTime<Utc>, Status)>> = Default::default();
     let mut ids: Vec<i64> = vec![0; total];
     let mut pending: Vec<Decided> = Vec::with_capacity(CHUNK);
-    let mut writer = Writer::default();
+    let mut writer = BulkWriter::new(desk.store().clone(), None);
 
     let mut day = 0;
     for (i, plan) in plans.into_iter().enumerate() {
@@ -104,8 +102,8 @@ pub(crate) async fn run(
         let masters: Vec<usize> =
             plan.steps.iter().filter_map(|s| if let Do::MergeInto(m) = s.what { Some(m) } else { None }).collect();
         if masters.iter().any(|&m| ids[m] == 0) {
-            writer.flush(desk, &mut pending, &mut written).await?;
-            writer.settle(&mut ids).await?;
+            flush(&mut writer, &mut pending, &mut written).await?;
+            record(writer.finish().await?, &mut ids);
         }
         let refused = |action: &'static str, at, source| DemoError::Action { case: i, action, at, source };
         let Prepared { case, events, state } =
@@ -150,12 +148,12 @@ pub(crate) async fn run(
         rec.case.category.clone_from(&rec.state.category);
         pending.push(Decided { plan: i, case: rec.case, events, state: rec.state });
         if pending.len() >= CHUNK {
-            writer.flush(desk, &mut pending, &mut written).await?;
-            writer.record(&mut ids);
+            flush(&mut writer, &mut pending, &mut written).await?;
+            record(writer.take_done(), &mut ids);
         }
     }
-    writer.flush(desk, &mut pending, &mut written).await?;
-    writer.settle(&mut ids).await?;
+    flush(&mut writer, &mut pending, &mut written).await?;
+    record(writer.finish().await?, &mut ids);
     progress(total, total);
     Ok(written)
 }
@@ -182,55 +180,21 @@ fn notices(
     }
 }
 
-/// A bulk write's task, answering the new ids.
-type Writing = tokio::task::JoinHandle<Result<Vec<i64>, jiesu_store::StoreError>>;
-
-/// The transaction in flight: the next chunk is decided while the last one is written (the
-/// store's writer and the deciding share the machine's cores). At most one is in flight, so
-/// transactions commit in order of receipt and ids follow it.
-#[derive(Default)]
-struct Writer {
-    /// The plans being written and the task writing them (it answers their ids).
-    inflight: Option<(Vec<usize>, Writing)>,
-    /// Ids of a finished transaction not yet recorded.
-    done: Vec<(usize, i64)>,
+/// Hands the decided cases to the shared bulk writer (one transaction in flight while the next
+/// chunk is decided), counting their events.
+async fn flush(
+    writer: &mut BulkWriter<usize>,
+    pending: &mut Vec<Decided>,
+    written: &mut Written,
+) -> Result<(), DemoError> {
+    let batch: Vec<_> = pending.drain(..).map(|d| (d.plan, (d.case, d.events, d.state), None)).collect();
+    written.events += batch.iter().map(|b| b.1.1.len()).sum::<usize>();
+    Ok(writer.write(batch).await?)
 }
 
-impl Writer {
-    /// Waits for the transaction in flight, if any.
-    async fn wait(&mut self) -> Result<(), DemoError> {
-        if let Some((plans, task)) = self.inflight.take() {
-            let new = task.await.map_err(|e| DemoError::Task(e.to_string()))??;
-            self.done.extend(plans.into_iter().zip(new));
-        }
-        Ok(())
-    }
-
-    /// Starts writing the decided cases in one transaction, after the one in flight.
-    async fn flush(&mut self, desk: &Desk, pending: &mut Vec<Decided>, written: &mut Written) -> Result<(), DemoError> {
-        if pending.is_empty() {
-            return Ok(());
-        }
-        self.wait().await?;
-        let (plans, batch): (Vec<usize>, Vec<Bulk>) =
-            pending.drain(..).map(|d| (d.plan, (d.case, d.events, d.state))).unzip();
-        written.events += batch.iter().map(|b| b.1.len()).sum::<usize>();
-        let store = desk.store().clone();
-        self.inflight = Some((plans, tokio::spawn(async move { store.create_cases(&batch).await })));
-        Ok(())
-    }
-
-    /// Records the ids of the finished transactions.
-    fn record(&mut self, ids: &mut [i64]) {
-        for (plan, id) in self.done.drain(..) {
-            ids[plan] = id;
-        }
-    }
-
-    /// Waits for everything written and records every id.
-    async fn settle(&mut self, ids: &mut [i64]) -> Result<(), DemoError> {
-        self.wait().await?;
-        self.record(ids);
-        Ok(())
+/// Records the ids of the finished transactions.
+fn record(done: Vec<(usize, i64)>, ids: &mut [i64]) {
+    for (plan, id) in done {
+        ids[plan] = id;
     }
 }

@@ -18,7 +18,9 @@ use serde::Serialize;
 use crate::model::{DeadlineClass, UnitKind};
 
 mod responsibility;
+mod stored;
 pub use responsibility::{AreaScope, CategoryScope, ResponsibilityList, Route, Rule, Target};
+pub use stored::{DISTRICT_FILE, HOLIDAYS_FILE, StoredCatalog};
 
 /// Statistical division code of the default district (北京市东城区).
 pub const DISTRICT_CODE: &str = "110101";

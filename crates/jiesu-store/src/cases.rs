@@ -273,6 +273,22 @@ impl Store {
     /// table locked against other writers on PostgreSQL), since each statement is a round trip to
     /// the database and a million cases are written this way.
     pub async fn create_cases(&self, cases: &[(NewCase, Vec<Event>, CaseState)]) -> Result<Vec<i64>, StoreError> {
+        self.create_cases_from(cases, None).await
+    }
+
+    /// [`Store::create_cases`] of cases imported from `source`, each with its id there
+    /// (`case_sources`, unique per source), in the same transaction: a source id already stored
+    /// fails the whole write (callers skip the ids [`Store::source_ids`] lists).
+    pub async fn create_cases_from(
+        &self,
+        cases: &[(NewCase, Vec<Event>, CaseState)],
+        source: Option<(&str, &[String])>,
+    ) -> Result<Vec<i64>, StoreError> {
+        if let Some((_, ids)) = source
+            && ids.len() != cases.len()
+        {
+            return Err(StoreError::Write(format!("{} source ids for {} cases", ids.len(), cases.len())));
+        }
         if cases.is_empty() {
             return Ok(Vec::new());
         }
@@ -372,6 +388,18 @@ impl Store {
                 q = q.bind(*id).bind(filer.to_string()).bind(x.to_string());
             }
             q.execute(&mut *tx).await?;
+        }
+        if let Some((name, source_ids)) = source {
+            for (ids, source_ids) in ids.chunks(BULK_PAIR_ROWS).zip(source_ids.chunks(BULK_PAIR_ROWS)) {
+                let mut mark = bulk_marks(self.backend);
+                let rows: Vec<String> = ids.iter().map(|_| format!("({}, {}, {})", mark(), mark(), mark())).collect();
+                let sql = format!("INSERT INTO case_sources (source, source_id, case_id) VALUES {}", rows.join(", "));
+                let mut q = sqlx::query(AssertSqlSafe(sql));
+                for (id, x) in ids.iter().zip(source_ids) {
+                    q = q.bind(name.to_string()).bind(x.clone()).bind(*id);
+                }
+                q.execute(&mut *tx).await?;
+            }
         }
         crate::search::insert_terms_bulk(&mut tx, self.backend, &ids, &terms).await?;
         if postgres {

@@ -25,8 +25,10 @@ mod attachments;
 pub mod backup;
 mod batch;
 pub mod bench;
+mod bulk;
 mod callers;
 mod cases;
+mod catalog;
 mod chain;
 mod changes;
 pub mod crypt;
@@ -42,6 +44,7 @@ pub use access_log::ContactAccess;
 pub use accounts::{API_KEY_PREFIX, ApiKey, ApiKeyInfo, User, one_time_password};
 pub use assessment::{DEFAULT_ASSESSMENT_TZ, TallyRow};
 pub use attachments::Attachment;
+pub use bulk::{BulkCase, BulkWriter};
 pub use callers::{CallerCases, CallerLookup};
 pub use cases::{AppendAlso, CachedColumns, CaseFilter, CaseRecord, Page};
 pub use changes::Change;
@@ -155,7 +158,12 @@ impl Store {
                     "PRAGMA journal_mode=WAL; PRAGMA synchronous={sync}; PRAGMA busy_timeout=10000; PRAGMA foreign_keys=ON; PRAGMA wal_autocheckpoint=4000;"
                 );
                 let sqlite_pool = |max: u32| {
-                    let pragmas = pragmas.clone();
+                    // The single writer keeps a larger page cache (64 MiB at most): bulk loads
+                    // (demo, import) write large transactions that would otherwise spill pages.
+                    let pragmas = match max {
+                        1 => format!("{pragmas} PRAGMA cache_size=-65536;"),
+                        _ => pragmas.clone(),
+                    };
                     AnyPoolOptions::new()
                         .max_connections(max)
                         // A local file does not drop connections: no ping before each use.

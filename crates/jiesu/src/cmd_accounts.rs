@@ -78,9 +78,25 @@ fn check_name(name: &str) -> anyhow::Result<()> {
     accounts::check_name(name).map_err(refused)
 }
 
-/// The role, and the unit checked against it and the catalog.
+/// The role, and the unit checked against it and the Dongcheng catalog.
+#[cfg(test)]
 fn role_and_unit(role: &str, unit: Option<&str>, allowed: &[Role]) -> anyhow::Result<(Role, Option<String>)> {
-    accounts::role_and_unit(&Catalog::dongcheng(), role, unit, allowed).map_err(refused)
+    role_and_unit_in(&Catalog::dongcheng(), role, unit, allowed)
+}
+
+/// The role, and the unit checked against it and `catalog`.
+fn role_and_unit_in(
+    catalog: &Catalog,
+    role: &str,
+    unit: Option<&str>,
+    allowed: &[Role],
+) -> anyhow::Result<(Role, Option<String>)> {
+    accounts::role_and_unit(catalog, role, unit, allowed).map_err(refused)
+}
+
+/// The catalog of the store's cases: its own (`jiesu import`), else the embedded Dongcheng one.
+async fn store_catalog(db: &jiesu_store::Store) -> anyhow::Result<Catalog> {
+    Ok(crate::cmd_import::stored_catalog(db).await?.map_or_else(Catalog::dongcheng, |s| s.catalog))
 }
 
 fn exists(e: StoreError) -> anyhow::Error {
@@ -94,7 +110,8 @@ pub async fn user(cmd: UserCmd) -> anyhow::Result<ExitCode> {
     match cmd {
         UserCmd::Add { store, name, role, unit, password } => {
             check_name(&name)?;
-            let (role, unit) = role_and_unit(&role, unit.as_deref(), USER_ROLES)?;
+            let db = crate::config::open_store(&store.db, store.config.as_deref()).await?;
+            let (role, unit) = role_and_unit_in(&store_catalog(&db).await?, &role, unit.as_deref(), USER_ROLES)?;
             let password = match password {
                 Some(p) => p,
                 None => {
@@ -104,7 +121,6 @@ pub async fn user(cmd: UserCmd) -> anyhow::Result<ExitCode> {
                 }
             };
             accounts::check_password(&password).map_err(refused)?;
-            let db = crate::config::open_store(&store.db, store.config.as_deref()).await?;
             let user =
                 db.create_user(&name, role, unit.as_deref(), &password, chrono::Utc::now()).await.map_err(exists)?;
             db.close().await;
@@ -129,8 +145,8 @@ pub async fn key(cmd: KeyCmd) -> anyhow::Result<ExitCode> {
     match cmd {
         KeyCmd::Add { store, name, role, unit } => {
             check_name(&name)?;
-            let (role, unit) = role_and_unit(&role, unit.as_deref(), KEY_ROLES)?;
             let db = crate::config::open_store(&store.db, store.config.as_deref()).await?;
+            let (role, unit) = role_and_unit_in(&store_catalog(&db).await?, &role, unit.as_deref(), KEY_ROLES)?;
             let (key, secret) =
                 db.create_api_key(&name, role, unit.as_deref(), chrono::Utc::now()).await.map_err(exists)?;
             db.close().await;

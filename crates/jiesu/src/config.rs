@@ -182,6 +182,14 @@ pub fn load_open311(path: Option<&Path>) -> anyhow::Result<Open311Config> {
     Ok(c)
 }
 
+/// Whether the settings file names a time zone (else a store's own catalog gives it).
+pub fn timezone_set(path: Option<&Path>) -> anyhow::Result<bool> {
+    Ok(match path {
+        Some(p) => read(p)?.timezone.is_some(),
+        None => false,
+    })
+}
+
 /// Reads the settings file (or the defaults when `path` is None) into the desk's config and the
 /// working-day calendar.
 pub fn load(path: Option<&Path>) -> anyhow::Result<(Config, Calendar)> {

@@ -12,6 +12,7 @@ mod cmd_dups;
 mod cmd_enterprise;
 mod cmd_geo;
 mod cmd_hot;
+mod cmd_import;
 mod cmd_model;
 mod cmd_openapi;
 mod config;
@@ -144,6 +145,10 @@ enum Cmd {
     /// API keys (Open311 and machine clients).
     #[command(subcommand)]
     Key(cmd_accounts::KeyCmd),
+    /// Import case history (CSV, plain or gzip) through a mapping; into an empty store, the
+    /// city's catalog is built from the mapping and the data. Ends with imported:, skipped:,
+    /// rejected:, cases_per_s: lines.
+    Import(cmd_import::ImportArgs),
 }
 
 #[derive(Debug, Subcommand)]
@@ -189,6 +194,9 @@ enum BenchCmd {
         #[arg(long, default_value = bench_pages::DEFAULT_MESSAGES)]
         messages: PathBuf,
     },
+    /// `jiesu import` beside a raw batched insert of the same cases and events (their JSON) into
+    /// scratch tables of the same store, in the same run: ends with raw_cases_per_s: and ratio:.
+    Import(cmd_import::ImportArgs),
     /// Duplicate finding on Boston 311 (2015): precision and recall, throughput.
     Duplicates {
         /// Boston 311 CSV (gzip).
@@ -202,6 +210,10 @@ enum BenchCmd {
 /// the shipped model and label map, or the district's own files named by JIESU_CLASSIFIER_MODEL /
 /// JIESU_LABEL_MAP (a bad file is an error).
 fn with_smart_intake(desk: Desk, outline: Option<&std::path::Path>) -> anyhow::Result<Desk> {
+    if desk.catalog().district_code() != jiesu_domain::catalog::DISTRICT_CODE {
+        tracing::info!("the store's own catalog: no Dongcheng gazetteer, grid or classifier for new cases");
+        return Ok(desk);
+    }
     let desk = desk.with_geo(std::sync::Arc::new(cmd_geo::load_geo(outline)?));
     let suggester = suggester::from_env(desk.catalog()).map_err(anyhow::Error::msg)?;
     Ok(desk.with_classifier(std::sync::Arc::new(suggester))?)
@@ -209,6 +221,15 @@ fn with_smart_intake(desk: Desk, outline: Option<&std::path::Path>) -> anyhow::R
 
 async fn open_desk(args: &StoreArgs) -> anyhow::Result<Desk> {
     let (config, calendar) = config::load(args.config.as_deref())?;
+    let store = config::open_store(&args.db, args.config.as_deref()).await?;
+    // A store carrying its own city's catalog (`jiesu import`) is read with it: its units, areas,
+    // categories, holidays and time zone (unless the settings name one).
+    if let Some(own) = cmd_import::stored_catalog(&store).await? {
+        let tz = if config::timezone_set(args.config.as_deref())? { config.tz } else { own.tz };
+        let config = jiesu_core::Config { tz, ..config };
+        let store = store.retally(config.tz).await?;
+        return Ok(Desk::new(store, own.catalog, own.calendar.provisional_after_data(), config));
+    }
     // Deadlines that run into a year without holiday data count plain Monday–Friday weeks
     // rather than stopping intake; say so, so that someone adds the year's notice.
     let next_year = chrono::Utc::now().with_timezone(&config.tz).year() + 1;
@@ -219,7 +240,6 @@ async fn open_desk(args: &StoreArgs) -> anyhow::Result<Desk> {
         );
     }
     let calendar = calendar.provisional_after_data();
-    let store = config::open_store(&args.db, args.config.as_deref()).await?;
     // The assessment tallies are cut in the desk's time zone (rebuilt once when it changes).
     let store = store.retally(config.tz).await?;
     Ok(Desk::new(store, Catalog::dongcheng(), calendar, config))
@@ -347,6 +367,8 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Cmd::User(cmd) => cmd_accounts::user(cmd).await,
         Cmd::Enterprise(cmd) => Ok(cmd_enterprise::run(cmd)),
         Cmd::Key(cmd) => cmd_accounts::key(cmd).await,
+        Cmd::Import(args) => cmd_import::import(args).await,
+        Cmd::Bench(BenchCmd::Import(args)) => cmd_import::bench(args).await,
         Cmd::Model(cmd) => {
             cmd_model::run(cmd)?;
             Ok(ExitCode::SUCCESS)

@@ -219,8 +219,13 @@ impl Services {
         Ok(services)
     }
 
-    /// The embedded attribute file checked against `catalog`.
+    /// The embedded attribute file checked against `catalog`. They are Dongcheng's questions: a
+    /// store with another city's catalog (`jiesu import`) has services without attributes.
     pub fn embedded(catalog: &Catalog) -> Result<Services, String> {
+        if catalog.district_code() != jiesu_domain::catalog::DISTRICT_CODE {
+            let header = ATTRIBUTES_CSV.lines().find(|l| !l.starts_with('#')).unwrap_or_default();
+            return Services::parse(header, catalog);
+        }
         Services::parse(ATTRIBUTES_CSV, catalog)
     }
 
