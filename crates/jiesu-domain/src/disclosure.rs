@@ -52,7 +52,8 @@ pub fn visible(e: &Event) -> bool {
         | Action::Supervise { .. }
         | Action::CheckIn
         | Action::Verify { .. }
-        | Action::Reclassify { .. } => false,
+        | Action::Reclassify { .. }
+        | Action::Alarm { .. } => false,
     }
 }
 

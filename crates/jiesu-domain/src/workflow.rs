@@ -146,6 +146,19 @@ pub enum Action {
         /// Deadline class of the new category.
         deadline_class: DeadlineClass,
     },
+    /// 设备告警: a sensor's alarm (or all-clear) on a place with this open case, added as a fact
+    /// (issue 13). Changes no status: only a person closes the case.
+    Alarm {
+        /// The device.
+        device: String,
+        /// The device's message id (an alarm is added once, whatever the redeliveries).
+        message: String,
+        /// Its level.
+        level: crate::alarm::Level,
+        /// The device flaps: the alarm is recorded as suppressed (抖动抑制).
+        #[serde(default)]
+        suppressed: bool,
+    },
 }
 
 impl Action {
@@ -172,6 +185,7 @@ impl Action {
             Action::Reopen { .. } => "reopen",
             Action::Merge { .. } => "merge",
             Action::Reclassify { .. } => "reclassify",
+            Action::Alarm { .. } => "alarm",
         }
     }
 
@@ -198,6 +212,7 @@ impl Action {
             Action::Reopen { .. } => "重办",
             Action::Merge { .. } => "合并",
             Action::Reclassify { .. } => "改分类",
+            Action::Alarm { .. } => "设备告警",
         }
     }
 }
@@ -353,8 +368,10 @@ pub fn authorize(state: Option<&CaseState>, actor: &Actor, action: &Action) -> R
         | Action::Handle { .. }
         | Action::RequestReturn
         | Action::RequestExtension { .. }
-        | Action::Whistle { .. }
         | Action::CheckIn => &[UnitHandler],
+        // The system summons a sensor case's responsible unit (issue 13).
+        Action::Whistle { .. } => &[UnitHandler, System],
+        Action::Alarm { .. } => &[System],
         // The operator answers a consultation directly, before any dispatch.
         Action::Reply if state.is_some_and(|s| s.status == Status::Received) => &[Operator],
         Action::Reply => &[UnitHandler],
@@ -550,7 +567,9 @@ pub fn transition(
             }
         }
         Action::Whistle { units, checkin_due } => {
-            if !matches!(s.status, Accepted | InProgress) {
+            // The system summons as it dispatches (a sensor alarm's case): the status stays.
+            let by_system = actor.role == Role::System && s.status == Dispatched;
+            if !matches!(s.status, Accepted | InProgress) && !by_system {
                 return bad();
             }
             if units.is_empty() {
@@ -573,7 +592,9 @@ pub fn transition(
                     checked_in_at: None,
                 });
             }
-            n.status = InProgress;
+            if !by_system {
+                n.status = InProgress;
+            }
         }
         Action::CheckIn => {
             if !matches!(s.status, Accepted | InProgress) {
@@ -685,6 +706,11 @@ pub fn transition(
             // deadline computed (派单, 重办).
             n.category = category.clone();
             n.deadline_class = *deadline_class;
+        }
+        Action::Alarm { .. } => {
+            if !s.status.is_open() {
+                return bad();
+            }
         }
     }
     Ok(n)

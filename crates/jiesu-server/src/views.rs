@@ -381,6 +381,10 @@ impl Renderer<'_> {
                 "deadline_class": deadline_class.code(),
                 "deadline_class_label": deadline_class.label(),
             }),
+            Action::Alarm { device, message, level, suppressed } => json!({
+                "device": device, "message": message, "level": level.code(), "level_label": level.label(),
+                "suppressed": suppressed,
+            }),
             Action::Accept
             | Action::RequestReturn
             | Action::ApproveReturn

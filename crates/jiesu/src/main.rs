@@ -4,9 +4,11 @@
 //! replay's, merge cycles or half-written Open311 requests.
 
 mod bench;
+mod bench_alarms;
 mod bench_pages;
 mod bench_reads;
 mod cmd_accounts;
+mod cmd_alarms;
 mod cmd_backup;
 mod cmd_dups;
 mod cmd_geo;
@@ -71,6 +73,10 @@ enum Cmd {
         /// Mark the session cookie Secure (when served behind HTTPS).
         #[arg(long)]
         secure_cookie: bool,
+        /// Consume sensor alarms from this MQTT broker (mqtt://[USER:PASS@]HOST[:PORT], topic
+        /// jiesu/alarms/{device}, persistent session `jiesu-alarms`).
+        #[arg(long, env = "JIESU_BROKER")]
+        broker: Option<String>,
     },
     /// Fill a store with a realistic year of Dongcheng demo cases (ending now).
     Demo {
@@ -136,6 +142,9 @@ enum Cmd {
     /// API keys (Open311 and machine clients).
     #[command(subcommand)]
     Key(cmd_accounts::KeyCmd),
+    /// Sensors (issue 13): import the registry from CSV, register the demo's devices.
+    #[command(subcommand)]
+    Devices(cmd_alarms::DevicesCmd),
 }
 
 #[derive(Debug, Subcommand)]
@@ -180,6 +189,19 @@ enum BenchCmd {
         /// Real citizen messages (CSV with subject and detail) for the intake suggestions.
         #[arg(long, default_value = bench_pages::DEFAULT_MESSAGES)]
         messages: PathBuf,
+    },
+    /// Sensor alarms through a real MQTT broker into the store, with a consumer restart half-way:
+    /// alarms_per_s, cases_opened, lost, duplicated (exit 1 unless lost and duplicated are 0).
+    Alarms {
+        /// Store URL (a scratch store: the benchmark adds devices, alarms and cases).
+        #[arg(long, default_value = "sqlite://jiesu-data/bench-alarms.db")]
+        db: String,
+        /// The broker: mqtt://HOST:PORT.
+        #[arg(long, default_value = "mqtt://127.0.0.1:1883")]
+        broker: String,
+        /// Alarms to publish (distinct messages; 2 % more are sent twice).
+        #[arg(long, default_value_t = 100_000)]
+        alarms: usize,
     },
     /// Duplicate finding on Boston 311 (2015): precision and recall, throughput.
     Duplicates {
@@ -252,7 +274,7 @@ async fn shutdown_signal() {
 
 async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
-        Cmd::Serve { store, addr, no_demo, demo_cases, sweep_every, outline, secure_cookie } => {
+        Cmd::Serve { store, addr, no_demo, demo_cases, sweep_every, outline, secure_cookie, broker } => {
             let open311 = config::load_open311(store.config.as_deref())?;
             let limits = config::load_limits(store.config.as_deref())?;
             let desk = open_desk(&store).await?;
@@ -287,10 +309,21 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             let mut state =
                 jiesu_server::AppState::new(desk.clone()).with_open311(open311).with_coordinate_margin(margin);
             state.auth.secure_cookie = secure_cookie;
+            state = state.with_alarm_rules(config::load_alarm_rules(store.config.as_deref())?)?;
+            let consumer = match broker {
+                Some(url) => {
+                    let settings = jiesu_server::mqtt::MqttSettings::from_url(&url).map_err(anyhow::Error::msg)?;
+                    Some(jiesu_server::mqtt::spawn_consumer(state.alarms.clone(), settings, state.clock.clone()))
+                }
+                None => None,
+            };
             state.timeouts = limits.timeouts;
             state.anonymous_reads = limits.anonymous_reads;
             jiesu_server::serve(state, listener, shutdown_signal()).await?;
             sweeper.abort();
+            if let Some(c) = consumer {
+                c.stop().await;
+            }
             desk.store().close().await;
             Ok(ExitCode::SUCCESS)
         }
@@ -313,16 +346,17 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             for why in &report.open311_orphans {
                 println!("open311: {why}");
             }
-            for why in &report.tallies {
+            for why in report.tallies.iter().chain(&report.colours) {
                 println!("{why}");
             }
             println!("checked {} cases, {} events: {} differ", report.cases, report.events, report.mismatches.len());
-            if !report.merge_cycles.is_empty() || !report.open311_orphans.is_empty() || !report.tallies.is_empty() {
+            if !report.ok() {
                 println!(
-                    "{} merge cycles, {} half-written Open311 requests, {} assessment tallies differ",
+                    "{} merge cycles, {} half-written Open311 requests, {} assessment tallies differ, {} colour logs differ",
                     report.merge_cycles.len(),
                     report.open311_orphans.len(),
-                    report.tallies.len()
+                    report.tallies.len(),
+                    report.colours.len()
                 );
             }
             Ok(if report.ok() { ExitCode::SUCCESS } else { ExitCode::from(3) })
@@ -338,6 +372,10 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         }
         Cmd::User(cmd) => cmd_accounts::user(cmd).await,
         Cmd::Key(cmd) => cmd_accounts::key(cmd).await,
+        Cmd::Devices(cmd) => {
+            cmd_alarms::run(cmd).await?;
+            Ok(ExitCode::SUCCESS)
+        }
         Cmd::Model(cmd) => {
             cmd_model::run(cmd)?;
             Ok(ExitCode::SUCCESS)
@@ -374,6 +412,10 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             let desk = with_smart_intake(desk, None)?;
             let ok = bench_pages::pages(&desk, requests.max(1), &messages).await?;
             desk.store().close().await;
+            Ok(if ok { ExitCode::SUCCESS } else { ExitCode::FAILURE })
+        }
+        Cmd::Bench(BenchCmd::Alarms { db, broker, alarms }) => {
+            let ok = bench_alarms::alarms(&db, &broker, alarms.max(1)).await?;
             Ok(if ok { ExitCode::SUCCESS } else { ExitCode::FAILURE })
         }
         Cmd::Bench(BenchCmd::Duplicates { data }) => {
