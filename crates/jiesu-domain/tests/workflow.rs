@@ -85,6 +85,7 @@ const SAMPLES: &[&str] = &[
     "reopen",
     "merge",
     "reclassify",
+    "alarm",
 ];
 
 fn sample(name: &str, at: DateTime<Utc>) -> Action {
@@ -124,6 +125,12 @@ fn sample(name: &str, at: DateTime<Utc>) -> Action {
             category: "0102".into(),
             deadline_class: DeadlineClass::Emergency,
         },
+        "alarm" => Action::Alarm {
+            device: "SMK-1".into(),
+            message: "7".into(),
+            level: jiesu_domain::alarm::Level::Alarm,
+            suppressed: false,
+        },
         other => panic!("no sample action named {other}"),
     }
 }
@@ -152,9 +159,10 @@ fn variant_index(action: &Action) -> usize {
         Action::Reopen { .. } => 17,
         Action::Merge { .. } => 18,
         Action::Reclassify { .. } => 19,
+        Action::Alarm { .. } => 20,
     }
 }
-const VARIANTS: usize = 20;
+const VARIANTS: usize = 21;
 
 /// A case built through `step`, with its events.
 #[derive(Debug, Clone)]
@@ -267,32 +275,32 @@ fn assert_illegal(err: &WorkflowError, action: &Action, status: Status, context:
 /// in this status but its arguments or the case's facts refuse it: `WorkflowError::Invalid`).
 /// Every sample not listed must be refused as an illegal transition.
 const TRANSITIONS: &str = "
-received              [received]:         dispatch->dispatched reply->replied merge->merged reclassify->received
-received_grid         [received]:         dispatch->dispatched merge->merged reclassify->received
-dispatched            [dispatched]:       dispatch->dispatched accept->accepted request_return->return_requested reclassify->dispatched
+received              [received]:         dispatch->dispatched reply->replied merge->merged reclassify->received alarm->received
+received_grid         [received]:         dispatch->dispatched merge->merged reclassify->received alarm->received
+dispatched            [dispatched]:       dispatch->dispatched accept->accepted request_return->return_requested reclassify->dispatched alarm->dispatched
                                           supervise->dispatched merge->merged
-accepted              [accepted]:         handle->in_progress request_return->return_requested reclassify->accepted
+accepted              [accepted]:         handle->in_progress request_return->return_requested reclassify->accepted alarm->accepted
                                           request_extension->accepted approve_extension=invalid
                                           refuse_extension=invalid supervise->accepted whistle->in_progress
                                           check_in=invalid reply->replied merge->merged
-accepted_ext          [accepted]:         handle->in_progress request_return->return_requested reclassify->accepted
+accepted_ext          [accepted]:         handle->in_progress request_return->return_requested reclassify->accepted alarm->accepted
                                           request_extension=invalid approve_extension->accepted
                                           refuse_extension->accepted supervise->accepted whistle->in_progress
                                           check_in=invalid reply->replied merge->merged
-in_progress           [in_progress]:      handle->in_progress request_return->return_requested reclassify->in_progress
+in_progress           [in_progress]:      handle->in_progress request_return->return_requested reclassify->in_progress alarm->in_progress
                                           request_extension->in_progress approve_extension=invalid
                                           refuse_extension=invalid supervise->in_progress whistle->in_progress
                                           check_in=invalid reply->replied merge->merged
-in_progress_joint     [in_progress]:      handle->in_progress request_return=invalid reclassify->in_progress
+in_progress_joint     [in_progress]:      handle->in_progress request_return=invalid reclassify->in_progress alarm->in_progress
                                           request_extension->in_progress approve_extension=invalid
                                           refuse_extension=invalid supervise->in_progress whistle->in_progress
                                           check_in->in_progress reply->replied merge->merged
-return_requested      [return_requested]: approve_return->received refuse_return->in_progress reclassify->return_requested
+return_requested      [return_requested]: approve_return->received refuse_return->in_progress reclassify->return_requested alarm->return_requested
                                           supervise->return_requested
-replied               [replied]:          callback->called_back close->closed reclassify->replied
-verifying             [verifying]:        verify_pass->closed verify_fail->in_progress reclassify->verifying
-called_back           [called_back]:      close->closed reopen->dispatched reclassify->called_back
-called_back_satisfied [called_back]:      close->closed reopen=invalid reclassify->called_back
+replied               [replied]:          callback->called_back close->closed reclassify->replied alarm->replied
+verifying             [verifying]:        verify_pass->closed verify_fail->in_progress reclassify->verifying alarm->verifying
+called_back           [called_back]:      close->closed reopen->dispatched reclassify->called_back alarm->called_back
+called_back_satisfied [called_back]:      close->closed reopen=invalid reclassify->called_back alarm->called_back
 closed                [closed]:           reopen->dispatched
 closed_unassigned     [closed]:           reopen->received
 merged                [merged]:
@@ -640,7 +648,7 @@ request_extension:             unit_handler admin
 approve_extension:             dispatcher supervisor admin
 refuse_extension:              dispatcher supervisor admin
 supervise:                     supervisor system admin
-whistle:                       unit_handler admin
+whistle:                       unit_handler system admin
 check_in:                      unit_handler admin
 reply:                         unit_handler admin
 reply             [@received]: operator admin
@@ -651,6 +659,7 @@ reopen:                        operator dispatcher supervisor citizen system adm
 merge:                         operator dispatcher admin
 reclassify        [@received]: operator dispatcher admin
 reclassify:                    operator dispatcher admin
+alarm:                         system admin
 ";
 
 /// An actor in `role` from the unit that is entitled to act on the `in_progress_joint` fixture.
@@ -1221,4 +1230,21 @@ fn fixture_events_and_states_round_trip_through_json() {
         let back: CaseState = serde_json::from_str(&serde_json::to_string(&case.state).unwrap()).unwrap();
         assert_eq!(back, case.state, "{name}");
     }
+}
+
+/// A sensor's red case (issue 13): the system summons the device's unit as it dispatches; the
+/// case stays 已派单 for the lead unit to sign, and no person summons before signing.
+#[test]
+fn the_system_summons_as_it_dispatches_a_sensor_case() {
+    let c = fixture("dispatched").unwrap();
+    let at = c.next();
+    let whistle = Action::Whistle { units: vec!["U3".into()], checkin_due: at + hours(2) };
+    let (e, s) = step(Some(&c.state), at, Actor::system("sensor"), whistle.clone(), None).unwrap();
+    assert_eq!((e.to, s.status), (Status::Dispatched, Status::Dispatched));
+    assert_eq!(s.joint.iter().map(|j| j.unit.as_str()).collect::<Vec<_>>(), ["U3"]);
+    assert!(matches!(
+        step(Some(&c.state), at, handler("U1"), whistle, None),
+        Err(WorkflowError::IllegalTransition { .. })
+    ));
+    assert_eq!(replay(&[c.events, vec![e]].concat()).unwrap(), s);
 }
