@@ -73,6 +73,15 @@ pub(crate) async fn run(cmd: DevicesCmd) -> anyhow::Result<()> {
     }
 }
 
+/// The demo's 300 devices (ids `DC-0001`…), registered when `jiesu serve` fills an empty store.
+pub(crate) async fn demo(desk: &Desk, outline: Option<&Path>) -> anyhow::Result<()> {
+    let desk = desk.clone().with_geo(std::sync::Arc::new(crate::cmd_geo::load_geo(outline)?));
+    let devices = demo_devices(&desk, "DC", 300, 2026)?;
+    let (new, _) = register(&desk, devices, None).await?;
+    println!("demo devices: {new} sensors registered (jiesu devices import adds real ones)");
+    Ok(())
+}
+
 /// Reads and checks every row; all problems with their line numbers, or the devices.
 pub(crate) fn parse_csv(desk: &Desk, text: &str) -> Result<Vec<Device>, Vec<String>> {
     let mut reader = csv::ReaderBuilder::new().trim(csv::Trim::All).flexible(true).from_reader(text.as_bytes());

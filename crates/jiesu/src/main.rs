@@ -287,6 +287,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                     );
                     load_demo(&desk, demo_cases, 2026, outline.as_deref()).await?;
                     cmd_accounts::demo_accounts(&desk).await?;
+                    cmd_alarms::demo(&desk, outline.as_deref()).await?;
                 } else {
                     tracing::info!("the store is empty; `jiesu demo --db URL` loads demo data");
                 }
