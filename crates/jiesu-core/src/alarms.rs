@@ -141,10 +141,11 @@ impl Desk {
             err("building", "must have 1 to 100 characters, no control characters".into());
         }
         let (mut street, mut community, mut grid) = (None, None, None);
-        if !(d.lat.is_finite() && d.lon.is_finite())
-            || !(-90.0..=90.0).contains(&d.lat)
-            || !(-180.0..=180.0).contains(&d.lon)
-        {
+        let in_range = d.lat.is_finite()
+            && d.lon.is_finite()
+            && (-90.0..=90.0).contains(&d.lat)
+            && (-180.0..=180.0).contains(&d.lon);
+        if !in_range {
             err("lat", "lat and lon must be finite degrees".into());
         } else if let Some(g) = self.geo.as_deref().and_then(|g| g.grid()) {
             match g.lookup(d.lon, d.lat) {

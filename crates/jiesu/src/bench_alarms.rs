@@ -135,11 +135,11 @@ pub(crate) async fn alarms(db: &str, broker: &str, n: usize) -> anyhow::Result<b
     let distinct = planned.iter().filter(|p| !p.resend).count() as u64;
     let total = planned.len() as u64;
     println!(
-        "bench alarms: {distinct} alarms from {DEVICES} devices ({} sent twice) through {}:{}, store {}",
+        "bench alarms: {distinct} alarms from {DEVICES} devices ({} sent twice) through {}:{}, store {:?}",
         total - distinct,
         settings.host,
         settings.port,
-        format!("{:?}", desk.store().backend())
+        desk.store().backend()
     );
 
     let mut consumer = start(&alarms, &settings).await?;
@@ -210,10 +210,10 @@ pub(crate) async fn alarms(db: &str, broker: &str, n: usize) -> anyhow::Result<b
         let mut seen: HashMap<(String, String), u32> = HashMap::new();
         let events = desk.store().events(*id).await?;
         let case = desk.store().case(*id).await?;
-        if let Some(x) = case.case.external_id.as_deref().and_then(|x| x.strip_prefix("alarm:")) {
-            if let Some((d, m)) = x.split_once(':') {
-                seen.insert((d.to_string(), m.to_string()), 1);
-            }
+        if let Some((d, m)) =
+            case.case.external_id.as_deref().and_then(|x| x.strip_prefix("alarm:")).and_then(|x| x.split_once(':'))
+        {
+            seen.insert((d.to_string(), m.to_string()), 1);
         }
         for e in events {
             if let Action::Alarm { device, message, .. } = e.action {
