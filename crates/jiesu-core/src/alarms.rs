@@ -171,7 +171,41 @@ struct Working {
     dirty: bool,
 }
 
+/// A month of alarms for the monthly report.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AlarmMonth {
+    /// Alarms received (accepted).
+    pub alarms: i64,
+    /// Cases they opened.
+    pub cases_opened: i64,
+    /// Of those, signed for (签收) by now.
+    pub accepted: i64,
+    /// Mean minutes from the alarm to 签收, over those signed for.
+    pub mean_minutes_to_accept: Option<f64>,
+}
+
 impl Alarms {
+    /// The alarms received in `period` (the desk's time zone), the cases they opened, and the
+    /// time from the alarm to the lead unit's 签收.
+    pub async fn month(&self, period: jiesu_domain::assessment::Period) -> Result<AlarmMonth, CoreError> {
+        let (from, to) = period.bounds(self.desk.config.tz);
+        let store = self.desk.store();
+        let (alarms, cases) = store.alarms_received(from, to).await?;
+        let mut minutes = Vec::new();
+        for (id, alarm_at) in &cases {
+            if let Some(signed) = store.case(*id).await?.state.accepted_at {
+                minutes.push((signed - *alarm_at).num_seconds() as f64 / 60.0);
+            }
+        }
+        let mean = (!minutes.is_empty()).then(|| minutes.iter().sum::<f64>() / minutes.len() as f64);
+        Ok(AlarmMonth {
+            alarms,
+            cases_opened: cases.len() as i64,
+            accepted: minutes.len() as i64,
+            mean_minutes_to_accept: mean,
+        })
+    }
+
     /// The alarm desk over `desk` with `rules` (checked).
     pub fn new(desk: Desk, rules: Rules) -> Result<Alarms, CoreError> {
         rules.validate().map_err(|m| crate::error::invalid("alarms", m))?;

@@ -397,9 +397,36 @@ pub async fn colours(State(state): State<AppState>, actor: Actor) -> Result<AppJ
     Ok(AppJson(Colours { places, grids }))
 }
 
+/// Query of `GET /api/v1/alarms/counts`.
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct CountsQuery {
+    /// The month of the report, `YYYY-MM`; default the current month (local time).
+    #[param(example = "2026-12", pattern = r"^[0-9]{4}-[0-9]{2}$")]
+    period: Option<String>,
+}
+
+/// A month of alarms (the monthly report).
+#[derive(Debug, Serialize, ToSchema)]
+pub struct MonthView {
+    /// The month, `YYYY-MM`.
+    period: String,
+    /// Alarms received.
+    alarms: i64,
+    /// Cases they opened.
+    cases_opened: i64,
+    /// Of those, signed for (签收) by now.
+    accepted: i64,
+    /// Mean minutes from the alarm to 签收.
+    mean_minutes_to_accept: Option<f64>,
+}
+
 /// Body of `GET /api/v1/alarms/counts`.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct Counts {
+    /// The month asked for.
+    month: MonthView,
     /// Alarms accepted.
     accepted: i64,
     /// Cases they opened.
@@ -410,18 +437,36 @@ pub struct Counts {
     rejected: std::collections::BTreeMap<String, i64>,
 }
 
-/// `GET /api/v1/alarms/counts`: alarms accepted, cases opened, suppressed, refusals (staff).
-#[utoipa::path(get, path = "/alarms/counts", tag = "alarms",
+/// `GET /api/v1/alarms/counts?period=YYYY-MM`: alarms accepted, cases opened, suppressed, refusals
+/// (all time), and the month's alarms, cases and time from alarm to 签收 (staff).
+#[utoipa::path(get, path = "/alarms/counts", tag = "alarms", params(CountsQuery),
     responses(
         (status = 200, description = "The counts", body = Counts),
+        (status = 400, description = "Malformed request (a bad period)", body = ErrorBody),
         (status = 401, description = "No actor", body = ErrorBody),
         (status = 403, description = "Citizens cannot read this", body = ErrorBody),
         (status = 503, description = "The store is busy or down", body = ErrorBody),
     ))]
-pub async fn counts(State(state): State<AppState>, actor: Actor) -> Result<AppJson<Counts>, ApiError> {
+pub async fn counts(
+    State(state): State<AppState>,
+    actor: Actor,
+    AppQuery(q): AppQuery<CountsQuery>,
+) -> Result<AppJson<Counts>, ApiError> {
     actor.check_staff()?;
+    let period = match q.period.as_deref().map(str::trim).filter(|v| !v.is_empty()) {
+        Some(v) => crate::params::period("period", v)?,
+        None => jiesu_domain::assessment::Period::of(state.now(), state.desk.config().tz),
+    };
+    let m = state.alarms.month(period).await?;
     let c = state.desk.store().alarm_counts().await?;
     Ok(AppJson(Counts {
+        month: MonthView {
+            period: period.to_string(),
+            alarms: m.alarms,
+            cases_opened: m.cases_opened,
+            accepted: m.accepted,
+            mean_minutes_to_accept: m.mean_minutes_to_accept,
+        },
         accepted: c.accepted,
         cases_opened: c.cases_opened,
         suppressed: c.suppressed,

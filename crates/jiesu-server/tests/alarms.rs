@@ -353,6 +353,18 @@ async fn story(url: &str) {
     let (s, again) = w.webhook(&tilt_token, &body).await;
     assert_eq!((s, again["outcome"].as_str()), (StatusCode::OK, Some("duplicate")));
 
+    // The monthly report: alarms, cases from alarms, time from the alarm to 签收.
+    *w.clock.lock().unwrap() += chrono::Duration::minutes(30);
+    let b18 = jiesu_domain::workflow::Actor { user: "b18".into(), role: Role::UnitHandler, unit: Some("B18".into()) };
+    w.state.desk.act(case_id, b18, jiesu_core::Command::Accept, None, w.now()).await.unwrap();
+    let (s, counts) = w.get(&cookie, "/api/v1/alarms/counts?period=2026-12").await;
+    assert_eq!(s, StatusCode::OK, "{counts}");
+    assert_eq!(counts["month"]["alarms"], 11, "{counts}");
+    assert_eq!(counts["month"]["cases_opened"], 3, "{counts}");
+    assert_eq!(counts["month"]["accepted"], 1, "{counts}");
+    assert_eq!(counts["month"]["mean_minutes_to_accept"], 30.0, "{counts}");
+    let (_, none) = w.get(&cookie, "/api/v1/alarms/counts?period=2026-10").await;
+    assert_eq!(none["month"]["alarms"], 0);
     assert!(w.state.desk.check().await.unwrap().ok());
     consumer.stop().await;
     drop(p);

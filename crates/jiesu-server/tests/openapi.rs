@@ -364,7 +364,8 @@ async fn real_responses_validate_against_their_documented_schemas() {
     assert_eq!(a.call("post", "/alarms", "/alarms", NOBODY, Some(json!({"device": 1}))).await.0, 400);
     assert_eq!(a.call("get", "/colours", "/colours", S001, None).await.0, 200);
     assert_eq!(a.call("get", "/colours", "/colours", Some(("citizen", None)), None).await.0, 403);
-    assert_eq!(a.call("get", "/alarms/counts", "/alarms/counts", SUPERVISOR, None).await.0, 200);
+    assert_eq!(a.call("get", "/alarms/counts", "/alarms/counts?period=2026-10", SUPERVISOR, None).await.0, 200);
+    assert_eq!(a.call("get", "/alarms/counts", "/alarms/counts?period=2026-13", SUPERVISOR, None).await.0, 400);
     assert_eq!(a.call("delete", "/devices/{id}", "/devices/SMK-1", S001, None).await.0, 403);
     assert_eq!(a.call("delete", "/devices/{id}", "/devices/SMK-1", ADMIN, None).await.0, 204);
     assert_eq!(a.call("delete", "/devices/{id}", "/devices/SMK-1", ADMIN, None).await.0, 404);

@@ -569,6 +569,33 @@ impl Store {
         Ok((r.try_get("n")?, r.try_get("opened")?, cases))
     }
 
+    /// Alarms received in [`from`, `to`), and the cases they opened with the time each opening
+    /// alarm was received (the monthly report).
+    pub async fn alarms_received(
+        &self,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+    ) -> Result<(i64, Vec<(i64, DateTime<Utc>)>), StoreError> {
+        let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM alarms WHERE received_at >= $1 AND received_at < $2")
+            .bind(ms(from))
+            .bind(ms(to))
+            .fetch_one(&self.pool)
+            .await?;
+        let rows = sqlx::query(
+            "SELECT case_id, received_at FROM alarms WHERE received_at >= $1 AND received_at < $2 \
+             AND outcome = 'case_opened' AND case_id IS NOT NULL ORDER BY case_id",
+        )
+        .bind(ms(from))
+        .bind(ms(to))
+        .fetch_all(&self.pool)
+        .await?;
+        let cases = rows
+            .iter()
+            .map(|r| Ok((r.try_get("case_id")?, time(r.try_get("received_at")?))))
+            .collect::<Result<_, StoreError>>()?;
+        Ok((n, cases))
+    }
+
     /// The alarms of one device, newest first, at most `limit`.
     pub async fn alarms_of(&self, device: &str, limit: u32) -> Result<Vec<AlarmRow>, StoreError> {
         let rows = sqlx::query(
