@@ -30,6 +30,9 @@ use jiesu_store::{AlarmBatch, AlarmRow, ColourChange, Device, PlaceColour, Store
 
 use crate::{CoreError, Desk};
 
+/// One step of the desk: who, what, the note.
+type Step = (Actor, Action, Option<String>);
+
 /// The filer of alarm cases (their external ids are unique for it).
 pub const SENSOR_ACTOR: &str = "sensor";
 
@@ -283,6 +286,7 @@ impl Alarms {
         let mut out = Vec::with_capacity(batch.len());
         let mut write = AlarmBatch::default();
         let mut in_batch: HashSet<(&str, &str)> = HashSet::new();
+        let mut joins: Vec<(i64, usize, usize, Step)> = Vec::new();
         for (c, inc) in checked.iter().zip(batch) {
             let (m, d) = match c {
                 Err(r) => {
@@ -329,12 +333,9 @@ impl Alarms {
                     case = Some(id);
                 }
                 CaseEffect::Join(id) => {
-                    if self.join_case(id, d, m, decision.suppressed, now).await? {
-                        case = Some(id);
-                    } else {
-                        // Closed by a person since the batch began.
-                        w.row.open_case = None;
-                    }
+                    // Added after the loop, all of a case's alarms in one append.
+                    joins.push((id, write.alarms.len(), out.len(), self.alarm_step(d, m, decision.suppressed)));
+                    case = Some(id);
                 }
             }
             if let Some((from, to, reason)) = &decision.colour {
@@ -375,6 +376,29 @@ impl Alarms {
                 door: inc.door.code().to_string(),
             });
             out.push(Outcome::Accepted { outcome: decision.outcome(), case, place, colour: w.row.colour });
+        }
+        // The joins, one append per case; a case closed by a person meanwhile takes none.
+        let mut cases: Vec<i64> = joins.iter().map(|j| j.0).collect();
+        cases.sort_unstable();
+        cases.dedup();
+        for id in cases {
+            let mine: Vec<&(i64, usize, usize, Step)> = joins.iter().filter(|j| j.0 == id).collect();
+            let steps: Vec<Step> = mine.iter().map(|j| j.3.clone()).collect();
+            if self.join_case(id, steps, now).await? {
+                continue;
+            }
+            for (_, row, o, _) in mine {
+                let a = &mut write.alarms[*row];
+                a.case_id = None;
+                a.outcome = if a.outcome.starts_with("suppressed") { "suppressed" } else { "recorded" }.to_string();
+                if let Some(w) = working.get_mut(&a.place) {
+                    w.row.open_case = None;
+                }
+                if let Some(Outcome::Accepted { outcome, case, .. }) = out.get_mut(*o) {
+                    *outcome = if outcome.starts_with("suppressed") { "suppressed" } else { "recorded" };
+                    *case = None;
+                }
+            }
         }
         write.places = working.into_values().filter(|w| w.dirty).map(|w| w.row).collect();
         store.commit_alarms(&write).await?;
@@ -454,20 +478,8 @@ impl Alarms {
         Ok((case, events, state))
     }
 
-    /// Adds alarm `m` to open case `id` as a 设备告警 event, unless it is there already. False
-    /// when the case is no longer open.
-    async fn join_case(
-        &self,
-        id: i64,
-        d: &Device,
-        m: &AlarmMessage,
-        suppressed: bool,
-        now: DateTime<Utc>,
-    ) -> Result<bool, CoreError> {
-        if self.desk.store().has_alarm_event(id, &d.id, &m.id).await? {
-            return Ok(true);
-        }
-        let action = Action::Alarm { device: d.id.clone(), message: m.id.clone(), level: m.level, suppressed };
+    /// The 设备告警 step of alarm `m` from device `d`.
+    fn alarm_step(&self, d: &Device, m: &AlarmMessage, suppressed: bool) -> Step {
         let reading = m.reading.map(|r| format!("，读数 {r}")).unwrap_or_default();
         let note = format!(
             "{}{}{reading}{}",
@@ -475,13 +487,29 @@ impl Alarms {
             m.level.label(),
             if suppressed { "（抖动抑制）" } else { "" }
         );
+        let action = Action::Alarm { device: d.id.clone(), message: m.id.clone(), level: m.level, suppressed };
+        (Actor::system(SENSOR_ACTOR), action, Some(note))
+    }
+
+    /// Adds the 设备告警 `steps` to open case `id` in one append, those it does not have yet
+    /// (a batch delivered again). False when the case is no longer open.
+    async fn join_case(&self, id: i64, steps: Vec<Step>, now: DateTime<Utc>) -> Result<bool, CoreError> {
+        let mut missing = Vec::with_capacity(steps.len());
+        for step in steps {
+            if let Action::Alarm { device, message, .. } = &step.1
+                && self.desk.store().has_alarm_event(id, device, message).await?
+            {
+                continue;
+            }
+            missing.push(step);
+        }
+        if missing.is_empty() {
+            return Ok(true);
+        }
         let done = self
             .desk
             .act_with(id, &jiesu_domain::access::Scope::All, now, |_, rec, _| {
-                if !rec.state.status.is_open() {
-                    return Ok(None);
-                }
-                Ok(Some(vec![(Actor::system(SENSOR_ACTOR), action.clone(), Some(note.clone()))]))
+                Ok(rec.state.status.is_open().then(|| missing.clone()))
             })
             .await;
         match done {
