@@ -30,6 +30,9 @@ pub struct CheckReport {
     /// Assessment tallies that differ from the ones rebuilt from the replay of every case,
     /// described (month, unit, stored and replayed counts).
     pub tallies: Vec<String>,
+    /// Places whose colour log does not lead to their stored colour (三色预警, issue 13), or log
+    /// entries of places that have no colour, described.
+    pub colours: Vec<String>,
 }
 
 impl CheckReport {
@@ -39,6 +42,7 @@ impl CheckReport {
             && self.merge_cycles.is_empty()
             && self.open311_orphans.is_empty()
             && self.tallies.is_empty()
+            && self.colours.is_empty()
     }
 }
 
@@ -48,11 +52,29 @@ const BATCH: i64 = 2_000;
 type Rebuilt = BTreeMap<(Period, String), (Tally, Option<DateTime<Utc>>)>;
 
 impl Desk {
+    /// Checks every place's colour log against its stored colour (`jiesu_domain::alarm::check_log`).
+    pub async fn check_colours(&self) -> Result<Vec<String>, CoreError> {
+        let (places, orphans) = self.store().colour_logs().await?;
+        let mut out = Vec::new();
+        for (p, log) in places {
+            if let Err(why) = jiesu_domain::alarm::check_log(&log, p.colour) {
+                out.push(format!("colour of {}: {why}", p.place));
+            } else if i64::try_from(log.len()).ok() != Some(p.seq) {
+                out.push(format!("colour of {}: {} log entries, the place counts {}", p.place, log.len(), p.seq));
+            }
+        }
+        out.extend(orphans.into_iter().map(|p| format!("colour log of {p}: no such place")));
+        Ok(out)
+    }
+
     /// Replays every case's events and compares the result with the stored state and the
     /// cached columns.
     pub async fn check(&self) -> Result<CheckReport, CoreError> {
-        let mut report =
-            CheckReport { open311_orphans: self.store().open311_orphans().await?, ..CheckReport::default() };
+        let mut report = CheckReport {
+            open311_orphans: self.store().open311_orphans().await?,
+            colours: self.check_colours().await?,
+            ..CheckReport::default()
+        };
         let Some(max) = self.store().max_case_id().await? else { return Ok(report) };
         let mut merged = HashMap::new();
         let mut tallies = Rebuilt::new();

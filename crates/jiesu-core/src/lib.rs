@@ -10,6 +10,7 @@
 //! **Architecture invariant:** the desk knows no HTTP and no SQL; it reads no clock (callers pass
 //! the time).
 
+pub mod alarms;
 mod check;
 mod command;
 pub mod duplicates;

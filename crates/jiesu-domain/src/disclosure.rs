@@ -54,7 +54,8 @@ pub fn visible(e: &Event) -> bool {
         | Action::Verify { .. }
         | Action::Reclassify { .. }
         | Action::Appeal { .. }
-        | Action::RuleAppeal { .. } => false,
+        | Action::RuleAppeal { .. }
+        | Action::Alarm { .. } => false,
     }
 }
 

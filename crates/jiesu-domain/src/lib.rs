@@ -6,6 +6,7 @@
 
 pub mod access;
 pub mod accounts;
+pub mod alarm;
 pub mod assessment;
 pub mod attachment;
 pub mod calendar;

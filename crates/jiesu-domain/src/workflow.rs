@@ -159,6 +159,19 @@ pub enum Action {
         /// The case is excluded from the unit's assessment.
         excluded: bool,
     },
+    /// 设备告警: a sensor's alarm (or all-clear) on a place with this open case, added as a fact
+    /// (issue 13). Changes no status: only a person closes the case.
+    Alarm {
+        /// The device.
+        device: String,
+        /// The device's message id (an alarm is added once, whatever the redeliveries).
+        message: String,
+        /// Its level.
+        level: crate::alarm::Level,
+        /// The device flaps: the alarm is recorded as suppressed (抖动抑制).
+        #[serde(default)]
+        suppressed: bool,
+    },
 }
 
 impl Action {
@@ -187,6 +200,7 @@ impl Action {
             Action::Reclassify { .. } => "reclassify",
             Action::Appeal { .. } => "appeal",
             Action::RuleAppeal { .. } => "rule_appeal",
+            Action::Alarm { .. } => "alarm",
         }
     }
 
@@ -216,6 +230,7 @@ impl Action {
             Action::Appeal { .. } => "考核申诉",
             Action::RuleAppeal { excluded: true } => "核减",
             Action::RuleAppeal { excluded: false } => "申诉裁定",
+            Action::Alarm { .. } => "设备告警",
         }
     }
 }
@@ -374,8 +389,10 @@ pub fn authorize(state: Option<&CaseState>, actor: &Actor, action: &Action) -> R
         | Action::Handle { .. }
         | Action::RequestReturn
         | Action::RequestExtension { .. }
-        | Action::Whistle { .. }
         | Action::CheckIn => &[UnitHandler],
+        // The system summons a sensor case's responsible unit (issue 13).
+        Action::Whistle { .. } => &[UnitHandler, System],
+        Action::Alarm { .. } => &[System],
         // The operator answers a consultation directly, before any dispatch.
         Action::Reply if state.is_some_and(|s| s.status == Status::Received) => &[Operator],
         Action::Reply => &[UnitHandler],
@@ -574,7 +591,9 @@ pub fn transition(
             }
         }
         Action::Whistle { units, checkin_due } => {
-            if !matches!(s.status, Accepted | InProgress) {
+            // The system summons as it dispatches (a sensor alarm's case): the status stays.
+            let by_system = actor.role == Role::System && s.status == Dispatched;
+            if !matches!(s.status, Accepted | InProgress) && !by_system {
                 return bad();
             }
             if units.is_empty() {
@@ -597,7 +616,9 @@ pub fn transition(
                     checked_in_at: None,
                 });
             }
-            n.status = InProgress;
+            if !by_system {
+                n.status = InProgress;
+            }
         }
         Action::CheckIn => {
             if !matches!(s.status, Accepted | InProgress) {
@@ -753,6 +774,11 @@ pub fn transition(
                 }
             }
             n.appeal = Some(Appeal { pending: false, excluded: *excluded, ..a.clone() });
+        }
+        Action::Alarm { .. } => {
+            if !s.status.is_open() {
+                return bad();
+            }
         }
     }
     Ok(n)

@@ -89,6 +89,7 @@ const SAMPLES: &[&str] = &[
     "appeal",
     "rule_appeal_exclude",
     "rule_appeal_refuse",
+    "alarm",
 ];
 
 fn sample(name: &str, at: DateTime<Utc>) -> Action {
@@ -131,6 +132,12 @@ fn sample(name: &str, at: DateTime<Utc>) -> Action {
         "appeal" => Action::Appeal { reason: AppealReason::NotOurs },
         "rule_appeal_exclude" => Action::RuleAppeal { excluded: true },
         "rule_appeal_refuse" => Action::RuleAppeal { excluded: false },
+        "alarm" => Action::Alarm {
+            device: "SMK-1".into(),
+            message: "7".into(),
+            level: jiesu_domain::alarm::Level::Alarm,
+            suppressed: false,
+        },
         other => panic!("no sample action named {other}"),
     }
 }
@@ -161,9 +168,10 @@ fn variant_index(action: &Action) -> usize {
         Action::Reclassify { .. } => 19,
         Action::Appeal { .. } => 20,
         Action::RuleAppeal { .. } => 21,
+        Action::Alarm { .. } => 22,
     }
 }
-const VARIANTS: usize = 22;
+const VARIANTS: usize = 23;
 
 /// A case built through `step`, with its events.
 #[derive(Debug, Clone)]
@@ -276,43 +284,43 @@ fn assert_illegal(err: &WorkflowError, action: &Action, status: Status, context:
 /// in this status but its arguments or the case's facts refuse it: `WorkflowError::Invalid`).
 /// Every sample not listed must be refused as an illegal transition.
 const TRANSITIONS: &str = "
-received              [received]:         dispatch->dispatched reply->replied merge->merged reclassify->received
+received              [received]:         dispatch->dispatched reply->replied merge->merged reclassify->received alarm->received
                                           appeal=invalid rule_appeal_exclude=invalid rule_appeal_refuse=invalid
-received_grid         [received]:         dispatch->dispatched merge->merged reclassify->received
+received_grid         [received]:         dispatch->dispatched merge->merged reclassify->received alarm->received
                                           appeal=invalid rule_appeal_exclude=invalid rule_appeal_refuse=invalid
-dispatched            [dispatched]:       dispatch->dispatched accept->accepted request_return->return_requested reclassify->dispatched
+dispatched            [dispatched]:       dispatch->dispatched accept->accepted request_return->return_requested reclassify->dispatched alarm->dispatched
                                           supervise->dispatched merge->merged
                                           appeal->dispatched rule_appeal_exclude=invalid rule_appeal_refuse=invalid
-accepted              [accepted]:         handle->in_progress request_return->return_requested reclassify->accepted
+accepted              [accepted]:         handle->in_progress request_return->return_requested reclassify->accepted alarm->accepted
                                           request_extension->accepted approve_extension=invalid
                                           refuse_extension=invalid supervise->accepted whistle->in_progress
                                           check_in=invalid reply->replied merge->merged
                                           appeal->accepted rule_appeal_exclude=invalid rule_appeal_refuse=invalid
-accepted_ext          [accepted]:         handle->in_progress request_return->return_requested reclassify->accepted
+accepted_ext          [accepted]:         handle->in_progress request_return->return_requested reclassify->accepted alarm->accepted
                                           request_extension=invalid approve_extension->accepted
                                           refuse_extension->accepted supervise->accepted whistle->in_progress
                                           check_in=invalid reply->replied merge->merged
                                           appeal->accepted rule_appeal_exclude=invalid rule_appeal_refuse=invalid
-in_progress           [in_progress]:      handle->in_progress request_return->return_requested reclassify->in_progress
+in_progress           [in_progress]:      handle->in_progress request_return->return_requested reclassify->in_progress alarm->in_progress
                                           request_extension->in_progress approve_extension=invalid
                                           refuse_extension=invalid supervise->in_progress whistle->in_progress
                                           check_in=invalid reply->replied merge->merged
                                           appeal->in_progress rule_appeal_exclude=invalid rule_appeal_refuse=invalid
-in_progress_joint     [in_progress]:      handle->in_progress request_return=invalid reclassify->in_progress
+in_progress_joint     [in_progress]:      handle->in_progress request_return=invalid reclassify->in_progress alarm->in_progress
                                           request_extension->in_progress approve_extension=invalid
                                           refuse_extension=invalid supervise->in_progress whistle->in_progress
                                           check_in->in_progress reply->replied merge->merged
                                           appeal->in_progress rule_appeal_exclude=invalid rule_appeal_refuse=invalid
-return_requested      [return_requested]: approve_return->received refuse_return->in_progress reclassify->return_requested
+return_requested      [return_requested]: approve_return->received refuse_return->in_progress reclassify->return_requested alarm->return_requested
                                           supervise->return_requested
                                           appeal->return_requested rule_appeal_exclude=invalid rule_appeal_refuse=invalid
-replied               [replied]:          callback->called_back close->closed reclassify->replied
+replied               [replied]:          callback->called_back close->closed reclassify->replied alarm->replied
                                           appeal->replied rule_appeal_exclude=invalid rule_appeal_refuse=invalid
-verifying             [verifying]:        verify_pass->closed verify_fail->in_progress reclassify->verifying
+verifying             [verifying]:        verify_pass->closed verify_fail->in_progress reclassify->verifying alarm->verifying
                                           appeal->verifying rule_appeal_exclude=invalid rule_appeal_refuse=invalid
-called_back           [called_back]:      close->closed reopen->dispatched reclassify->called_back
+called_back           [called_back]:      close->closed reopen->dispatched reclassify->called_back alarm->called_back
                                           appeal->called_back rule_appeal_exclude=invalid rule_appeal_refuse=invalid
-called_back_satisfied [called_back]:      close->closed reopen=invalid reclassify->called_back
+called_back_satisfied [called_back]:      close->closed reopen=invalid reclassify->called_back alarm->called_back
                                           appeal->called_back rule_appeal_exclude=invalid rule_appeal_refuse=invalid
 closed                [closed]:           reopen->dispatched
                                           appeal->closed rule_appeal_exclude=invalid rule_appeal_refuse=invalid
@@ -663,7 +671,7 @@ request_extension:             unit_handler admin
 approve_extension:             dispatcher supervisor admin
 refuse_extension:              dispatcher supervisor admin
 supervise:                     supervisor system admin
-whistle:                       unit_handler admin
+whistle:                       unit_handler system admin
 check_in:                      unit_handler admin
 reply:                         unit_handler admin
 reply             [@received]: operator admin
@@ -677,6 +685,7 @@ reclassify:                    operator dispatcher admin
 appeal:                        unit_handler admin
 rule_appeal_exclude:           supervisor admin
 rule_appeal_refuse:            supervisor admin
+alarm:                         system admin
 ";
 
 /// An actor in `role` from the unit that is entitled to act on the `in_progress_joint` fixture.
@@ -1254,4 +1263,21 @@ fn fixture_events_and_states_round_trip_through_json() {
         let back: CaseState = serde_json::from_str(&serde_json::to_string(&case.state).unwrap()).unwrap();
         assert_eq!(back, case.state, "{name}");
     }
+}
+
+/// A sensor's red case (issue 13): the system summons the device's unit as it dispatches; the
+/// case stays 已派单 for the lead unit to sign, and no person summons before signing.
+#[test]
+fn the_system_summons_as_it_dispatches_a_sensor_case() {
+    let c = fixture("dispatched").unwrap();
+    let at = c.next();
+    let whistle = Action::Whistle { units: vec!["U3".into()], checkin_due: at + hours(2) };
+    let (e, s) = step(Some(&c.state), at, Actor::system("sensor"), whistle.clone(), None).unwrap();
+    assert_eq!((e.to, s.status), (Status::Dispatched, Status::Dispatched));
+    assert_eq!(s.joint.iter().map(|j| j.unit.as_str()).collect::<Vec<_>>(), ["U3"]);
+    assert!(matches!(
+        step(Some(&c.state), at, handler("U1"), whistle, None),
+        Err(WorkflowError::IllegalTransition { .. })
+    ));
+    assert_eq!(replay(&[c.events, vec![e]].concat()).unwrap(), s);
 }

@@ -88,6 +88,10 @@ document.addEventListener("DOMContentLoaded", function () {
     g.streets.forEach(function (s) { streetName[s.code] = s.name; });
     d.streets.forEach(function (s) { if (s.code) { streetTotal[s.code] = s.cases; } });
     d.cells.forEach(function (c) { cellCount[c[0]] = c[1]; });
+    // 三色预警: a cell's colour now, drawn as its border; the legend counts them.
+    var alarm = {}, ALARM = { red: "#d7191c", yellow: "#e6a700" }, ALARM_LABEL = { red: L("红色", "red"), yellow: L("黄色", "yellow") };
+    var alarmCount = { red: 0, yellow: 0 };
+    (d.alarms || []).forEach(function (a) { alarm[a[0]] = a[1]; alarmCount[a[1]] += 1; });
     g.cells.features.forEach(function (f) { cellStreet[f.properties.name] = f.properties.street; });
     var maxStreet = d.streets.reduce(function (m, s) { return Math.max(m, s.cases); }, 0);
     var mode = "grid";
@@ -107,7 +111,12 @@ document.addEventListener("DOMContentLoaded", function () {
       g.cells.features.forEach(function (f) {
         var code = f.properties.name;
         var n = mode === "grid" ? (cellCount[code] || 0) : (streetTotal[cellStreet[code]] || 0);
-        if (n > 0) { out.push({ name: code, value: n }); }
+        var a = alarm[code];
+        if (n > 0 || a) {
+          var item = { name: code, value: n > 0 ? n : undefined };
+          if (a) { item.itemStyle = { borderColor: ALARM[a], borderWidth: 2.5 }; }
+          out.push(item);
+        }
       });
       return out;
     }
@@ -143,8 +152,15 @@ document.addEventListener("DOMContentLoaded", function () {
           var street = cellStreet[p.name];
           var n = mode === "grid" ? (cellCount[p.name] || 0) : (streetTotal[street] || 0);
           var where = mode === "grid" ? L("网格 ", "Grid ") + esc(p.name) + "<br>" + esc(streetName[street] || "") : esc(streetName[street] || "");
-          return where + "<br>" + esc(d.measure_label) + cases(n);
+          var warn = alarm[p.name] ? "<br>" + L("三色预警：", "Alarm colour: ") + ALARM_LABEL[alarm[p.name]] : "";
+          return where + "<br>" + esc(d.measure_label) + cases(n) + warn;
         }
+      },
+      title: {
+        text: L("三色预警（网格边框）  {r|■} 红色 " + alarmCount.red + " 格  {y|■} 黄色 " + alarmCount.yellow + " 格",
+                "Alarm colours (cell border)  {r|■} red " + alarmCount.red + " cells  {y|■} yellow " + alarmCount.yellow + " cells"),
+        right: 6, top: 4,
+        textStyle: { fontSize: 11, fontWeight: "normal", rich: { r: { color: ALARM.red }, y: { color: ALARM.yellow } } }
       },
       visualMap: {
         type: "piecewise", pieces: pieces(), seriesIndex: 0, left: 6, bottom: 6, itemWidth: 14, itemHeight: 10,

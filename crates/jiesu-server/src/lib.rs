@@ -28,6 +28,9 @@
 //! | GET | `/api/v1/assessment` | per-unit figures of a month |
 //! | GET | `/api/v1/rankings` | ranking of one kind of unit, with the change from the month before |
 //! | GET | `/api/v1/stats` | counts by status, overdue now |
+//! | POST | `/api/v1/alarms` | a sensor alarm, authenticated by the device's token (`X-Device-Token`) |
+//! | GET | `/api/v1/alarms/counts`, `/api/v1/colours` | alarm counts; 三色预警 of places and grid cells |
+//! | GET, POST, DELETE | `/api/v1/devices[/{id}]` | the device registry (admins write) |
 //! | GET, POST | `/open311/v2/…` | Open311 GeoReport v2 in JSON and XML (see [`open311`]) |
 //! | GET, POST | `/`, `/intake`, `/dispatch`, `/inbox`, `/cases/…`, `/callback`, `/assessment`, `/assets/…` | the console: HTML pages for people (not in the OpenAPI document) |
 //!
@@ -55,6 +58,7 @@
 #![deny(missing_docs)]
 
 mod actor;
+mod alarms;
 mod assessment;
 mod auth;
 mod cases;
@@ -65,6 +69,7 @@ mod extract;
 mod input;
 mod intake;
 mod limit;
+pub mod mqtt;
 pub mod open311;
 mod openapi;
 mod params;
@@ -138,6 +143,8 @@ impl Default for LoginLimits {
 pub struct AppState {
     /// The desk: the only way to change a case; its store serves reads.
     pub desk: Desk,
+    /// Sensor alarms (both doors, one rule; issue 13).
+    pub alarms: jiesu_core::alarms::Alarms,
     /// The current time.
     pub clock: Clock,
     /// Largest accepted request body, in bytes (Open311 POSTs have their own limit).
@@ -187,8 +194,15 @@ impl AppState {
             bounds: Bounds::of_desk(&desk, DEFAULT_MARGIN_DEG),
             live: console::Live::default(),
             map_geometry: console::GeometryCache::default(),
+            alarms: jiesu_core::alarms::Alarms::new(desk.clone(), Default::default()).expect("default rules are valid"),
             desk,
         }
+    }
+
+    /// The same state with these alarm colour rules (`[alarms]` settings).
+    pub fn with_alarm_rules(mut self, rules: jiesu_domain::alarm::Rules) -> Result<AppState, jiesu_core::CoreError> {
+        self.alarms = jiesu_core::alarms::Alarms::new(self.desk.clone(), rules)?;
+        Ok(self)
     }
 
     /// The same state with points allowed `margin` degrees around the district's box.
@@ -245,7 +259,12 @@ fn routes() -> OpenApiRouter<AppState> {
         .routes(photos::with_upload_limit(routes!(photos::act)))
         .routes(routes!(assessment::figures))
         .routes(routes!(assessment::rankings))
-        .routes(routes!(assessment::stats));
+        .routes(routes!(assessment::stats))
+        .routes(routes!(alarms::post))
+        .routes(routes!(alarms::counts))
+        .routes(routes!(alarms::colours))
+        .routes(routes!(alarms::create, alarms::list))
+        .routes(routes!(alarms::show, alarms::delete));
     OpenApiRouter::with_openapi(openapi::ApiDoc::openapi()).nest("/api/v1", api)
 }
 

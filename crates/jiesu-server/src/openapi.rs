@@ -38,6 +38,7 @@ use crate::actor::SESSION_COOKIE;
         (name = "cases", description = "受理, listing, reading and every action of the loop"),
         (name = "intake", description = "智能受理: place, duplicates and route suggested for a draft, with confidences"),
         (name = "assessment", description = "考核: figures, rankings and live counts"),
+        (name = "alarms", description = "Sensor alarms (webhook), the device registry and 三色预警 colours"),
     ),
     modifiers(&Security),
 )]
@@ -73,6 +74,13 @@ impl Modify for Security {
             SecurityScheme::ApiKey(ApiKey::Cookie(ApiKeyValue::with_description(
                 SESSION_COOKIE,
                 "The session cookie set by `POST /api/v1/login` (the console).",
+            ))),
+        );
+        components.add_security_scheme(
+            "device_token",
+            SecurityScheme::ApiKey(ApiKey::Header(ApiKeyValue::with_description(
+                "X-Device-Token",
+                "A sensor's own webhook token (shown once when the device is registered); only for `POST /alarms`.",
             ))),
         );
         let none = Vec::<String>::new;

@@ -412,6 +412,10 @@ impl Renderer<'_> {
             }),
             Action::Appeal { reason } => json!({ "reason": reason.code(), "reason_label": reason.label() }),
             Action::RuleAppeal { excluded } => json!({ "excluded": excluded }),
+            Action::Alarm { device, message, level, suppressed } => json!({
+                "device": device, "message": message, "level": level.code(), "level_label": level.label(),
+                "suppressed": suppressed,
+            }),
             Action::Accept
             | Action::RequestReturn
             | Action::ApproveReturn

@@ -346,6 +346,30 @@ async fn real_responses_validate_against_their_documented_schemas() {
     assert_eq!(a.call("get", "/stats", "/stats", Some(("citizen", None)), None).await.0, 200);
     assert_eq!(a.call("get", "/assessment", "/assessment", Some(("citizen", None)), None).await.0, 403);
 
+    // Sensors: the registry (admins write), the webhook (a device's token), colours and counts.
+    let device =
+        json!({"id": "SMK-1", "kind": "smoke", "category": "1601", "lat": 39.9289, "lon": 116.4168, "unit": "U01"});
+    let (s, v) = a.call("post", "/devices", "/devices", ADMIN, Some(device.clone())).await;
+    assert_eq!(s, 201, "{v}");
+    assert_eq!(a.call("post", "/devices", "/devices", OPERATOR, Some(device)).await.0, 403);
+    let toaster = json!({"id": "x", "kind": "toaster", "category": "1601", "lat": 39.9, "lon": 116.4, "unit": "U01"});
+    assert_eq!(a.call("post", "/devices", "/devices", ADMIN, Some(toaster)).await.0, 422);
+    assert_eq!(a.call("post", "/devices", "/devices", ADMIN, Some(json!({"id": 1}))).await.0, 400);
+    assert_eq!(a.call("get", "/devices", "/devices?limit=10", SUPERVISOR, None).await.0, 200);
+    assert_eq!(a.call("get", "/devices", "/devices?limit=0", SUPERVISOR, None).await.0, 400);
+    assert_eq!(a.call("get", "/devices/{id}", "/devices/SMK-1", SUPERVISOR, None).await.0, 200);
+    assert_eq!(a.call("get", "/devices/{id}", "/devices/NOPE", SUPERVISOR, None).await.0, 404);
+    let alarm = json!({"device": "SMK-1", "id": "1", "at": "2026-10-29T10:00:00+08:00", "level": "alarm"});
+    assert_eq!(a.call("post", "/alarms", "/alarms", NOBODY, Some(alarm)).await.0, 401);
+    assert_eq!(a.call("post", "/alarms", "/alarms", NOBODY, Some(json!({"device": 1}))).await.0, 400);
+    assert_eq!(a.call("get", "/colours", "/colours", S001, None).await.0, 200);
+    assert_eq!(a.call("get", "/colours", "/colours", Some(("citizen", None)), None).await.0, 403);
+    assert_eq!(a.call("get", "/alarms/counts", "/alarms/counts?period=2026-10", SUPERVISOR, None).await.0, 200);
+    assert_eq!(a.call("get", "/alarms/counts", "/alarms/counts?period=2026-13", SUPERVISOR, None).await.0, 400);
+    assert_eq!(a.call("delete", "/devices/{id}", "/devices/SMK-1", S001, None).await.0, 403);
+    assert_eq!(a.call("delete", "/devices/{id}", "/devices/SMK-1", ADMIN, None).await.0, 204);
+    assert_eq!(a.call("delete", "/devices/{id}", "/devices/SMK-1", ADMIN, None).await.0, 404);
+
     // Every documented operation was exercised at least once.
     for (m, p) in operations(&a.doc) {
         let template = p.strip_prefix("/api/v1").unwrap();

@@ -62,12 +62,12 @@ pub struct ApiKeyInfo {
 }
 
 /// SHA-256 of a secret, as lowercase hex.
-fn sha256_hex(secret: &str) -> String {
+pub(crate) fn sha256_hex(secret: &str) -> String {
     Sha256::digest(secret.as_bytes()).iter().map(|b| format!("{b:02x}")).collect()
 }
 
 /// 32 random bytes as URL-safe base64 (43 characters).
-fn random_secret() -> String {
+pub(crate) fn random_secret() -> String {
     use base64::Engine;
     let mut bytes = [0u8; 32];
     getrandom::fill(&mut bytes).expect("the operating system's random source works");

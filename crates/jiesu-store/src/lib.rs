@@ -20,6 +20,7 @@
 
 mod access_log;
 mod accounts;
+mod alarms;
 mod assessment;
 mod attachments;
 pub mod backup;
@@ -42,6 +43,7 @@ pub mod testing;
 
 pub use access_log::ContactAccess;
 pub use accounts::{API_KEY_PREFIX, ApiKey, ApiKeyInfo, User, one_time_password};
+pub use alarms::{AlarmBatch, AlarmCounts, AlarmRow, ColourChange, Device, PlaceColour, RecentAlarm, new_device_token};
 pub use assessment::{DEFAULT_ASSESSMENT_TZ, TallyRow};
 pub use attachments::Attachment;
 pub use bulk::{BulkCase, BulkWriter};

@@ -62,6 +62,17 @@ struct File {
     open311: Open311Section,
     #[serde(default)]
     limits: LimitsSection,
+    /// 三色预警 colour rules of sensor alarms (issue 13).
+    #[serde(default)]
+    alarms: jiesu_domain::alarm::Rules,
+}
+
+/// Reads the `[alarms]` colour rules (the defaults when `path` is None or the section is absent).
+pub fn load_alarm_rules(path: Option<&Path>) -> anyhow::Result<jiesu_domain::alarm::Rules> {
+    let Some(path) = path else { return Ok(Default::default()) };
+    let rules = read(path)?.alarms;
+    rules.validate().map_err(anyhow::Error::msg)?;
+    Ok(rules)
 }
 
 #[derive(Debug, Default, Deserialize)]

@@ -4,9 +4,11 @@
 //! replay's, merge cycles or half-written Open311 requests.
 
 mod bench;
+mod bench_alarms;
 mod bench_pages;
 mod bench_reads;
 mod cmd_accounts;
+mod cmd_alarms;
 mod cmd_backup;
 mod cmd_dups;
 mod cmd_enterprise;
@@ -74,6 +76,10 @@ enum Cmd {
         /// Mark the session cookie Secure (when served behind HTTPS).
         #[arg(long)]
         secure_cookie: bool,
+        /// Consume sensor alarms from this MQTT broker (mqtt://[USER:PASS@]HOST[:PORT], topic
+        /// jiesu/alarms/{device}, persistent session `jiesu-alarms`).
+        #[arg(long, env = "JIESU_BROKER")]
+        broker: Option<String>,
     },
     /// Fill a store with a realistic year of Dongcheng demo cases (ending now).
     Demo {
@@ -149,6 +155,9 @@ enum Cmd {
     /// city's catalog is built from the mapping and the data. Ends with imported:, skipped:,
     /// rejected:, cases_per_s: lines.
     Import(cmd_import::ImportArgs),
+    /// Sensors (issue 13): import the registry from CSV, register the demo's devices.
+    #[command(subcommand)]
+    Devices(cmd_alarms::DevicesCmd),
 }
 
 #[derive(Debug, Subcommand)]
@@ -197,6 +206,19 @@ enum BenchCmd {
     /// `jiesu import` beside a raw batched insert of the same cases and events (their JSON) into
     /// scratch tables of the same store, in the same run: ends with raw_cases_per_s: and ratio:.
     Import(cmd_import::ImportArgs),
+    /// Sensor alarms through a real MQTT broker into the store, with a consumer restart half-way:
+    /// alarms_per_s, cases_opened, lost, duplicated (exit 1 unless lost and duplicated are 0).
+    Alarms {
+        /// Store URL (a scratch store: the benchmark adds devices, alarms and cases).
+        #[arg(long, default_value = "sqlite://jiesu-data/bench-alarms.db")]
+        db: String,
+        /// The broker: mqtt://HOST:PORT.
+        #[arg(long, default_value = "mqtt://127.0.0.1:1883")]
+        broker: String,
+        /// Alarms to publish (distinct messages; 2 % more are sent twice).
+        #[arg(long, default_value_t = 100_000)]
+        alarms: usize,
+    },
     /// Duplicate finding on Boston 311 (2015): precision and recall, throughput.
     Duplicates {
         /// Boston 311 CSV (gzip).
@@ -280,7 +302,7 @@ async fn shutdown_signal() {
 
 async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
-        Cmd::Serve { store, addr, no_demo, demo_cases, sweep_every, outline, secure_cookie } => {
+        Cmd::Serve { store, addr, no_demo, demo_cases, sweep_every, outline, secure_cookie, broker } => {
             let open311 = config::load_open311(store.config.as_deref())?;
             let limits = config::load_limits(store.config.as_deref())?;
             let desk = open_desk(&store).await?;
@@ -293,6 +315,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                     );
                     load_demo(&desk, demo_cases, 2026, outline.as_deref()).await?;
                     cmd_accounts::demo_accounts(&desk).await?;
+                    cmd_alarms::demo(&desk, outline.as_deref()).await?;
                 } else {
                     tracing::info!("the store is empty; `jiesu demo --db URL` loads demo data");
                 }
@@ -315,10 +338,21 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             let mut state =
                 jiesu_server::AppState::new(desk.clone()).with_open311(open311).with_coordinate_margin(margin);
             state.auth.secure_cookie = secure_cookie;
+            state = state.with_alarm_rules(config::load_alarm_rules(store.config.as_deref())?)?;
+            let consumer = match broker {
+                Some(url) => {
+                    let settings = jiesu_server::mqtt::MqttSettings::from_url(&url).map_err(anyhow::Error::msg)?;
+                    Some(jiesu_server::mqtt::spawn_consumer(state.alarms.clone(), settings, state.clock.clone()))
+                }
+                None => None,
+            };
             state.timeouts = limits.timeouts;
             state.anonymous_reads = limits.anonymous_reads;
             jiesu_server::serve(state, listener, shutdown_signal()).await?;
             sweeper.abort();
+            if let Some(c) = consumer {
+                c.stop().await;
+            }
             desk.store().close().await;
             Ok(ExitCode::SUCCESS)
         }
@@ -341,16 +375,17 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             for why in &report.open311_orphans {
                 println!("open311: {why}");
             }
-            for why in &report.tallies {
+            for why in report.tallies.iter().chain(&report.colours) {
                 println!("{why}");
             }
             println!("checked {} cases, {} events: {} differ", report.cases, report.events, report.mismatches.len());
-            if !report.merge_cycles.is_empty() || !report.open311_orphans.is_empty() || !report.tallies.is_empty() {
+            if !report.ok() {
                 println!(
-                    "{} merge cycles, {} half-written Open311 requests, {} assessment tallies differ",
+                    "{} merge cycles, {} half-written Open311 requests, {} assessment tallies differ, {} colour logs differ",
                     report.merge_cycles.len(),
                     report.open311_orphans.len(),
-                    report.tallies.len()
+                    report.tallies.len(),
+                    report.colours.len()
                 );
             }
             Ok(if report.ok() { ExitCode::SUCCESS } else { ExitCode::from(3) })
@@ -369,6 +404,10 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Cmd::Key(cmd) => cmd_accounts::key(cmd).await,
         Cmd::Import(args) => cmd_import::import(args).await,
         Cmd::Bench(BenchCmd::Import(args)) => cmd_import::bench(args).await,
+        Cmd::Devices(cmd) => {
+            cmd_alarms::run(cmd).await?;
+            Ok(ExitCode::SUCCESS)
+        }
         Cmd::Model(cmd) => {
             cmd_model::run(cmd)?;
             Ok(ExitCode::SUCCESS)
@@ -409,6 +448,10 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             let desk = with_smart_intake(desk, None)?;
             let ok = bench_pages::pages(&desk, requests.max(1), &messages).await?;
             desk.store().close().await;
+            Ok(if ok { ExitCode::SUCCESS } else { ExitCode::FAILURE })
+        }
+        Cmd::Bench(BenchCmd::Alarms { db, broker, alarms }) => {
+            let ok = bench_alarms::alarms(&db, &broker, alarms.max(1)).await?;
             Ok(if ok { ExitCode::SUCCESS } else { ExitCode::FAILURE })
         }
         Cmd::Bench(BenchCmd::Duplicates { data }) => {

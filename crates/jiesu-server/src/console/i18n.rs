@@ -305,6 +305,7 @@ mod tests {
         "考核申诉",
         "核减",
         "申诉裁定",
+        "设备告警",
     ];
 
     #[test]
@@ -348,6 +349,8 @@ mod tests {
             .chain(UnitKind::ALL.iter().map(|u| u.label()))
             .chain(Satisfaction::ALL.iter().map(|s| s.label()))
             .chain(AppealReason::ALL.iter().map(|r| r.label()))
+            .chain(jiesu_domain::alarm::Level::ALL.iter().map(|l| l.label()))
+            .chain(jiesu_domain::alarm::Colour::ALL.iter().map(|c| c.label()))
             .chain(jiesu_core::notices::NoticeKind::ALL.iter().map(|k| k.label()))
             .chain(ACTION_LABELS.iter().copied());
         for l in labels {

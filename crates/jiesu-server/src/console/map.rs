@@ -378,6 +378,8 @@ struct MapData {
     streets: Vec<StreetCount>,
     /// The query of `/cases` listing these cases; add `&grid=CODE` or `&street=CODE`.
     list: String,
+    /// 三色预警 (issue 13): `[code, "red"|"yellow"]` per cell that is not green, now.
+    alarms: Vec<(String, &'static str)>,
 }
 
 #[derive(Debug, Serialize)]
@@ -441,6 +443,7 @@ async fn counts(state: &AppState, v: &Viewer, q: &MapQuery) -> Result<MapData, A
         cells,
         streets,
         list: q.list_query(state),
+        alarms: state.desk.store().grid_colours().await?.into_iter().map(|(g, _, c)| (g, c.code())).collect(),
     })
 }
 

@@ -444,6 +444,18 @@ fn event_summary(lang: Lang, action: &str, d: &Value) -> String {
             lang.f("召集 {}，报到时限 {}", &[&names.join(lang.t("、")), &short(&s("checkin_due"))])
         }
         "merge" => lang.f("并入工单 {}", &[&d.get("into").and_then(Value::as_i64).unwrap_or(0)]),
+        "alarm" if d.get("suppressed").and_then(Value::as_bool).unwrap_or(false) => {
+            lang.f("设备 {}：{}（抖动抑制）", &[&s("device"), &lang.t(&s("level_label"))])
+        }
+        "alarm" => lang.f("设备 {}：{}", &[&s("device"), &lang.t(&s("level_label"))]),
+        "appeal" => lang.t(&s("reason_label")).to_string(),
+        "rule_appeal" => lang
+            .t(if d.get("excluded").and_then(Value::as_bool).unwrap_or(false) {
+                "予以核减"
+            } else {
+                "不予核减"
+            })
+            .to_string(),
         "supervise" if d.get("overdue").and_then(Value::as_bool).unwrap_or(false) => lang.t("超期自动督办").into(),
         _ => String::new(),
     }
