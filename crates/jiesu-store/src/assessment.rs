@@ -210,10 +210,16 @@ impl Store {
         from: DateTime<Utc>,
         to: DateTime<Utc>,
     ) -> Result<Vec<(String, u32)>, StoreError> {
+        // The partial index `cases_excluded` (migration 0017) serves the first condition.
+        let (excluded, unit) = match self.backend {
+            Backend::Sqlite => ("json_extract(state, '$.appeal.excluded') = 1", "json_extract(state, '$.appeal.unit')"),
+            Backend::Postgres => {
+                ("(state::jsonb #>> '{appeal,excluded}') = 'true'", "(state::jsonb #>> '{appeal,unit}')")
+            }
+        };
         let sql = format!(
-            "SELECT assignee, COUNT(*) AS n FROM cases WHERE received_at >= $1 AND received_at < $2 \
-             AND assignee IS NOT NULL AND ({}) GROUP BY assignee",
-            excluded_sql(self.backend)
+            "SELECT assignee, COUNT(*) AS n FROM cases WHERE {excluded} AND received_at >= $1 AND received_at < $2 \
+             AND {unit} = assignee GROUP BY assignee"
         );
         let rows = sqlx::query(AssertSqlSafe(sql)).bind(ms(from)).bind(ms(to)).fetch_all(&self.pool).await?;
         unit_counts(&rows)
