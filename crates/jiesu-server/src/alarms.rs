@@ -167,7 +167,7 @@ fn admin(actor: &Actor) -> Result<(), ApiError> {
 }
 
 /// `POST /api/v1/devices`: registers a device or replaces one (admins); a new token each time.
-#[utoipa::path(post, path = "/devices", tag = "alarms", request_body = DeviceBody,
+#[utoipa::path(post, path = "/devices", tag = "alarms", operation_id = "create_device", request_body = DeviceBody,
     responses(
         (status = 201, description = "Registered; the token is shown only now", body = DeviceCreated),
         (status = 400, description = "Malformed request", body = ErrorBody),
@@ -210,7 +210,7 @@ pub struct DeviceQuery {
 }
 
 /// `GET /api/v1/devices`: the registry, by id (staff).
-#[utoipa::path(get, path = "/devices", tag = "alarms", params(DeviceQuery),
+#[utoipa::path(get, path = "/devices", tag = "alarms", operation_id = "list_devices", params(DeviceQuery),
     responses(
         (status = 200, description = "One page of devices", body = Vec<DeviceView>),
         (status = 400, description = "Malformed request", body = ErrorBody),
@@ -260,8 +260,8 @@ pub struct AlarmView {
     door: String,
 }
 
-/// `GET /api/v1/devices/{id}`: one device and its latest alarms (staff).
-#[utoipa::path(get, path = "/devices/{id}", tag = "alarms", params(("id" = String, Path, description = "Device id")),
+/// `GET /api/v1/devices/{device}`: one device and its latest alarms (staff).
+#[utoipa::path(get, path = "/devices/{device}", tag = "alarms", operation_id = "show_device", params(("device" = String, Path, description = "Device id")),
     responses(
         (status = 200, description = "The device", body = DeviceDetail),
         (status = 400, description = "Malformed request", body = ErrorBody),
@@ -297,8 +297,8 @@ pub async fn show(
     Ok(AppJson(DeviceDetail { device: view(device), alarms }))
 }
 
-/// `DELETE /api/v1/devices/{id}`: removes a device (admins); its alarms stay.
-#[utoipa::path(delete, path = "/devices/{id}", tag = "alarms", params(("id" = String, Path, description = "Device id")),
+/// `DELETE /api/v1/devices/{device}`: removes a device (admins); its alarms stay.
+#[utoipa::path(delete, path = "/devices/{device}", tag = "alarms", operation_id = "delete_device", params(("device" = String, Path, description = "Device id")),
     responses(
         (status = 204, description = "Removed"),
         (status = 400, description = "Malformed request", body = ErrorBody),

@@ -30,7 +30,7 @@
 //! | GET | `/api/v1/stats` | counts by status, overdue now |
 //! | POST | `/api/v1/alarms` | a sensor alarm, authenticated by the device's token (`X-Device-Token`) |
 //! | GET | `/api/v1/alarms/counts`, `/api/v1/colours` | alarm counts; 三色预警 of places and grid cells |
-//! | GET, POST, DELETE | `/api/v1/devices[/{id}]` | the device registry (admins write) |
+//! | GET, POST, DELETE | `/api/v1/devices[/{device}]` | the device registry (admins write) |
 //! | GET, POST | `/open311/v2/…` | Open311 GeoReport v2 in JSON and XML (see [`open311`]) |
 //! | GET, POST | `/`, `/intake`, `/dispatch`, `/inbox`, `/cases/…`, `/callback`, `/assessment`, `/assets/…` | the console: HTML pages for people (not in the OpenAPI document) |
 //!

@@ -116,7 +116,7 @@ pub struct AttachmentList {
 
 /// `GET /api/v1/cases/{id}/attachments`: the photos of a case the caller may see (another
 /// unit's case is "not found", as a missing one).
-#[utoipa::path(get, path = "/cases/{id}/attachments", tag = "cases", params(("id" = i64, Path, minimum = 1, description = "The case id", example = 1)),
+#[utoipa::path(get, path = "/cases/{id}/attachments", tag = "cases", operation_id = "list_attachments", params(("id" = i64, Path, minimum = 1, description = "The case id", example = 1)),
     responses(
         (status = 200, description = "The case's photos (without their bytes)", body = AttachmentList),
         (status = 400, description = "Malformed request: bad JSON, path or query value, or actor header", body = ErrorBody),
@@ -178,7 +178,7 @@ pub(crate) fn photo_response(id: i64, n: i64, content_type: &str, bytes: Vec<u8>
 
 /// `GET /api/v1/cases/{id}/attachments/{n}`: photo `n` of a case the caller may see, as an image
 /// of its checked type (`nosniff`, never cached); another unit's case is "not found".
-#[utoipa::path(get, path = "/cases/{id}/attachments/{n}", tag = "cases",
+#[utoipa::path(get, path = "/cases/{id}/attachments/{n}", tag = "cases", operation_id = "show_attachment",
     params(("id" = i64, Path, minimum = 1, description = "The case id", example = 1),
            ("n" = i64, Path, minimum = 1, description = "The photo's number within the case", example = 1)),
     responses(
@@ -228,7 +228,7 @@ pub(crate) fn with_upload_limit(
 /// `POST /api/v1/cases/{id}/actions/photos`: an action that carries photos (办理, 答复, 核查),
 /// as `multipart/form-data` with the action's JSON in the `action` part and the files in `photos`
 /// parts; the photos are stored with the action's event, in its transaction.
-#[utoipa::path(post, path = "/cases/{id}/actions/photos", tag = "cases",
+#[utoipa::path(post, path = "/cases/{id}/actions/photos", tag = "cases", operation_id = "act_with_photos",
     params(("id" = i64, Path, minimum = 1, description = "The case id", example = 1)),
     request_body(content = PhotoAction, content_type = "multipart/form-data"),
     responses(

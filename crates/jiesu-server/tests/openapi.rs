@@ -121,6 +121,14 @@ async fn the_document_is_served_well_formed_and_every_ref_resolves() {
     }
 
     // Every operation has an id, a tag, a success response and an error shape for its rejections.
+    // Ids are unique: clients and test tools (schemathesis's links) name operations by them.
+    let mut ids = std::collections::BTreeMap::new();
+    for (m, p) in operations(&served) {
+        let id = served["paths"][&p][&m]["operationId"].as_str().unwrap_or_default().to_string();
+        if let Some(other) = ids.insert(id.clone(), format!("{m} {p}")) {
+            panic!("operationId {id} is used by {other} and by {m} {p}");
+        }
+    }
     for (m, p) in operations(&served) {
         let op = &served["paths"][&p][&m];
         assert!(op["operationId"].is_string() && op["tags"].is_array(), "{m} {p}");
@@ -357,8 +365,8 @@ async fn real_responses_validate_against_their_documented_schemas() {
     assert_eq!(a.call("post", "/devices", "/devices", ADMIN, Some(json!({"id": 1}))).await.0, 400);
     assert_eq!(a.call("get", "/devices", "/devices?limit=10", SUPERVISOR, None).await.0, 200);
     assert_eq!(a.call("get", "/devices", "/devices?limit=0", SUPERVISOR, None).await.0, 400);
-    assert_eq!(a.call("get", "/devices/{id}", "/devices/SMK-1", SUPERVISOR, None).await.0, 200);
-    assert_eq!(a.call("get", "/devices/{id}", "/devices/NOPE", SUPERVISOR, None).await.0, 404);
+    assert_eq!(a.call("get", "/devices/{device}", "/devices/SMK-1", SUPERVISOR, None).await.0, 200);
+    assert_eq!(a.call("get", "/devices/{device}", "/devices/NOPE", SUPERVISOR, None).await.0, 404);
     let alarm = json!({"device": "SMK-1", "id": "1", "at": "2026-10-29T10:00:00+08:00", "level": "alarm"});
     assert_eq!(a.call("post", "/alarms", "/alarms", NOBODY, Some(alarm)).await.0, 401);
     assert_eq!(a.call("post", "/alarms", "/alarms", NOBODY, Some(json!({"device": 1}))).await.0, 400);
@@ -366,9 +374,9 @@ async fn real_responses_validate_against_their_documented_schemas() {
     assert_eq!(a.call("get", "/colours", "/colours", Some(("citizen", None)), None).await.0, 403);
     assert_eq!(a.call("get", "/alarms/counts", "/alarms/counts?period=2026-10", SUPERVISOR, None).await.0, 200);
     assert_eq!(a.call("get", "/alarms/counts", "/alarms/counts?period=2026-13", SUPERVISOR, None).await.0, 400);
-    assert_eq!(a.call("delete", "/devices/{id}", "/devices/SMK-1", S001, None).await.0, 403);
-    assert_eq!(a.call("delete", "/devices/{id}", "/devices/SMK-1", ADMIN, None).await.0, 204);
-    assert_eq!(a.call("delete", "/devices/{id}", "/devices/SMK-1", ADMIN, None).await.0, 404);
+    assert_eq!(a.call("delete", "/devices/{device}", "/devices/SMK-1", S001, None).await.0, 403);
+    assert_eq!(a.call("delete", "/devices/{device}", "/devices/SMK-1", ADMIN, None).await.0, 204);
+    assert_eq!(a.call("delete", "/devices/{device}", "/devices/SMK-1", ADMIN, None).await.0, 404);
 
     // Every documented operation was exercised at least once.
     for (m, p) in operations(&a.doc) {
