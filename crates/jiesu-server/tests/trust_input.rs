@@ -246,7 +246,7 @@ async fn nul_is_refused_everywhere(url: &str) {
             let takes_body = op.get("requestBody").is_some_and(|b| b["content"].get("application/json").is_some());
             let with = |param: &str| {
                 let mut p = path.clone();
-                for name in ["id", "year"] {
+                for name in ["id", "year", "device"] {
                     p = p.replace(&format!("{{{name}}}"), param);
                 }
                 p
