@@ -42,6 +42,7 @@ async fn run_import(args: &ImportArgs, opts: &Options) -> anyhow::Result<(Report
     let (config, _) = crate::config::load(args.store.config.as_deref())?;
     let store = crate::config::open_store(&args.store.db, args.store.config.as_deref()).await?;
     let report = jiesu_import::import(store.clone(), config, &mapping, &args.file, opts).await?;
+    store.refresh_statistics().await?;
     if let Some(path) = &args.rejects {
         jiesu_import::write_rejects(path, &report.header, &report.rejected)
             .with_context(|| format!("writing {}", path.display()))?;

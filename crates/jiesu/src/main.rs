@@ -280,6 +280,7 @@ async fn load_demo(desk: &Desk, cases: usize, seed: u64, outline: Option<&std::p
         }
     })
     .await?;
+    desk.store().refresh_statistics().await?;
     println!("demo data: {} cases, {} events in {:.1} s", report.cases, report.events, report.elapsed.as_secs_f64());
     Ok(())
 }
