@@ -211,12 +211,7 @@ impl Store {
         to: DateTime<Utc>,
     ) -> Result<Vec<(String, u32)>, StoreError> {
         // The partial index `cases_excluded` (migration 0017) serves the first condition.
-        let (excluded, unit) = match self.backend {
-            Backend::Sqlite => ("json_extract(state, '$.appeal.excluded') = 1", "json_extract(state, '$.appeal.unit')"),
-            Backend::Postgres => {
-                ("(state::jsonb #>> '{appeal,excluded}') = 'true'", "(state::jsonb #>> '{appeal,unit}')")
-            }
-        };
+        let (excluded, unit) = excluded_parts(self.backend);
         let sql = format!(
             "SELECT assignee, COUNT(*) AS n FROM cases WHERE {excluded} AND received_at >= $1 AND received_at < $2 \
              AND {unit} = assignee GROUP BY assignee"
@@ -299,19 +294,23 @@ impl Store {
     }
 }
 
-/// The SQL condition on a case row that is true when the case is excluded (核减) from its
-/// assignee's assessment, false otherwise (never NULL: it is negated):
-/// [`jiesu_domain::workflow::CaseState::excluded`] read from the state column (rare, so not a
-/// column of its own; the queries using it are narrowed by month first).
-fn excluded_sql(backend: Backend) -> &'static str {
+/// The two parts of [`jiesu_domain::workflow::CaseState::excluded`] read from the state column
+/// (rare, so not a column of its own; the queries using them are narrowed by month first): the
+/// appeal's 核减 flag — word for word the condition of the partial index `cases_excluded`
+/// (migration 0017) — and the expression of the unit it was excluded for.
+fn excluded_parts(backend: Backend) -> (&'static str, &'static str) {
     match backend {
-        Backend::Sqlite => {
-            "COALESCE(json_extract(state, '$.appeal.excluded') = 1 AND json_extract(state, '$.appeal.unit') = assignee, 0)"
-        }
-        Backend::Postgres => {
-            "COALESCE((state::jsonb #>> '{appeal,excluded}') = 'true' AND (state::jsonb #>> '{appeal,unit}') = assignee, false)"
-        }
+        Backend::Sqlite => ("json_extract(state, '$.appeal.excluded') = 1", "json_extract(state, '$.appeal.unit')"),
+        Backend::Postgres => ("(state::jsonb #>> '{appeal,excluded}') = 'true'", "(state::jsonb #>> '{appeal,unit}')"),
     }
+}
+
+/// The SQL condition on a case row that is true when the case is excluded (核减) from its
+/// assignee's assessment, false otherwise (never NULL: it is negated).
+fn excluded_sql(backend: Backend) -> String {
+    let (excluded, unit) = excluded_parts(backend);
+    let no = if backend == Backend::Sqlite { "0" } else { "false" };
+    format!("COALESCE({excluded} AND {unit} = assignee, {no})")
 }
 
 /// (unit, count) rows of `SELECT assignee, COUNT(*) AS n … GROUP BY assignee`.
